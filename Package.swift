@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "keysmith",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "keysmith", targets: ["keysmith"]),
+        .library(name: "SSHKeys", targets: ["SSHKeys"]),
+        .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "SSHCrypto",
+            dependencies: ["CSodium", "COpenSSL"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SSHKeys",
+            dependencies: ["SSHCrypto"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "keysmith",
+            dependencies: [
+                "SSHKeys",
+                "SSHCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SSHCryptoTests",
+            dependencies: ["SSHCrypto"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SSHKeysTests",
+            dependencies: ["SSHKeys", "SSHCrypto"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KeysmithTests",
+            dependencies: ["SSHKeys", "SSHCrypto"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,1 @@
+/// SSH keys as values.
