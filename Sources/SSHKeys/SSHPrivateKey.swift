@@ -1,0 +1,158 @@
+package import SSHCrypto
+
+/// An SSH private key: Ed25519, RSA or ECDSA, with its comment.
+///
+/// Not `Hashable`, `Codable` or printable: ``description`` names the algorithm only.
+public struct SSHPrivateKey: Sendable, CustomStringConvertible {
+    package enum Backing: Sendable {
+        /// The 32-byte seed (RFC 8032's private key) and the public key.
+        case ed25519(seed: SecureBytes, publicKey: [UInt8])
+        case rsa(RSAKey)
+        case ecdsa(ECDSAKey)
+    }
+
+    package let backing: Backing
+    /// The public half.
+    public let publicKey: SSHPublicKey
+    /// The comment stored with the key (often `user@host`).
+    public var comment: String
+
+    package init(backing: Backing, comment: String) {
+        self.backing = backing
+        self.comment = comment
+        switch backing {
+        case .ed25519(_, let pk): self.publicKey = SSHPublicKey(backing: .ed25519(pk))
+        case .rsa(let key): self.publicKey = SSHPublicKey(backing: .rsa(key.publicKey))
+        case .ecdsa(let key): self.publicKey = SSHPublicKey(backing: .ecdsa(key.publicKey))
+        }
+    }
+
+    /// The default RSA modulus size, as ssh-keygen's.
+    public static let defaultRSABits = 3072
+
+    /// Generates a new key.
+    ///
+    /// - Parameters:
+    ///   - type: the key type; for ECDSA the curve.
+    ///   - rsaBits: the modulus size for RSA keys, 1024...16384.
+    ///   - comment: the comment to store with the key.
+    /// - Throws: `SSHKeyError` with `.invalidParameter` for an RSA size out of range.
+    public init(generating type: SSHKeyType, rsaBits: Int = SSHPrivateKey.defaultRSABits, comment: String = "") throws(SSHKeyError) {
+        switch type {
+        case .ed25519:
+            let (seed, pk) = Ed25519.generate()
+            self.init(backing: .ed25519(seed: seed, publicKey: pk), comment: comment)
+        case .rsa:
+            try SSHPublicKey.checkRSABits(rsaBits)
+            let key = try wrapCrypto("generating the RSA key") { () throws(CryptoError) in try RSAKey.generate(bits: rsaBits) }
+            self.init(backing: .rsa(key), comment: comment)
+        case .ecdsa(let curve):
+            let key = try wrapCrypto("generating the ECDSA key") { () throws(CryptoError) in try ECDSAKey.generate(curve: curve) }
+            self.init(backing: .ecdsa(key), comment: comment)
+        }
+    }
+
+    /// The key type.
+    public var type: SSHKeyType { self.publicKey.type }
+
+    public var description: String { "SSHPrivateKey(\(self.type.sshName))" }
+
+    /// The key's private fields as OpenSSH serialises them in key files and to agents
+    /// (sshkey_private_serialize): the type name, then per type
+    /// - ssh-ed25519: string pk, string seed||pk
+    /// - ssh-rsa: mpint n, e, d, iqmp, p, q
+    /// - ecdsa-sha2-*: string curve, string Q, mpint d
+    package func writePrivateFields(to w: inout SSHWireWriter) {
+        w.writeString(self.type.sshName)
+        switch self.backing {
+        case .ed25519(let seed, let pk):
+            w.writeString(pk)
+            w.writeUInt32(64)
+            seed.withUnsafeBytes { w.writeBytes($0) }
+            w.writeBytes(pk)
+        case .rsa(let key):
+            // A private RSAKey always has its components.
+            let c = key.privateComponents()!
+            w.writeMPInt(key.n)
+            w.writeMPInt(key.e)
+            w.writeMPInt(c.d)
+            w.writeMPInt(c.iqmp)
+            w.writeMPInt(c.p)
+            w.writeMPInt(c.q)
+        case .ecdsa(let key):
+            w.writeString(key.curve.sshIdentifier)
+            w.writeString(key.publicPoint)
+            w.writeMPInt(key.privateScalar()!)
+        }
+    }
+
+    /// Reads the private fields written by ``writePrivateFields(to:)`` and checks
+    /// that the private half yields the public half.
+    package static func readPrivateFields(from r: inout SSHWireReader, comment: String = "") throws(SSHKeyError) -> SSHPrivateKey {
+        let name = try r.readString()
+        guard let type = SSHKeyType(sshName: name) else {
+            throw SSHKeyError(.unsupported, "unsupported key type \"\(printable(name))\"")
+        }
+        switch type {
+        case .ed25519:
+            let pk = try r.readString()
+            let sk = try r.readString()
+            guard pk.count == 32, sk.count == 64 else {
+                throw SSHKeyError(.invalidFormat, "the Ed25519 private key has the wrong length")
+            }
+            let seed = SecureBytes(sk.prefix(32))
+            let derived = try wrapCrypto("reading the Ed25519 key") { () throws(CryptoError) in try Ed25519.publicKey(seed: seed) }
+            guard derived.elementsEqual(pk), sk.suffix(32).elementsEqual(pk) else {
+                throw SSHKeyError(.keyMismatch, "the Ed25519 private key does not match its public key")
+            }
+            return SSHPrivateKey(backing: .ed25519(seed: seed, publicKey: Array(pk)), comment: comment)
+        case .rsa:
+            let n = try r.readPositiveMPInt()
+            let e = try r.readPositiveMPInt()
+            let d = SecureBytes(try r.readPositiveMPInt())
+            let iqmp = SecureBytes(try r.readPositiveMPInt())
+            let p = SecureBytes(try r.readPositiveMPInt())
+            let q = SecureBytes(try r.readPositiveMPInt())
+            let key: RSAKey
+            do {
+                key = try RSAKey(n: n, e: e, d: d, iqmp: iqmp, p: p, q: q)
+            } catch {
+                throw SSHKeyError(.keyMismatch, "the RSA private key is inconsistent: \(error.message)")
+            }
+            try SSHPublicKey.checkRSABits(key.bits)
+            return SSHPrivateKey(backing: .rsa(key), comment: comment)
+        case .ecdsa(let curve):
+            let id = try r.readString()
+            guard id.elementsEqual(curve.sshIdentifier.utf8) else {
+                throw SSHKeyError(.invalidFormat, "the ECDSA curve does not match the key type")
+            }
+            let q = try r.readString()
+            let d = SecureBytes(try r.readPositiveMPInt())
+            let key: ECDSAKey
+            do {
+                key = try ECDSAKey(curve: curve, publicPoint: q, privateScalar: d)
+            } catch {
+                throw SSHKeyError(.keyMismatch, "the ECDSA private key is inconsistent: \(error.message)")
+            }
+            return SSHPrivateKey(backing: .ecdsa(key), comment: comment)
+        }
+    }
+}
+
+/// Runs a crypto call and turns its error into an `SSHKeyError` naming `what`.
+package func wrapCrypto<T>(_ what: String, _ body: () throws(CryptoError) -> T) throws(SSHKeyError) -> T {
+    do {
+        return try body()
+    } catch {
+        let code: SSHKeyError.Code =
+            switch error.code {
+            case .invalidParameter: .invalidParameter
+            case .unsupported: .unsupported
+            case .passphraseRequired: .passphraseRequired
+            case .decryptionFailed: .wrongPassphrase
+            case .invalidKey, .malformedInput: .invalidFormat
+            default: .cryptoFailure
+            }
+        throw SSHKeyError(code, "\(what) failed: \(error.message)")
+    }
+}

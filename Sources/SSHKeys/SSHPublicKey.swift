@@ -1,0 +1,142 @@
+public import SSHCrypto
+
+/// An SSH public key: Ed25519, RSA or ECDSA.
+///
+/// Two keys are equal when their wire encodings are equal.
+public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
+    package enum Backing: Sendable {
+        case ed25519([UInt8])
+        case rsa(RSAKey)
+        case ecdsa(ECDSAKey)
+    }
+
+    package let backing: Backing
+    /// The key's wire encoding (RFC 4253 §6.6), as it appears base64-encoded in key lines.
+    public let wireBlob: [UInt8]
+
+    /// OpenSSH's smallest accepted RSA modulus (SSH_RSA_MINIMUM_MODULUS_SIZE).
+    package static let minimumRSABits = 1024
+    /// The largest RSA modulus keysmith accepts (OPENSSL_RSA_MAX_MODULUS_BITS).
+    package static let maximumRSABits = 16384
+
+    package init(backing: Backing) {
+        self.backing = backing
+        var w = SSHWireWriter()
+        switch backing {
+        case .ed25519(let pk):
+            w.writeString("ssh-ed25519")
+            w.writeString(pk)
+        case .rsa(let key):
+            w.writeString("ssh-rsa")
+            w.writeMPInt(key.e)
+            w.writeMPInt(key.n)
+        case .ecdsa(let key):
+            w.writeString("ecdsa-sha2-\(key.curve.sshIdentifier)")
+            w.writeString(key.curve.sshIdentifier)
+            w.writeString(key.publicPoint)
+        }
+        self.wireBlob = w.bytes
+    }
+
+    /// Decodes a key from its wire encoding.
+    /// - Throws: `SSHKeyError` when the blob is malformed, has trailing bytes, or holds an unsupported type.
+    public init(wireBlob: some Collection<UInt8>) throws(SSHKeyError) {
+        var r = SSHWireReader(Array(wireBlob))
+        self = try Self.read(from: &r)
+        try r.expectEnd("the public key")
+    }
+
+    /// Reads one public key (its fields, not a length-prefixed string) from `reader`.
+    package static func read(from r: inout SSHWireReader) throws(SSHKeyError) -> SSHPublicKey {
+        let name = try r.readString()
+        guard let type = SSHKeyType(sshName: name) else {
+            throw SSHKeyError(.unsupported, "unsupported key type \"\(printable(name))\"")
+        }
+        do {
+            switch type {
+            case .ed25519:
+                let pk = try r.readString()
+                guard pk.count == 32 else { throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes") }
+                return SSHPublicKey(backing: .ed25519(Array(pk)))
+            case .rsa:
+                let e = try r.readPositiveMPInt()
+                let n = try r.readPositiveMPInt()
+                let key = try RSAKey(n: n, e: e)
+                try checkRSABits(key.bits)
+                return SSHPublicKey(backing: .rsa(key))
+            case .ecdsa(let curve):
+                let id = try r.readString()
+                guard id.elementsEqual(curve.sshIdentifier.utf8) else {
+                    throw SSHKeyError(.invalidFormat, "the ECDSA curve does not match the key type")
+                }
+                let q = try r.readString()
+                return SSHPublicKey(backing: .ecdsa(try ECDSAKey(curve: curve, publicPoint: q)))
+            }
+        } catch let error as CryptoError {
+            throw SSHKeyError(.invalidFormat, "the \(type.displayName) public key is invalid: \(error.message)")
+        } catch let error as SSHKeyError {
+            throw error
+        } catch {
+            throw SSHKeyError(.invalidFormat, "the public key is invalid")
+        }
+    }
+
+    package static func checkRSABits(_ bits: Int) throws(SSHKeyError) {
+        guard bits >= minimumRSABits else {
+            throw SSHKeyError(.invalidParameter, "RSA keys of \(bits) bits are too small (the minimum is \(minimumRSABits))")
+        }
+        guard bits <= maximumRSABits else {
+            throw SSHKeyError(.invalidParameter, "RSA keys of \(bits) bits are too large (the maximum is \(maximumRSABits))")
+        }
+    }
+
+    /// The key type.
+    public var type: SSHKeyType {
+        switch self.backing {
+        case .ed25519: .ed25519
+        case .rsa: .rsa
+        case .ecdsa(let key): .ecdsa(key.curve)
+        }
+    }
+
+    /// The key size in bits as ssh-keygen reports it (256 for Ed25519, the modulus size for RSA, the curve size for ECDSA).
+    public var bits: Int {
+        switch self.backing {
+        case .ed25519: 256
+        case .rsa(let key): key.bits
+        case .ecdsa(let key): key.curve.bits
+        }
+    }
+
+    /// The key as an OpenSSH public key line, `type base64 [comment]`, without a newline.
+    public func openSSHLine(comment: String? = nil) -> String {
+        var line = self.type.sshName + " " + Base64.encode(self.wireBlob)
+        if let comment, !comment.isEmpty { line += " " + comment }
+        return line
+    }
+
+    /// The key's fingerprint with `hash` (SHA-256 by default, as ssh-keygen).
+    public func fingerprint(_ hash: HashFunction = .sha256) -> SSHFingerprint {
+        SSHFingerprint(hash: hash, digest: Digest.hash(hash, self.wireBlob))
+    }
+
+    public var description: String { self.openSSHLine() }
+
+    public static func == (lhs: SSHPublicKey, rhs: SSHPublicKey) -> Bool { lhs.wireBlob == rhs.wireBlob }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.wireBlob) }
+}
+
+/// Text for messages: printable ASCII kept, anything else escaped, length capped.
+package func printable(_ bytes: some Collection<UInt8>) -> String {
+    var s = ""
+    for b in bytes.prefix(64) {
+        if b >= 0x20 && b < 0x7F { s.unicodeScalars.append(Unicode.Scalar(b)) } else { s += "\\x" + hex2(b) }
+    }
+    if bytes.count > 64 { s += "…" }
+    return s
+}
+
+package func hex2(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+}
