@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+@testable import SSHCrypto
+
+/// Generated once: RSA key generation is the slow part of these tests.
+let sharedRSAKey: RSAKey = try! RSAKey.generate(bits: 2048)
+
+@Suite("RSA")
+struct RSATests {
+    @Test("sign and verify", arguments: [HashFunction.sha1, .sha256, .sha512])
+    func signVerify(_ hash: HashFunction) throws {
+        let key = sharedRSAKey
+        let message = Array("keysmith RSA".utf8)
+        let signature = try key.sign(message, hash: hash)
+        #expect(signature.count == 256)
+        #expect(key.verify(signature, for: message, hash: hash))
+        #expect(key.publicKey.verify(signature, for: message, hash: hash))
+        #expect(!key.verify(signature, for: Array("keysmith RSa".utf8), hash: hash))
+        var tampered = signature
+        tampered[100] ^= 0x40
+        #expect(!key.verify(tampered, for: message, hash: hash))
+        #expect(!key.verify(signature + [0], for: message, hash: hash))
+        let otherHash: HashFunction = hash == .sha256 ? .sha512 : .sha256
+        #expect(!key.verify(signature, for: message, hash: otherHash))
+    }
+
+    @Test("a signature from another key fails")
+    func wrongKey() throws {
+        let other = try RSAKey.generate(bits: 1024)
+        let message = Array("message".utf8)
+        let signature = try other.sign(message, hash: .sha256)
+        #expect(other.verify(signature, for: message, hash: .sha256))
+        #expect(!sharedRSAKey.verify(signature, for: message, hash: .sha256))
+        #expect(other.bits == 1024)
+        #expect(other.e == [0x01, 0x00, 0x01])
+    }
+
+    @Test("generate rejects sizes outside 1024...16384", arguments: [0, 512, 1023, 16385])
+    func generateBits(_ bits: Int) {
+        #expect(throws: CryptoError(.invalidParameter, "")) { try RSAKey.generate(bits: bits) }
+    }
+
+    @Test("private components round trip")
+    func importExport() throws {
+        let key = sharedRSAKey
+        #expect(key.isPrivate)
+        #expect(key.bits == 2048)
+        #expect(key.n.count == 256 && key.n.first != 0)
+        let parts = try #require(key.privateComponents())
+        let imported = try RSAKey(n: key.n, e: key.e, d: parts.d, iqmp: parts.iqmp, p: parts.p, q: parts.q)
+        #expect(imported.isPrivate)
+        #expect(imported.n == key.n)
+        #expect(imported.e == key.e)
+        let again = try #require(imported.privateComponents())
+        #expect(again.d.constantTimeEquals(parts.d))
+        #expect(again.p.constantTimeEquals(parts.p))
+        #expect(again.q.constantTimeEquals(parts.q))
+        #expect(again.iqmp.constantTimeEquals(parts.iqmp))
+        let message = Array("imported".utf8)
+        #expect(key.verify(try imported.sign(message, hash: .sha512), for: message, hash: .sha512))
+
+        let publicOnly = try RSAKey(n: key.n, e: key.e)
+        #expect(!publicOnly.isPrivate)
+        #expect(publicOnly.privateComponents() == nil)
+        #expect(publicOnly.verify(try key.sign(message, hash: .sha256), for: message, hash: .sha256))
+        #expect(throws: CryptoError(.invalidKey, "")) { try publicOnly.sign(message, hash: .sha256) }
+        #expect(!key.publicKey.isPrivate)
+        #expect(key.publicKey.n == key.n)
+    }
+
+    @Test("inconsistent private components are rejected")
+    func inconsistent() throws {
+        let key = sharedRSAKey
+        let parts = try #require(key.privateComponents())
+        // iqmp and p swapped with q: iqmp is then not q⁻¹ mod p.
+        #expect(throws: CryptoError(.invalidKey, "")) {
+            try RSAKey(n: key.n, e: key.e, d: parts.d, iqmp: parts.iqmp, p: parts.q, q: parts.p)
+        }
+        var d = parts.d.unsafeCopy
+        d[d.count - 1] ^= 2
+        #expect(throws: CryptoError(.invalidKey, "")) {
+            try RSAKey(n: key.n, e: key.e, d: SecureBytes(d), iqmp: parts.iqmp, p: parts.p, q: parts.q)
+        }
+        var n = key.n
+        n[n.count - 1] ^= 2
+        #expect(throws: CryptoError(.invalidKey, "")) {
+            try RSAKey(n: n, e: key.e, d: parts.d, iqmp: parts.iqmp, p: parts.p, q: parts.q)
+        }
+        #expect(throws: CryptoError(.invalidKey, "")) {
+            try RSAKey(n: key.n, e: [0x01, 0x00, 0x03], d: parts.d, iqmp: parts.iqmp, p: parts.p, q: parts.q)
+        }
+    }
+
+    @Test("public keys outside 1024...16384 bits or with bad exponents are rejected")
+    func publicLimits() throws {
+        let small = [0x80] + [UInt8](repeating: 0, count: 62) + [0x01]  // 512 bits
+        #expect(throws: CryptoError(.invalidKey, "")) { try RSAKey(n: small, e: [1, 0, 1]) }
+        #expect(throws: CryptoError(.invalidKey, "")) { try RSAKey(n: sharedRSAKey.n, e: [2]) }
+        #expect(throws: CryptoError(.invalidKey, "")) { try RSAKey(n: sharedRSAKey.n, e: [1]) }
+        let key = try RSAKey(n: [0x80] + [UInt8](repeating: 0, count: 126) + [0x01], e: [3])
+        #expect(key.bits == 1024)
+    }
+
+    @Test("a signature made by openssl verifies", arguments: [("sha1", HashFunction.sha1), ("sha256", .sha256), ("sha512", .sha512)])
+    func opensslSignature(_ name: String, _ hash: HashFunction) throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("key.pem", try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .traditional, passphrase: nil))
+        try dir.write("message", "signed by openssl")
+        try Tool.openssl("dgst", "-\(name)", "-sign", dir.path("key.pem"), "-out", dir.path("sig"), dir.path("message"))
+        let signature = try dir.read("sig")
+        #expect(signature == (try sharedRSAKey.sign(try dir.read("message"), hash: hash)))
+        #expect(sharedRSAKey.publicKey.verify(signature, for: try dir.read("message"), hash: hash))
+    }
+}
