@@ -1,0 +1,37 @@
+import ArgumentParser
+import SSHKeys
+
+struct Comment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Change the comment of an OpenSSH-format private key (ssh-keygen -c).",
+        discussion: "Rewrites the private key with the same passphrase and the public key file FILE.pub."
+    )
+
+    @Option(name: .customShort("f"), help: "Private key file (OpenSSH format).")
+    var file: String
+
+    @Option(name: .customShort("C"), help: "New comment.")
+    var comment: String
+
+    @Option(name: .customShort("P"), help: "Passphrase of the private key.")
+    var passphrase: String?
+
+    @OptionGroup var encryption: EncryptionOptions
+
+    func run() throws {
+        try reportingFailures {
+            let path = expandTilde(self.file)
+            let contents = try KeyFileIO.readPrivateKeyFile(path)
+            guard KeyFileKind(contents: contents) == .openSSHPrivateKey else {
+                throw Failure("\(path): comments are only supported for keys in the OpenSSH format; convert it with `keysmith passphrase -f \(path)` first")
+            }
+            var (key, passphrase) = try loadPrivateKey(path: path, passphrase: self.passphrase)
+            let old = key.comment
+            key.comment = self.comment
+            let updated = try key.fileRepresentation(format: .openSSH, passphrase: passphrase, options: self.encryption.fileOptions)
+            try writeKeyPair(privatePath: path, privateContents: updated, publicLine: key.publicKey.openSSHLine(comment: key.comment), overwrite: true)
+            writeOut(old.isEmpty ? "No existing comment\n" : "Old comment: \(old)\n")
+            writeOut(self.comment.isEmpty ? "Comment removed\n" : "Comment '\(self.comment)' applied\n")
+        }
+    }
+}

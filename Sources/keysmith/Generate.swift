@@ -1,0 +1,81 @@
+import ArgumentParser
+import SSHKeys
+import SSHCrypto
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a new key pair (ssh-keygen -t).",
+        discussion: """
+            Writes the private key to FILE (mode 0600) and the public key to FILE.pub \
+            (mode 0644), each through a temporary file and a rename. An existing file \
+            is never replaced without --force. Without -N the passphrase is asked for \
+            twice on the terminal; -N '' means no passphrase.
+            """
+    )
+
+    @Option(name: .customShort("t"), help: "Key type: ed25519, rsa or ecdsa.")
+    var type: String = "ed25519"
+
+    @Option(name: .customShort("b"), help: "Key size: RSA 1024–16384 (default 3072); ECDSA 256, 384 or 521.")
+    var bits: Int?
+
+    @Option(name: .customShort("C"), help: "Comment (default user@host).")
+    var comment: String?
+
+    @Option(name: .customShort("f"), help: "Private key file (default ~/.ssh/id_TYPE).")
+    var file: String?
+
+    @Option(name: .customShort("N"), help: "New passphrase ('' for none).")
+    var passphrase: String?
+
+    @Option(name: .customShort("m"), help: "Private key format: openssh (default), pem or pkcs8.")
+    var format: PrivateKeyFileFormat = .openSSH
+
+    @OptionGroup var encryption: EncryptionOptions
+
+    @Flag(help: "Replace an existing key file.")
+    var force = false
+
+    @Flag(name: .customShort("q"), help: "Print nothing on success.")
+    var quiet = false
+
+    func run() throws {
+        let (keyType, rsaBits) = try SSHKeyType.fromArguments(type: self.type, bits: self.bits)
+        try reportingFailures {
+            let path: String
+            if let file = self.file {
+                path = expandTilde(file)
+            } else {
+                let dir = sshDirectory()
+                try KeyFileIO.ensureDirectory(dir, mode: 0o700)
+                path = dir + "/" + keyType.defaultFileName
+            }
+            if !self.force {
+                for p in [path, path + ".pub"] where KeyFileIO.fileExists(p) {
+                    throw Failure("\(p) already exists; use --force to replace it")
+                }
+            }
+            if !self.quiet {
+                printError("Generating public/private \(keyType.displayName.lowercased()) key pair.")
+            }
+            let passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
+            let key = try SSHPrivateKey(generating: keyType, rsaBits: rsaBits, comment: self.comment ?? defaultComment())
+            // PKCS#1/SEC1 have no Ed25519 form; ssh-keygen writes such keys in its own format.
+            var format = self.format
+            if keyType == .ed25519 && format == .pem { format = .openSSH }
+            let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: self.encryption.fileOptions)
+            try writeKeyPair(privatePath: path, privateContents: contents, publicLine: key.publicKey.openSSHLine(comment: key.comment), overwrite: self.force)
+            guard !self.quiet else { return }
+            let fp = key.publicKey.fingerprint()
+            writeOut("""
+                Your identification has been saved in \(path)
+                Your public key has been saved in \(path).pub
+                The key fingerprint is:
+                \(fp) \(key.comment)
+                The key's randomart image is:
+                \(fp.randomArt(title: "\(keyType.displayName) \(key.publicKey.bits)"))
+
+                """)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+public import ArgumentParser
+public import SSHKeys
+import SSHCrypto
+
+extension SSHKeyType {
+    /// Parses `-t`: ed25519, rsa, ecdsa (or their wire names), with `-b` for RSA and ECDSA sizes.
+    static func fromArguments(type: String, bits: Int?) throws -> (SSHKeyType, rsaBits: Int) {
+        switch type.lowercased() {
+        case "ed25519", "ssh-ed25519":
+            return (.ed25519, SSHPrivateKey.defaultRSABits)
+        case "rsa", "ssh-rsa":
+            let b = bits ?? SSHPrivateKey.defaultRSABits
+            guard (1024...16384).contains(b) else {
+                throw ValidationError("RSA keys must be between 1024 and 16384 bits, not \(b).")
+            }
+            return (.rsa, b)
+        case "ecdsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
+            let fromName: Int? =
+                type.hasSuffix("256") ? 256 : type.hasSuffix("384") ? 384 : type.hasSuffix("521") ? 521 : nil
+            switch bits ?? fromName ?? 256 {
+            case 256: return (.ecdsa(.p256), 0)
+            case 384: return (.ecdsa(.p384), 0)
+            case 521: return (.ecdsa(.p521), 0)
+            default: throw ValidationError("ECDSA keys must be 256, 384 or 521 bits.")
+            }
+        default:
+            throw ValidationError("Unknown key type '\(type)'; use ed25519, rsa or ecdsa.")
+        }
+    }
+
+    /// The default file name under ~/.ssh, as ssh-keygen's.
+    var defaultFileName: String {
+        switch self {
+        case .ed25519: "id_ed25519"
+        case .rsa: "id_rsa"
+        case .ecdsa: "id_ecdsa"
+        }
+    }
+}
+
+/// `-m`: the private key file format.
+extension PrivateKeyFileFormat: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "openssh", "rfc4716": self = .openSSH
+        case "pem": self = .pem
+        case "pkcs8": self = .pkcs8
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["openssh", "pem", "pkcs8"] }
+}
+
+/// `-Z` and `-a`: how openssh-key-v1 files are encrypted.
+struct EncryptionOptions: ParsableArguments {
+    @Option(name: .customShort("a"), help: "bcrypt_pbkdf rounds for the OpenSSH format (default 24).")
+    var rounds: Int = OpenSSHKeyFileOptions.defaultRounds
+
+    @Option(
+        name: .customShort("Z"),
+        help: ArgumentHelp(
+            "Cipher for the OpenSSH format (default aes256-ctr).",
+            discussion: "One of: \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", "))."
+        )
+    )
+    var cipher: String = OpenSSHKeyFileOptions.defaultCipher.sshName
+
+    func validate() throws {
+        guard CipherAlgorithm(sshName: self.cipher) != nil else {
+            throw ValidationError("Unknown cipher '\(self.cipher)'; use one of \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", ")).")
+        }
+        guard self.rounds >= 1 && self.rounds <= 1 << 20 else {
+            throw ValidationError("Rounds must be between 1 and \(1 << 20).")
+        }
+    }
+
+    var fileOptions: OpenSSHKeyFileOptions {
+        OpenSSHKeyFileOptions(cipher: CipherAlgorithm(sshName: self.cipher) ?? OpenSSHKeyFileOptions.defaultCipher, rounds: self.rounds)
+    }
+}
+
+/// Loads a private key file, asking for its passphrase only when it is encrypted.
+func loadPrivateKey(path: String, passphrase option: String?, optionName: String = "-P") throws -> (SSHPrivateKey, SecureBytes?) {
+    let contents = try KeyFileIO.readPrivateKeyFile(path)
+    if !SSHPrivateKey.isEncrypted(fileContents: contents) {
+        do {
+            return (try SSHPrivateKey(fileContents: contents, passphrase: nil), nil)
+        } catch where error.code != .passphraseRequired {
+            throw Failure("\(path): \(error.message)")
+        } catch {
+            // Fall through: the format hid its encryption; ask for the passphrase.
+        }
+    }
+    let passphrase = try askExistingPassphrase(option: option, optionName: optionName, file: path)
+    do {
+        return (try SSHPrivateKey(fileContents: contents, passphrase: passphrase), passphrase)
+    } catch {
+        switch error.code {
+        case .wrongPassphrase, .passphraseRequired:
+            throw Failure("\(path): incorrect passphrase")
+        default:
+            throw Failure("\(path): \(error.message)")
+        }
+    }
+}
+
+/// Writes a private key file (0600) and, if given, its public key file (0644), each atomically.
+func writeKeyPair(privatePath: String, privateContents: SecureBytes, publicLine: String?, overwrite: Bool) throws {
+    try KeyFileIO.writeAtomically(path: privatePath, contents: privateContents, mode: 0o600, overwrite: overwrite)
+    if let publicLine {
+        try KeyFileIO.writeAtomically(path: privatePath + ".pub", contents: Array((publicLine + "\n").utf8), mode: 0o644, overwrite: true)
+    }
+}

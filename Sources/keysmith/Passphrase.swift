@@ -1,0 +1,39 @@
+import ArgumentParser
+import SSHKeys
+
+struct Passphrase: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Change or remove a private key's passphrase (ssh-keygen -p).",
+        discussion: """
+            The key is written back in the OpenSSH format unless -m says otherwise, \
+            as ssh-keygen does, through a temporary file and a rename.
+            """
+    )
+
+    @Option(name: .customShort("f"), help: "Private key file.")
+    var file: String
+
+    @Option(name: .customShort("P"), help: "Old passphrase.")
+    var oldPassphrase: String?
+
+    @Option(name: .customShort("N"), help: "New passphrase ('' for none).")
+    var newPassphrase: String?
+
+    @Option(name: .customShort("m"), help: "Format to write: openssh (default), pem or pkcs8.")
+    var format: PrivateKeyFileFormat = .openSSH
+
+    @OptionGroup var encryption: EncryptionOptions
+
+    func run() throws {
+        try reportingFailures {
+            let path = expandTilde(self.file)
+            let (key, _) = try loadPrivateKey(path: path, passphrase: self.oldPassphrase)
+            let passphrase = try askNewPassphrase(option: self.newPassphrase, optionName: "-N")
+            var format = self.format
+            if key.type == .ed25519 && format == .pem { format = .openSSH }
+            let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: self.encryption.fileOptions)
+            try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
+            writeOut("Your identification has been saved with the new passphrase.\n")
+        }
+    }
+}

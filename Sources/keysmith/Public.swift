@@ -1,0 +1,22 @@
+import ArgumentParser
+import SSHKeys
+
+struct Public: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the public key of a private key file (ssh-keygen -y)."
+    )
+
+    @Option(name: .customShort("f"), help: "Private key file.")
+    var file: String
+
+    @Option(name: .customShort("P"), help: "Passphrase of the private key.")
+    var passphrase: String?
+
+    func run() throws {
+        try reportingFailures {
+            let path = expandTilde(self.file)
+            let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
+            writeOut(key.publicKey.openSSHLine(comment: key.comment) + "\n")
+        }
+    }
+}

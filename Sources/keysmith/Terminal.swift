@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import SSHKeys
+import SSHCrypto
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    var line = Array(message.utf8)
+    line.append(UInt8(ascii: "\n"))
+    line.withUnsafeBytes { p in _ = write(2, p.baseAddress, p.count) }
+}
+
+/// Writes text to standard output as is.
+func writeOut(_ text: String) {
+    var text = text
+    text.withUTF8 { p in
+        var offset = 0
+        while offset < p.count {
+            let n = write(1, p.baseAddress! + offset, p.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
+
+/// A failure the CLI reports as one sentence on stderr and exit status 1.
+struct Failure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Runs `body`, turning any failure into one sentence on stderr and exit status 1.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as Failure {
+        printError("keysmith: \(sentence(error.message))")
+        throw ExitCode(1)
+    } catch let error as SSHKeyError {
+        printError("keysmith: \(sentence(error.message))")
+        throw ExitCode(1)
+    } catch let error as CryptoError {
+        printError("keysmith: \(sentence(error.message))")
+        throw ExitCode(1)
+    }
+}
+
+/// Ends a message with a period, once.
+func sentence(_ s: String) -> String {
+    s.hasSuffix(".") || s.hasSuffix("?") ? s : s + "."
+}
+
+/// Reads a passphrase from the controlling terminal with echo off.
+/// - Returns: nil when there is no terminal to ask.
+func readPassphrase(prompt: String) -> SecureBytes? {
+    let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var old = termios()
+    let haveTermios = tcgetattr(fd, &old) == 0
+    if haveTermios {
+        var quiet = old
+        quiet.c_lflag &= ~tcflag_t(ECHO | ECHONL)
+        quiet.c_lflag |= tcflag_t(ICANON)
+        _ = tcsetattr(fd, TCSAFLUSH, &quiet)
+    }
+    defer {
+        if haveTermios { _ = tcsetattr(fd, TCSAFLUSH, &old) }
+    }
+    let promptBytes = Array(prompt.utf8)
+    _ = promptBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let buffer = SecureBytes(count: 1024)
+    var length = 0
+    let ok = buffer.withUnsafeMutableBytes { p -> Bool in
+        var byte: UInt8 = 0
+        while true {
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return length > 0 }
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return true }
+            if length < p.count { p[length] = byte; length += 1 }
+        }
+    }
+    writeNewline(fd)
+    guard ok || length == 0 else { return nil }
+    return buffer.slice(0..<length)
+}
+
+private func writeNewline(_ fd: Int32) {
+    let nl: [UInt8] = [UInt8(ascii: "\n")]
+    _ = nl.withUnsafeBytes { write(fd, $0.baseAddress, 1) }
+}
+
+/// A passphrase from an option, or from the terminal, or a failure saying which option to use.
+func askExistingPassphrase(option: String?, optionName: String, file: String) throws -> SecureBytes {
+    if let option { return SecureBytes(utf8: option) }
+    guard let typed = readPassphrase(prompt: "Enter passphrase for \(file): ") else {
+        throw Failure("\(file) is protected by a passphrase and there is no terminal to ask for it; give it with \(optionName)")
+    }
+    return typed
+}
+
+/// A new passphrase from an option, or typed twice on the terminal.
+func askNewPassphrase(option: String?, optionName: String) throws -> SecureBytes {
+    if let option { return SecureBytes(utf8: option) }
+    guard let first = readPassphrase(prompt: "Enter passphrase (empty for no passphrase): ") else {
+        throw Failure("there is no terminal to ask for a passphrase; give one with \(optionName) (\(optionName) '' for none)")
+    }
+    guard let second = readPassphrase(prompt: "Enter same passphrase again: ") else {
+        throw Failure("could not read the passphrase again from the terminal")
+    }
+    guard first.constantTimeEquals(second) else { throw Failure("the passphrases do not match; nothing was written") }
+    return first
+}
+
+/// The login name and host name, as ssh-keygen's default comment `user@host`.
+func defaultComment() -> String {
+    var host = [CChar](repeating: 0, count: 256)
+    _ = gethostname(&host, host.count - 1)
+    let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    var user = "user"
+    if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { user = String(cString: name) }
+    return "\(user)@\(hostName)"
+}
+
+/// `~/.ssh`, from HOME or the password database.
+func sshDirectory() -> String {
+    if let home = getenv("HOME"), home.pointee != 0 { return String(cString: home) + "/.ssh" }
+    if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) + "/.ssh" }
+    return ".ssh"
+}
+
+/// Expands a leading `~/`.
+func expandTilde(_ path: String) -> String {
+    guard path == "~" || path.hasPrefix("~/") else { return path }
+    let ssh = sshDirectory()
+    let home = String(ssh.dropLast(5))
+    return home + path.dropFirst()
+}
+
+/// Reads all of standard input, up to 16 MiB.
+func readStandardInput() throws -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw Failure("cannot read standard input: \(String(cString: strerror(errno)))") }
+        if n == 0 { break }
+        out += chunk[0..<n]
+        if out.count > 16 << 20 { throw Failure("standard input is larger than 16 MiB") }
+    }
+    return out
+}
