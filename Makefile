@@ -7,7 +7,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client python3 python3-bcrypt
+DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client python3 python3-bcrypt openssl
 
 .PHONY: all deps build release test demo install clean
 
