@@ -156,6 +156,9 @@ package final class CipherContext {
         case chaChaPoly(mainKey: SecureBytes, headerKey: SecureBytes)
     }
 
+    /// A static's initialiser runs once, thread-safely.
+    private static let sodiumIsReady: Bool = sodium_init() >= 0
+
     /// The algorithm.
     package let cipher: CipherAlgorithm
     /// Whether this context encrypts (else it decrypts).
@@ -175,6 +178,8 @@ package final class CipherContext {
         self.cipher = cipher
         self.isEncrypting = encrypting
         guard let evpCipher = cipher.evpCipher else {
+            // sodium_init picks the fastest ChaCha20 and Poly1305 implementations.
+            precondition(Self.sodiumIsReady, "libsodium failed to initialise")
             self.engine = .chaChaPoly(mainKey: key.slice(0..<32), headerKey: key.slice(32..<64))
             return
         }
