@@ -145,13 +145,15 @@ package enum PEMCodec {
         let cipher = secret.isEmpty ? nil : EVP_aes_128_cbc()
         let ok = secret.withUnsafeBytes { raw in
             let kstr = raw.isEmpty ? nil : raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            // The callback is never used when kstr is given; it keeps OpenSSL from
-            // prompting on the terminal whatever happens.
+            // Without a passphrase, a refusing callback keeps OpenSSL from ever prompting
+            // on the terminal. With one, no callback: OpenSSL 3's encoder lets a callback
+            // replace the passphrase given in kstr.
+            let callback = kstr == nil ? refusePassphrase : nil
             switch format {
             case .traditional:
-                return PEM_write_bio_PrivateKey_traditional(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), refusePassphrase, nil)
+                return PEM_write_bio_PrivateKey_traditional(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), callback, nil)
             case .pkcs8:
-                return PEM_write_bio_PrivateKey(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), refusePassphrase, nil)
+                return PEM_write_bio_PrivateKey(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), callback, nil)
             }
         }
         guard ok == 1 else { throw openSSLError(.libraryFailure, "writing the PEM private key failed") }

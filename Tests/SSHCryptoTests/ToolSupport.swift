@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Runs the real `ssh-keygen` and `openssl` for interop tests.
-enum Tool {
+enum InteropTool {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -38,7 +38,7 @@ enum Tool {
 }
 
 /// A temporary directory removed when the value goes away.
-final class TemporaryDirectory {
+final class InteropDirectory {
     let url: URL
 
     init() throws {
