@@ -214,6 +214,10 @@ extension SSHPrivateKey {
             throw SSHKeyError(.unsupported, "Ed25519 keys have no PEM (PKCS#1/SEC1) form; use PKCS#8 or the OpenSSH format")
         }
         let pass = passphrase.flatMap { $0.isEmpty ? nil : $0 }
+        // sshkey_private_to_blob_pem_pkcs8: PEM passphrases of 1–4 bytes are refused.
+        if let pass, pass.count <= 4 {
+            throw SSHKeyError(.invalidParameter, "passphrases for PEM and PKCS#8 keys must be at least five characters")
+        }
         let text = try wrapCrypto("encoding the private key") { () throws(CryptoError) in
             try PEMCodec.encodePrivateKey(key, format: format, passphrase: pass)
         }

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// Keys keysmith generates are read by the real ssh-keygen with the same key and fingerprint.
+@Suite("generate: ssh-keygen reads what we write")
+struct GenerateInteropTests {
+    struct Variant: CustomTestStringConvertible, Sendable {
+        var type: String
+        var bits: String?
+        var passphrase: String?
+        var cipher: String?
+        var format: String?
+        var rounds: String = "4"
+        var testDescription: String {
+            [type, bits, passphrase == nil ? "plain" : "passphrase", cipher, format].compactMap { $0 }.joined(separator: " ")
+        }
+    }
+
+    static let variants: [Variant] = {
+        var v: [Variant] = []
+        for (t, b) in [("ed25519", nil), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521")] as [(String, String?)] {
+            v.append(Variant(type: t, bits: b))
+            v.append(Variant(type: t, bits: b, passphrase: "correct horse"))
+            if t != "ed25519" {
+                for m in ["pem", "pkcs8"] {
+                    v.append(Variant(type: t, bits: b, format: m))
+                    v.append(Variant(type: t, bits: b, passphrase: "pw for \(m)", format: m))
+                }
+            }
+        }
+        for cipher in [
+            "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-cbc", "aes192-cbc", "aes256-cbc",
+            "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com", "3des-cbc",
+        ] {
+            v.append(Variant(type: "ed25519", passphrase: "s3cret", cipher: cipher))
+        }
+        v.append(Variant(type: "rsa", bits: "1024", passphrase: "x", cipher: "aes256-gcm@openssh.com"))
+        v.append(Variant(type: "rsa", bits: "3072", passphrase: "default rounds", rounds: "24"))
+        return v
+    }()
+
+    @Test("generated key is read by ssh-keygen -y and -l", arguments: variants)
+    func generatedKeyReadByOpenSSH(_ v: Variant) throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        var args = ["generate", "-q", "-t", v.type, "-f", key, "-C", "test comment é", "-N", v.passphrase ?? "", "-a", v.rounds]
+        if let b = v.bits { args += ["-b", b] }
+        if let c = v.cipher { args += ["-Z", c] }
+        if let m = v.format { args += ["-m", m] }
+        let gen = try keysmith(arguments: args)
+        #expect(gen.status == 0, "\(gen)")
+        #expect(gen.stdout.isEmpty && gen.stderr.isEmpty, "-q prints nothing: \(gen)")
+        #expect(try fileMode(key) == 0o600)
+        #expect(try fileMode(key + ".pub") == 0o644)
+
+        let pub = try readText(key + ".pub")
+        #expect(pub.hasSuffix(" test comment é\n"))
+
+        // ssh-keygen derives the same public key from our private key file.
+        let y = try keygen(["-y", "-P", v.passphrase ?? "", "-f", key])
+        #expect(y.status == 0, "\(y)")
+        #expect(keyPart(y.stdout) == keyPart(pub))
+        if v.format == nil {
+            // Only the OpenSSH format stores the comment.
+            #expect(y.stdout == pub)
+        }
+
+        // Fingerprints match, line for line.
+        let theirs = try keygen(["-l", "-f", key])
+        let ours = try keysmith("fingerprint", "-f", key)
+        #expect(theirs.status == 0, "\(theirs)")
+        #expect(ours.status == 0, "\(ours)")
+        #expect(ours.stdout == theirs.stdout)
+
+        // And we read our own file back, with the passphrase.
+        let back = try keysmith(arguments: ["public", "-f", key, "-P", v.passphrase ?? ""])
+        #expect(back.status == 0, "\(back)")
+        #expect(keyPart(back.stdout) == keyPart(pub))
+    }
+
+    @Test("Ed25519 in PKCS#8 is read by OpenSSL with the same key")
+    func ed25519PKCS8() throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        let gen = try keysmith("generate", "-q", "-t", "ed25519", "-m", "pkcs8", "-N", "", "-f", key)
+        #expect(gen.status == 0, "\(gen)")
+        #expect(try readText(key).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
+        let openssl = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout", "-outform", "DER"])
+        #expect(openssl.status == 0, "\(openssl)")
+        // The last 32 bytes of the SubjectPublicKeyInfo are the raw public key.
+        let raw = openssl.stdoutBytes.suffix(32)
+        let pubLine = try readText(key + ".pub")
+        let blob = Data(base64Encoded: String(pubLine.split(separator: " ")[1]))!
+        #expect(Data(blob.suffix(32)) == Data(raw))
+    }
+
+    @Test("default generation shows fingerprint and randomart like ssh-keygen")
+    func generateOutput() throws {
+        let dir = try TempDir()
+        let key = dir.path("k")
+        let gen = try keysmith("generate", "-t", "ecdsa", "-f", key, "-N", "", "-C", "me@example")
+        #expect(gen.status == 0, "\(gen)")
+        let lv = try keygen(["-lv", "-f", key])
+        let lines = lv.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        // ssh-keygen -lv: "256 SHA256:… comment (ECDSA)" then the art.
+        let fp = lines[0].split(separator: " ")[1]
+        #expect(gen.stdout.contains("\(fp) me@example\n"))
+        #expect(gen.stdout.contains(lines[1...].joined(separator: "\n")))
+    }
+
+    @Test("an existing key file is not replaced without --force")
+    func refusesOverwrite() throws {
+        let dir = try TempDir()
+        let key = dir.path("k")
+        try writeText(key, "precious\n")
+        let gen = try keysmith("generate", "-q", "-f", key, "-N", "")
+        #expect(gen.status == 1)
+        #expect(gen.stderr.split(separator: "\n").count == 1, "\(gen)")
+        #expect(gen.stderr.contains("--force"))
+        #expect(try readText(key) == "precious\n")
+        #expect(!FileManager.default.fileExists(atPath: key + ".pub"))
+        let forced = try keysmith("generate", "-q", "-f", key, "-N", "", "--force")
+        #expect(forced.status == 0, "\(forced)")
+        #expect(try keygen(["-y", "-f", key]).status == 0)
+    }
+
+    @Test("usage errors exit 64", arguments: [
+        ["generate", "-t", "dsa"], ["generate", "-t", "rsa", "-b", "512"], ["generate", "-t", "ecdsa", "-b", "123"],
+        ["generate", "-Z", "rot13"], ["fingerprint"], ["generate", "-a", "0"],
+    ])
+    func usageErrors(_ args: [String]) throws {
+        let dir = try TempDir()
+        let r = try keysmith(arguments: args + ["-f", dir.path("k"), "-N", ""].filter { _ in args[0] == "generate" })
+        #expect(r.status == 64, "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("k")))
+    }
+}
