@@ -378,3 +378,71 @@ struct KnownHostsTests {
         #expect(HostPattern.matches(Array("[h]:2222".utf8), glob: Array("[h]:*".utf8)))
     }
 }
+
+@Suite("KnownHosts random files")
+struct KnownHostsRandomTests {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            self.state = self.state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((self.state >> 33) % UInt64(n))
+        }
+        mutating func pick(_ items: [String]) -> String { items[self.next(items.count)] }
+    }
+
+    static let blanks = [" ", "  ", "\t", " \t"]
+    static let hostTokens = [
+        "a.test", "A.TEST", "b.test", "*.test", "!a.test", "?.test", "[a.test]:2222", "[a.test]:22", "a.test,b.test",
+        "b.test,,a.test", "*", "!*", KnownHostsFixture.hashedPlain, "|1|AAAA|x=", "|2|x|y", "@revoked", "#x", "a.test\r",
+    ]
+    static let keyTokens = [
+        KnownHostsFixture.ed25519, KnownHostsFixture.rsa, "ssh-ed25519", "ssh-ed25519 #c", "RSA AAAA", "rsa AAAA c",
+        "ssh-dss-cert-v01@openssh.com AAAA", "RSA-CERT AAAA", "x AAAA", "1024 35 1234", "ssh-ed25519 AAAA\r",
+    ]
+
+    static func randomLine(_ g: inout Generator) -> String {
+        switch g.next(10) {
+        case 0: return g.pick(["", "#", "  # c", "\t", "\r"])
+        case 1: return g.pick(["@cert-authority", "@revoked", "@bad", "@revoked\t"]) + g.pick(blanks) + randomEntry(&g)
+        default: return (g.next(4) == 0 ? g.pick(blanks) : "") + randomEntry(&g)
+        }
+    }
+
+    static func randomEntry(_ g: inout Generator) -> String {
+        g.pick(hostTokens) + g.pick(blanks) + g.pick(keyTokens) + (g.next(3) == 0 ? g.pick(blanks) + "comment" : "")
+    }
+
+    @Test("find, remove and hash agree with ssh-keygen on generated files", arguments: 0..<40)
+    func agree(seed: Int) throws {
+        var g = Generator(state: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        let count = 1 + g.next(8)
+        let text = (0..<count).map { _ in Self.randomLine(&g) }.joined(separator: "\n") + (g.next(2) == 0 ? "\n" : "")
+        let dir = try FileIOScratchDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("kh")
+        for host in ["a.test", "hashed.test", "[a.test]:2222", "b.test"] {
+            try KeyFileIO.writeAtomically(path: path, contents: Array(text.utf8), mode: 0o644, overwrite: true)
+            let file = KnownHostsFile(contents: Array(text.utf8))
+            let find = try runKnownHostsKeygen(["-F", host, "-f", "kh"], in: dir.path)
+            #expect(find.stdout == file.findOutput(host: host), "seed \(seed) host \(host): \(text.debugDescription)")
+            let removal = file.removing(host: host)
+            let run = try runKnownHostsKeygen(["-R", host, "-f", "kh"], in: dir.path)
+            #expect(run.status == (removal.isValid ? 0 : 1), "seed \(seed) host \(host): \(text.debugDescription)")
+            let expected = removal.shouldWrite ? removal.contents : Array(text.utf8)
+            #expect(try KeyFileIO.readFile(path) == expected, "seed \(seed) host \(host): \(text.debugDescription)")
+        }
+        try KeyFileIO.writeAtomically(path: path, contents: Array(text.utf8), mode: 0o644, overwrite: true)
+        let hashing = KnownHostsFile(contents: Array(text.utf8)).hashed()
+        let run = try runKnownHostsKeygen(["-H", "-f", "kh"], in: dir.path)
+        #expect(run.status == (hashing.isValid ? 0 : 1), "seed \(seed): \(text.debugDescription)")
+        let theirs = try KeyFileIO.readFile(path)
+        if hashing.isValid {
+            #expect(theirs.count == hashing.contents.count, "seed \(seed): \(text.debugDescription)")
+            let kept = { (bytes: [UInt8]) in bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.starts(with: Array("|1|".utf8)) } }
+            #expect(kept(theirs) == kept(hashing.contents), "seed \(seed): \(text.debugDescription)")
+        } else {
+            #expect(theirs == Array(text.utf8))
+        }
+    }
+}
