@@ -17,7 +17,7 @@ struct Keysmith: ParsableCommand {
             Passphrase.self,
             Comment.self,
             Convert.self,
-            // KnownHosts.self,
+            KnownHosts.self,
         ]
     )
 }
