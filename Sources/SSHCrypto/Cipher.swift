@@ -95,11 +95,19 @@ package enum KeyFileCipher {
     /// 16-byte tag is appended to the result.
     /// - Throws: `.invalidKey` / `.invalidParameter` for a key or IV of the wrong
     ///   length, `.malformedInput` when the plaintext is not a multiple of the block size.
-    package static func encrypt(_ cipher: CipherAlgorithm, key: SecureBytes, iv: SecureBytes, plaintext: SecureBytes) throws(CryptoError) -> [UInt8] {
+    package static func encrypt(
+        _ cipher: CipherAlgorithm,
+        key: SecureBytes,
+        iv: SecureBytes,
+        plaintext: SecureBytes
+    ) throws(CryptoError) -> [UInt8] {
         let context = try CipherContext(cipher, key: key, iv: iv, encrypting: true)
         // sshkey.c pads the private section to the block size before encrypting.
         guard plaintext.count % cipher.blockSize == 0 else {
-            throw CryptoError(.malformedInput, "\(cipher.sshName) plaintext is not a multiple of \(cipher.blockSize) bytes")
+            throw CryptoError(
+                .malformedInput,
+                "\(cipher.sshName) plaintext is not a multiple of \(cipher.blockSize) bytes"
+            )
         }
         return try plaintext.withUnsafeBytes { (input) throws(CryptoError) in
             try bytesWritten(count: plaintext.count + cipher.tagSize) { (output) throws(CryptoError) in
@@ -111,12 +119,20 @@ package enum KeyFileCipher {
     /// Decrypts `ciphertext` (for AEAD ciphers followed by its tag, which is checked).
     /// - Throws: `.decryptionFailed` when the tag does not verify, `.malformedInput`
     ///   when the length is not a multiple of the block size (plus the tag).
-    package static func decrypt(_ cipher: CipherAlgorithm, key: SecureBytes, iv: SecureBytes, ciphertext: some Collection<UInt8>) throws(CryptoError) -> SecureBytes {
+    package static func decrypt(
+        _ cipher: CipherAlgorithm,
+        key: SecureBytes,
+        iv: SecureBytes,
+        ciphertext: some Collection<UInt8>
+    ) throws(CryptoError) -> SecureBytes {
         let context = try CipherContext(cipher, key: key, iv: iv, encrypting: false)
         let bodyLength = ciphertext.count - cipher.tagSize
         // sshkey.c: "encrypted_len < blocksize || (encrypted_len % blocksize) != 0" is a format error.
         guard bodyLength >= 0, bodyLength % cipher.blockSize == 0 else {
-            throw CryptoError(.malformedInput, "\(cipher.sshName) ciphertext length \(ciphertext.count) is not a multiple of \(cipher.blockSize) bytes plus a \(cipher.tagSize)-byte tag")
+            throw CryptoError(
+                .malformedInput,
+                "\(cipher.sshName) ciphertext length \(ciphertext.count) is not a multiple of \(cipher.blockSize) bytes plus a \(cipher.tagSize)-byte tag"
+            )
         }
         let plaintext = SecureBytes(count: bodyLength)
         try withContiguousBytesForC(ciphertext) { (input) throws(CryptoError) in
@@ -143,7 +159,9 @@ package final class CipherContext {
     private final class EVPContext {
         let pointer: OpaquePointer
         init() throws(CryptoError) {
-            guard let ctx = EVP_CIPHER_CTX_new() else { throw openSSLError(.libraryFailure, "EVP_CIPHER_CTX_new failed") }
+            guard let ctx = EVP_CIPHER_CTX_new() else {
+                throw openSSLError(.libraryFailure, "EVP_CIPHER_CTX_new failed")
+            }
             self.pointer = ctx
         }
         deinit { EVP_CIPHER_CTX_free(self.pointer) }
@@ -193,17 +211,31 @@ package final class CipherContext {
                 throw openSSLError(.libraryFailure, "EVP_CipherInit_ex(\(cipher.sshName)) failed")
             }
             let fixed = iv.withUnsafeBytes { raw in
-                EVP_CIPHER_CTX_ctrl(ctx.pointer, EVP_CTRL_GCM_SET_IV_FIXED, -1, UnsafeMutableRawPointer(mutating: raw.baseAddress))
+                EVP_CIPHER_CTX_ctrl(
+                    ctx.pointer,
+                    EVP_CTRL_GCM_SET_IV_FIXED,
+                    -1,
+                    UnsafeMutableRawPointer(mutating: raw.baseAddress)
+                )
             }
             guard fixed == 1 else { throw openSSLError(.libraryFailure, "EVP_CTRL_GCM_SET_IV_FIXED failed") }
             let keyed = key.withUnsafeBytes { raw in
                 EVP_CipherInit_ex(ctx.pointer, nil, nil, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, -1)
             }
-            guard keyed == 1 else { throw openSSLError(.libraryFailure, "EVP_CipherInit_ex(\(cipher.sshName) key) failed") }
+            guard keyed == 1 else {
+                throw openSSLError(.libraryFailure, "EVP_CipherInit_ex(\(cipher.sshName) key) failed")
+            }
         } else {
             let keyed = key.withUnsafeBytes { k in
                 iv.withUnsafeBytes { v in
-                    EVP_CipherInit_ex(ctx.pointer, evpCipher, nil, k.baseAddress?.assumingMemoryBound(to: UInt8.self), v.baseAddress?.assumingMemoryBound(to: UInt8.self), enc)
+                    EVP_CipherInit_ex(
+                        ctx.pointer,
+                        evpCipher,
+                        nil,
+                        k.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        v.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        enc
+                    )
                 }
             }
             guard keyed == 1 else { throw openSSLError(.libraryFailure, "EVP_CipherInit_ex(\(cipher.sshName)) failed") }
@@ -218,10 +250,16 @@ package final class CipherContext {
     /// Transforms one packet (see the type's summary for the layout).
     /// - Throws: `.decryptionFailed` when an AEAD tag does not verify, `.malformedInput`
     ///   for lengths that do not fit the cipher.
-    package func crypt(sequenceNumber: UInt32, _ input: some Collection<UInt8>, aadLength: Int) throws(CryptoError) -> [UInt8] {
+    package func crypt(
+        sequenceNumber: UInt32,
+        _ input: some Collection<UInt8>,
+        aadLength: Int
+    ) throws(CryptoError) -> [UInt8] {
         let tag = self.cipher.tagSize
         let outputCount = self.isEncrypting ? input.count + tag : input.count - tag
-        guard outputCount >= 0 else { throw CryptoError(.malformedInput, "\(self.cipher.sshName) input is shorter than its tag") }
+        guard outputCount >= 0 else {
+            throw CryptoError(.malformedInput, "\(self.cipher.sshName) input is shorter than its tag")
+        }
         return try withContiguousBytesForC(input) { (raw) throws(CryptoError) in
             try bytesWritten(count: outputCount) { (output) throws(CryptoError) in
                 try self.crypt(sequenceNumber: sequenceNumber, input: raw, aadLength: aadLength, into: output)
@@ -239,7 +277,14 @@ package final class CipherContext {
             let nonce = Self.nonce(sequenceNumber)
             let rc = headerKey.withUnsafeBytes { k in
                 bytes.withUnsafeMutableBufferPointer { b in
-                    crypto_stream_chacha20_xor_ic(b.baseAddress!, b.baseAddress!, 4, nonce, 0, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    crypto_stream_chacha20_xor_ic(
+                        b.baseAddress!,
+                        b.baseAddress!,
+                        4,
+                        nonce,
+                        0,
+                        k.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
                 }
             }
             guard rc == 0 else { throw CryptoError(.libraryFailure, "crypto_stream_chacha20_xor_ic failed") }
@@ -248,11 +293,19 @@ package final class CipherContext {
     }
 
     /// The core of `crypt`, writing into `output` (exactly as long as the result).
-    func crypt(sequenceNumber: UInt32, input: UnsafeRawBufferPointer, aadLength: Int, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+    func crypt(
+        sequenceNumber: UInt32,
+        input: UnsafeRawBufferPointer,
+        aadLength: Int,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
         let tag = self.cipher.tagSize
         let payload = input.count - aadLength - (self.isEncrypting ? 0 : tag)
         guard aadLength >= 0, payload >= 0, output.count == aadLength + payload + (self.isEncrypting ? tag : 0) else {
-            throw CryptoError(.malformedInput, "\(self.cipher.sshName) input of \(input.count) bytes does not fit \(aadLength) bytes of AAD and a \(tag)-byte tag")
+            throw CryptoError(
+                .malformedInput,
+                "\(self.cipher.sshName) input of \(input.count) bytes does not fit \(aadLength) bytes of AAD and a \(tag)-byte tag"
+            )
         }
         if input.isEmpty && output.isEmpty { return }
         // An empty side may have no address; nothing is read or written through the stand-in.
@@ -261,19 +314,40 @@ package final class CipherContext {
         switch self.engine {
         case .chaChaPoly(let mainKey, let headerKey):
             try Self.chaChaPoly(
-                mainKey: mainKey, headerKey: headerKey, sequenceNumber: sequenceNumber, encrypting: self.isEncrypting,
-                input: inBase.assumingMemoryBound(to: UInt8.self), output: outBase.assumingMemoryBound(to: UInt8.self),
-                aadLength: aadLength, payloadLength: payload)
+                mainKey: mainKey,
+                headerKey: headerKey,
+                sequenceNumber: sequenceNumber,
+                encrypting: self.isEncrypting,
+                input: inBase.assumingMemoryBound(to: UInt8.self),
+                output: outBase.assumingMemoryBound(to: UInt8.self),
+                aadLength: aadLength,
+                payloadLength: payload
+            )
         case .evp(let ctx):
             // cipher.c rejects payloads that are not whole blocks (GCM included).
             guard payload % self.cipher.blockSize == 0 else {
-                throw CryptoError(.malformedInput, "\(self.cipher.sshName) payload of \(payload) bytes is not a multiple of \(self.cipher.blockSize)")
+                throw CryptoError(
+                    .malformedInput,
+                    "\(self.cipher.sshName) payload of \(payload) bytes is not a multiple of \(self.cipher.blockSize)"
+                )
             }
-            try self.evpCrypt(ctx.pointer, input: inBase.assumingMemoryBound(to: UInt8.self), output: outBase.assumingMemoryBound(to: UInt8.self), aadLength: aadLength, payloadLength: payload)
+            try self.evpCrypt(
+                ctx.pointer,
+                input: inBase.assumingMemoryBound(to: UInt8.self),
+                output: outBase.assumingMemoryBound(to: UInt8.self),
+                aadLength: aadLength,
+                payloadLength: payload
+            )
         }
     }
 
-    private func evpCrypt(_ ctx: OpaquePointer, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, aadLength: Int, payloadLength: Int) throws(CryptoError) {
+    private func evpCrypt(
+        _ ctx: OpaquePointer,
+        input: UnsafePointer<UInt8>,
+        output: UnsafeMutablePointer<UInt8>,
+        aadLength: Int,
+        payloadLength: Int
+    ) throws(CryptoError) {
         guard let aadCount = Int32(exactly: aadLength), let payloadCount = Int32(exactly: payloadLength) else {
             throw CryptoError(.invalidParameter, "packet too large")
         }
@@ -301,20 +375,25 @@ package final class CipherContext {
         }
         var written: Int32 = 0
         if payloadLength > 0 {
-            guard EVP_CipherUpdate(ctx, output + aadLength, &written, input + aadLength, payloadCount) == 1, written == payloadCount else {
+            guard EVP_CipherUpdate(ctx, output + aadLength, &written, input + aadLength, payloadCount) == 1,
+                written == payloadCount
+            else {
                 throw openSSLError(.libraryFailure, "EVP_CipherUpdate(\(self.cipher.sshName)) failed")
             }
         }
         guard tag > 0 else { return }
         var finalWritten: Int32 = 0
         guard EVP_CipherFinal_ex(ctx, output + aadLength + payloadLength, &finalWritten) == 1, finalWritten == 0 else {
-            if self.isEncrypting { throw openSSLError(.libraryFailure, "EVP_CipherFinal_ex(\(self.cipher.sshName)) failed") }
+            if self.isEncrypting {
+                throw openSSLError(.libraryFailure, "EVP_CipherFinal_ex(\(self.cipher.sshName)) failed")
+            }
             // Wipe what was decrypted: it is not authentic.
             sodium_memzero(output, aadLength + payloadLength)
             throw openSSLError(.decryptionFailed, "\(self.cipher.sshName) authentication tag does not match")
         }
         if self.isEncrypting {
-            guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tag), output + aadLength + payloadLength) == 1 else {
+            guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tag), output + aadLength + payloadLength) == 1
+            else {
                 throw openSSLError(.libraryFailure, "EVP_CTRL_GCM_GET_TAG failed")
             }
         }
@@ -322,7 +401,11 @@ package final class CipherContext {
 
     /// The 8-byte ChaCha20 nonce: the sequence number as a 64-bit big-endian integer.
     private static func nonce(_ sequenceNumber: UInt32) -> [UInt8] {
-        [0, 0, 0, 0, UInt8(truncatingIfNeeded: sequenceNumber >> 24), UInt8(truncatingIfNeeded: sequenceNumber >> 16), UInt8(truncatingIfNeeded: sequenceNumber >> 8), UInt8(truncatingIfNeeded: sequenceNumber)]
+        [
+            0, 0, 0, 0, UInt8(truncatingIfNeeded: sequenceNumber >> 24),
+            UInt8(truncatingIfNeeded: sequenceNumber >> 16), UInt8(truncatingIfNeeded: sequenceNumber >> 8),
+            UInt8(truncatingIfNeeded: sequenceNumber),
+        ]
     }
 
     /// chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305, cipher-chachapoly.c), with
@@ -332,8 +415,14 @@ package final class CipherContext {
     /// - the payload is encrypted with the main key from block 1;
     /// - the tag is Poly1305 over the encrypted AAD and payload, checked before decrypting.
     private static func chaChaPoly(
-        mainKey: SecureBytes, headerKey: SecureBytes, sequenceNumber: UInt32, encrypting: Bool,
-        input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, aadLength: Int, payloadLength: Int
+        mainKey: SecureBytes,
+        headerKey: SecureBytes,
+        sequenceNumber: UInt32,
+        encrypting: Bool,
+        input: UnsafePointer<UInt8>,
+        output: UnsafeMutablePointer<UInt8>,
+        aadLength: Int,
+        payloadLength: Int
     ) throws(CryptoError) {
         let nonce = Self.nonce(sequenceNumber)
         let polyKey = SecureBytes(count: Int(crypto_onetimeauth_poly1305_KEYBYTES))
@@ -346,23 +435,46 @@ package final class CipherContext {
                     throw CryptoError(.libraryFailure, "crypto_stream_chacha20 failed")
                 }
                 if !encrypting {
-                    guard crypto_onetimeauth_poly1305_verify(input + authenticated, input, UInt64(authenticated), poly) == 0 else {
-                        throw CryptoError(.decryptionFailed, "\(CipherAlgorithm.chaCha20Poly1305.sshName) authentication tag does not match")
+                    guard
+                        crypto_onetimeauth_poly1305_verify(input + authenticated, input, UInt64(authenticated), poly)
+                            == 0
+                    else {
+                        throw CryptoError(
+                            .decryptionFailed,
+                            "\(CipherAlgorithm.chaCha20Poly1305.sshName) authentication tag does not match"
+                        )
                     }
                 }
                 if aadLength > 0 {
                     let rc = headerKey.withUnsafeBytes { h in
-                        crypto_stream_chacha20_xor_ic(output, input, UInt64(aadLength), nonce, 0, h.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                        crypto_stream_chacha20_xor_ic(
+                            output,
+                            input,
+                            UInt64(aadLength),
+                            nonce,
+                            0,
+                            h.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        )
                     }
                     guard rc == 0 else { throw CryptoError(.libraryFailure, "crypto_stream_chacha20_xor_ic failed") }
                 }
                 if payloadLength > 0 {
-                    guard crypto_stream_chacha20_xor_ic(output + aadLength, input + aadLength, UInt64(payloadLength), nonce, 1, main) == 0 else {
+                    guard
+                        crypto_stream_chacha20_xor_ic(
+                            output + aadLength,
+                            input + aadLength,
+                            UInt64(payloadLength),
+                            nonce,
+                            1,
+                            main
+                        ) == 0
+                    else {
                         throw CryptoError(.libraryFailure, "crypto_stream_chacha20_xor_ic failed")
                     }
                 }
                 if encrypting {
-                    guard crypto_onetimeauth_poly1305(output + authenticated, output, UInt64(authenticated), poly) == 0 else {
+                    guard crypto_onetimeauth_poly1305(output + authenticated, output, UInt64(authenticated), poly) == 0
+                    else {
                         throw CryptoError(.libraryFailure, "crypto_onetimeauth_poly1305 failed")
                     }
                 }
@@ -373,7 +485,10 @@ package final class CipherContext {
 
 /// A new array of `count` bytes filled in by `body`; `Array`'s own accessors are
 /// `rethrows` and would erase the typed error.
-private func bytesWritten(count: Int, _ body: (UnsafeMutableRawBufferPointer) throws(CryptoError) -> Void) throws(CryptoError) -> [UInt8] {
+private func bytesWritten(
+    count: Int,
+    _ body: (UnsafeMutableRawBufferPointer) throws(CryptoError) -> Void
+) throws(CryptoError) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: count)
     var failure: CryptoError? = nil
     out.withUnsafeMutableBytes { raw in

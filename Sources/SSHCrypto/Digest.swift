@@ -42,7 +42,14 @@ package enum Digest {
         var length: UInt32 = 0
         let ok = withContiguousBytesForC(data) { input in
             out.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, function.openSSLMessageDigest, nil)
+                EVP_Digest(
+                    input.baseAddress,
+                    input.count,
+                    output.baseAddress,
+                    &length,
+                    function.openSSLMessageDigest,
+                    nil
+                )
             }
         }
         guard ok == 1, Int(length) == function.digestSize else {
@@ -132,15 +139,25 @@ package struct DigestContext {
 
 /// A valid pointer for zero-length input: OpenSSL calls may reject a null buffer even with length 0.
 // nonisolated(unsafe): one byte, allocated once, never written or freed.
-nonisolated(unsafe) let nonNullEmptyInput = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+nonisolated(unsafe) let nonNullEmptyInput = UnsafeRawPointer(
+    UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+)
 
 /// Calls `body` with `data`'s bytes contiguous in memory, copying only when they are not.
 /// The base address is never null.
-func withContiguousBytesForC<R, E: Error>(_ data: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+func withContiguousBytesForC<R, E: Error>(
+    _ data: some Collection<UInt8>,
+    _ body: (UnsafeRawBufferPointer) throws(E) -> R
+) throws(E) -> R {
     // The standard library's accessors are `rethrows`, which erases `E`; carry it through a Result.
     func call(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
         Result { () throws(E) -> R in
-            try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(buffer.baseAddress) ?? nonNullEmptyInput, count: buffer.count))
+            try body(
+                UnsafeRawBufferPointer(
+                    start: UnsafeRawPointer(buffer.baseAddress) ?? nonNullEmptyInput,
+                    count: buffer.count
+                )
+            )
         }
     }
     if let direct = data.withContiguousStorageIfAvailable(call) { return try direct.get() }

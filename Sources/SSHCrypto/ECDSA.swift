@@ -77,7 +77,9 @@ final class ECGroup {
     /// A point from its octets; OpenSSL checks it lies on the curve.
     func point(_ octets: [UInt8]) throws(CryptoError) -> ECPoint {
         let point = try ECPoint(group: self)
-        let ok = octets.withUnsafeBufferPointer { EC_POINT_oct2point(self.pointer, point.pointer, $0.baseAddress, $0.count, nil) }
+        let ok = octets.withUnsafeBufferPointer {
+            EC_POINT_oct2point(self.pointer, point.pointer, $0.baseAddress, $0.count, nil)
+        }
         guard ok == 1 else { throw openSSLError(.invalidKey, "EC point is not on \(self.curve.sshIdentifier)") }
         guard EC_POINT_is_at_infinity(self.pointer, point.pointer) == 0 else {
             throw CryptoError(.invalidKey, "EC point is the point at infinity")
@@ -92,7 +94,14 @@ final class ECGroup {
     func uncompressed(_ point: ECPoint) throws(CryptoError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: self.curve.uncompressedPointSize)
         let n = out.withUnsafeMutableBufferPointer {
-            EC_POINT_point2oct(self.pointer, point.pointer, POINT_CONVERSION_UNCOMPRESSED, $0.baseAddress, $0.count, nil)
+            EC_POINT_point2oct(
+                self.pointer,
+                point.pointer,
+                POINT_CONVERSION_UNCOMPRESSED,
+                $0.baseAddress,
+                $0.count,
+                nil
+            )
         }
         guard n == out.count else { throw openSSLError(.libraryFailure, "EC_POINT_point2oct failed") }
         return out
@@ -125,7 +134,9 @@ final class ECGroup {
 final class ECPoint {
     let pointer: OpaquePointer
     init(group: ECGroup) throws(CryptoError) {
-        guard let point = EC_POINT_new(group.pointer) else { throw openSSLError(.libraryFailure, "EC_POINT_new failed") }
+        guard let point = EC_POINT_new(group.pointer) else {
+            throw openSSLError(.libraryFailure, "EC_POINT_new failed")
+        }
         self.pointer = point
     }
     deinit { EC_POINT_clear_free(self.pointer) }
@@ -240,7 +251,11 @@ package final class ECDSAKey: @unchecked Sendable {
     }
 
     /// A private key from its point and scalar; checks that the scalar yields the point.
-    package convenience init(curve: ECCurve, publicPoint: some Collection<UInt8>, privateScalar: SecureBytes) throws(CryptoError) {
+    package convenience init(
+        curve: ECCurve,
+        publicPoint: some Collection<UInt8>,
+        privateScalar: SecureBytes
+    ) throws(CryptoError) {
         let point = Array(publicPoint)
         let group = try Self.checkPublic(curve: curve, point: point)
         let scalar = try BigNumber(secret: privateScalar)
@@ -297,7 +312,11 @@ package final class ECDSAKey: @unchecked Sendable {
     }
 
     /// Whether (r, s) is a valid signature of `message` hashed with the curve's hash.
-    package func verify(r: some Collection<UInt8>, s: some Collection<UInt8>, for message: some Collection<UInt8>) -> Bool {
+    package func verify(
+        r: some Collection<UInt8>,
+        s: some Collection<UInt8>,
+        for message: some Collection<UInt8>
+    ) -> Bool {
         let r = Array(r)
         let s = Array(s)
         let limit = (self.curve.bits + 7) / 8

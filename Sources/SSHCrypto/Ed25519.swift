@@ -36,7 +36,13 @@ package enum Ed25519 {
         let rc = secretKey.withUnsafeBytes { sk in
             signature.withUnsafeMutableBufferPointer { sig in
                 storage.withUnsafeBufferPointer { m in
-                    crypto_sign_detached(sig.baseAddress!, &length, m.baseAddress!, UInt64(data.count), sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    crypto_sign_detached(
+                        sig.baseAddress!,
+                        &length,
+                        m.baseAddress!,
+                        UInt64(data.count),
+                        sk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
                 }
             }
         }
@@ -47,7 +53,11 @@ package enum Ed25519 {
     }
 
     /// Whether `signature` is valid for `message` under `publicKey`.
-    package static func verify(publicKey: some Collection<UInt8>, signature: some Collection<UInt8>, message: some Collection<UInt8>) -> Bool {
+    package static func verify(
+        publicKey: some Collection<UInt8>,
+        signature: some Collection<UInt8>,
+        message: some Collection<UInt8>
+    ) -> Bool {
         let pk = Array(publicKey)
         let sig = Array(signature)
         guard sodiumIsReady, pk.count == Self.publicKeySize, sig.count == Self.signatureSize else { return false }
@@ -74,7 +84,11 @@ package enum Ed25519 {
         let rc = secretKey.withUnsafeMutableBytes { sk in
             seed.withUnsafeBytes { s in
                 publicKey.withUnsafeMutableBufferPointer { pk in
-                    crypto_sign_seed_keypair(pk.baseAddress!, sk.baseAddress!.assumingMemoryBound(to: UInt8.self), s.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    crypto_sign_seed_keypair(
+                        pk.baseAddress!,
+                        sk.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        s.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
                 }
             }
         }

@@ -7,7 +7,9 @@ internal import COpenSSL
 /// `EVP_PKEY_KEYPAIR` are nested macros Swift does not import).
 enum KeySelection {
     /// Domain and other parameters plus the public key.
-    static let publicKey = Int32(OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS | OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
+    static let publicKey = Int32(
+        OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS | OSSL_KEYMGMT_SELECT_PUBLIC_KEY
+    )
     /// The public selection plus the private key.
     static let keyPair = publicKey | Int32(OSSL_KEYMGMT_SELECT_PRIVATE_KEY)
 }

@@ -34,7 +34,10 @@ package enum PEMCodec {
     /// - Throws: `.passphraseRequired` when encrypted and `passphrase` is nil,
     ///   `.decryptionFailed` for a wrong passphrase, `.malformedInput` otherwise,
     ///   `.unsupported` for other key types.
-    package static func decodePrivateKey(_ data: some Collection<UInt8>, passphrase: SecureBytes?) throws(CryptoError) -> OpenSSLPrivateKey {
+    package static func decodePrivateKey(
+        _ data: some Collection<UInt8>,
+        passphrase: SecureBytes?
+    ) throws(CryptoError) -> OpenSSLPrivateKey {
         let request = PassphraseRequest(passphrase)
         guard let key = try decode(SecureBytes(data), selection: KeySelection.keyPair, request: request) else {
             // Like OpenSSH's sshkey_parse_private_pem_fileblob: once a passphrase was
@@ -57,7 +60,16 @@ package enum PEMCodec {
                 let q = key.bigNumber("rsa-factor2", secret: true),
                 let iqmp = key.bigNumber("rsa-coefficient1", secret: true)
             else { throw CryptoError(.malformedInput, "the RSA key has no private components") }
-            return .rsa(try RSAKey(n: n.bytes, e: e.bytes, d: d.secureBytes, iqmp: iqmp.secureBytes, p: p.secureBytes, q: q.secureBytes))
+            return .rsa(
+                try RSAKey(
+                    n: n.bytes,
+                    e: e.bytes,
+                    d: d.secureBytes,
+                    iqmp: iqmp.secureBytes,
+                    p: p.secureBytes,
+                    q: q.secureBytes
+                )
+            )
         }
         if key.isA("EC") {
             let ec = try ECDSAKey(decoded: key)
@@ -108,7 +120,9 @@ package enum PEMCodec {
         if key.isA("ED25519") {
             var publicKey = [UInt8](repeating: 0, count: Ed25519.publicKeySize)
             var length = publicKey.count
-            let ok = publicKey.withUnsafeMutableBufferPointer { EVP_PKEY_get_raw_public_key(key.pointer, $0.baseAddress, &length) }
+            let ok = publicKey.withUnsafeMutableBufferPointer {
+                EVP_PKEY_get_raw_public_key(key.pointer, $0.baseAddress, &length)
+            }
             guard ok == 1, length == Ed25519.publicKeySize else {
                 clearOpenSSLErrors()
                 throw CryptoError(.malformedInput, "the Ed25519 public key is not 32 bytes")
@@ -121,7 +135,11 @@ package enum PEMCodec {
     /// Encodes a private key as PEM text, byte for byte as OpenSSL writes it for ssh-keygen.
     /// An empty or nil passphrase writes it unencrypted.
     /// - Throws: `.unsupported` for Ed25519 in the traditional format.
-    package static func encodePrivateKey(_ key: OpenSSLPrivateKey, format: PEMPrivateKeyFormat, passphrase: SecureBytes?) throws(CryptoError) -> String {
+    package static func encodePrivateKey(
+        _ key: OpenSSLPrivateKey,
+        format: PEMPrivateKeyFormat,
+        passphrase: SecureBytes?
+    ) throws(CryptoError) -> String {
         let pkey: EVPKey
         switch key {
         case .rsa(let rsa):
@@ -151,9 +169,25 @@ package enum PEMCodec {
             let callback = kstr == nil ? refusePassphrase : nil
             switch format {
             case .traditional:
-                return PEM_write_bio_PrivateKey_traditional(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), callback, nil)
+                return PEM_write_bio_PrivateKey_traditional(
+                    bio.pointer,
+                    pkey.pointer,
+                    cipher,
+                    kstr,
+                    Int32(raw.count),
+                    callback,
+                    nil
+                )
             case .pkcs8:
-                return PEM_write_bio_PrivateKey(bio.pointer, pkey.pointer, cipher, kstr, Int32(raw.count), callback, nil)
+                return PEM_write_bio_PrivateKey(
+                    bio.pointer,
+                    pkey.pointer,
+                    cipher,
+                    kstr,
+                    Int32(raw.count),
+                    callback,
+                    nil
+                )
             }
         }
         guard ok == 1 else { throw openSSLError(.libraryFailure, "writing the PEM private key failed") }
@@ -171,7 +205,11 @@ package enum PEMCodec {
             guard bytes.count == Ed25519.publicKeySize else {
                 throw CryptoError(.invalidKey, "an Ed25519 public key is 32 bytes, not \(bytes.count)")
             }
-            guard let raw = bytes.withUnsafeBufferPointer({ EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count) }) else {
+            guard
+                let raw = bytes.withUnsafeBufferPointer({
+                    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
+                })
+            else {
                 throw openSSLError(.invalidKey, "EVP_PKEY_new_raw_public_key failed")
             }
             pkey = EVPKey(takingOwnershipOf: raw)
@@ -188,7 +226,15 @@ package enum PEMCodec {
         let bio = try MemoryBIO()
         // The "type-specific" structure of an RSA public key is PKCS#1 RSAPublicKey,
         // the non-deprecated path to what PEM_write_bio_RSAPublicKey writes.
-        guard let ctx = OSSL_ENCODER_CTX_new_for_pkey(key.key.pointer, KeySelection.publicKey, "PEM", "type-specific", nil) else {
+        guard
+            let ctx = OSSL_ENCODER_CTX_new_for_pkey(
+                key.key.pointer,
+                KeySelection.publicKey,
+                "PEM",
+                "type-specific",
+                nil
+            )
+        else {
             throw openSSLError(.libraryFailure, "OSSL_ENCODER_CTX_new_for_pkey failed")
         }
         defer { OSSL_ENCODER_CTX_free(ctx) }
@@ -209,7 +255,12 @@ package enum PEMCodec {
             throw CryptoError(.invalidKey, "an Ed25519 seed is 32 bytes, not \(seed.count)")
         }
         let raw = seed.withUnsafeBytes {
-            EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count)
+            EVP_PKEY_new_raw_private_key(
+                EVP_PKEY_ED25519,
+                nil,
+                $0.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                $0.count
+            )
         }
         guard let raw else { throw openSSLError(.invalidKey, "EVP_PKEY_new_raw_private_key failed") }
         return EVPKey(takingOwnershipOf: raw)
@@ -217,7 +268,11 @@ package enum PEMCodec {
 
     /// Runs OpenSSL's decoders over `input` (PEM or DER, any structure), answering
     /// passphrase requests from `request`. Returns nil when nothing could decode it.
-    private static func decode(_ input: SecureBytes, selection: Int32, request: PassphraseRequest) throws(CryptoError) -> EVPKey? {
+    private static func decode(
+        _ input: SecureBytes,
+        selection: Int32,
+        request: PassphraseRequest
+    ) throws(CryptoError) -> EVPKey? {
         var pkey: OpaquePointer? = nil
         guard let ctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, nil, nil, nil, selection, nil, nil) else {
             throw openSSLError(.libraryFailure, "OSSL_DECODER_CTX_new_for_pkey failed")
@@ -252,16 +307,25 @@ private final class PassphraseRequest {
 
 /// OpenSSL's `pem_password_cb`: copies the request's passphrase into `buffer`, or
 /// refuses (-1) when there is none, so OpenSSL never prompts on the terminal.
-private let answerPassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { buffer, size, _, context in
-    guard let buffer, let context else { return -1 }
-    let request = Unmanaged<PassphraseRequest>.fromOpaque(context).takeUnretainedValue()
-    request.wasAsked = true
-    guard let passphrase = request.passphrase, passphrase.count <= Int(size) else { return -1 }
-    passphrase.withUnsafeBytes { raw in
-        if let base = raw.baseAddress { UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: raw.count) }
+private let answerPassphrase:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = {
+        buffer,
+        size,
+        _,
+        context in
+        guard let buffer, let context else { return -1 }
+        let request = Unmanaged<PassphraseRequest>.fromOpaque(context).takeUnretainedValue()
+        request.wasAsked = true
+        guard let passphrase = request.passphrase, passphrase.count <= Int(size) else { return -1 }
+        passphrase.withUnsafeBytes { raw in
+            if let base = raw.baseAddress {
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: raw.count)
+            }
+        }
+        return Int32(passphrase.count)
     }
-    return Int32(passphrase.count)
-}
 
 /// A `pem_password_cb` that always refuses.
-private let refusePassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _ in -1 }
+private let refusePassphrase:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _ in -1
+    }

@@ -52,12 +52,22 @@ package final class RSAKey: @unchecked Sendable {
         let builder = try ParamBuilder()
         try builder.push("n", bn)
         try builder.push("e", be)
-        self.init(key: try EVPKey.fromData(type: "RSA", selection: KeySelection.publicKey, builder: builder), isPrivate: false)
+        self.init(
+            key: try EVPKey.fromData(type: "RSA", selection: KeySelection.publicKey, builder: builder),
+            isPrivate: false
+        )
     }
 
     /// A private key from the components that OpenSSH stores (CRT exponents are derived).
     /// Checks the key's consistency.
-    package convenience init(n: some Collection<UInt8>, e: some Collection<UInt8>, d: SecureBytes, iqmp: SecureBytes, p: SecureBytes, q: SecureBytes) throws(CryptoError) {
+    package convenience init(
+        n: some Collection<UInt8>,
+        e: some Collection<UInt8>,
+        d: SecureBytes,
+        iqmp: SecureBytes,
+        p: SecureBytes,
+        q: SecureBytes
+    ) throws(CryptoError) {
         let bn = try BigNumber(n)
         let be = try BigNumber(e)
         try Self.checkPublic(n: bn, e: be)
@@ -113,7 +123,10 @@ package final class RSAKey: @unchecked Sendable {
         try builder.push("rsa-exponent1", dmp1)
         try builder.push("rsa-exponent2", dmq1)
         try builder.push("rsa-coefficient1", biqmp)
-        self.init(key: try EVPKey.fromData(type: "RSA", selection: KeySelection.keyPair, builder: builder), isPrivate: true)
+        self.init(
+            key: try EVPKey.fromData(type: "RSA", selection: KeySelection.keyPair, builder: builder),
+            isPrivate: true
+        )
     }
 
     /// Rejects moduli outside `allowedBits`, even moduli, and even or tiny exponents.
@@ -154,7 +167,10 @@ package final class RSAKey: @unchecked Sendable {
             }
             try builder.push("n", n)
             try builder.push("e", e)
-            return RSAKey(key: try EVPKey.fromData(type: "RSA", selection: KeySelection.publicKey, builder: builder), isPrivate: false)
+            return RSAKey(
+                key: try EVPKey.fromData(type: "RSA", selection: KeySelection.publicKey, builder: builder),
+                isPrivate: false
+            )
         } catch {
             // Only an allocation failure can get here: the numbers came from a valid key.
             preconditionFailure("cannot copy an RSA public key: \(error)")
@@ -172,7 +188,11 @@ package final class RSAKey: @unchecked Sendable {
     }
 
     /// Whether `signature` is a valid PKCS#1 v1.5 signature of `message`.
-    package func verify(_ signature: some Collection<UInt8>, for message: some Collection<UInt8>, hash: HashFunction) -> Bool {
+    package func verify(
+        _ signature: some Collection<UInt8>,
+        for message: some Collection<UInt8>,
+        hash: HashFunction
+    ) -> Bool {
         guard Self.signatureHashes.contains(hash) else { return false }
         let size = Int(EVP_PKEY_get_size(self.key.pointer))
         var sig = Array(signature)

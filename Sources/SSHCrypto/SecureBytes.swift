@@ -46,7 +46,9 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Calls `body` with the mutable bytes; the pointer must not escape.
-    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeMutableBytes<R, E: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(rebasing: self.buffer[0..<self.count]))
     }
 
@@ -80,5 +82,6 @@ where A.Element == UInt8, B.Element == UInt8 {
     let y = Array(b)
     guard x.count == y.count else { return false }
     if x.isEmpty { return true }
-    return x.withUnsafeBytes { p in y.withUnsafeBytes { q in sodium_memcmp(p.baseAddress, q.baseAddress, p.count) == 0 } }
+    return x.withUnsafeBytes { p in y.withUnsafeBytes { q in sodium_memcmp(p.baseAddress, q.baseAddress, p.count) == 0 }
+    }
 }

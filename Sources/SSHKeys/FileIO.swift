@@ -1,3 +1,5 @@
+package import SSHCrypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-package import SSHCrypto
 
 /// Reading and writing key files, known_hosts and authorized_keys with plain POSIX calls.
 ///
@@ -121,7 +121,12 @@ package enum KeyFileIO {
     /// temporary file is removed and `path` is untouched.
     ///
     /// - Throws: `.fileExists` when `overwrite` is false and `path` exists; `.fileError` otherwise.
-    package static func writeAtomically(path: String, contents: [UInt8], mode: UInt32, overwrite: Bool) throws(SSHKeyError) {
+    package static func writeAtomically(
+        path: String,
+        contents: [UInt8],
+        mode: UInt32,
+        overwrite: Bool
+    ) throws(SSHKeyError) {
         try contents.withUnsafeBytes { buffer in
             Result { () throws(SSHKeyError) in
                 try writeAtomically(path: path, buffer: buffer, mode: mode_t(mode), overwrite: overwrite)
@@ -132,7 +137,12 @@ package enum KeyFileIO {
     /// Writes a secret (a private key file) atomically; see ``writeAtomically(path:contents:mode:overwrite:)-([UInt8],_,_)``.
     ///
     /// The bytes go straight from the secure storage to the file, with no plain copy.
-    package static func writeAtomically(path: String, contents: SecureBytes, mode: UInt32, overwrite: Bool) throws(SSHKeyError) {
+    package static func writeAtomically(
+        path: String,
+        contents: SecureBytes,
+        mode: UInt32,
+        overwrite: Bool
+    ) throws(SSHKeyError) {
         try contents.withUnsafeBytes { (buffer) throws(SSHKeyError) in
             try writeAtomically(path: path, buffer: buffer, mode: mode_t(mode), overwrite: overwrite)
         }
@@ -175,7 +185,12 @@ package enum KeyFileIO {
 
     // MARK: Internals
 
-    private static func writeAtomically(path: String, buffer: UnsafeRawBufferPointer, mode: mode_t, overwrite: Bool) throws(SSHKeyError) {
+    private static func writeAtomically(
+        path: String,
+        buffer: UnsafeRawBufferPointer,
+        mode: mode_t,
+        overwrite: Bool
+    ) throws(SSHKeyError) {
         if !overwrite && fileExists(path) {
             throw SSHKeyError(.fileExists, "\(path) already exists")
         }
@@ -201,7 +216,11 @@ package enum KeyFileIO {
 
     /// Creates `PATH.XXXXXX` exclusively, sets `mode`, writes `buffer`, fsyncs and closes it.
     /// Returns its path; on failure nothing is left behind.
-    private static func writeTemporary(beside path: String, buffer: UnsafeRawBufferPointer, mode: mode_t) throws(SSHKeyError) -> String {
+    private static func writeTemporary(
+        beside path: String,
+        buffer: UnsafeRawBufferPointer,
+        mode: mode_t
+    ) throws(SSHKeyError) -> String {
         var template = Array((path + ".XXXXXX").utf8CString)
         // mkstemp opens with O_RDWR|O_CREAT|O_EXCL and mode 0600.
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }

@@ -49,7 +49,11 @@ package enum HostPattern {
     /// With `lowercasingPattern`, ASCII capitals in each subpattern are lowered first (the
     /// string is used as given). A subpattern of 1023 bytes or more ends the scan with
     /// `.none`, as OpenSSH's fixed 1024-byte buffer does.
-    package static func matchList(_ string: some Collection<UInt8>, patterns list: some Collection<UInt8>, lowercasingPattern: Bool) -> Match {
+    package static func matchList(
+        _ string: some Collection<UInt8>,
+        patterns list: some Collection<UInt8>,
+        lowercasingPattern: Bool
+    ) -> Match {
         let s = Array(string)
         let p = Array(list)
         var gotPositive = false

@@ -59,7 +59,7 @@ extension SSHPrivateKey {
             let pass = passphrase.flatMap { $0.isEmpty ? nil : $0 }
             do {
                 self = try SSHPrivateKey(pem: bytes, passphrase: pass)
-            } catch where error.code == .invalidFormat && bytes.first == 0x30 {
+            } catch  where error.code == .invalidFormat && bytes.first == 0x30 {
                 if (try? SSHPublicKey(pem: bytes)) != nil {
                     throw SSHKeyError(.notAPrivateKey, "this is a public key, not a private key")
                 }
@@ -87,7 +87,11 @@ extension SSHPrivateKey {
     }
 
     /// The key as a file in `format`, encrypted when `passphrase` is non-empty.
-    public func fileRepresentation(format: PrivateKeyFileFormat = .openSSH, passphrase: SecureBytes? = nil, options: OpenSSHKeyFileOptions = .init()) throws(SSHKeyError) -> SecureBytes {
+    public func fileRepresentation(
+        format: PrivateKeyFileFormat = .openSSH,
+        passphrase: SecureBytes? = nil,
+        options: OpenSSHKeyFileOptions = .init()
+    ) throws(SSHKeyError) -> SecureBytes {
         switch format {
         case .openSSH: try self.openSSHRepresentation(passphrase: passphrase, options: options)
         case .pem: try self.pemRepresentation(format: .traditional, passphrase: passphrase)
@@ -121,7 +125,9 @@ extension SSHPublicKey {
             throw SSHKeyError(.invalidFormat, "this is a private key, not a public key file")
         case .publicKeyLines:
             let text = String(decoding: bytes, as: UTF8.self)
-            let found = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { SSHPublicKey.parseLine($0) }
+            let found = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap {
+                SSHPublicKey.parseLine($0)
+            }
             guard !found.isEmpty else { throw SSHKeyError(.invalidFormat, "not a public key file") }
             return found
         }

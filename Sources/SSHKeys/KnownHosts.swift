@@ -185,10 +185,16 @@ package struct KnownHostsLine: Sendable, Hashable {
         var marker: KnownHostsMarker? = nil
         var markerError = false
         while i < b.count && b[i] == UInt8(ascii: "@") {
-            if marker != nil { markerError = true; break }
+            if marker != nil {
+                markerError = true
+                break
+            }
             guard let sp = b[i...].firstIndex(of: UInt8(ascii: " ")) ?? b[i...].firstIndex(of: UInt8(ascii: "\t")),
                 sp > i + 1, sp < i + 32
-            else { markerError = true; break }
+            else {
+                markerError = true
+                break
+            }
             switch b[i..<sp] {
             case ArraySlice(KnownHostsFormat.certAuthorityMarker.utf8): marker = .certAuthority
             case ArraySlice(KnownHostsFormat.revokedMarker.utf8): marker = .revoked
@@ -482,7 +488,8 @@ package enum KnownHostsMessages {
 
     /// stdout, `-F -l`: `host TYPE fingerprint[ comment]` (the fingerprint comes from the
     /// parsed key, e.g. `SHA256:…`; the type is the key's short name).
-    package static func fingerprint(host: String, keyShortName: String, fingerprint: String, comment: String) -> String {
+    package static func fingerprint(host: String, keyShortName: String, fingerprint: String, comment: String) -> String
+    {
         "\(host) \(keyShortName) \(fingerprint)" + (comment.isEmpty ? "" : " " + comment)
     }
 

@@ -10,7 +10,10 @@ public struct OpenSSHKeyFileOptions: Sendable {
     public static let defaultCipher: CipherAlgorithm = .aes256CTR
     public static let defaultRounds = 24
 
-    public init(cipher: CipherAlgorithm = OpenSSHKeyFileOptions.defaultCipher, rounds: Int = OpenSSHKeyFileOptions.defaultRounds) {
+    public init(
+        cipher: CipherAlgorithm = OpenSSHKeyFileOptions.defaultCipher,
+        rounds: Int = OpenSSHKeyFileOptions.defaultRounds
+    ) {
         self.cipher = cipher
         self.rounds = rounds
     }
@@ -64,7 +67,9 @@ package enum OpenSSHPrivateKeyFormat {
             let end = text[begin.upperBound...].firstRange(of: Array(endMark.utf8))
         else { return nil }
         // Only whitespace may stand before the begin marker.
-        guard text[..<begin.lowerBound].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return nil }
+        guard text[..<begin.lowerBound].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            return nil
+        }
         return text[begin.upperBound..<end.lowerBound]
     }
 
@@ -95,7 +100,10 @@ package enum OpenSSHPrivateKeyFormat {
         } else if let c = CipherAlgorithm(sshName: cipherName) {
             cipher = c
         } else {
-            throw SSHKeyError(.unsupported, "the key is encrypted with an unknown cipher \"\(printable(cipherName.utf8))\"")
+            throw SSHKeyError(
+                .unsupported,
+                "the key is encrypted with an unknown cipher \"\(printable(cipherName.utf8))\""
+            )
         }
         guard kdfName == "none" || kdfName == "bcrypt" else {
             throw SSHKeyError(.unsupported, "the key uses an unknown key derivation \"\(printable(kdfName.utf8))\"")
@@ -114,7 +122,15 @@ package enum OpenSSHPrivateKeyFormat {
         }
         let encrypted = try r.readBytes(n)
         let tag = try r.readBytes(tagSize)
-        return Header(cipherName: cipherName, kdfName: kdfName, kdfOptions: kdfOptions, publicKey: publicKey, encrypted: encrypted, tag: tag, cipher: cipher)
+        return Header(
+            cipherName: cipherName,
+            kdfName: kdfName,
+            kdfOptions: kdfOptions,
+            publicKey: publicKey,
+            encrypted: encrypted,
+            tag: tag,
+            cipher: cipher
+        )
     }
 
     /// The public key stored in the clear in the file's header.
@@ -129,7 +145,10 @@ package enum OpenSSHPrivateKeyFormat {
 
     /// Decodes and, if needed, decrypts a key file.
     /// - Throws: `.passphraseRequired`, `.wrongPassphrase`, `.invalidFormat`, `.keyMismatch`, …
-    package static func decode(_ text: some Collection<UInt8>, passphrase: SecureBytes?) throws(SSHKeyError) -> SSHPrivateKey {
+    package static func decode(
+        _ text: some Collection<UInt8>,
+        passphrase: SecureBytes?
+    ) throws(SSHKeyError) -> SSHPrivateKey {
         let header = try readHeader(try unarmor(Array(text)))
         let plain: SecureBytes
         if let cipher = header.cipher {
@@ -144,7 +163,12 @@ package enum OpenSSHPrivateKeyFormat {
                 throw SSHKeyError(.invalidFormat, "the key derivation options are out of range (\(rounds) rounds)")
             }
             let derived = try wrapCrypto("deriving the key") { () throws(CryptoError) in
-                try BcryptPBKDF.deriveKey(passphrase: passphrase, salt: salt, rounds: Int(rounds), outputLength: cipher.keySize + cipher.ivSize)
+                try BcryptPBKDF.deriveKey(
+                    passphrase: passphrase,
+                    salt: salt,
+                    rounds: Int(rounds),
+                    outputLength: cipher.keySize + cipher.ivSize
+                )
             }
             let key = derived.slice(0..<cipher.keySize)
             let iv = derived.slice(cipher.keySize..<derived.count)
@@ -189,7 +213,11 @@ package enum OpenSSHPrivateKeyFormat {
 
     /// Encodes `key` as an openssh-key-v1 file, armoured as ssh-keygen writes it.
     /// A nil or empty passphrase writes the key unencrypted (cipher and KDF "none").
-    package static func encode(_ key: SSHPrivateKey, passphrase: SecureBytes?, options: OpenSSHKeyFileOptions = .init()) throws(SSHKeyError) -> SecureBytes {
+    package static func encode(
+        _ key: SSHPrivateKey,
+        passphrase: SecureBytes?,
+        options: OpenSSHKeyFileOptions = .init()
+    ) throws(SSHKeyError) -> SecureBytes {
         let encrypting = passphrase.map { !$0.isEmpty } ?? false
         let cipher: CipherAlgorithm? = encrypting ? options.cipher : nil
         guard options.rounds >= 1, options.rounds <= maximumRounds else {
@@ -208,7 +236,12 @@ package enum OpenSSHPrivateKeyFormat {
             kdf.writeUInt32(UInt32(options.rounds))
             w.writeString(kdf.bytes)
             derived = try wrapCrypto("deriving the key") { () throws(CryptoError) in
-                try BcryptPBKDF.deriveKey(passphrase: passphrase, salt: salt, rounds: options.rounds, outputLength: cipher.keySize + cipher.ivSize)
+                try BcryptPBKDF.deriveKey(
+                    passphrase: passphrase,
+                    salt: salt,
+                    rounds: options.rounds,
+                    outputLength: cipher.keySize + cipher.ivSize
+                )
             }
         } else {
             w.writeString([UInt8]())
@@ -253,7 +286,10 @@ extension SSHPrivateKey {
     ///   - passphrase: protects the key with bcrypt_pbkdf and `options.cipher`; nil or empty writes it unencrypted.
     ///   - options: cipher and rounds.
     /// - Returns: the file's text, kept in secure storage.
-    public func openSSHRepresentation(passphrase: SecureBytes? = nil, options: OpenSSHKeyFileOptions = .init()) throws(SSHKeyError) -> SecureBytes {
+    public func openSSHRepresentation(
+        passphrase: SecureBytes? = nil,
+        options: OpenSSHKeyFileOptions = .init()
+    ) throws(SSHKeyError) -> SecureBytes {
         try OpenSSHPrivateKeyFormat.encode(self, passphrase: passphrase, options: options)
     }
 }

@@ -46,7 +46,9 @@ extension SSHPublicKey {
             while i < rest.endIndex {
                 let c = rest[i]
                 if !quoted && (c == 0x20 || c == 0x09) { break }
-                if c == UInt8(ascii: "\\"), rest.index(after: i) < rest.endIndex, rest[rest.index(after: i)] == UInt8(ascii: "\"") {
+                if c == UInt8(ascii: "\\"), rest.index(after: i) < rest.endIndex,
+                    rest[rest.index(after: i)] == UInt8(ascii: "\"")
+                {
                     i = rest.index(after: i)
                 } else if c == UInt8(ascii: "\"") {
                     quoted.toggle()
@@ -87,8 +89,11 @@ package enum RFC4716 {
     /// header on the next line), base64 body, end line. Returns the key and the
     /// `Comment` header if present.
     package static func decode(_ text: some Collection<UInt8>) throws(SSHKeyError) -> (SSHPublicKey, String?) {
-        let lines = String(decoding: Array(text), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        let lines = String(decoding: Array(text), as: UTF8.self).split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        )
+        .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         guard let start = lines.firstIndex(where: { $0.trimmingBlanks() == begin }) else {
             throw SSHKeyError(.invalidFormat, "not an RFC 4716 public key")
         }
@@ -114,7 +119,9 @@ package enum RFC4716 {
                 let colon = header.firstIndex(of: ":")!
                 let tag = header[..<colon].lowercased()
                 var value = header[header.index(after: colon)...].trimmingBlanks()
-                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = value.dropFirst().dropLast() }
+                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                    value = value.dropFirst().dropLast()
+                }
                 if tag == "comment" { comment = String(value) }
                 continue
             }
@@ -122,7 +129,9 @@ package enum RFC4716 {
             body += Array(line.utf8)
         }
         guard sawEnd else { throw SSHKeyError(.truncated, "the RFC 4716 key has no end line") }
-        guard let blob = Base64.decode(body) else { throw SSHKeyError(.invalidFormat, "the RFC 4716 key's base64 is damaged") }
+        guard let blob = Base64.decode(body) else {
+            throw SSHKeyError(.invalidFormat, "the RFC 4716 key's base64 is damaged")
+        }
         return (try SSHPublicKey(wireBlob: blob), comment)
     }
 
@@ -150,21 +159,27 @@ extension SSHPublicKey {
 
     /// The key as SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`), as `ssh-keygen -e -m PKCS8` writes it.
     public func pkcs8Representation() throws(SSHKeyError) -> String {
-        try wrapCrypto("encoding the public key") { () throws(CryptoError) in try PEMCodec.encodePublicKeySPKI(self.openSSLKey) }
+        try wrapCrypto("encoding the public key") { () throws(CryptoError) in
+            try PEMCodec.encodePublicKeySPKI(self.openSSLKey)
+        }
     }
 
     /// The key as `ssh-keygen -e -m PEM` writes it: PKCS#1 (`BEGIN RSA PUBLIC KEY`) for RSA,
     /// SubjectPublicKeyInfo for ECDSA.
     public func pemRepresentation() throws(SSHKeyError) -> String {
         if case .rsa(let key) = self.backing {
-            return try wrapCrypto("encoding the public key") { () throws(CryptoError) in try PEMCodec.encodeRSAPublicKeyPKCS1(key) }
+            return try wrapCrypto("encoding the public key") { () throws(CryptoError) in
+                try PEMCodec.encodeRSAPublicKeyPKCS1(key)
+            }
         }
         return try self.pkcs8Representation()
     }
 
     /// A key from PEM or DER: SubjectPublicKeyInfo or PKCS#1 RSA.
     public init(pem data: some Collection<UInt8>) throws(SSHKeyError) {
-        let decoded = try wrapCrypto("reading the public key") { () throws(CryptoError) in try PEMCodec.decodePublicKey(data) }
+        let decoded = try wrapCrypto("reading the public key") { () throws(CryptoError) in
+            try PEMCodec.decodePublicKey(data)
+        }
         switch decoded {
         case .rsa(let key):
             try SSHPublicKey.checkRSABits(key.bits)
@@ -196,14 +211,19 @@ extension SSHPrivateKey {
         case .ecdsa(let key):
             self.init(backing: .ecdsa(key), comment: "")
         case .ed25519(let seed):
-            let pk = try wrapCrypto("reading the Ed25519 key") { () throws(CryptoError) in try Ed25519.publicKey(seed: seed) }
+            let pk = try wrapCrypto("reading the Ed25519 key") { () throws(CryptoError) in
+                try Ed25519.publicKey(seed: seed)
+            }
             self.init(backing: .ed25519(seed: seed, publicKey: pk), comment: "")
         }
     }
 
     /// The key as PEM: PKCS#1/SEC1 (`.traditional`) or PKCS#8, encrypted when a non-empty passphrase is given.
     /// - Throws: `.unsupported` for Ed25519 in the traditional format, which has none.
-    package func pemRepresentation(format: PEMPrivateKeyFormat, passphrase: SecureBytes? = nil) throws(SSHKeyError) -> SecureBytes {
+    package func pemRepresentation(
+        format: PEMPrivateKeyFormat,
+        passphrase: SecureBytes? = nil
+    ) throws(SSHKeyError) -> SecureBytes {
         let key: OpenSSLPrivateKey =
             switch self.backing {
             case .ed25519(let seed, _): .ed25519(seed: seed)
@@ -211,7 +231,10 @@ extension SSHPrivateKey {
             case .ecdsa(let k): .ecdsa(k)
             }
         if case .ed25519 = self.backing, format == .traditional {
-            throw SSHKeyError(.unsupported, "Ed25519 keys have no PEM (PKCS#1/SEC1) form; use PKCS#8 or the OpenSSH format")
+            throw SSHKeyError(
+                .unsupported,
+                "Ed25519 keys have no PEM (PKCS#1/SEC1) form; use PKCS#8 or the OpenSSH format"
+            )
         }
         let pass = passphrase.flatMap { $0.isEmpty ? nil : $0 }
         // sshkey_private_to_blob_pem_pkcs8: PEM passphrases of 1–4 bytes are refused.

@@ -37,17 +37,25 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
     ///   - rsaBits: the modulus size for RSA keys, 1024...16384.
     ///   - comment: the comment to store with the key.
     /// - Throws: `SSHKeyError` with `.invalidParameter` for an RSA size out of range.
-    public init(generating type: SSHKeyType, rsaBits: Int = SSHPrivateKey.defaultRSABits, comment: String = "") throws(SSHKeyError) {
+    public init(
+        generating type: SSHKeyType,
+        rsaBits: Int = SSHPrivateKey.defaultRSABits,
+        comment: String = ""
+    ) throws(SSHKeyError) {
         switch type {
         case .ed25519:
             let (seed, pk) = Ed25519.generate()
             self.init(backing: .ed25519(seed: seed, publicKey: pk), comment: comment)
         case .rsa:
             try SSHPublicKey.checkRSABits(rsaBits)
-            let key = try wrapCrypto("generating the RSA key") { () throws(CryptoError) in try RSAKey.generate(bits: rsaBits) }
+            let key = try wrapCrypto("generating the RSA key") { () throws(CryptoError) in
+                try RSAKey.generate(bits: rsaBits)
+            }
             self.init(backing: .rsa(key), comment: comment)
         case .ecdsa(let curve):
-            let key = try wrapCrypto("generating the ECDSA key") { () throws(CryptoError) in try ECDSAKey.generate(curve: curve) }
+            let key = try wrapCrypto("generating the ECDSA key") { () throws(CryptoError) in
+                try ECDSAKey.generate(curve: curve)
+            }
             self.init(backing: .ecdsa(key), comment: comment)
         }
     }
@@ -88,7 +96,10 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
 
     /// Reads the private fields written by ``writePrivateFields(to:)`` and checks
     /// that the private half yields the public half.
-    package static func readPrivateFields(from r: inout SSHWireReader, comment: String = "") throws(SSHKeyError) -> SSHPrivateKey {
+    package static func readPrivateFields(
+        from r: inout SSHWireReader,
+        comment: String = ""
+    ) throws(SSHKeyError) -> SSHPrivateKey {
         let name = try r.readString()
         guard let type = SSHKeyType(sshName: name) else {
             throw SSHKeyError(.unsupported, "unsupported key type \"\(printable(name))\"")
@@ -101,7 +112,9 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
                 throw SSHKeyError(.invalidFormat, "the Ed25519 private key has the wrong length")
             }
             let seed = SecureBytes(sk.prefix(32))
-            let derived = try wrapCrypto("reading the Ed25519 key") { () throws(CryptoError) in try Ed25519.publicKey(seed: seed) }
+            let derived = try wrapCrypto("reading the Ed25519 key") { () throws(CryptoError) in
+                try Ed25519.publicKey(seed: seed)
+            }
             guard derived.elementsEqual(pk), sk.suffix(32).elementsEqual(pk) else {
                 throw SSHKeyError(.keyMismatch, "the Ed25519 private key does not match its public key")
             }

@@ -56,7 +56,9 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
             switch type {
             case .ed25519:
                 let pk = try r.readString()
-                guard pk.count == 32 else { throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes") }
+                guard pk.count == 32 else {
+                    throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes")
+                }
                 return SSHPublicKey(backing: .ed25519(Array(pk)))
             case .rsa:
                 let e = try r.readPositiveMPInt()
@@ -83,10 +85,16 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
 
     package static func checkRSABits(_ bits: Int) throws(SSHKeyError) {
         guard bits >= minimumRSABits else {
-            throw SSHKeyError(.invalidParameter, "RSA keys of \(bits) bits are too small (the minimum is \(minimumRSABits))")
+            throw SSHKeyError(
+                .invalidParameter,
+                "RSA keys of \(bits) bits are too small (the minimum is \(minimumRSABits))"
+            )
         }
         guard bits <= maximumRSABits else {
-            throw SSHKeyError(.invalidParameter, "RSA keys of \(bits) bits are too large (the maximum is \(maximumRSABits))")
+            throw SSHKeyError(
+                .invalidParameter,
+                "RSA keys of \(bits) bits are too large (the maximum is \(maximumRSABits))"
+            )
         }
     }
 

@@ -42,10 +42,14 @@ public enum RSASignatureHash: Sendable {
 
 extension SSHPrivateKey {
     /// Signs `data`: Ed25519, ECDSA with its curve's hash, RSA with `rsaHash` (rsa-sha2-512 by default).
-    public func signature(for data: some Collection<UInt8>, rsaHash: RSASignatureHash = .sha512) throws(SSHKeyError) -> SSHSignature {
+    public func signature(
+        for data: some Collection<UInt8>,
+        rsaHash: RSASignatureHash = .sha512
+    ) throws(SSHKeyError) -> SSHSignature {
         switch self.backing {
         case .ed25519(let seed, _):
-            let sig = try wrapCrypto("signing") { () throws(CryptoError) in try Ed25519.sign(seed: seed, message: data) }
+            let sig = try wrapCrypto("signing") { () throws(CryptoError) in try Ed25519.sign(seed: seed, message: data)
+            }
             return SSHSignature(algorithm: "ssh-ed25519", rawSignature: sig)
         case .rsa(let key):
             let sig = try wrapCrypto("signing") { () throws(CryptoError) in try key.sign(data, hash: rsaHash.hash) }
@@ -80,7 +84,9 @@ extension SSHPublicKey {
         case .ecdsa(let key):
             guard signature.algorithm == self.type.sshName else { return false }
             var r = SSHWireReader(signature.rawSignature)
-            guard let rr = try? r.readPositiveMPInt(), let ss = try? r.readPositiveMPInt(), r.isAtEnd else { return false }
+            guard let rr = try? r.readPositiveMPInt(), let ss = try? r.readPositiveMPInt(), r.isAtEnd else {
+                return false
+            }
             return key.verify(r: rr, s: ss, for: data)
         }
     }

@@ -23,7 +23,9 @@ package struct SSHWireReader {
     package mutating func readUInt32() throws(SSHKeyError) -> UInt32 {
         guard self.bytes.count >= 4 else { throw SSHKeyError(.truncated, "the data ends early") }
         let i = self.bytes.startIndex
-        let v = UInt32(self.bytes[i]) << 24 | UInt32(self.bytes[i + 1]) << 16 | UInt32(self.bytes[i + 2]) << 8 | UInt32(self.bytes[i + 3])
+        let v =
+            UInt32(self.bytes[i]) << 24 | UInt32(self.bytes[i + 1]) << 16 | UInt32(self.bytes[i + 2]) << 8
+            | UInt32(self.bytes[i + 3])
         self.bytes = self.bytes.dropFirst(4)
         return v
     }

@@ -23,13 +23,24 @@ struct Comment: ParsableCommand {
             let path = expandTilde(self.file)
             let contents = try KeyFileIO.readPrivateKeyFile(path)
             guard KeyFileKind(contents: contents) == .openSSHPrivateKey else {
-                throw Failure("\(path): comments are only supported for keys in the OpenSSH format; convert it with `keysmith passphrase -f \(path)` first")
+                throw Failure(
+                    "\(path): comments are only supported for keys in the OpenSSH format; convert it with `keysmith passphrase -f \(path)` first"
+                )
             }
             var (key, passphrase) = try loadPrivateKey(path: path, passphrase: self.passphrase)
             let old = key.comment
             key.comment = self.comment
-            let updated = try key.fileRepresentation(format: .openSSH, passphrase: passphrase, options: self.encryption.fileOptions)
-            try writeKeyPair(privatePath: path, privateContents: updated, publicLine: key.publicKey.openSSHLine(comment: key.comment), overwrite: true)
+            let updated = try key.fileRepresentation(
+                format: .openSSH,
+                passphrase: passphrase,
+                options: self.encryption.fileOptions
+            )
+            try writeKeyPair(
+                privatePath: path,
+                privateContents: updated,
+                publicLine: key.publicKey.openSSHLine(comment: key.comment),
+                overwrite: true
+            )
             writeOut(old.isEmpty ? "No existing comment\n" : "Old comment: \(old)\n")
             writeOut(self.comment.isEmpty ? "Comment removed\n" : "Comment '\(self.comment)' applied\n")
         }

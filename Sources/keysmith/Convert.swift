@@ -44,7 +44,9 @@ struct Convert: ParsableCommand {
             let key: SSHPublicKey
             var comment: String? = nil
             if isPrivate {
-                if let pub = try? KeyFileIO.readFile(path + ".pub"), let line = try? SSHPublicKey.keys(inFile: pub).first {
+                if let pub = try? KeyFileIO.readFile(path + ".pub"),
+                    let line = try? SSHPublicKey.keys(inFile: pub).first
+                {
                     key = line.key
                 } else if let k = SSHPublicKey.fromPrivateKeyFile(contents) {
                     key = k
@@ -67,7 +69,9 @@ struct Convert: ParsableCommand {
                 writeOut(key.rfc4716Representation(comment: label))
             case .pem, .pkcs8:
                 guard key.type != .ed25519 else {
-                    throw Failure("\(path): Ed25519 public keys have no \(self.to == .pem ? "PEM" : "PKCS#8") export in OpenSSH; use openssh or rfc4716")
+                    throw Failure(
+                        "\(path): Ed25519 public keys have no \(self.to == .pem ? "PEM" : "PKCS#8") export in OpenSSH; use openssh or rfc4716"
+                    )
                 }
                 writeOut(self.to == .pem ? try key.pemRepresentation() : try key.pkcs8Representation())
             }
@@ -85,7 +89,11 @@ struct Convert: ParsableCommand {
         if key.type == .ed25519 && format == .pem {
             throw Failure("\(path): Ed25519 keys have no PEM (PKCS#1/SEC1) form; use --to pkcs8 or --to openssh")
         }
-        let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: self.encryption.fileOptions)
+        let contents = try key.fileRepresentation(
+            format: format,
+            passphrase: passphrase,
+            options: self.encryption.fileOptions
+        )
         try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
         printError("\(path) has been rewritten in the \(self.to.rawValue) format.")
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import SSHKeys
 import SSHCrypto
+import SSHKeys
 
 struct Fingerprint: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,7 +89,9 @@ struct Fingerprint: ParsableCommand {
             if key == nil { key = priv.publicKey }
             comment = priv.comment.isEmpty ? nil : priv.comment
         }
-        guard let key else { throw Failure("\(path) is not a key file, or is encrypted without a \(path).pub beside it") }
+        guard let key else {
+            throw Failure("\(path) is not a key file, or is encrypted without a \(path).pub beside it")
+        }
         return (key, comment)
     }
 }

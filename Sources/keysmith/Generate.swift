@@ -1,6 +1,6 @@
 import ArgumentParser
-import SSHKeys
 import SSHCrypto
+import SSHKeys
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,15 +59,29 @@ struct Generate: ParsableCommand {
                 printError("Generating public/private \(keyType.displayName.lowercased()) key pair.")
             }
             let passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
-            let key = try SSHPrivateKey(generating: keyType, rsaBits: rsaBits, comment: self.comment ?? defaultComment())
+            let key = try SSHPrivateKey(
+                generating: keyType,
+                rsaBits: rsaBits,
+                comment: self.comment ?? defaultComment()
+            )
             // PKCS#1/SEC1 have no Ed25519 form; ssh-keygen writes such keys in its own format.
             var format = self.format
             if keyType == .ed25519 && format == .pem { format = .openSSH }
-            let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: self.encryption.fileOptions)
-            try writeKeyPair(privatePath: path, privateContents: contents, publicLine: key.publicKey.openSSHLine(comment: key.comment), overwrite: self.force)
+            let contents = try key.fileRepresentation(
+                format: format,
+                passphrase: passphrase,
+                options: self.encryption.fileOptions
+            )
+            try writeKeyPair(
+                privatePath: path,
+                privateContents: contents,
+                publicLine: key.publicKey.openSSHLine(comment: key.comment),
+                overwrite: self.force
+            )
             guard !self.quiet else { return }
             let fp = key.publicKey.fingerprint()
-            writeOut("""
+            writeOut(
+                """
                 Your identification has been saved in \(path)
                 Your public key has been saved in \(path).pub
                 The key fingerprint is:
@@ -75,7 +89,8 @@ struct Generate: ParsableCommand {
                 The key's randomart image is:
                 \(fp.randomArt(title: "\(keyType.displayName) \(key.publicKey.bits)"))
 
-                """)
+                """
+            )
         }
     }
 }

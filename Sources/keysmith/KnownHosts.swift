@@ -60,7 +60,9 @@ struct KnownHosts: ParsableCommand {
                 let path = self.file.path
                 let removal = try self.file.read().removing(host: self.host)
                 guard removal.isValid else {
-                    for n in removal.invalidLineNumbers { printError(KnownHostsMessages.invalidLine(path: path, lineNumber: n)) }
+                    for n in removal.invalidLineNumbers {
+                        printError(KnownHostsMessages.invalidLine(path: path, lineNumber: n))
+                    }
                     printError(KnownHostsMessages.notValidFile(path: path))
                     throw Failure(KnownHostsMessages.notReplacing)
                 }
@@ -69,7 +71,9 @@ struct KnownHosts: ParsableCommand {
                     return
                 }
                 var out = ""
-                for n in removal.removedLineNumbers { out += KnownHostsMessages.removed(host: self.host, lineNumber: n) + "\n" }
+                for n in removal.removedLineNumbers {
+                    out += KnownHostsMessages.removed(host: self.host, lineNumber: n) + "\n"
+                }
                 let backup = KnownHostsMessages.backupPath(for: path)
                 try KeyFileIO.replaceKeepingBackup(path: path, contents: removal.contents, backupPath: backup)
                 out += KnownHostsMessages.updated(path: path) + "\n"
@@ -91,16 +95,23 @@ struct KnownHosts: ParsableCommand {
                 let path = self.file.path
                 let hashing = try self.file.read().hashed()
                 for w in hashing.wildcardLines {
-                    printError(KnownHostsMessages.ignoringWildcard(path: path, lineNumber: w.lineNumber, hosts: w.hosts))
+                    printError(
+                        KnownHostsMessages.ignoringWildcard(path: path, lineNumber: w.lineNumber, hosts: w.hosts)
+                    )
                 }
                 guard hashing.isValid else {
-                    for n in hashing.invalidLineNumbers { printError(KnownHostsMessages.invalidLine(path: path, lineNumber: n)) }
+                    for n in hashing.invalidLineNumbers {
+                        printError(KnownHostsMessages.invalidLine(path: path, lineNumber: n))
+                    }
                     printError(KnownHostsMessages.notValidFile(path: path))
                     throw Failure(KnownHostsMessages.notReplacing)
                 }
                 let backup = KnownHostsMessages.backupPath(for: path)
                 try KeyFileIO.replaceKeepingBackup(path: path, contents: hashing.contents, backupPath: backup)
-                writeOut(KnownHostsMessages.updated(path: path) + "\n" + KnownHostsMessages.originalRetained(backupPath: backup) + "\n")
+                writeOut(
+                    KnownHostsMessages.updated(path: path) + "\n"
+                        + KnownHostsMessages.originalRetained(backupPath: backup) + "\n"
+                )
                 if hashing.hadUnhashedEntries {
                     for line in KnownHostsMessages.unhashedWarning(backupPath: backup) { printError(line) }
                 }

@@ -1,6 +1,6 @@
 public import ArgumentParser
-public import SSHKeys
 import SSHCrypto
+public import SSHKeys
 
 extension SSHKeyType {
     /// Parses `-t`: ed25519, rsa, ecdsa (or their wire names), with `-b` for RSA and ECDSA sizes.
@@ -68,7 +68,9 @@ struct EncryptionOptions: ParsableArguments {
 
     func validate() throws {
         guard CipherAlgorithm(sshName: self.cipher) != nil else {
-            throw ValidationError("Unknown cipher '\(self.cipher)'; use one of \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", ")).")
+            throw ValidationError(
+                "Unknown cipher '\(self.cipher)'; use one of \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", "))."
+            )
         }
         guard self.rounds >= 1 && self.rounds <= 1 << 20 else {
             throw ValidationError("Rounds must be between 1 and \(1 << 20).")
@@ -76,17 +78,24 @@ struct EncryptionOptions: ParsableArguments {
     }
 
     var fileOptions: OpenSSHKeyFileOptions {
-        OpenSSHKeyFileOptions(cipher: CipherAlgorithm(sshName: self.cipher) ?? OpenSSHKeyFileOptions.defaultCipher, rounds: self.rounds)
+        OpenSSHKeyFileOptions(
+            cipher: CipherAlgorithm(sshName: self.cipher) ?? OpenSSHKeyFileOptions.defaultCipher,
+            rounds: self.rounds
+        )
     }
 }
 
 /// Loads a private key file, asking for its passphrase only when it is encrypted.
-func loadPrivateKey(path: String, passphrase option: String?, optionName: String = "-P") throws -> (SSHPrivateKey, SecureBytes?) {
+func loadPrivateKey(
+    path: String,
+    passphrase option: String?,
+    optionName: String = "-P"
+) throws -> (SSHPrivateKey, SecureBytes?) {
     let contents = try KeyFileIO.readPrivateKeyFile(path)
     if !SSHPrivateKey.isEncrypted(fileContents: contents) {
         do {
             return (try SSHPrivateKey(fileContents: contents, passphrase: nil), nil)
-        } catch where error.code != .passphraseRequired {
+        } catch  where error.code != .passphraseRequired {
             throw Failure("\(path): \(error.message)")
         } catch {
             // Fall through: the format hid its encryption; ask for the passphrase.
@@ -109,6 +118,11 @@ func loadPrivateKey(path: String, passphrase option: String?, optionName: String
 func writeKeyPair(privatePath: String, privateContents: SecureBytes, publicLine: String?, overwrite: Bool) throws {
     try KeyFileIO.writeAtomically(path: privatePath, contents: privateContents, mode: 0o600, overwrite: overwrite)
     if let publicLine {
-        try KeyFileIO.writeAtomically(path: privatePath + ".pub", contents: Array((publicLine + "\n").utf8), mode: 0o644, overwrite: true)
+        try KeyFileIO.writeAtomically(
+            path: privatePath + ".pub",
+            contents: Array((publicLine + "\n").utf8),
+            mode: 0o644,
+            overwrite: true
+        )
     }
 }

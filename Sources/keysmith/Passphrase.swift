@@ -31,7 +31,11 @@ struct Passphrase: ParsableCommand {
             let passphrase = try askNewPassphrase(option: self.newPassphrase, optionName: "-N")
             var format = self.format
             if key.type == .ed25519 && format == .pem { format = .openSSH }
-            let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: self.encryption.fileOptions)
+            let contents = try key.fileRepresentation(
+                format: format,
+                passphrase: passphrase,
+                options: self.encryption.fileOptions
+            )
             try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
             writeOut("Your identification has been saved with the new passphrase.\n")
         }

@@ -1,11 +1,12 @@
+import ArgumentParser
+import SSHCrypto
+import SSHKeys
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ArgumentParser
-import SSHKeys
-import SSHCrypto
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
@@ -82,7 +83,10 @@ func readPassphrase(prompt: String) -> SecureBytes? {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return length > 0 }
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return true }
-            if length < p.count { p[length] = byte; length += 1 }
+            if length < p.count {
+                p[length] = byte
+                length += 1
+            }
         }
     }
     writeNewline(fd)
@@ -99,7 +103,9 @@ private func writeNewline(_ fd: Int32) {
 func askExistingPassphrase(option: String?, optionName: String, file: String) throws -> SecureBytes {
     if let option { return SecureBytes(utf8: option) }
     guard let typed = readPassphrase(prompt: "Enter passphrase for \(file): ") else {
-        throw Failure("\(file) is protected by a passphrase and there is no terminal to ask for it; give it with \(optionName)")
+        throw Failure(
+            "\(file) is protected by a passphrase and there is no terminal to ask for it; give it with \(optionName)"
+        )
     }
     return typed
 }
@@ -108,7 +114,9 @@ func askExistingPassphrase(option: String?, optionName: String, file: String) th
 func askNewPassphrase(option: String?, optionName: String) throws -> SecureBytes {
     if let option { return SecureBytes(utf8: option) }
     guard let first = readPassphrase(prompt: "Enter passphrase (empty for no passphrase): ") else {
-        throw Failure("there is no terminal to ask for a passphrase; give one with \(optionName) (\(optionName) '' for none)")
+        throw Failure(
+            "there is no terminal to ask for a passphrase; give one with \(optionName) (\(optionName) '' for none)"
+        )
     }
     guard let second = readPassphrase(prompt: "Enter same passphrase again: ") else {
         throw Failure("could not read the passphrase again from the terminal")

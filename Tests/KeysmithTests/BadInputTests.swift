@@ -6,9 +6,12 @@ import Testing
 struct BadInputTests {
     /// A valid unencrypted OpenSSH key (made by ssh-keygen) and its decoded bytes.
     /// Its comment leaves four bytes of padding in the private section.
-    static func validKey(_ dir: TempDir, passphrase: String = "") throws -> (path: String, text: String, blob: [UInt8]) {
+    static func validKey(_ dir: TempDir, passphrase: String = "") throws -> (path: String, text: String, blob: [UInt8])
+    {
         let path = dir.path("valid")
-        try #require(try keygen(["-q", "-t", "ed25519", "-a", "2", "-f", path, "-N", passphrase, "-C", "valid key"]).status == 0)
+        try #require(
+            try keygen(["-q", "-t", "ed25519", "-a", "2", "-f", path, "-N", passphrase, "-C", "valid key"]).status == 0
+        )
         let text = try readText(path)
         let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
         return (path, text, Array(Data(base64Encoded: body)!))

@@ -12,13 +12,17 @@ struct GenerateInteropTests {
         var format: String?
         var rounds: String = "4"
         var testDescription: String {
-            [type, bits, passphrase == nil ? "plain" : "passphrase", cipher, format].compactMap { $0 }.joined(separator: " ")
+            [type, bits, passphrase == nil ? "plain" : "passphrase", cipher, format].compactMap { $0 }.joined(
+                separator: " "
+            )
         }
     }
 
     static let variants: [Variant] = {
         var v: [Variant] = []
-        for (t, b) in [("ed25519", nil), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521")] as [(String, String?)] {
+        for (t, b) in [("ed25519", nil), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521")]
+            as [(String, String?)]
+        {
             v.append(Variant(type: t, bits: b))
             v.append(Variant(type: t, bits: b, passphrase: "correct horse"))
             if t != "ed25519" {
@@ -43,7 +47,9 @@ struct GenerateInteropTests {
     func generatedKeyReadByOpenSSH(_ v: Variant) throws {
         let dir = try TempDir()
         let key = dir.path("id")
-        var args = ["generate", "-q", "-t", v.type, "-f", key, "-C", "test comment é", "-N", v.passphrase ?? "", "-a", v.rounds]
+        var args = [
+            "generate", "-q", "-t", v.type, "-f", key, "-C", "test comment é", "-N", v.passphrase ?? "", "-a", v.rounds,
+        ]
         if let b = v.bits { args += ["-b", b] }
         if let c = v.cipher { args += ["-Z", c] }
         if let m = v.format { args += ["-m", m] }
@@ -124,10 +130,14 @@ struct GenerateInteropTests {
         #expect(try keygen(["-y", "-f", key]).status == 0)
     }
 
-    @Test("usage errors exit 64", arguments: [
-        ["generate", "-t", "dsa"], ["generate", "-t", "rsa", "-b", "512"], ["generate", "-t", "ecdsa", "-b", "123"],
-        ["generate", "-Z", "rot13"], ["fingerprint"], ["generate", "-a", "0"],
-    ])
+    @Test(
+        "usage errors exit 64",
+        arguments: [
+            ["generate", "-t", "dsa"], ["generate", "-t", "rsa", "-b", "512"],
+            ["generate", "-t", "ecdsa", "-b", "123"],
+            ["generate", "-Z", "rot13"], ["fingerprint"], ["generate", "-a", "0"],
+        ]
+    )
     func usageErrors(_ args: [String]) throws {
         let dir = try TempDir()
         let r = try keysmith(arguments: args + ["-f", dir.path("k"), "-N", ""].filter { _ in args[0] == "generate" })

@@ -3,7 +3,10 @@ import Testing
 
 @Suite("passphrase, comment, convert")
 struct KeyCommandTests {
-    @Test("passphrase change is read by ssh-keygen with the new passphrase only", arguments: ["ed25519", "rsa", "ecdsa"])
+    @Test(
+        "passphrase change is read by ssh-keygen with the new passphrase only",
+        arguments: ["ed25519", "rsa", "ecdsa"]
+    )
     func changePassphrase(_ type: String) throws {
         let dir = try TempDir()
         let key = dir.path("k")
@@ -31,7 +34,9 @@ struct KeyCommandTests {
     func changeComment() throws {
         let dir = try TempDir()
         let key = dir.path("k")
-        try #require(try keygen(["-q", "-t", "ed25519", "-f", key, "-N", "pw", "-a", "2", "-C", "old comment"]).status == 0)
+        try #require(
+            try keygen(["-q", "-t", "ed25519", "-f", key, "-N", "pw", "-a", "2", "-C", "old comment"]).status == 0
+        )
         let r = try keysmith("comment", "-f", key, "-P", "pw", "-C", "new comment", "-a", "2")
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout == "Old comment: old comment\nComment 'new comment' applied\n")
@@ -54,7 +59,9 @@ struct KeyCommandTests {
             let theirs = try keygen(["-e", "-m", m, "-f", key + ".pub"])
             if fmt == "rfc4716" {
                 // The Comment header names user and host; the key body must match exactly.
-                let strip: (String) -> String = { $0.split(separator: "\n").filter { !$0.hasPrefix("Comment:") }.joined(separator: "\n") }
+                let strip: (String) -> String = {
+                    $0.split(separator: "\n").filter { !$0.hasPrefix("Comment:") }.joined(separator: "\n")
+                }
                 #expect(strip(mine.stdout) == strip(theirs.stdout))
                 #expect(mine.stdout.contains("Comment: \""))
             } else {
@@ -78,7 +85,10 @@ struct KeyCommandTests {
         let key = dir.path("k")
         try #require(try keygen(["-q", "-t", type, "-f", key, "-N", ""]).status == 0)
         let y = try keygen(["-y", "-f", key]).stdout
-        for (to, header) in [("pem", type == "rsa" ? "RSA PRIVATE KEY" : "EC PRIVATE KEY"), ("pkcs8", "PRIVATE KEY"), ("openssh", "OPENSSH PRIVATE KEY")] {
+        for (to, header) in [
+            ("pem", type == "rsa" ? "RSA PRIVATE KEY" : "EC PRIVATE KEY"), ("pkcs8", "PRIVATE KEY"),
+            ("openssh", "OPENSSH PRIVATE KEY"),
+        ] {
             let r = try keysmith("convert", "-f", key, "--to", to)
             #expect(r.status == 0, "\(r)")
             #expect(try readText(key).hasPrefix("-----BEGIN \(header)-----\n"))

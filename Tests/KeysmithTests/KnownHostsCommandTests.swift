@@ -20,7 +20,13 @@ struct KnownHostsCommandTests {
             """
     }
 
-    @Test("find prints what ssh-keygen -F prints", arguments: ["alpha.example", "[alpha.example]:2222", "beta.example", "ALPHA.example", "192.0.2.10", "nowhere.example", "x.wild.example"])
+    @Test(
+        "find prints what ssh-keygen -F prints",
+        arguments: [
+            "alpha.example", "[alpha.example]:2222", "beta.example", "ALPHA.example", "192.0.2.10", "nowhere.example",
+            "x.wild.example",
+        ]
+    )
     func find(_ host: String) throws {
         let dir = try TempDir()
         try writeText(dir.path("kh"), try Self.fixture(dir), mode: 0o644)
@@ -30,7 +36,10 @@ struct KnownHostsCommandTests {
         #expect(o.status == t.status, "\(o)")
     }
 
-    @Test("remove rewrites the file byte for byte like ssh-keygen -R", arguments: ["alpha.example", "beta.example", "[alpha.example]:2222", "nowhere.example"])
+    @Test(
+        "remove rewrites the file byte for byte like ssh-keygen -R",
+        arguments: ["alpha.example", "beta.example", "[alpha.example]:2222", "nowhere.example"]
+    )
     func remove(_ host: String) throws {
         let dir = try TempDir()
         let text = try Self.fixture(dir)

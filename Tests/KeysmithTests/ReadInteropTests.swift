@@ -9,12 +9,18 @@ struct ReadInteropTests {
         var bits: String?
         var extra: [String] = []
         var passphrase: String = ""
-        var testDescription: String { ([type, bits].compactMap { $0 } + extra + [passphrase.isEmpty ? "plain" : "passphrase"]).joined(separator: " ") }
+        var testDescription: String {
+            ([type, bits].compactMap { $0 } + extra + [passphrase.isEmpty ? "plain" : "passphrase"]).joined(
+                separator: " "
+            )
+        }
     }
 
     static let variants: [Variant] = {
         var v: [Variant] = []
-        let types: [(String, String?)] = [("ed25519", nil), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521")]
+        let types: [(String, String?)] = [
+            ("ed25519", nil), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384"), ("ecdsa", "521"),
+        ]
         for (t, b) in types {
             v.append(Variant(type: t, bits: b))
             v.append(Variant(type: t, bits: b, extra: ["-a", "3"], passphrase: "pass phrase"))
@@ -31,8 +37,17 @@ struct ReadInteropTests {
         ] {
             v.append(Variant(type: "ed25519", extra: ["-a", "2", "-Z", cipher], passphrase: "pw"))
         }
-        v.append(Variant(type: "ecdsa", bits: "384", extra: ["-a", "1", "-Z", "chacha20-poly1305@openssh.com"], passphrase: "pw"))
-        v.append(Variant(type: "rsa", bits: "3072", extra: ["-Z", "aes128-gcm@openssh.com"], passphrase: "sixteen rounds"))
+        v.append(
+            Variant(
+                type: "ecdsa",
+                bits: "384",
+                extra: ["-a", "1", "-Z", "chacha20-poly1305@openssh.com"],
+                passphrase: "pw"
+            )
+        )
+        v.append(
+            Variant(type: "rsa", bits: "3072", extra: ["-Z", "aes128-gcm@openssh.com"], passphrase: "sixteen rounds")
+        )
         return v
     }()
 
@@ -130,7 +145,9 @@ struct ReadInteropTests {
     func json() throws {
         let dir = try TempDir()
         let key = dir.path("k")
-        try #require(try keygen(["-q", "-t", "ed25519", "-f", key, "-N", "", "-C", "a \"quoted\" comment"]).status == 0)
+        try #require(
+            try keygen(["-q", "-t", "ed25519", "-f", key, "-N", "", "-C", "a \"quoted\" comment"]).status == 0
+        )
         let o = try keysmith("fingerprint", "--json", "-f", key + ".pub")
         #expect(o.status == 0)
         let parsed = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [[String: Any]]
@@ -148,7 +165,10 @@ struct ReadInteropTests {
         let key = dir.path("k")
         try #require(try keygen(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-f", key, "-N", ""]).status == 0)
         let enc = dir.path("enc")
-        let o = try run("/usr/bin/openssl", ["rsa", "-traditional", "-in", key, cipher, "-passout", "pass:legacy pw", "-out", enc])
+        let o = try run(
+            "/usr/bin/openssl",
+            ["rsa", "-traditional", "-in", key, cipher, "-passout", "pass:legacy pw", "-out", enc]
+        )
         try #require(o.status == 0, "\(o)")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: enc)
         #expect(try readText(enc).contains("DEK-Info:"))

@@ -13,7 +13,13 @@ struct Run: CustomStringConvertible {
 
 /// Runs `executable` with `arguments`, feeding `input` on stdin; waits for it to end.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], cwd: URL? = nil) throws -> Run {
+func run(
+    _ executable: String,
+    _ arguments: [String],
+    input: Data? = nil,
+    environment: [String: String] = [:],
+    cwd: URL? = nil
+) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -91,7 +97,11 @@ final class TempDir: @unchecked Sendable {
     let url: URL
     init() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("keysmith-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: base,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         self.url = base
     }
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }

@@ -12,7 +12,9 @@ struct CipherTests {
     static let plaintext: [UInt8] = (0..<48).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
 
     static func key(_ cipher: CipherAlgorithm) -> SecureBytes { SecureBytes((0..<cipher.keySize).map { UInt8($0) }) }
-    static func iv(_ cipher: CipherAlgorithm) -> SecureBytes { SecureBytes((0..<cipher.ivSize).map { UInt8(100 + $0) }) }
+    static func iv(_ cipher: CipherAlgorithm) -> SecureBytes {
+        SecureBytes((0..<cipher.ivSize).map { UInt8(100 + $0) })
+    }
 
     @Test("Names and sizes follow OpenSSH's cipher.c")
     func namesAndSizes() {
@@ -29,7 +31,10 @@ struct CipherTests {
                 continue
             }
             #expect(cipher.sshName == name)
-            #expect(cipher.keySize == key && cipher.ivSize == iv && cipher.blockSize == block && cipher.tagSize == tag, "\(name)")
+            #expect(
+                cipher.keySize == key && cipher.ivSize == iv && cipher.blockSize == block && cipher.tagSize == tag,
+                "\(name)"
+            )
         }
         #expect(CipherAlgorithm(sshName: "aes256-CTR") == nil)
         #expect(CipherAlgorithm(sshName: "none") == nil)
@@ -37,7 +42,8 @@ struct CipherTests {
 
     @Test("Round trip", arguments: CipherAlgorithm.allCases)
     func roundTrip(cipher: CipherAlgorithm) throws {
-        let key = Self.key(cipher), iv = Self.iv(cipher)
+        let key = Self.key(cipher)
+        let iv = Self.iv(cipher)
         for length in [0, cipher.blockSize, 48, 1024] {
             let message = SecureBytes((0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let sealed = try KeyFileCipher.encrypt(cipher, key: key, iv: iv, plaintext: message)
@@ -47,13 +53,20 @@ struct CipherTests {
             #expect(opened.unsafeCopy == message.unsafeCopy)
             // A slice with a non-zero start index works too.
             let padded = [0xee] + sealed
-            #expect(try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: padded[1...]).unsafeCopy == message.unsafeCopy)
+            #expect(
+                try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: padded[1...]).unsafeCopy
+                    == message.unsafeCopy
+            )
         }
     }
 
-    @Test("AEAD: any altered byte, a wrong key or a wrong IV fails", arguments: CipherAlgorithm.allCases.filter(\.isAEAD))
+    @Test(
+        "AEAD: any altered byte, a wrong key or a wrong IV fails",
+        arguments: CipherAlgorithm.allCases.filter(\.isAEAD)
+    )
     func aeadTamper(cipher: CipherAlgorithm) throws {
-        let key = Self.key(cipher), iv = Self.iv(cipher)
+        let key = Self.key(cipher)
+        let iv = Self.iv(cipher)
         let sealed = try KeyFileCipher.encrypt(cipher, key: key, iv: iv, plaintext: SecureBytes(Self.plaintext))
         for index in [0, 17, Self.plaintext.count - 1, Self.plaintext.count, sealed.count - 1] {
             var altered = sealed
@@ -86,7 +99,8 @@ struct CipherTests {
 
     @Test("Lengths, keys and IVs are checked", arguments: CipherAlgorithm.allCases)
     func parameterChecks(cipher: CipherAlgorithm) {
-        let key = Self.key(cipher), iv = Self.iv(cipher)
+        let key = Self.key(cipher)
+        let iv = Self.iv(cipher)
         let ragged = [UInt8](repeating: 1, count: cipher.blockSize + 1 + cipher.tagSize)
         #expect(throws: CryptoError(.malformedInput, "")) {
             try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: ragged)
@@ -95,10 +109,20 @@ struct CipherTests {
             try KeyFileCipher.encrypt(cipher, key: key, iv: iv, plaintext: SecureBytes(count: cipher.blockSize - 1))
         }
         #expect(throws: CryptoError(.invalidKey, "")) {
-            try KeyFileCipher.encrypt(cipher, key: SecureBytes(count: cipher.keySize - 1), iv: iv, plaintext: SecureBytes(count: 16))
+            try KeyFileCipher.encrypt(
+                cipher,
+                key: SecureBytes(count: cipher.keySize - 1),
+                iv: iv,
+                plaintext: SecureBytes(count: 16)
+            )
         }
         #expect(throws: CryptoError(.invalidParameter, "")) {
-            try KeyFileCipher.encrypt(cipher, key: key, iv: SecureBytes(count: cipher.ivSize + 1), plaintext: SecureBytes(count: 16))
+            try KeyFileCipher.encrypt(
+                cipher,
+                key: key,
+                iv: SecureBytes(count: cipher.ivSize + 1),
+                plaintext: SecureBytes(count: 16)
+            )
         }
     }
 
@@ -109,9 +133,19 @@ struct CipherTests {
     func chaChaPolyKnownAnswer() throws {
         let expected =
             "1bb25329b2c08be528231531f81d2b4b8bcb727d6e3bc6f8474a45d2edfba08091e2f9952ee8314986a37114533045700f082e7f1915ed0a81f274e955289c2e"
-        let sealed = try KeyFileCipher.encrypt(.chaCha20Poly1305, key: Self.key64, iv: SecureBytes(count: 0), plaintext: SecureBytes(Self.plaintext))
+        let sealed = try KeyFileCipher.encrypt(
+            .chaCha20Poly1305,
+            key: Self.key64,
+            iv: SecureBytes(count: 0),
+            plaintext: SecureBytes(Self.plaintext)
+        )
         #expect(T.hex(sealed) == expected)
-        let opened = try KeyFileCipher.decrypt(.chaCha20Poly1305, key: Self.key64, iv: SecureBytes(count: 0), ciphertext: T.bytes(hex: expected))
+        let opened = try KeyFileCipher.decrypt(
+            .chaCha20Poly1305,
+            key: Self.key64,
+            iv: SecureBytes(count: 0),
+            ciphertext: T.bytes(hex: expected)
+        )
         #expect(opened.unsafeCopy == Self.plaintext)
     }
 
@@ -123,7 +157,12 @@ struct CipherTests {
         let sender = try CipherContext(.chaCha20Poly1305, key: Self.key64, iv: SecureBytes(count: 0), encrypting: true)
         let packet = try sender.crypt(sequenceNumber: 7, [0, 0, 0, 48] + Self.plaintext, aadLength: 4)
         #expect(T.hex(packet) == expected)
-        let receiver = try CipherContext(.chaCha20Poly1305, key: Self.key64, iv: SecureBytes(count: 0), encrypting: false)
+        let receiver = try CipherContext(
+            .chaCha20Poly1305,
+            key: Self.key64,
+            iv: SecureBytes(count: 0),
+            encrypting: false
+        )
         #expect(try receiver.decryptLength(sequenceNumber: 7, packet.prefix(4)) == 48)
         #expect(try receiver.crypt(sequenceNumber: 7, packet, aadLength: 4) == [0, 0, 0, 48] + Self.plaintext)
         #expect(throws: CryptoError(.decryptionFailed, "")) {
@@ -143,9 +182,15 @@ struct CipherTests {
                 .aes256GCM,
                 "4b11cf7e66cf7baa052016b88d3b0f9131b8878204fa6ed60c6315883c6d70947703b138b3149610e6d1510fca7c8f83b4889ab51a05db2a32c16e2bb9b3f014"
             ),
-        ])
+        ]
+    )
     func gcmKnownAnswer(cipher: CipherAlgorithm, expected: String) throws {
-        let sealed = try KeyFileCipher.encrypt(cipher, key: Self.key(cipher), iv: Self.iv(cipher), plaintext: SecureBytes(Self.plaintext))
+        let sealed = try KeyFileCipher.encrypt(
+            cipher,
+            key: Self.key(cipher),
+            iv: Self.iv(cipher),
+            plaintext: SecureBytes(Self.plaintext)
+        )
         #expect(T.hex(sealed) == expected)
     }
 
@@ -162,7 +207,8 @@ struct CipherTests {
         #expect(
             T.hex(second)
                 == "00000030"
-                + "6d726203a96734c146b0f40e6fa5e8db469d8b00c9f58687a13fb22472b6663a87ce9ad94ef6b972676622c42cc1ef694a3035638358e38fafd9c18dd1e705ee")
+                + "6d726203a96734c146b0f40e6fa5e8db469d8b00c9f58687a13fb22472b6663a87ce9ad94ef6b972676622c42cc1ef694a3035638358e38fafd9c18dd1e705ee"
+        )
         var altered = second
         altered[3] = 47
         #expect(throws: CryptoError(.decryptionFailed, "")) {
@@ -173,7 +219,12 @@ struct CipherTests {
     @Test("CTR keeps its keystream position from packet to packet")
     func ctrStreaming() throws {
         let cipher = CipherAlgorithm.aes256CTR
-        let whole = try KeyFileCipher.encrypt(cipher, key: Self.key(cipher), iv: Self.iv(cipher), plaintext: SecureBytes(Self.plaintext))
+        let whole = try KeyFileCipher.encrypt(
+            cipher,
+            key: Self.key(cipher),
+            iv: Self.iv(cipher),
+            plaintext: SecureBytes(Self.plaintext)
+        )
         let context = try CipherContext(cipher, key: Self.key(cipher), iv: Self.iv(cipher), encrypting: true)
         let a = try context.crypt(sequenceNumber: 0, Self.plaintext[0..<16], aadLength: 0)
         let b = try context.crypt(sequenceNumber: 1, Self.plaintext[16...], aadLength: 0)
@@ -194,11 +245,17 @@ struct CipherTests {
         let message = SecureRandom.bytes(cipher.blockSize * 37)
         let result = try T.run(
             "/usr/bin/openssl",
-            ["enc", "-\(Self.openSSLNames[cipher]!)", "-e", "-nopad", "-nosalt", "-K", T.hex(key.unsafeCopy), "-iv", T.hex(iv.unsafeCopy)],
-            input: Data(message))
+            [
+                "enc", "-\(Self.openSSLNames[cipher]!)", "-e", "-nopad", "-nosalt", "-K", T.hex(key.unsafeCopy), "-iv",
+                T.hex(iv.unsafeCopy),
+            ],
+            input: Data(message)
+        )
         #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
         let ours = try KeyFileCipher.encrypt(cipher, key: key, iv: iv, plaintext: SecureBytes(message))
         #expect(ours == Array(result.stdout))
-        #expect(try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: Array(result.stdout)).unsafeCopy == message)
+        #expect(
+            try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: Array(result.stdout)).unsafeCopy == message
+        )
     }
 }

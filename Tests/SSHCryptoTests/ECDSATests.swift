@@ -57,7 +57,9 @@ struct ECDSATests {
         let fieldSize = (curve.bits + 7) / 8
         let compressed = [0x02 | (key.publicPoint.last! & 1)] + key.publicPoint[1...fieldSize]
         #expect(throws: CryptoError(.invalidKey, "")) { try ECDSAKey(curve: curve, publicPoint: compressed) }
-        #expect(throws: CryptoError(.invalidKey, "")) { try ECDSAKey(curve: curve, publicPoint: key.publicPoint.dropLast()) }
+        #expect(throws: CryptoError(.invalidKey, "")) {
+            try ECDSAKey(curve: curve, publicPoint: key.publicPoint.dropLast())
+        }
         let wrongCurve: ECCurve = curve == .p256 ? .p384 : .p256
         #expect(throws: CryptoError(.invalidKey, "")) { try ECDSAKey(curve: wrongCurve, publicPoint: key.publicPoint) }
         #expect(throws: CryptoError(.invalidKey, "")) {
@@ -67,7 +69,11 @@ struct ECDSATests {
             try ECDSAKey(curve: curve, publicPoint: key.publicPoint, privateScalar: SecureBytes([0]))
         }
         #expect(throws: CryptoError(.invalidKey, "")) {
-            try ECDSAKey(curve: curve, publicPoint: key.publicPoint, privateScalar: SecureBytes([UInt8](repeating: 0xff, count: fieldSize)))
+            try ECDSAKey(
+                curve: curve,
+                publicPoint: key.publicPoint,
+                privateScalar: SecureBytes([UInt8](repeating: 0xff, count: fieldSize))
+            )
         }
     }
 }

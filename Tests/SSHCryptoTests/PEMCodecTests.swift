@@ -33,7 +33,21 @@ struct PEMCodecTests {
     func sshKeygenUnencrypted(_ spec: KeySpec, _ formatIndex: Int) throws {
         let (mode, format) = Self.formats[formatIndex]
         let dir = try InteropDirectory()
-        try InteropTool.sshKeygen("-q", "-t", spec.type, "-b", spec.bits, "-m", mode, "-N", "", "-C", "", "-f", dir.path("key"))
+        try InteropTool.sshKeygen(
+            "-q",
+            "-t",
+            spec.type,
+            "-b",
+            spec.bits,
+            "-m",
+            mode,
+            "-N",
+            "",
+            "-C",
+            "",
+            "-f",
+            dir.path("key")
+        )
         let original = try dir.read("key")
         #expect(!PEMCodec.isEncryptedPrivateKey(original))
         let key = try PEMCodec.decodePrivateKey(original, passphrase: nil)
@@ -55,7 +69,9 @@ struct PEMCodecTests {
             publicKey = .rsa(rsa.publicKey)
             let pkcs1 = try InteropTool.sshKeygen("-e", "-m", "PEM", "-f", dir.path("key.pub"))
             #expect(try PEMCodec.encodeRSAPublicKeyPKCS1(rsa) == String(decoding: pkcs1, as: UTF8.self))
-            guard case .rsa(let decoded) = try PEMCodec.decodePublicKey(pkcs1) else { throw InteropTool.Failure(description: "not RSA") }
+            guard case .rsa(let decoded) = try PEMCodec.decodePublicKey(pkcs1) else {
+                throw InteropTool.Failure(description: "not RSA")
+            }
             #expect(decoded.n == rsa.n && !decoded.isPrivate)
         case .ecdsa(let ec): publicKey = .ecdsa(ec.publicKey)
         case .ed25519: throw InteropTool.Failure(description: "unexpected Ed25519")
@@ -69,7 +85,21 @@ struct PEMCodecTests {
     func sshKeygenEncrypted(_ spec: KeySpec, _ formatIndex: Int) throws {
         let (mode, format) = Self.formats[formatIndex]
         let dir = try InteropDirectory()
-        try InteropTool.sshKeygen("-q", "-t", spec.type, "-b", spec.bits, "-m", mode, "-N", Self.passphrase, "-C", "", "-f", dir.path("key"))
+        try InteropTool.sshKeygen(
+            "-q",
+            "-t",
+            spec.type,
+            "-b",
+            spec.bits,
+            "-m",
+            mode,
+            "-N",
+            Self.passphrase,
+            "-C",
+            "",
+            "-f",
+            dir.path("key")
+        )
         let original = try dir.read("key")
         let text = String(decoding: original, as: UTF8.self)
         switch format {
@@ -77,8 +107,12 @@ struct PEMCodecTests {
         case .pkcs8: #expect(text.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
         }
         #expect(PEMCodec.isEncryptedPrivateKey(original))
-        #expect(throws: CryptoError(.passphraseRequired, "")) { try PEMCodec.decodePrivateKey(original, passphrase: nil) }
-        #expect(throws: CryptoError(.passphraseRequired, "")) { try PEMCodec.decodePrivateKey(original, passphrase: SecureBytes(count: 0)) }
+        #expect(throws: CryptoError(.passphraseRequired, "")) {
+            try PEMCodec.decodePrivateKey(original, passphrase: nil)
+        }
+        #expect(throws: CryptoError(.passphraseRequired, "")) {
+            try PEMCodec.decodePrivateKey(original, passphrase: SecureBytes(count: 0))
+        }
         #expect(throws: CryptoError(.decryptionFailed, "")) {
             try PEMCodec.decodePrivateKey(original, passphrase: SecureBytes(utf8: "wrong horse"))
         }
@@ -89,7 +123,11 @@ struct PEMCodecTests {
         #expect(try PEMCodec.encodePrivateKey(key, format: format, passphrase: nil) == (try dir.readText("key")))
 
         // Our encrypted encoding: ssh-keygen reads it back with the passphrase.
-        let encrypted = try PEMCodec.encodePrivateKey(key, format: format, passphrase: SecureBytes(utf8: "another passphrase"))
+        let encrypted = try PEMCodec.encodePrivateKey(
+            key,
+            format: format,
+            passphrase: SecureBytes(utf8: "another passphrase")
+        )
         switch format {
         case .traditional: #expect(encrypted.contains("Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,"))
         case .pkcs8: #expect(encrypted.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"))
@@ -118,11 +156,15 @@ struct PEMCodecTests {
     func generatedKeysReadBySSHKeygen(_ formatIndex: Int) throws {
         let (_, format) = Self.formats[formatIndex]
         let dir = try InteropDirectory()
-        let keys: [OpenSSLPrivateKey] = [.rsa(sharedRSAKey)] + (try ECCurve.allCases.map { .ecdsa(try ECDSAKey.generate(curve: $0)) })
+        let keys: [OpenSSLPrivateKey] =
+            [.rsa(sharedRSAKey)] + (try ECCurve.allCases.map { .ecdsa(try ECDSAKey.generate(curve: $0)) })
         for (index, key) in keys.enumerated() {
             let name = "key\(index)"
             try dir.write(name, try PEMCodec.encodePrivateKey(key, format: format, passphrase: nil))
-            try dir.write(name + ".pub", String(decoding: try InteropTool.sshKeygen("-y", "-f", dir.path(name)), as: UTF8.self))
+            try dir.write(
+                name + ".pub",
+                String(decoding: try InteropTool.sshKeygen("-y", "-f", dir.path(name)), as: UTF8.self)
+            )
             let spki = try InteropTool.sshKeygen("-e", "-m", "PKCS8", "-f", dir.path(name + ".pub"))
             let publicKey: OpenSSLPublicKey
             switch key {
@@ -140,7 +182,9 @@ struct PEMCodecTests {
         try InteropTool.sshKeygen("-q", "-t", "ed25519", "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         let text = try dir.readText("key")
         #expect(text.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----\n"))
-        #expect(throws: CryptoError(.malformedInput, "")) { try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: nil) }
+        #expect(throws: CryptoError(.malformedInput, "")) {
+            try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: nil)
+        }
         // ssh-keygen -e -m PKCS8 refuses Ed25519 public keys too.
         #expect(throws: (any Error).self) { try InteropTool.sshKeygen("-e", "-m", "PKCS8", "-f", dir.path("key.pub")) }
     }
@@ -155,14 +199,20 @@ struct PEMCodecTests {
             return
         }
         #expect(seed.count == 32)
-        #expect(try PEMCodec.encodePrivateKey(.ed25519(seed: seed), format: .pkcs8, passphrase: nil) == String(decoding: original, as: UTF8.self))
+        #expect(
+            try PEMCodec.encodePrivateKey(.ed25519(seed: seed), format: .pkcs8, passphrase: nil)
+                == String(decoding: original, as: UTF8.self)
+        )
         #expect(throws: CryptoError(.unsupported, "")) {
             try PEMCodec.encodePrivateKey(.ed25519(seed: seed), format: .traditional, passphrase: nil)
         }
 
         let publicPEM = try InteropTool.openssl("pkey", "-in", dir.path("key.pem"), "-pubout")
         let publicKey = try Ed25519.publicKey(seed: seed)
-        #expect(try PEMCodec.encodePublicKeySPKI(.ed25519(publicKey: publicKey)) == String(decoding: publicPEM, as: UTF8.self))
+        #expect(
+            try PEMCodec.encodePublicKeySPKI(.ed25519(publicKey: publicKey))
+                == String(decoding: publicPEM, as: UTF8.self)
+        )
         guard case .ed25519(let decoded) = try PEMCodec.decodePublicKey(publicPEM) else {
             Issue.record("not Ed25519")
             return
@@ -171,43 +221,90 @@ struct PEMCodecTests {
 
         // A signature made by openssl verifies with libsodium.
         try dir.write("message", "signed by openssl")
-        try InteropTool.openssl("pkeyutl", "-sign", "-rawin", "-inkey", dir.path("key.pem"), "-in", dir.path("message"), "-out", dir.path("sig"))
+        try InteropTool.openssl(
+            "pkeyutl",
+            "-sign",
+            "-rawin",
+            "-inkey",
+            dir.path("key.pem"),
+            "-in",
+            dir.path("message"),
+            "-out",
+            dir.path("sig")
+        )
         #expect(Ed25519.verify(publicKey: publicKey, signature: try dir.read("sig"), message: try dir.read("message")))
         #expect(try Ed25519.sign(seed: seed, message: try dir.read("message")) == (try dir.read("sig")))
 
-        try InteropTool.openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", dir.path("key.pem"), "-out", dir.path("enc.pem"), "-passout", "pass:sesame seed")
+        try InteropTool.openssl(
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            dir.path("key.pem"),
+            "-out",
+            dir.path("enc.pem"),
+            "-passout",
+            "pass:sesame seed"
+        )
         let encrypted = try dir.read("enc.pem")
         #expect(PEMCodec.isEncryptedPrivateKey(encrypted))
-        #expect(throws: CryptoError(.passphraseRequired, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: nil) }
-        #expect(throws: CryptoError(.decryptionFailed, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "sesame")) }
-        guard case .ed25519(let again) = try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "sesame seed")) else {
+        #expect(throws: CryptoError(.passphraseRequired, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: nil)
+        }
+        #expect(throws: CryptoError(.decryptionFailed, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "sesame"))
+        }
+        guard
+            case .ed25519(let again) = try PEMCodec.decodePrivateKey(
+                encrypted,
+                passphrase: SecureBytes(utf8: "sesame seed")
+            )
+        else {
             Issue.record("not Ed25519")
             return
         }
         #expect(again.constantTimeEquals(seed))
 
         // Our encrypted PKCS#8 is readable by openssl.
-        try dir.write("ours.pem", try PEMCodec.encodePrivateKey(.ed25519(seed: seed), format: .pkcs8, passphrase: SecureBytes(utf8: "open sesame")))
+        try dir.write(
+            "ours.pem",
+            try PEMCodec.encodePrivateKey(
+                .ed25519(seed: seed),
+                format: .pkcs8,
+                passphrase: SecureBytes(utf8: "open sesame")
+            )
+        )
         let plain = try InteropTool.openssl("pkey", "-in", dir.path("ours.pem"), "-passin", "pass:open sesame")
         #expect(Array(plain) == original)
     }
 
-    @Test("legacy encrypted PEM from openssl", arguments: [
-        ("rsa", "-aes256"), ("rsa", "-des3"), ("rsa", "-aes128"), ("rsa", "-aes192"), ("ec", "-aes128"), ("ec", "-des3"),
-    ])
+    @Test(
+        "legacy encrypted PEM from openssl",
+        arguments: [
+            ("rsa", "-aes256"), ("rsa", "-des3"), ("rsa", "-aes128"), ("rsa", "-aes192"), ("ec", "-aes128"),
+            ("ec", "-des3"),
+        ]
+    )
     func legacyEncrypted(_ tool: String, _ cipher: String) throws {
         let dir = try InteropDirectory()
         let type = tool == "rsa" ? "rsa" : "ecdsa"
         try InteropTool.sshKeygen("-q", "-t", type, "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         // `openssl rsa` writes PKCS#8 unless told -traditional; `openssl ec` writes SEC1.
-        var arguments = [tool, "-in", dir.path("key"), "-out", dir.path("enc.pem"), cipher, "-passout", "pass:legacy pass"]
+        var arguments = [
+            tool, "-in", dir.path("key"), "-out", dir.path("enc.pem"), cipher, "-passout", "pass:legacy pass",
+        ]
         if tool == "rsa" { arguments.append("-traditional") }
         try InteropTool.run("/usr/bin/openssl", arguments)
         let encrypted = try dir.read("enc.pem")
         #expect(String(decoding: encrypted, as: UTF8.self).contains("Proc-Type: 4,ENCRYPTED"))
         #expect(PEMCodec.isEncryptedPrivateKey(encrypted))
-        #expect(throws: CryptoError(.passphraseRequired, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: nil) }
-        #expect(throws: CryptoError(.decryptionFailed, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "legacy pas")) }
+        #expect(throws: CryptoError(.passphraseRequired, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: nil)
+        }
+        #expect(throws: CryptoError(.decryptionFailed, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "legacy pas"))
+        }
         let key = try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "legacy pass"))
         #expect(try PEMCodec.encodePrivateKey(key, format: .traditional, passphrase: nil) == (try dir.readText("key")))
     }
@@ -216,19 +313,61 @@ struct PEMCodecTests {
     func der(_ type: String) throws {
         let dir = try InteropDirectory()
         try InteropTool.sshKeygen("-q", "-t", type, "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
-        try InteropTool.openssl("pkcs8", "-topk8", "-nocrypt", "-in", dir.path("key"), "-outform", "DER", "-out", dir.path("plain.der"))
-        try InteropTool.openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", dir.path("key"), "-outform", "DER", "-out", dir.path("enc.der"), "-passout", "pass:der pass")
-        try InteropTool.openssl("pkey", "-in", dir.path("key"), "-outform", "DER", "-out", dir.path("traditional.der"), "-traditional")
+        try InteropTool.openssl(
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            dir.path("key"),
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("plain.der")
+        )
+        try InteropTool.openssl(
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            dir.path("key"),
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("enc.der"),
+            "-passout",
+            "pass:der pass"
+        )
+        try InteropTool.openssl(
+            "pkey",
+            "-in",
+            dir.path("key"),
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("traditional.der"),
+            "-traditional"
+        )
         let expected = try dir.readText("key")
         for name in ["plain.der", "traditional.der"] {
             let data = try dir.read(name)
             #expect(!PEMCodec.isEncryptedPrivateKey(data))
-            #expect(try PEMCodec.encodePrivateKey(try PEMCodec.decodePrivateKey(data, passphrase: nil), format: .traditional, passphrase: nil) == expected)
+            #expect(
+                try PEMCodec.encodePrivateKey(
+                    try PEMCodec.decodePrivateKey(data, passphrase: nil),
+                    format: .traditional,
+                    passphrase: nil
+                ) == expected
+            )
         }
         let encrypted = try dir.read("enc.der")
         #expect(PEMCodec.isEncryptedPrivateKey(encrypted))
-        #expect(throws: CryptoError(.passphraseRequired, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: nil) }
-        #expect(throws: CryptoError(.decryptionFailed, "")) { try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "der pas")) }
+        #expect(throws: CryptoError(.passphraseRequired, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: nil)
+        }
+        #expect(throws: CryptoError(.decryptionFailed, "")) {
+            try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "der pas"))
+        }
         let key = try PEMCodec.decodePrivateKey(encrypted, passphrase: SecureBytes(utf8: "der pass"))
         #expect(try PEMCodec.encodePrivateKey(key, format: .traditional, passphrase: nil) == expected)
     }
@@ -237,8 +376,26 @@ struct PEMCodecTests {
     func derPublic() throws {
         let dir = try InteropDirectory()
         try dir.write("key.pem", try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .pkcs8, passphrase: nil))
-        try InteropTool.openssl("pkey", "-in", dir.path("key.pem"), "-pubout", "-outform", "DER", "-out", dir.path("spki.der"))
-        try InteropTool.openssl("rsa", "-in", dir.path("key.pem"), "-RSAPublicKey_out", "-outform", "DER", "-out", dir.path("pkcs1.der"))
+        try InteropTool.openssl(
+            "pkey",
+            "-in",
+            dir.path("key.pem"),
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("spki.der")
+        )
+        try InteropTool.openssl(
+            "rsa",
+            "-in",
+            dir.path("key.pem"),
+            "-RSAPublicKey_out",
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("pkcs1.der")
+        )
         try InteropTool.openssl("rsa", "-in", dir.path("key.pem"), "-RSAPublicKey_out", "-out", dir.path("pkcs1.pem"))
         for name in ["spki.der", "pkcs1.der", "pkcs1.pem"] {
             guard case .rsa(let key) = try PEMCodec.decodePublicKey(try dir.read(name)) else {
@@ -251,7 +408,16 @@ struct PEMCodecTests {
 
         let ec = try ECDSAKey.generate(curve: .p384)
         try dir.write("ec.pem", try PEMCodec.encodePrivateKey(.ecdsa(ec), format: .traditional, passphrase: nil))
-        try InteropTool.openssl("pkey", "-in", dir.path("ec.pem"), "-pubout", "-outform", "DER", "-out", dir.path("ec.der"))
+        try InteropTool.openssl(
+            "pkey",
+            "-in",
+            dir.path("ec.pem"),
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            dir.path("ec.der")
+        )
         guard case .ecdsa(let decoded) = try PEMCodec.decodePublicKey(try dir.read("ec.der")) else {
             Issue.record("not ECDSA")
             return
@@ -263,7 +429,15 @@ struct PEMCodecTests {
     func compressedPoint() throws {
         let dir = try InteropDirectory()
         try InteropTool.sshKeygen("-q", "-t", "ecdsa", "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
-        try InteropTool.openssl("ec", "-in", dir.path("key"), "-conv_form", "compressed", "-out", dir.path("compressed.pem"))
+        try InteropTool.openssl(
+            "ec",
+            "-in",
+            dir.path("key"),
+            "-conv_form",
+            "compressed",
+            "-out",
+            dir.path("compressed.pem")
+        )
         #expect(try dir.readText("compressed.pem") != (try dir.readText("key")))
         let key = try PEMCodec.decodePrivateKey(try dir.read("compressed.pem"), passphrase: nil)
         guard case .ecdsa(let ec) = key else {
@@ -274,17 +448,24 @@ struct PEMCodecTests {
         #expect(try PEMCodec.encodePrivateKey(key, format: .traditional, passphrase: nil) == (try dir.readText("key")))
     }
 
-    @Test("garbage is malformed input", arguments: [
-        "",
-        "hello",
-        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
-        "-----BEGIN EC PRIVATE KEY-----\n-----END EC PRIVATE KEY-----\n",
-    ])
+    @Test(
+        "garbage is malformed input",
+        arguments: [
+            "",
+            "hello",
+            "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN EC PRIVATE KEY-----\n-----END EC PRIVATE KEY-----\n",
+        ]
+    )
     func garbage(_ text: String) {
         #expect(!PEMCodec.isEncryptedPrivateKey(Array(text.utf8)))
-        #expect(throws: CryptoError(.malformedInput, "")) { try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: nil) }
-        #expect(throws: CryptoError(.malformedInput, "")) { try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: SecureBytes(utf8: "pass")) }
+        #expect(throws: CryptoError(.malformedInput, "")) {
+            try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: nil)
+        }
+        #expect(throws: CryptoError(.malformedInput, "")) {
+            try PEMCodec.decodePrivateKey(Array(text.utf8), passphrase: SecureBytes(utf8: "pass"))
+        }
         #expect(throws: CryptoError(.malformedInput, "")) { try PEMCodec.decodePublicKey(Array(text.utf8)) }
     }
 
@@ -301,7 +482,9 @@ struct PEMCodecTests {
     @Test("a public key is not a private key")
     func publicIsNotPrivate() throws {
         let spki = try PEMCodec.encodePublicKeySPKI(.rsa(sharedRSAKey.publicKey))
-        #expect(throws: CryptoError(.malformedInput, "")) { try PEMCodec.decodePrivateKey(Array(spki.utf8), passphrase: nil) }
+        #expect(throws: CryptoError(.malformedInput, "")) {
+            try PEMCodec.decodePrivateKey(Array(spki.utf8), passphrase: nil)
+        }
         #expect(throws: CryptoError(.invalidKey, "")) {
             try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey.publicKey), format: .pkcs8, passphrase: nil)
         }
@@ -311,7 +494,9 @@ struct PEMCodecTests {
     func unsupported(_ algorithm: String) throws {
         let dir = try InteropDirectory()
         try InteropTool.openssl("genpkey", "-algorithm", algorithm, "-out", dir.path("key.pem"))
-        #expect(throws: CryptoError(.unsupported, "")) { try PEMCodec.decodePrivateKey(try dir.read("key.pem"), passphrase: nil) }
+        #expect(throws: CryptoError(.unsupported, "")) {
+            try PEMCodec.decodePrivateKey(try dir.read("key.pem"), passphrase: nil)
+        }
         let publicPEM = try InteropTool.openssl("pkey", "-in", dir.path("key.pem"), "-pubout")
         #expect(throws: CryptoError(.unsupported, "")) { try PEMCodec.decodePublicKey(publicPEM) }
     }

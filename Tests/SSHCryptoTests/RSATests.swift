@@ -102,12 +102,26 @@ struct RSATests {
         #expect(key.bits == 1024)
     }
 
-    @Test("a signature made by openssl verifies", arguments: [("sha1", HashFunction.sha1), ("sha256", .sha256), ("sha512", .sha512)])
+    @Test(
+        "a signature made by openssl verifies",
+        arguments: [("sha1", HashFunction.sha1), ("sha256", .sha256), ("sha512", .sha512)]
+    )
     func opensslSignature(_ name: String, _ hash: HashFunction) throws {
         let dir = try InteropDirectory()
-        try dir.write("key.pem", try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .traditional, passphrase: nil))
+        try dir.write(
+            "key.pem",
+            try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .traditional, passphrase: nil)
+        )
         try dir.write("message", "signed by openssl")
-        try InteropTool.openssl("dgst", "-\(name)", "-sign", dir.path("key.pem"), "-out", dir.path("sig"), dir.path("message"))
+        try InteropTool.openssl(
+            "dgst",
+            "-\(name)",
+            "-sign",
+            dir.path("key.pem"),
+            "-out",
+            dir.path("sig"),
+            dir.path("message")
+        )
         let signature = try dir.read("sig")
         #expect(signature == (try sharedRSAKey.sign(try dir.read("message"), hash: hash)))
         #expect(sharedRSAKey.publicKey.verify(signature, for: try dir.read("message"), hash: hash))

@@ -25,7 +25,10 @@ enum InteropTool {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: stderr, as: UTF8.self))")
+            throw Failure(
+                description:
+                    "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: stderr, as: UTF8.self))"
+            )
         }
         return stdout
     }
@@ -42,7 +45,9 @@ final class InteropDirectory {
     let url: URL
 
     init() throws {
-        self.url = FileManager.default.temporaryDirectory.appendingPathComponent("keysmith-sshcrypto-\(UUID().uuidString)")
+        self.url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "keysmith-sshcrypto-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: self.url, withIntermediateDirectories: true)
     }
 

@@ -146,7 +146,10 @@ struct FileIOTests {
         #expect(try KeyFileIO.readFile(path).count == KeyFileIO.maximumFileSize)
     }
 
-    @Test("private key permissions are checked as sshkey_perm_ok does", arguments: [UInt32(0o644), 0o640, 0o604, 0o700, 0o666])
+    @Test(
+        "private key permissions are checked as sshkey_perm_ok does",
+        arguments: [UInt32(0o644), 0o640, 0o604, 0o700, 0o666]
+    )
     func permissionsTooOpen(mode: UInt32) throws {
         let dir = try FileIOScratchDirectory()
         defer { dir.cleanup() }
@@ -215,7 +218,12 @@ struct FileIOTests {
         defer { dir.cleanup() }
         let path = dir.file("known_hosts")
         try KeyFileIO.writeAtomically(path: path, contents: Array("one\n".utf8), mode: 0o660, overwrite: false)
-        try KeyFileIO.writeAtomically(path: path + ".old", contents: Array("stale\n".utf8), mode: 0o600, overwrite: false)
+        try KeyFileIO.writeAtomically(
+            path: path + ".old",
+            contents: Array("stale\n".utf8),
+            mode: 0o600,
+            overwrite: false
+        )
         try KeyFileIO.replaceKeepingBackup(path: path, contents: Array("two\n".utf8), backupPath: path + ".old")
         #expect(try KeyFileIO.readFile(path) == Array("two\n".utf8))
         #expect(try KeyFileIO.readFile(path + ".old") == Array("one\n".utf8))
@@ -234,7 +242,10 @@ struct FileIOTests {
 
     @Test("homeDirectory prefers HOME")
     func home() {
-        #expect(KeyFileIO.homeDirectory() == ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? KeyFileIO.homeDirectory())
+        #expect(
+            KeyFileIO.homeDirectory() == ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? KeyFileIO.homeDirectory()
+        )
         #expect(KeyFileIO.homeDirectory() != nil)
     }
 }

@@ -134,8 +134,13 @@ struct KnownHostsTests {
         #expect(matches.map(\.entry.keyShortName) == ["ED25519", "RSA", "ECDSA"])
         #expect(matches[0].entry.comment == "laptop key")
         #expect(matches[0].entry.keyType == "ssh-ed25519")
-        #expect(KnownHostsMessages.found(host: "example.com", lineNumber: 2, marker: nil) == "# Host example.com found: line 2 ")
-        #expect(KnownHostsMessages.found(host: "h", lineNumber: 8, marker: .certAuthority) == "# Host h found: line 8 CA")
+        #expect(
+            KnownHostsMessages.found(host: "example.com", lineNumber: 2, marker: nil)
+                == "# Host example.com found: line 2 "
+        )
+        #expect(
+            KnownHostsMessages.found(host: "h", lineNumber: 8, marker: .certAuthority) == "# Host h found: line 8 CA"
+        )
         #expect(file.find(host: "y.ca.test").map(\.marker) == [.certAuthority])
         #expect(file.find(host: "c.test").map(\.lineNumber) == [12])
         #expect(file.find(host: "[hashed.test]:2200").map(\.lineNumber) == [11])
@@ -158,11 +163,22 @@ struct KnownHostsTests {
             for (i, match) in matches.enumerated() {
                 // The fingerprint itself comes from the key; take ssh-keygen's.
                 let fingerprint = lines[2 * i + 1].split(separator: " ")[2]
-                #expect(lines[2 * i] == KnownHostsMessages.found(host: "example.com", lineNumber: match.lineNumber, marker: match.marker))
+                #expect(
+                    lines[2 * i]
+                        == KnownHostsMessages.found(
+                            host: "example.com",
+                            lineNumber: match.lineNumber,
+                            marker: match.marker
+                        )
+                )
                 #expect(
                     lines[2 * i + 1]
                         == KnownHostsMessages.fingerprint(
-                            host: "example.com", keyShortName: match.entry.keyShortName, fingerprint: String(fingerprint), comment: match.entry.comment)
+                            host: "example.com",
+                            keyShortName: match.entry.keyShortName,
+                            fingerprint: String(fingerprint),
+                            comment: match.entry.comment
+                        )
                 )
             }
         }
@@ -182,9 +198,13 @@ struct KnownHostsTests {
                 #expect(String(decoding: after, as: UTF8.self) == String(decoding: removal.contents, as: UTF8.self))
                 #expect(after == removal.contents)
                 #expect(try KeyFileIO.readFile(path + ".old") == original)
-                var expected = removal.removedLineNumbers.map { KnownHostsMessages.removed(host: host, lineNumber: $0) + "\n" }.joined()
+                var expected = removal.removedLineNumbers.map {
+                    KnownHostsMessages.removed(host: host, lineNumber: $0) + "\n"
+                }.joined()
                 expected += KnownHostsMessages.updated(path: "known_hosts") + "\n"
-                expected += KnownHostsMessages.originalRetained(backupPath: KnownHostsMessages.backupPath(for: "known_hosts")) + "\n"
+                expected +=
+                    KnownHostsMessages.originalRetained(backupPath: KnownHostsMessages.backupPath(for: "known_hosts"))
+                    + "\n"
                 #expect(String(decoding: run.stdout, as: UTF8.self) == expected)
                 #expect(run.stderr == "")
             } else {
@@ -217,7 +237,9 @@ struct KnownHostsTests {
             #expect(removal.invalidLineNumbers == [2])
             #expect(try KeyFileIO.readFile(path) == Array(contents.utf8))
             let expected =
-                removal.invalidLineNumbers.map { KnownHostsMessages.invalidLine(path: "known_hosts", lineNumber: $0) + "\n" }.joined()
+                removal.invalidLineNumbers.map {
+                    KnownHostsMessages.invalidLine(path: "known_hosts", lineNumber: $0) + "\n"
+                }.joined()
                 + KnownHostsMessages.notValidFile(path: "known_hosts") + "\n" + KnownHostsMessages.notReplacing + "\n"
             #expect(run.stderr == expected)
             #expect(file.find(host: "x.test").isEmpty)
@@ -247,7 +269,12 @@ struct KnownHostsTests {
             let ours = KnownHostsFile(contents: original).hashed()
             #expect(ours.isValid)
             #expect(ours.hadUnhashedEntries)
-            try KeyFileIO.writeAtomically(path: dir.file("ours"), contents: ours.contents, mode: 0o644, overwrite: false)
+            try KeyFileIO.writeAtomically(
+                path: dir.file("ours"),
+                contents: ours.contents,
+                mode: 0o644,
+                overwrite: false
+            )
 
             let run = try runKnownHostsKeygen(["-H", "-f", "known_hosts"], in: dir.path)
             #expect(run.status == 0)
@@ -274,10 +301,12 @@ struct KnownHostsTests {
             #expect(
                 String(decoding: run.stdout, as: UTF8.self)
                     == KnownHostsMessages.updated(path: "known_hosts") + "\n"
-                    + KnownHostsMessages.originalRetained(backupPath: "known_hosts.old") + "\n")
+                    + KnownHostsMessages.originalRetained(backupPath: "known_hosts.old") + "\n"
+            )
             let expectedErr =
                 ours.wildcardLines.map {
-                    KnownHostsMessages.ignoringWildcard(path: "known_hosts", lineNumber: $0.lineNumber, hosts: $0.hosts) + "\n"
+                    KnownHostsMessages.ignoringWildcard(path: "known_hosts", lineNumber: $0.lineNumber, hosts: $0.hosts)
+                        + "\n"
                 }.joined()
                 + KnownHostsMessages.unhashedWarning(backupPath: "known_hosts.old").map { $0 + "\n" }.joined()
             #expect(run.stderr == expectedErr)
@@ -318,7 +347,11 @@ struct KnownHostsTests {
                         // A fresh salt each time: same shape, same key.
                         #expect(b.starts(with: Array("|1|".utf8)))
                         #expect(a.count == b.count)
-                        #expect(a.split(separator: UInt8(ascii: " ")).dropFirst().elementsEqual(b.split(separator: UInt8(ascii: " ")).dropFirst()))
+                        #expect(
+                            a.split(separator: UInt8(ascii: " ")).dropFirst().elementsEqual(
+                                b.split(separator: UInt8(ascii: " ")).dropFirst()
+                            )
+                        )
                     } else {
                         #expect(Array(a) == Array(b))
                     }
@@ -342,8 +375,15 @@ struct KnownHostsTests {
     @Test("hashing splits at commas and stops at an empty name, as strsep does")
     func hashSplitting() {
         var n: UInt8 = 0
-        let salt = { () -> [UInt8] in n += 1; return [UInt8](repeating: n, count: 20) }
-        let file = KnownHostsFile(contents: Array("B.test,a.test,,c.test \(KnownHostsFixture.ecdsa) c\n,x.test \(KnownHostsFixture.ecdsa)\n".utf8))
+        let salt = { () -> [UInt8] in
+            n += 1
+            return [UInt8](repeating: n, count: 20)
+        }
+        let file = KnownHostsFile(
+            contents: Array(
+                "B.test,a.test,,c.test \(KnownHostsFixture.ecdsa) c\n,x.test \(KnownHostsFixture.ecdsa)\n".utf8
+            )
+        )
         let result = file.hashed(salt: salt)
         let lines = String(decoding: result.contents, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 2)
@@ -394,7 +434,8 @@ struct KnownHostsRandomTests {
     static let blanks = [" ", "  ", "\t", " \t"]
     static let hostTokens = [
         "a.test", "A.TEST", "b.test", "*.test", "!a.test", "?.test", "[a.test]:2222", "[a.test]:22", "a.test,b.test",
-        "b.test,,a.test", "*", "!*", KnownHostsFixture.hashedPlain, "|1|AAAA|x=", "|2|x|y", "@revoked", "#x", "a.test\r",
+        "b.test,,a.test", "*", "!*", KnownHostsFixture.hashedPlain, "|1|AAAA|x=", "|2|x|y", "@revoked", "#x",
+        "a.test\r",
     ]
     static let keyTokens = [
         KnownHostsFixture.ed25519, KnownHostsFixture.rsa, "ssh-ed25519", "ssh-ed25519 #c", "RSA AAAA", "rsa AAAA c",
@@ -439,7 +480,9 @@ struct KnownHostsRandomTests {
         let theirs = try KeyFileIO.readFile(path)
         if hashing.isValid {
             #expect(theirs.count == hashing.contents.count, "seed \(seed): \(text.debugDescription)")
-            let kept = { (bytes: [UInt8]) in bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.starts(with: Array("|1|".utf8)) } }
+            let kept = { (bytes: [UInt8]) in
+                bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.starts(with: Array("|1|".utf8)) }
+            }
             #expect(kept(theirs) == kept(hashing.contents), "seed \(seed): \(text.debugDescription)")
         } else {
             #expect(theirs == Array(text.utf8))
