@@ -3,13 +3,14 @@
 #   make test      install missing Debian packages, build, run every test
 #   make demo      install missing Debian packages, release build, run the main job
 #   make install   release build with a static Swift stdlib into $(PREFIX)
+#   make man       regenerate the man pages in man/
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client python3 python3-bcrypt openssl
 
-.PHONY: all deps build release test demo install clean
+.PHONY: all deps build release lint test demo install man clean
 
 all: build
 
@@ -33,21 +34,32 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-release: deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS)
+# One release configuration for demo, install and benchmarks: a static Swift
+# stdlib starts faster and the installed binary needs no Swift runtime.
+RELEASE_FLAGS = -c release --static-swift-stdlib $(SWIFT_FLAGS)
 
-test: deps
-	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+test: deps lint
+	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
 demo: release
-	@sh scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/keysmith"
+	@sh scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"
 
-install: deps
-	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_FLAGS)
+install: release
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
-	install -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/keysmith" "$(DESTDIR)$(PREFIX)/bin/keysmith"
+	install -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" "$(DESTDIR)$(PREFIX)/bin/keysmith"
 	install -m 0644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+
+# Regenerates man/ from the command definitions; commit the result.
+man:
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --output-directory man
+	rm -f man/keysmith.help.1
 
 clean:
 	rm -rf .build

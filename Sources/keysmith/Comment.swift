@@ -7,13 +7,13 @@ struct Comment: ParsableCommand {
         discussion: "Rewrites the private key with the same passphrase and the public key file FILE.pub."
     )
 
-    @Option(name: .customShort("f"), help: "Private key file (OpenSSH format).")
+    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file (OpenSSH format).", valueName: "file"))
     var file: String
 
-    @Option(name: .customShort("C"), help: "New comment.")
+    @Option(name: .customShort("C"), help: ArgumentHelp("New comment.", valueName: "comment"))
     var comment: String
 
-    @Option(name: .customShort("P"), help: "Passphrase of the private key.")
+    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
     var passphrase: String?
 
     @OptionGroup var encryption: EncryptionOptions

@@ -17,7 +17,7 @@ struct Convert: ParsableCommand {
         case openssh, rfc4716, pem, pkcs8
     }
 
-    @Option(name: .customShort("f"), help: "Key file.")
+    @Option(name: .customShort("f"), help: ArgumentHelp("Key file.", valueName: "file"))
     var file: String
 
     @Option(help: "Target format: openssh, rfc4716, pem or pkcs8.")
@@ -26,7 +26,7 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print the public key even when FILE is a private key.")
     var `public` = false
 
-    @Option(name: .customShort("P"), help: "Passphrase of the private key.")
+    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
     var passphrase: String?
 
     @OptionGroup var encryption: EncryptionOptions

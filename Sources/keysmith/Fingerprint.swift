@@ -17,10 +17,16 @@ struct Fingerprint: ParsableCommand {
         case sha256, md5
     }
 
-    @Option(name: .customShort("f"), help: "Key file, authorized_keys or known_hosts ('-' for standard input).")
+    @Option(
+        name: .customShort("f"),
+        help: ArgumentHelp("Key file, authorized_keys or known_hosts ('-' for standard input).", valueName: "file")
+    )
     var file: String
 
-    @Option(name: .customShort("E"), help: "Fingerprint hash: sha256 (default) or md5.")
+    @Option(
+        name: .customShort("E"),
+        help: ArgumentHelp("Fingerprint hash: sha256 (default) or md5.", valueName: "hash")
+    )
     var hash: HashName = .sha256
 
     @Flag(name: .customShort("v"), help: "Also draw the key's randomart.")

@@ -13,22 +13,31 @@ struct Generate: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("t"), help: "Key type: ed25519, rsa or ecdsa.")
+    @Option(name: .customShort("t"), help: ArgumentHelp("Key type: ed25519, rsa or ecdsa.", valueName: "type"))
     var type: String = "ed25519"
 
-    @Option(name: .customShort("b"), help: "Key size: RSA 1024–16384 (default 3072); ECDSA 256, 384 or 521.")
+    @Option(
+        name: .customShort("b"),
+        help: ArgumentHelp("Key size: RSA 1024-16384 (default 3072); ECDSA 256, 384 or 521.", valueName: "bits")
+    )
     var bits: Int?
 
-    @Option(name: .customShort("C"), help: "Comment (default user@host).")
+    @Option(name: .customShort("C"), help: ArgumentHelp("Comment (default user@host).", valueName: "comment"))
     var comment: String?
 
-    @Option(name: .customShort("f"), help: "Private key file (default ~/.ssh/id_TYPE).")
+    @Option(
+        name: .customShort("f"),
+        help: ArgumentHelp("Private key file (default ~/.ssh/id_TYPE).", valueName: "file")
+    )
     var file: String?
 
-    @Option(name: .customShort("N"), help: "New passphrase ('' for none).")
+    @Option(name: .customShort("N"), help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase"))
     var passphrase: String?
 
-    @Option(name: .customShort("m"), help: "Private key format: openssh (default), pem or pkcs8.")
+    @Option(
+        name: .customShort("m"),
+        help: ArgumentHelp("Private key format: openssh (default), pem or pkcs8.", valueName: "format")
+    )
     var format: PrivateKeyFileFormat = .openSSH
 
     @OptionGroup var encryption: EncryptionOptions

@@ -9,7 +9,10 @@ struct KnownHosts: ParsableCommand {
     )
 
     struct FileOption: ParsableArguments {
-        @Option(name: .customShort("f"), help: "known_hosts file (default ~/.ssh/known_hosts).")
+        @Option(
+            name: .customShort("f"),
+            help: ArgumentHelp("known_hosts file (default ~/.ssh/known_hosts).", valueName: "file")
+        )
         var file: String?
 
         var path: String { self.file.map(expandTilde) ?? (sshDirectory() + "/known_hosts") }

@@ -54,14 +54,18 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
 
 /// `-Z` and `-a`: how openssh-key-v1 files are encrypted.
 struct EncryptionOptions: ParsableArguments {
-    @Option(name: .customShort("a"), help: "bcrypt_pbkdf rounds for the OpenSSH format (default 24).")
+    @Option(
+        name: .customShort("a"),
+        help: ArgumentHelp("bcrypt_pbkdf rounds for the OpenSSH format (default 24).", valueName: "rounds")
+    )
     var rounds: Int = OpenSSHKeyFileOptions.defaultRounds
 
     @Option(
         name: .customShort("Z"),
         help: ArgumentHelp(
             "Cipher for the OpenSSH format (default aes256-ctr).",
-            discussion: "One of: \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", "))."
+            discussion: "One of: \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", ")).",
+            valueName: "cipher"
         )
     )
     var cipher: String = OpenSSHKeyFileOptions.defaultCipher.sshName

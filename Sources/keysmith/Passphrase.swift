@@ -10,16 +10,19 @@ struct Passphrase: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("f"), help: "Private key file.")
+    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
     var file: String
 
-    @Option(name: .customShort("P"), help: "Old passphrase.")
+    @Option(name: .customShort("P"), help: ArgumentHelp("Old passphrase.", valueName: "passphrase"))
     var oldPassphrase: String?
 
-    @Option(name: .customShort("N"), help: "New passphrase ('' for none).")
+    @Option(name: .customShort("N"), help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase"))
     var newPassphrase: String?
 
-    @Option(name: .customShort("m"), help: "Format to write: openssh (default), pem or pkcs8.")
+    @Option(
+        name: .customShort("m"),
+        help: ArgumentHelp("Format to write: openssh (default), pem or pkcs8.", valueName: "format")
+    )
     var format: PrivateKeyFileFormat = .openSSH
 
     @OptionGroup var encryption: EncryptionOptions

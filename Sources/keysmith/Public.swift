@@ -6,10 +6,10 @@ struct Public: ParsableCommand {
         abstract: "Print the public key of a private key file (ssh-keygen -y)."
     )
 
-    @Option(name: .customShort("f"), help: "Private key file.")
+    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
     var file: String
 
-    @Option(name: .customShort("P"), help: "Passphrase of the private key.")
+    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
     var passphrase: String?
 
     func run() throws {
