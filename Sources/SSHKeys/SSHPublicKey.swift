@@ -123,6 +123,12 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
         return line
     }
 
+    /// The contents of a `.pub` file as ssh-keygen's `sshkey_save_public` writes it:
+    /// the key, one space and the comment (the space stays when the comment is empty), and a newline.
+    public func publicKeyFileContents(comment: String) -> String {
+        self.type.sshName + " " + Base64.encode(self.wireBlob) + " " + comment + "\n"
+    }
+
     /// The key's fingerprint with `hash` (SHA-256 by default, as ssh-keygen).
     public func fingerprint(_ hash: HashFunction = .sha256) -> SSHFingerprint {
         SSHFingerprint(hash: hash, digest: Digest.hash(hash, self.wireBlob))

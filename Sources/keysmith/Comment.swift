@@ -38,7 +38,7 @@ struct Comment: ParsableCommand {
             try writeKeyPair(
                 privatePath: path,
                 privateContents: updated,
-                publicLine: key.publicKey.openSSHLine(comment: key.comment),
+                publicFile: key.publicKey.publicKeyFileContents(comment: key.comment),
                 overwrite: true
             )
             writeOut(old.isEmpty ? "No existing comment\n" : "Old comment: \(old)\n")

@@ -84,7 +84,7 @@ struct Generate: ParsableCommand {
             try writeKeyPair(
                 privatePath: path,
                 privateContents: contents,
-                publicLine: key.publicKey.openSSHLine(comment: key.comment),
+                publicFile: key.publicKey.publicKeyFileContents(comment: key.comment),
                 overwrite: self.force
             )
             guard !self.quiet else { return }

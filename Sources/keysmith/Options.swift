@@ -119,12 +119,12 @@ func loadPrivateKey(
 }
 
 /// Writes a private key file (0600) and, if given, its public key file (0644), each atomically.
-func writeKeyPair(privatePath: String, privateContents: SecureBytes, publicLine: String?, overwrite: Bool) throws {
+func writeKeyPair(privatePath: String, privateContents: SecureBytes, publicFile: String?, overwrite: Bool) throws {
     try KeyFileIO.writeAtomically(path: privatePath, contents: privateContents, mode: 0o600, overwrite: overwrite)
-    if let publicLine {
+    if let publicFile {
         try KeyFileIO.writeAtomically(
             path: privatePath + ".pub",
-            contents: Array((publicLine + "\n").utf8),
+            contents: Array(publicFile.utf8),
             mode: 0o644,
             overwrite: true
         )

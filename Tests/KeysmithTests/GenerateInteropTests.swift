@@ -114,6 +114,20 @@ struct GenerateInteropTests {
         #expect(gen.stdout.contains(lines[1...].joined(separator: "\n")))
     }
 
+    @Test("an empty comment leaves the .pub file as ssh-keygen writes it")
+    func emptyComment() throws {
+        let dir = try TempDir()
+        let ours = dir.path("ours")
+        let theirs = dir.path("theirs")
+        #expect(try keysmith("generate", "-q", "-f", ours, "-N", "", "-C", "").status == 0)
+        try #require(try keygen(["-q", "-t", "ed25519", "-f", theirs, "-N", "", "-C", ""]).status == 0)
+        let y = try keygen(["-y", "-f", ours])
+        #expect(y.stdout.hasSuffix("\n") && !y.stdout.hasSuffix(" \n"))
+        // ssh-keygen keeps the separating space in .pub files even with no comment.
+        #expect(try readText(ours + ".pub") == keyPart(y.stdout) + " \n")
+        #expect(try readText(theirs + ".pub").hasSuffix(" \n"))
+    }
+
     @Test("an existing key file is not replaced without --force")
     func refusesOverwrite() throws {
         let dir = try TempDir()
