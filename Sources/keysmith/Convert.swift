@@ -89,12 +89,7 @@ struct Convert: ParsableCommand {
         if key.type == .ed25519 && format == .pem {
             throw Failure("\(path): Ed25519 keys have no PEM (PKCS#1/SEC1) form; use --to pkcs8 or --to openssh")
         }
-        let contents = try key.fileRepresentation(
-            format: format,
-            passphrase: passphrase,
-            options: self.encryption.fileOptions
-        )
-        try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
+        try rewritePrivateKey(key, path: path, format: format, passphrase: passphrase, encryption: self.encryption)
         printError("\(path) has been rewritten in the \(self.to.rawValue) format.")
     }
 }

@@ -73,11 +73,8 @@ struct Generate: ParsableCommand {
                 rsaBits: rsaBits,
                 comment: self.comment ?? defaultComment()
             )
-            // PKCS#1/SEC1 have no Ed25519 form; ssh-keygen writes such keys in its own format.
-            var format = self.format
-            if keyType == .ed25519 && format == .pem { format = .openSSH }
             let contents = try key.fileRepresentation(
-                format: format,
+                format: self.format.effective(for: keyType),
                 passphrase: passphrase,
                 options: self.encryption.fileOptions
             )

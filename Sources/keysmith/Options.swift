@@ -50,6 +50,12 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
     }
 
     public static var allValueStrings: [String] { ["openssh", "pem", "pkcs8"] }
+
+    /// The format ssh-keygen actually writes for `type`: PKCS#1/SEC1 have no Ed25519
+    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format.
+    func effective(for type: SSHKeyType) -> PrivateKeyFileFormat {
+        type == .ed25519 && self == .pem ? .openSSH : self
+    }
 }
 
 /// `-Z` and `-a`: how openssh-key-v1 files are encrypted.
@@ -116,6 +122,18 @@ func loadPrivateKey(
             throw Failure("\(path): \(error.message)")
         }
     }
+}
+
+/// Rewrites an existing private key file in place: mode 0600, through a temporary file and a rename.
+func rewritePrivateKey(
+    _ key: SSHPrivateKey,
+    path: String,
+    format: PrivateKeyFileFormat,
+    passphrase: SecureBytes?,
+    encryption: EncryptionOptions
+) throws {
+    let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: encryption.fileOptions)
+    try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
 }
 
 /// Writes a private key file (0600) and, if given, its public key file (0644), each atomically.

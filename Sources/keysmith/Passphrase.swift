@@ -32,14 +32,13 @@ struct Passphrase: ParsableCommand {
             let path = expandTilde(self.file)
             let (key, _) = try loadPrivateKey(path: path, passphrase: self.oldPassphrase)
             let passphrase = try askNewPassphrase(option: self.newPassphrase, optionName: "-N")
-            var format = self.format
-            if key.type == .ed25519 && format == .pem { format = .openSSH }
-            let contents = try key.fileRepresentation(
-                format: format,
+            try rewritePrivateKey(
+                key,
+                path: path,
+                format: self.format.effective(for: key.type),
                 passphrase: passphrase,
-                options: self.encryption.fileOptions
+                encryption: self.encryption
             )
-            try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
             writeOut("Your identification has been saved with the new passphrase.\n")
         }
     }
