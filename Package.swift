@@ -46,20 +46,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "KeysmithTestSupport",
+            path: "Tests/KeysmithTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SSHCryptoTests",
-            dependencies: ["SSHCrypto"],
+            dependencies: ["SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SSHKeysTests",
-            dependencies: ["SSHKeys", "SSHCrypto"],
-            resources: [.copy("Fixtures")],
+            dependencies: ["SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "KeysmithTests",
-            dependencies: ["SSHKeys", "SSHCrypto"],
+            dependencies: ["SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
     ]

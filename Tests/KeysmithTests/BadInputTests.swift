@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 /// Bad input gives one sentence on stderr, exit 1, and leaves every file as it was.
@@ -122,7 +123,7 @@ struct BadInputTests {
     func noTerminal() throws {
         let dir = try TempDir()
         let (path, _, _) = try Self.validKey(dir, passphrase: "secret")
-        let r = try run("/usr/bin/setsid", ["-w", keysmithPath, "public", "-f", path])
+        let r = try runProcess("/usr/bin/setsid", ["-w", keysmithPath, "public", "-f", path])
         #expect(r.status == 1)
         #expect(r.stderr.contains("-P"), "\(r)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 /// Keys keysmith generates are read by the real ssh-keygen with the same key and fingerprint.
@@ -91,10 +92,10 @@ struct GenerateInteropTests {
         let gen = try keysmith("generate", "-q", "-t", "ed25519", "-m", "pkcs8", "-N", "", "-f", key)
         #expect(gen.status == 0, "\(gen)")
         #expect(try readText(key).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
-        let openssl = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout", "-outform", "DER"])
+        let openssl = try runProcess(Tool.openssl, ["pkey", "-in", key, "-pubout", "-outform", "DER"])
         #expect(openssl.status == 0, "\(openssl)")
         // The last 32 bytes of the SubjectPublicKeyInfo are the raw public key.
-        let raw = openssl.stdoutBytes.suffix(32)
+        let raw = openssl.stdoutData.suffix(32)
         let pubLine = try readText(key + ".pub")
         let blob = Data(base64Encoded: String(pubLine.split(separator: " ")[1]))!
         #expect(Data(blob.suffix(32)) == Data(raw))

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 @Suite("known-hosts find / remove / hash against ssh-keygen -F / -R / -H")

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 /// Drives keysmith's passphrase prompts through a pseudo-terminal.
@@ -34,8 +35,8 @@ struct PromptTests {
             sys.stdout.write(screen.decode("utf-8", "replace"))
             sys.exit(os.waitstatus_to_exitcode(status))
             """
-        let r = try run(
-            "/usr/bin/python3",
+        let r = try runProcess(
+            Tool.python,
             ["-c", driver, answers.joined(separator: "\u{1f}"), keysmithPath] + arguments
         )
         return (r.status, r.stdout)

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 /// Every variant ssh-keygen writes is read by keysmith with the same key and fingerprint.
@@ -165,8 +166,8 @@ struct ReadInteropTests {
         let key = dir.path("k")
         try #require(try keygen(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-f", key, "-N", ""]).status == 0)
         let enc = dir.path("enc")
-        let o = try run(
-            "/usr/bin/openssl",
+        let o = try runProcess(
+            Tool.openssl,
             ["rsa", "-traditional", "-in", key, cipher, "-passout", "pass:legacy pw", "-out", enc]
         )
         try #require(o.status == 0, "\(o)")

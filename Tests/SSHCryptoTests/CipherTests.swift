@@ -1,11 +1,11 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHCrypto
 
 @Suite("Symmetric ciphers")
 struct CipherTests {
-    typealias T = SymmetricTestSupport
 
     static let key64 = SecureBytes(Array(0..<64) as [UInt8])
     /// 48 bytes: three AES blocks, six 3DES/chacha blocks.
@@ -139,12 +139,12 @@ struct CipherTests {
             iv: SecureBytes(count: 0),
             plaintext: SecureBytes(Self.plaintext)
         )
-        #expect(T.hex(sealed) == expected)
+        #expect(hex(sealed) == expected)
         let opened = try KeyFileCipher.decrypt(
             .chaCha20Poly1305,
             key: Self.key64,
             iv: SecureBytes(count: 0),
-            ciphertext: T.bytes(hex: expected)
+            ciphertext: [UInt8](hex: expected)
         )
         #expect(opened.unsafeCopy == Self.plaintext)
     }
@@ -156,7 +156,7 @@ struct CipherTests {
             "a39afc9a2b4c045b51a5076a572ff2a080d1b64047c8b1bef175a027ebd8a21f479dd68847bd005dea64f9adb7f04f1e240c4e3b91040b51e2871e448686b5ce76993b9f"
         let sender = try CipherContext(.chaCha20Poly1305, key: Self.key64, iv: SecureBytes(count: 0), encrypting: true)
         let packet = try sender.crypt(sequenceNumber: 7, [0, 0, 0, 48] + Self.plaintext, aadLength: 4)
-        #expect(T.hex(packet) == expected)
+        #expect(hex(packet) == expected)
         let receiver = try CipherContext(
             .chaCha20Poly1305,
             key: Self.key64,
@@ -191,7 +191,7 @@ struct CipherTests {
             iv: Self.iv(cipher),
             plaintext: SecureBytes(Self.plaintext)
         )
-        #expect(T.hex(sealed) == expected)
+        #expect(hex(sealed) == expected)
     }
 
     @Test("AES-GCM: the transport increments the invocation counter and authenticates the length")
@@ -200,12 +200,12 @@ struct CipherTests {
         let sender = try CipherContext(cipher, key: Self.key(cipher), iv: Self.iv(cipher), encrypting: true)
         let receiver = try CipherContext(cipher, key: Self.key(cipher), iv: Self.iv(cipher), encrypting: false)
         let first = try sender.crypt(sequenceNumber: 0, Self.plaintext, aadLength: 0)
-        #expect(T.hex(first).hasPrefix("19685fbdc424"))
+        #expect(hex(first).hasPrefix("19685fbdc424"))
         #expect(try receiver.crypt(sequenceNumber: 0, first, aadLength: 0) == Self.plaintext)
         // Second packet: IV 64…6b ‖ (6c6d6e6f + 1), AAD = the clear packet length.
         let second = try sender.crypt(sequenceNumber: 1, [0, 0, 0, 48] + Self.plaintext, aadLength: 4)
         #expect(
-            T.hex(second)
+            hex(second)
                 == "00000030"
                 + "6d726203a96734c146b0f40e6fa5e8db469d8b00c9f58687a13fb22472b6663a87ce9ad94ef6b972676622c42cc1ef694a3035638358e38fafd9c18dd1e705ee"
         )
@@ -243,19 +243,20 @@ struct CipherTests {
         let key = SecureBytes(SecureRandom.bytes(cipher.keySize))
         let iv = SecureBytes(SecureRandom.bytes(cipher.ivSize))
         let message = SecureRandom.bytes(cipher.blockSize * 37)
-        let result = try T.run(
-            "/usr/bin/openssl",
+        let result = try runProcess(
+            Tool.openssl,
             [
-                "enc", "-\(Self.openSSLNames[cipher]!)", "-e", "-nopad", "-nosalt", "-K", T.hex(key.unsafeCopy), "-iv",
-                T.hex(iv.unsafeCopy),
+                "enc", "-\(Self.openSSLNames[cipher]!)", "-e", "-nopad", "-nosalt", "-K", hex(key.unsafeCopy), "-iv",
+                hex(iv.unsafeCopy),
             ],
             input: Data(message)
         )
-        #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
+        #expect(result.status == 0, "\(result.stderr)")
         let ours = try KeyFileCipher.encrypt(cipher, key: key, iv: iv, plaintext: SecureBytes(message))
-        #expect(ours == Array(result.stdout))
+        #expect(ours == Array(result.stdoutData))
         #expect(
-            try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: Array(result.stdout)).unsafeCopy == message
+            try KeyFileCipher.decrypt(cipher, key: key, iv: iv, ciphertext: Array(result.stdoutData)).unsafeCopy
+                == message
         )
     }
 }

@@ -1,10 +1,10 @@
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHCrypto
 
 @Suite("Digests and HMAC")
 struct DigestTests {
-    typealias T = SymmetricTestSupport
 
     // FIPS 180-2 / RFC 1321 "abc" and empty-message vectors.
     @Test(
@@ -29,9 +29,9 @@ struct DigestTests {
         ]
     )
     func knownAnswers(function: HashFunction, abc: String, empty: String) {
-        #expect(T.hex(Digest.hash(function, Array("abc".utf8))) == abc)
-        #expect(T.hex(Digest.hash(function, [UInt8]())) == empty)
-        #expect(T.hex(Digest.hash(function, "abc".utf8)) == abc)  // a non-contiguous collection
+        #expect(hex(Digest.hash(function, Array("abc".utf8))) == abc)
+        #expect(hex(Digest.hash(function, [UInt8]())) == empty)
+        #expect(hex(Digest.hash(function, "abc".utf8)) == abc)  // a non-contiguous collection
         #expect(Digest.hash(function, [UInt8]()).count == function.digestSize)
     }
 
@@ -110,10 +110,10 @@ struct DigestTests {
     @Test("HMAC: RFC 4231", arguments: 0..<6)
     func hmacRFC4231(index: Int) {
         let v = Self.rfc4231[index]
-        #expect(T.hex(HMAC.authenticate(.sha256, key: v.key, data: v.data)) == v.sha256)
-        #expect(T.hex(HMAC.authenticate(.sha384, key: v.key, data: v.data)) == v.sha384)
-        #expect(T.hex(HMAC.authenticate(.sha512, key: v.key, data: v.data)) == v.sha512)
-        #expect(T.hex(HMAC.authenticate(.sha256, key: SecureBytes(v.key), data: v.data)) == v.sha256)
+        #expect(hex(HMAC.authenticate(.sha256, key: v.key, data: v.data)) == v.sha256)
+        #expect(hex(HMAC.authenticate(.sha384, key: v.key, data: v.data)) == v.sha384)
+        #expect(hex(HMAC.authenticate(.sha512, key: v.key, data: v.data)) == v.sha512)
+        #expect(hex(HMAC.authenticate(.sha256, key: SecureBytes(v.key), data: v.data)) == v.sha256)
     }
 
     // RFC 2202 test case 2 for the legacy hmac-sha1 / hmac-md5 SSH MACs.
@@ -121,8 +121,8 @@ struct DigestTests {
     func hmacRFC2202() {
         let key = Array("Jefe".utf8)
         let data = Array("what do ya want for nothing?".utf8)
-        #expect(T.hex(HMAC.authenticate(.sha1, key: key, data: data)) == "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
-        #expect(T.hex(HMAC.authenticate(.md5, key: key, data: data)) == "750c783e6ab0b503eaa86e310a5db738")
+        #expect(hex(HMAC.authenticate(.sha1, key: key, data: data)) == "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
+        #expect(hex(HMAC.authenticate(.md5, key: key, data: data)) == "750c783e6ab0b503eaa86e310a5db738")
         // An empty key and empty data are valid.
         #expect(HMAC.authenticate(.sha256, key: [UInt8](), data: [UInt8]()).count == 32)
     }

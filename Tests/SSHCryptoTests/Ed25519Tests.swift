@@ -1,3 +1,4 @@
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHCrypto

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHCrypto
@@ -32,7 +33,7 @@ struct PEMCodecTests {
     @Test("ssh-keygen keys decode and re-encode byte for byte", arguments: PEMCodecTests.specs, [0, 1])
     func sshKeygenUnencrypted(_ spec: KeySpec, _ formatIndex: Int) throws {
         let (mode, format) = Self.formats[formatIndex]
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.sshKeygen(
             "-q",
             "-t",
@@ -84,7 +85,7 @@ struct PEMCodecTests {
     @Test("encrypted ssh-keygen keys: passphrase required, wrong, right", arguments: PEMCodecTests.specs, [0, 1])
     func sshKeygenEncrypted(_ spec: KeySpec, _ formatIndex: Int) throws {
         let (mode, format) = Self.formats[formatIndex]
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.sshKeygen(
             "-q",
             "-t",
@@ -155,7 +156,7 @@ struct PEMCodecTests {
     @Test("keys we generate are read by ssh-keygen", arguments: [0, 1])
     func generatedKeysReadBySSHKeygen(_ formatIndex: Int) throws {
         let (_, format) = Self.formats[formatIndex]
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         let keys: [OpenSSLPrivateKey] =
             [.rsa(sharedRSAKey)] + (try ECCurve.allCases.map { .ecdsa(try ECDSAKey.generate(curve: $0)) })
         for (index, key) in keys.enumerated() {
@@ -178,7 +179,7 @@ struct PEMCodecTests {
 
     @Test("ssh-keygen -m PEM writes Ed25519 keys as openssh-key-v1, which we do not read here")
     func ed25519PEMModeIsOpenSSHFormat() throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.sshKeygen("-q", "-t", "ed25519", "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         let text = try dir.readText("key")
         #expect(text.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----\n"))
@@ -191,7 +192,7 @@ struct PEMCodecTests {
 
     @Test("openssl Ed25519 PKCS#8, plain and encrypted")
     func opensslEd25519() throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.openssl("genpkey", "-algorithm", "ed25519", "-out", dir.path("key.pem"))
         let original = try dir.read("key.pem")
         guard case .ed25519(let seed) = try PEMCodec.decodePrivateKey(original, passphrase: nil) else {
@@ -287,7 +288,7 @@ struct PEMCodecTests {
         ]
     )
     func legacyEncrypted(_ tool: String, _ cipher: String) throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         let type = tool == "rsa" ? "rsa" : "ecdsa"
         try InteropTool.sshKeygen("-q", "-t", type, "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         // `openssl rsa` writes PKCS#8 unless told -traditional; `openssl ec` writes SEC1.
@@ -295,7 +296,7 @@ struct PEMCodecTests {
             tool, "-in", dir.path("key"), "-out", dir.path("enc.pem"), cipher, "-passout", "pass:legacy pass",
         ]
         if tool == "rsa" { arguments.append("-traditional") }
-        try InteropTool.run("/usr/bin/openssl", arguments)
+        try InteropTool.run(Tool.openssl, arguments)
         let encrypted = try dir.read("enc.pem")
         #expect(String(decoding: encrypted, as: UTF8.self).contains("Proc-Type: 4,ENCRYPTED"))
         #expect(PEMCodec.isEncryptedPrivateKey(encrypted))
@@ -311,7 +312,7 @@ struct PEMCodecTests {
 
     @Test("DER private keys, plain and encrypted PKCS#8", arguments: ["rsa", "ecdsa"])
     func der(_ type: String) throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.sshKeygen("-q", "-t", type, "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         try InteropTool.openssl(
             "pkcs8",
@@ -374,7 +375,7 @@ struct PEMCodecTests {
 
     @Test("DER public keys: SubjectPublicKeyInfo and PKCS#1")
     func derPublic() throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try dir.write("key.pem", try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .pkcs8, passphrase: nil))
         try InteropTool.openssl(
             "pkey",
@@ -427,7 +428,7 @@ struct PEMCodecTests {
 
     @Test("a compressed-point SEC1 key still yields an uncompressed point")
     func compressedPoint() throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.sshKeygen("-q", "-t", "ecdsa", "-m", "PEM", "-N", "", "-C", "", "-f", dir.path("key"))
         try InteropTool.openssl(
             "ec",
@@ -492,7 +493,7 @@ struct PEMCodecTests {
 
     @Test("unsupported key types", arguments: ["ed448", "x25519"])
     func unsupported(_ algorithm: String) throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try InteropTool.openssl("genpkey", "-algorithm", algorithm, "-out", dir.path("key.pem"))
         #expect(throws: CryptoError(.unsupported, "")) {
             try PEMCodec.decodePrivateKey(try dir.read("key.pem"), passphrase: nil)

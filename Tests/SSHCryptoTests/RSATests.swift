@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHCrypto
@@ -107,7 +108,7 @@ struct RSATests {
         arguments: [("sha1", HashFunction.sha1), ("sha256", .sha256), ("sha512", .sha512)]
     )
     func opensslSignature(_ name: String, _ hash: HashFunction) throws {
-        let dir = try InteropDirectory()
+        let dir = try TempDir()
         try dir.write(
             "key.pem",
             try PEMCodec.encodePrivateKey(.rsa(sharedRSAKey), format: .traditional, passphrase: nil)

@@ -1,28 +1,9 @@
 import Foundation
+import KeysmithTestSupport
 import SSHCrypto
 import Testing
 
 @testable import SSHKeys
-
-/// A fresh directory under the system temporary directory, removed by `cleanup()`.
-struct FileIOScratchDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/keysmith-test.XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard let made else { throw CocoaError(.fileWriteUnknown) }
-        self.path = String(cString: made)
-    }
-
-    func file(_ name: String) -> String { self.path + "/" + name }
-
-    func entries() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: self.path).sorted()
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(atPath: self.path) }
-}
 
 /// Runs `body` under `mask`. The umask is process-wide, so callers are serialised and
 /// the old mask is always restored.
@@ -45,9 +26,8 @@ func fileIOMode(_ path: String) -> UInt32 {
 struct FileIOTests {
     @Test("read returns the bytes written")
     func roundTrip() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("key")
+        let dir = try TempDir()
+        let path = dir.path("key")
         let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try KeyFileIO.writeAtomically(path: path, contents: bytes, mode: 0o600, overwrite: false)
         #expect(try KeyFileIO.readFile(path) == bytes)
@@ -56,9 +36,8 @@ struct FileIOTests {
 
     @Test("a secret is written straight from SecureBytes")
     func secureBytes() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("id")
+        let dir = try TempDir()
+        let path = dir.path("id")
         try KeyFileIO.writeAtomically(path: path, contents: SecureBytes([1, 2, 3]), mode: 0o600, overwrite: false)
         #expect(try KeyFileIO.readFile(path) == [1, 2, 3])
         #expect(fileIOMode(path) == 0o600)
@@ -66,11 +45,10 @@ struct FileIOTests {
 
     @Test("the mode is the one asked for, even under umask 077")
     func modeIgnoresUmask() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
+        let dir = try TempDir()
         try withFileIOUmask(0o077) {
             for mode: UInt32 in [0o600, 0o644, 0o640] {
-                let path = dir.file("f\(mode)")
+                let path = dir.path("f\(mode)")
                 try KeyFileIO.writeAtomically(path: path, contents: [0x41], mode: mode, overwrite: false)
                 #expect(fileIOMode(path) == mode)
                 // Replacing gives the new mode, not the old file's.
@@ -82,9 +60,8 @@ struct FileIOTests {
 
     @Test("an existing file is refused without overwrite and left alone")
     func refusesOverwrite() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("key")
+        let dir = try TempDir()
+        let path = dir.path("key")
         try KeyFileIO.writeAtomically(path: path, contents: Array("old".utf8), mode: 0o644, overwrite: false)
         #expect(throws: SSHKeyError(.fileExists, "")) {
             try KeyFileIO.writeAtomically(path: path, contents: Array("new".utf8), mode: 0o600, overwrite: false)
@@ -99,10 +76,9 @@ struct FileIOTests {
 
     @Test("a failed replace leaves the target and no temporary file")
     func failureLeavesTarget() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
+        let dir = try TempDir()
         // rename(2) cannot put a file over a non-empty directory.
-        let target = dir.file("target")
+        let target = dir.path("target")
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
         try Data("inside".utf8).write(to: URL(fileURLWithPath: target + "/inner"))
         #expect(throws: SSHKeyError(.fileError, "")) {
@@ -113,16 +89,15 @@ struct FileIOTests {
 
         // A directory that does not exist: nothing is created anywhere.
         #expect(throws: SSHKeyError(.fileError, "")) {
-            try KeyFileIO.writeAtomically(path: dir.file("missing/key"), contents: [1], mode: 0o600, overwrite: true)
+            try KeyFileIO.writeAtomically(path: dir.path("missing/key"), contents: [1], mode: 0o600, overwrite: true)
         }
         #expect(try dir.entries() == ["target"])
     }
 
     @Test("a missing file is named with the system's reason")
     func missingFile() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("nope")
+        let dir = try TempDir()
+        let path = dir.path("nope")
         do {
             _ = try KeyFileIO.readFile(path)
             Issue.record("read a missing file")
@@ -131,14 +106,13 @@ struct FileIOTests {
             #expect(error.message == "\(path): No such file or directory")
         }
         #expect(!KeyFileIO.fileExists(path))
-        #expect(throws: SSHKeyError(.fileError, "")) { _ = try KeyFileIO.readFile(dir.path) }
+        #expect(throws: SSHKeyError(.fileError, "")) { _ = try KeyFileIO.readFile(dir.url.path) }
     }
 
     @Test("a file over the size cap is refused")
     func sizeCap() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("big")
+        let dir = try TempDir()
+        let path = dir.path("big")
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
         #expect(truncate(path, off_t(KeyFileIO.maximumFileSize + 1)) == 0)
         #expect(throws: SSHKeyError(.fileError, "")) { _ = try KeyFileIO.readFile(path) }
@@ -151,9 +125,8 @@ struct FileIOTests {
         arguments: [UInt32(0o644), 0o640, 0o604, 0o700, 0o666]
     )
     func permissionsTooOpen(mode: UInt32) throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("id_ed25519")
+        let dir = try TempDir()
+        let path = dir.path("id_ed25519")
         try KeyFileIO.writeAtomically(path: path, contents: [1], mode: mode, overwrite: false)
         let expected = mode & 0o077 != 0
         do {
@@ -172,9 +145,8 @@ struct FileIOTests {
     @Test("a key owned by someone else is not our business (st_uid != getuid())")
     func otherOwner() throws {
         guard getuid() == 0 else { return }
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("id")
+        let dir = try TempDir()
+        let path = dir.path("id")
         try KeyFileIO.writeAtomically(path: path, contents: [1], mode: 0o644, overwrite: false)
         #expect(chown(path, 4242, 4242) == 0)
         try KeyFileIO.checkPrivateKeyPermissions(path)
@@ -183,10 +155,9 @@ struct FileIOTests {
 
     @Test("0600 and 0400 pass")
     func permissionsFine() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
+        let dir = try TempDir()
         for mode: UInt32 in [0o600, 0o400] {
-            let path = dir.file("k\(mode)")
+            let path = dir.path("k\(mode)")
             try KeyFileIO.writeAtomically(path: path, contents: [7], mode: mode, overwrite: false)
             try KeyFileIO.checkPrivateKeyPermissions(path)
             #expect(try KeyFileIO.readPrivateKeyFile(path) == [7])
@@ -195,16 +166,15 @@ struct FileIOTests {
 
     @Test("ensureDirectory creates missing parents with the mode, whatever the umask")
     func ensureDirectory() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("home/user/.ssh")
+        let dir = try TempDir()
+        let path = dir.path("home/user/.ssh")
         try withFileIOUmask(0o077) { try KeyFileIO.ensureDirectory(path, mode: 0o755) }
         #expect(fileIOMode(path) == 0o755)
-        #expect(fileIOMode(dir.file("home")) == 0o755)
+        #expect(fileIOMode(dir.path("home")) == 0o755)
         try KeyFileIO.ensureDirectory(path, mode: 0o700)
         #expect(fileIOMode(path) == 0o755)  // an existing directory is left as it is
         try KeyFileIO.ensureDirectory(path + "/", mode: 0o700)
-        let ssh = dir.file("other/.ssh")
+        let ssh = dir.path("other/.ssh")
         try KeyFileIO.ensureDirectory(ssh)
         #expect(fileIOMode(ssh) == 0o700)
         try KeyFileIO.writeAtomically(path: path + "/file", contents: [1], mode: 0o600, overwrite: false)
@@ -214,9 +184,8 @@ struct FileIOTests {
 
     @Test("replaceKeepingBackup keeps FILE.old and masks the mode with 0644, as ssh-keygen -R does")
     func backup() throws {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("known_hosts")
+        let dir = try TempDir()
+        let path = dir.path("known_hosts")
         try KeyFileIO.writeAtomically(path: path, contents: Array("one\n".utf8), mode: 0o660, overwrite: false)
         try KeyFileIO.writeAtomically(
             path: path + ".old",

@@ -1,4 +1,5 @@
 import Foundation
+import KeysmithTestSupport
 import Testing
 
 @testable import SSHKeys
@@ -11,34 +12,13 @@ struct KnownHostsKeygenRun {
     var stderr: String
 }
 
-func runKnownHostsKeygen(_ arguments: [String], in directory: String) throws -> KnownHostsKeygenRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Read both pipes before waiting so a full pipe cannot block the child.
-    // @unchecked: written by the reader before `group.leave()`, read after `group.wait()`.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let stderrBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
+/// Runs the real `ssh-keygen` in `directory`.
+func runKnownHostsKeygen(_ arguments: [String], in directory: TempDir) throws -> KnownHostsKeygenRun {
+    let run = try runProcess(Tool.sshKeygen, arguments, directory: directory.url)
     return KnownHostsKeygenRun(
-        status: process.terminationStatus,
-        stdout: Array(stdoutData),
-        stderr: String(decoding: stderrBox.data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        status: run.status,
+        stdout: Array(run.stdoutData),
+        stderr: run.stderr.replacingOccurrences(of: "\r\n", with: "\n")
     )
 }
 
@@ -103,10 +83,9 @@ enum KnownHostsFixture {
 
 @Suite("KnownHosts")
 struct KnownHostsTests {
-    func withFile<R>(_ contents: String, _ body: (FileIOScratchDirectory, String) throws -> R) throws -> R {
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("known_hosts")
+    func withFile<R>(_ contents: String, _ body: (TempDir, String) throws -> R) throws -> R {
+        let dir = try TempDir()
+        let path = dir.path("known_hosts")
         try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
         return try body(dir, path)
     }
@@ -117,7 +96,7 @@ struct KnownHostsTests {
     func find(host: String) throws {
         try withFile(KnownHostsFixture.valid) { dir, path in
             let file = KnownHostsFile(contents: try KeyFileIO.readFile(path))
-            let run = try runKnownHostsKeygen(["-F", host, "-f", "known_hosts"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-F", host, "-f", "known_hosts"], in: dir)
             let ours = file.findOutput(host: host)
             #expect(String(decoding: ours, as: UTF8.self) == String(decoding: run.stdout, as: UTF8.self))
             #expect(ours == run.stdout)
@@ -156,7 +135,7 @@ struct KnownHostsTests {
     @Test("find -l prints host, type, fingerprint and comment as ssh-keygen -lF")
     func findFingerprint() throws {
         try withFile(KnownHostsFixture.valid) { dir, path in
-            let run = try runKnownHostsKeygen(["-l", "-F", "example.com", "-f", "known_hosts"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-l", "-F", "example.com", "-f", "known_hosts"], in: dir)
             let lines = String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
             let matches = KnownHostsFile(contents: try KeyFileIO.readFile(path)).find(host: "example.com")
             #expect(lines.count == 2 * matches.count)
@@ -191,7 +170,7 @@ struct KnownHostsTests {
         try withFile(KnownHostsFixture.valid) { dir, path in
             let original = try KeyFileIO.readFile(path)
             let removal = KnownHostsFile(contents: original).removing(host: host)
-            let run = try runKnownHostsKeygen(["-R", host, "-f", "known_hosts"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-R", host, "-f", "known_hosts"], in: dir)
             #expect(run.status == 0)
             let after = try KeyFileIO.readFile(path)
             if removal.shouldWrite {
@@ -231,7 +210,7 @@ struct KnownHostsTests {
         try withFile(contents) { dir, path in
             let file = KnownHostsFile(contents: try KeyFileIO.readFile(path))
             let removal = file.removing(host: "a.test")
-            let run = try runKnownHostsKeygen(["-R", "a.test", "-f", "known_hosts"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-R", "a.test", "-f", "known_hosts"], in: dir)
             #expect(run.status == 1)
             #expect(!removal.isValid)
             #expect(removal.invalidLineNumbers == [2])
@@ -252,7 +231,7 @@ struct KnownHostsTests {
         for line in ["|1|notbase64!|abc= \(KnownHostsFixture.ed25519)", "|1|AAAA|abc= \(KnownHostsFixture.ed25519)"] {
             try withFile(line + "\n") { dir, path in
                 let hashing = KnownHostsFile(contents: try KeyFileIO.readFile(path)).hashed()
-                let run = try runKnownHostsKeygen(["-H", "-f", "known_hosts"], in: dir.path)
+                let run = try runKnownHostsKeygen(["-H", "-f", "known_hosts"], in: dir)
                 #expect(run.status == 0)
                 #expect(hashing.isValid)
                 #expect(try KeyFileIO.readFile(path) == hashing.contents)
@@ -270,13 +249,13 @@ struct KnownHostsTests {
             #expect(ours.isValid)
             #expect(ours.hadUnhashedEntries)
             try KeyFileIO.writeAtomically(
-                path: dir.file("ours"),
+                path: dir.path("ours"),
                 contents: ours.contents,
                 mode: 0o644,
                 overwrite: false
             )
 
-            let run = try runKnownHostsKeygen(["-H", "-f", "known_hosts"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-H", "-f", "known_hosts"], in: dir)
             #expect(run.status == 0)
             let theirs = try KeyFileIO.readFile(path)
             #expect(try KeyFileIO.readFile(path + ".old") == original)
@@ -317,8 +296,8 @@ struct KnownHostsTests {
             let ourFile = KnownHostsFile(contents: ours.contents)
             for host in KnownHostsFixture.hosts where !host.isEmpty {
                 let inOriginal = KnownHostsFile(contents: original).find(host: host).count
-                let onOurs = try runKnownHostsKeygen(["-F", host, "-f", "ours"], in: dir.path)
-                let onTheirs = try runKnownHostsKeygen(["-F", host, "-f", "known_hosts"], in: dir.path)
+                let onOurs = try runKnownHostsKeygen(["-F", host, "-f", "ours"], in: dir)
+                let onTheirs = try runKnownHostsKeygen(["-F", host, "-f", "known_hosts"], in: dir)
                 #expect(onOurs.stdout == ourFile.findOutput(host: host), "\(host)")
                 #expect(onTheirs.stdout == theirFile.findOutput(host: host), "\(host)")
                 #expect(ourFile.find(host: host).count == theirFile.find(host: host).count, "\(host)")
@@ -337,7 +316,7 @@ struct KnownHostsTests {
         try withFile(KnownHostsFixture.valid) { dir, path in
             let file = KnownHostsFile(contents: try KeyFileIO.readFile(path))
             for host in ["example.com", "host.test", "a.test", "x.wild.test", "hashed.test", "y.ca.test"] {
-                let run = try runKnownHostsKeygen(["-F", host, "-H", "-f", "known_hosts"], in: dir.path)
+                let run = try runKnownHostsKeygen(["-F", host, "-H", "-f", "known_hosts"], in: dir)
                 let ours = file.findOutput(host: host, hash: true)
                 let ourLines = ours.split(separator: UInt8(ascii: "\n"))
                 let theirLines = run.stdout.split(separator: UInt8(ascii: "\n"))
@@ -459,23 +438,22 @@ struct KnownHostsRandomTests {
         var g = Generator(state: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         let count = 1 + g.next(8)
         let text = (0..<count).map { _ in Self.randomLine(&g) }.joined(separator: "\n") + (g.next(2) == 0 ? "\n" : "")
-        let dir = try FileIOScratchDirectory()
-        defer { dir.cleanup() }
-        let path = dir.file("kh")
+        let dir = try TempDir()
+        let path = dir.path("kh")
         for host in ["a.test", "hashed.test", "[a.test]:2222", "b.test"] {
             try KeyFileIO.writeAtomically(path: path, contents: Array(text.utf8), mode: 0o644, overwrite: true)
             let file = KnownHostsFile(contents: Array(text.utf8))
-            let find = try runKnownHostsKeygen(["-F", host, "-f", "kh"], in: dir.path)
+            let find = try runKnownHostsKeygen(["-F", host, "-f", "kh"], in: dir)
             #expect(find.stdout == file.findOutput(host: host), "seed \(seed) host \(host): \(text.debugDescription)")
             let removal = file.removing(host: host)
-            let run = try runKnownHostsKeygen(["-R", host, "-f", "kh"], in: dir.path)
+            let run = try runKnownHostsKeygen(["-R", host, "-f", "kh"], in: dir)
             #expect(run.status == (removal.isValid ? 0 : 1), "seed \(seed) host \(host): \(text.debugDescription)")
             let expected = removal.shouldWrite ? removal.contents : Array(text.utf8)
             #expect(try KeyFileIO.readFile(path) == expected, "seed \(seed) host \(host): \(text.debugDescription)")
         }
         try KeyFileIO.writeAtomically(path: path, contents: Array(text.utf8), mode: 0o644, overwrite: true)
         let hashing = KnownHostsFile(contents: Array(text.utf8)).hashed()
-        let run = try runKnownHostsKeygen(["-H", "-f", "kh"], in: dir.path)
+        let run = try runKnownHostsKeygen(["-H", "-f", "kh"], in: dir)
         #expect(run.status == (hashing.isValid ? 0 : 1), "seed \(seed): \(text.debugDescription)")
         let theirs = try KeyFileIO.readFile(path)
         if hashing.isValid {

@@ -1,0 +1,56 @@
+public import Foundation
+
+/// A fresh directory, mode 0700, under the system temporary directory; removed in `deinit`.
+public final class TempDir: Sendable {
+    /// The directory itself.
+    public let url: URL
+
+    /// - Throws: When `mkdtemp(3)` or `chmod(2)` fails.
+    public init() throws {
+        var template = Array((NSTemporaryDirectory() + "/keysmith-test.XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard let made else { throw CocoaError(.fileWriteUnknown) }
+        let path = String(cString: made)
+        // mkdtemp already uses 0700, minus the umask another test may have narrowed.
+        guard chmod(path, 0o700) == 0 else { throw CocoaError(.fileWriteNoPermission) }
+        self.url = URL(fileURLWithPath: path, isDirectory: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: self.url) }
+
+    /// The path of `name` inside the directory.
+    public func path(_ name: String) -> String { self.url.appendingPathComponent(name).path }
+
+    /// The names in the directory, sorted.
+    public func entries() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: self.url.path).sorted()
+    }
+
+    /// The bytes of `name` inside the directory.
+    public func read(_ name: String) throws -> [UInt8] { Array(try readBytes(self.path(name))) }
+
+    /// The text of `name` inside the directory.
+    public func readText(_ name: String) throws -> String { try KeysmithTestSupport.readText(self.path(name)) }
+
+    /// Writes `text` to `name` inside the directory with `mode` (0600, as ssh-keygen insists for private keys).
+    public func write(_ name: String, _ text: String, mode: Int = 0o600) throws {
+        try writeText(self.path(name), text, mode: mode)
+    }
+}
+
+/// The bytes of the file at `path`.
+public func readBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+/// The file at `path` decoded as UTF-8.
+public func readText(_ path: String) throws -> String { String(decoding: try readBytes(path), as: UTF8.self) }
+
+/// Writes `text` to `path`, then sets its permission bits to `mode`.
+public func writeText(_ path: String, _ text: String, mode: Int = 0o600) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+}
+
+/// The permission bits of `path`, or -1 when Foundation does not report them.
+public func fileMode(_ path: String) throws -> Int {
+    (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+}
