@@ -8,7 +8,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client python3 python3-bcrypt openssl
+DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin
 
 .PHONY: all deps build release lint test demo install man clean
 

@@ -37,9 +37,21 @@ let package = Package(
             dependencies: ["SSHCrypto"],
             swiftSettings: strict
         ),
+        .target(
+            name: "SSHProtocol",
+            dependencies: ["SSHKeys", "SSHCrypto"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyDeploy",
+            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "keysmith",
             dependencies: [
+                "KeyDeploy",
+                "SSHProtocol",
                 "SSHKeys",
                 "SSHCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,6 +71,16 @@ let package = Package(
         .testTarget(
             name: "SSHKeysTests",
             dependencies: ["SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SSHProtocolTests",
+            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KeyDeployTests",
+            dependencies: ["KeyDeploy", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -8,6 +8,8 @@ public enum Tool {
     public static let openssl = "/usr/bin/openssl"
     /// Debian's Python, which `make deps` provides with python3-bcrypt (not a pyenv shim).
     public static let python = "/usr/bin/python3"
+    /// OpenSSH's client, the proof of every deploy.
+    public static let ssh = "/usr/bin/ssh"
 }
 
 /// What a finished program produced.

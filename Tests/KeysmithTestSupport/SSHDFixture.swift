@@ -1,0 +1,218 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real OpenSSH sshd on a loopback port, with its own host keys, configuration and
+/// a throwaway local account, for interop tests. Needs root (tests run as root).
+///
+/// Each fixture makes its own user (so tests running in parallel never share an
+/// `~/.ssh`) and its own sshd; both are removed when the fixture is released.
+public final class SSHDFixture: @unchecked Sendable {
+    // @unchecked: the process handle is only touched in init and deinit.
+
+    /// The loopback address sshd listens on.
+    public let host = "127.0.0.1"
+    /// The port sshd listens on.
+    public let port: Int
+    /// The test account's name.
+    public let user: String
+    /// The test account's password.
+    public let password: String
+    /// The test account's home directory.
+    public let home: String
+    /// The directory holding the config, host keys and log.
+    public let directory: TempDir
+    /// The host keys' public lines, by type name (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`).
+    public let hostKeys: [String: String]
+
+    private let pid: pid_t
+
+    /// Starts sshd.
+    /// - Parameter extraConfig: sshd_config lines appended to the defaults (later lines do
+    ///   not override earlier ones in sshd_config, so these come first).
+    public init(extraConfig: [String] = []) throws {
+        self.directory = try TempDir()
+        let dir = self.directory
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+
+        var keys: [String: String] = [:]
+        var hostKeyLines: [String] = []
+        for (type, bits) in [("ed25519", nil), ("ecdsa", "256"), ("rsa", "2048")] as [(String, String?)] {
+            let path = dir.path("ssh_host_\(type)_key")
+            var args = ["-q", "-t", type, "-N", "", "-f", path]
+            if let bits { args += ["-b", bits] }
+            let r = try runProcess(Tool.sshKeygen, args)
+            guard r.status == 0 else { throw FixtureError("ssh-keygen failed: \(r.stderr)") }
+            let line = try readText(path + ".pub").trimmingCharacters(in: .whitespacesAndNewlines)
+            keys[String(line.split(separator: " ")[0])] = line
+            hostKeyLines.append("HostKey \(path)")
+        }
+        self.hostKeys = keys
+
+        let user = "ks" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let password = "pw-" + UUID().uuidString
+        let add = try runProcess("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
+        guard add.status == 0 else { throw FixtureError("useradd failed: \(add.stderr)") }
+        let pw = try runProcess("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
+        guard pw.status == 0 else { throw FixtureError("chpasswd failed: \(pw.stderr)") }
+        self.user = user
+        self.password = password
+        self.home = "/home/\(user)"
+
+        let config =
+            extraConfig + hostKeyLines + [
+                "ListenAddress 127.0.0.1",
+                "PidFile \(dir.path("sshd.pid"))",
+                "AuthorizedKeysFile .ssh/authorized_keys",
+                "UsePAM yes",
+                "PasswordAuthentication yes",
+                "KbdInteractiveAuthentication yes",
+                "PubkeyAuthentication yes",
+                "StrictModes yes",
+                "AllowUsers \(user)",
+                "LogLevel VERBOSE",
+                "Subsystem sftp /usr/lib/openssh/sftp-server",
+            ]
+
+        var lastError = ""
+        for _ in 0..<5 {
+            let port = try Self.freePort()
+            try writeText(dir.path("sshd_config"), (["Port \(port)"] + config).joined(separator: "\n") + "\n")
+            // Not Foundation's Process: while one of its children runs for long, its
+            // child-exit monitor can block waiting on it and hang every other Process.
+            let pid = try spawnDaemon(
+                "/usr/sbin/sshd",
+                ["-f", dir.path("sshd_config"), "-D", "-e"],
+                log: dir.path("sshd.log")
+            )
+            if Self.waitForListener(port: port, seconds: 10) {
+                self.port = port
+                self.pid = pid
+                return
+            }
+            stopDaemon(pid)
+            lastError = (try? readText(dir.path("sshd.log"))) ?? ""
+        }
+        _ = try? runProcess("/usr/sbin/userdel", ["-r", user])
+        throw FixtureError("sshd did not start: \(lastError)")
+    }
+
+    deinit {
+        stopDaemon(self.pid)
+        // sshd's per-connection children may outlive the listener briefly.
+        _ = try? runProcess("/usr/bin/pkill", ["-u", self.user])
+        _ = try? runProcess("/usr/sbin/userdel", ["-r", "-f", self.user])
+    }
+
+    /// sshd's log so far (for test failure messages).
+    public var log: String { (try? readText(self.directory.path("sshd.log"))) ?? "" }
+
+    /// A known_hosts file trusting this server's host keys, written into the fixture's directory.
+    public func knownHostsFile() throws -> String {
+        let path = self.directory.path("known_hosts")
+        let lines = self.hostKeys.values.map { "[\(self.host)]:\(self.port) \($0)" }
+        try writeText(path, lines.joined(separator: "\n") + "\n", mode: 0o644)
+        return path
+    }
+
+    /// Runs OpenSSH's `ssh` as the test user with `identity` (and nothing else) and `command`.
+    public func sshLogin(
+        identity: String,
+        command: String = "true",
+        extraOptions: [String] = []
+    ) throws -> ProcessResult {
+        try runProcess(
+            Tool.ssh,
+            [
+                "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
+                "-o", "UserKnownHostsFile=\(try self.knownHostsFile())", "-p", String(self.port),
+            ] + extraOptions + ["\(self.user)@\(self.host)", command]
+        )
+    }
+
+    /// The test user's authorized_keys contents, or nil when the file does not exist.
+    public func authorizedKeys() -> String? {
+        try? readText(self.home + "/.ssh/authorized_keys")
+    }
+
+    private static func create(_ path: String) throws -> String {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw FixtureError("cannot create \(path)")
+        }
+        return path
+    }
+
+    /// A port that was free a moment ago (bind to port 0 and read it back).
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        guard bound == 0 else { throw FixtureError("bind failed") }
+        let named = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard named == 0 else { throw FixtureError("getsockname failed") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    private static func waitForListener(port: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = UInt16(port).bigEndian
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            close(fd)
+            if ok == 0 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+/// Starts `executable` with stdin from /dev/null and stdout and stderr appended to `log`.
+/// - Returns: its process id; stop it with ``stopDaemon(_:)``.
+public func spawnDaemon(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard rc == 0 else { throw FixtureError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+/// Sends SIGTERM to a process from ``spawnDaemon(_:_:log:)`` and reaps it.
+public func stopDaemon(_ pid: Int32) {
+    kill(pid, SIGTERM)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+}
+
+/// A fixture that could not be set up.
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
