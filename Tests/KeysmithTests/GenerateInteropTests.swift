@@ -129,6 +129,28 @@ struct GenerateInteropTests {
         #expect(try readText(theirs + ".pub").hasSuffix(" \n"))
     }
 
+    @Test("without -f the key goes to ~/.ssh/id_TYPE, creating ~/.ssh 0700")
+    func defaultPath() throws {
+        let home = try TempDir()
+        let r = try runProcess(
+            keysmithPath,
+            ["generate", "-q", "-t", "ecdsa", "-N", ""],
+            environment: ["HOME": home.url.path]
+        )
+        #expect(r.status == 0, "\(r)")
+        #expect(try fileMode(home.path(".ssh")) == 0o700)
+        #expect(try fileMode(home.path(".ssh/id_ecdsa")) == 0o600)
+        #expect(try keygen(["-y", "-f", home.path(".ssh/id_ecdsa")]).status == 0)
+        // A second run refuses to replace it.
+        let again = try runProcess(
+            keysmithPath,
+            ["generate", "-q", "-t", "ecdsa", "-N", ""],
+            environment: ["HOME": home.url.path]
+        )
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+    }
+
     @Test("an existing key file is not replaced without --force")
     func refusesOverwrite() throws {
         let dir = try TempDir()
