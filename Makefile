@@ -4,13 +4,14 @@
 #   make demo      install missing Debian packages, release build, run the main job
 #   make install   release build with a static Swift stdlib into $(PREFIX)
 #   make man       regenerate the man pages in man/
+#   make bench     time keysmith against ssh-keygen side by side
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin
 
-.PHONY: all deps build release lint test demo install man clean
+.PHONY: all deps build release lint test demo bench install man clean
 
 all: build
 
@@ -50,6 +51,10 @@ test: deps lint
 
 demo: release
 	@sh scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"
+
+# Side-by-side timings against ssh-keygen (ratios ours/theirs); not part of make test.
+bench: release
+	@sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" $${RUNS:-21}
 
 install: release
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
