@@ -1,4 +1,5 @@
 internal import CSodium
+internal import Dispatch
 
 /// OpenBSD's bcrypt_pbkdf, as OpenSSH's key files use it.
 ///
@@ -51,29 +52,40 @@ package enum BcryptPBKDF {
         let saltBytes = Array(salt)
         let blocks = (outputLength + Self.blockSize - 1) / Self.blockSize
         let passphraseHash = Self.passphraseHash(passphrase)
+        let outputs = (0..<blocks).map { _ in SecureBytes(count: Self.blockSize) }
+        // The blocks are independent: compute them on separate cores (aes256-ctr's
+        // key and IV need two), each with its own workspace. The result is the same.
+        let compute: @Sendable (Int) -> Void = { index in
+            let workspace = Workspace(saltCount: saltBytes.count)
+            passphraseHash.withUnsafeBytes { hash in
+                saltBytes.withUnsafeBytes { saltRaw in
+                    outputs[index].withUnsafeMutableBytes { blockRaw in
+                        Self.outputBlock(
+                            index + 1,
+                            passphraseHash: hash,
+                            salt: saltRaw,
+                            rounds: rounds,
+                            workspace: workspace,
+                            into: blockRaw
+                        )
+                    }
+                }
+            }
+        }
+        if blocks == 1 {
+            compute(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: blocks, execute: compute)
+        }
         let key = SecureBytes(count: outputLength)
-        let workspace = Workspace(saltCount: saltBytes.count)
-        let block = SecureBytes(count: Self.blockSize)
-        passphraseHash.withUnsafeBytes { hash in
-            saltBytes.withUnsafeBytes { saltRaw in
-                block.withUnsafeMutableBytes { blockRaw in
-                    key.withUnsafeMutableBytes { keyRaw in
-                        for number in 1...blocks {
-                            Self.outputBlock(
-                                number,
-                                passphraseHash: hash,
-                                salt: saltRaw,
-                                rounds: rounds,
-                                workspace: workspace,
-                                into: blockRaw
-                            )
-                            // bcrypt_pbkdf.c spreads each block across the key with stride `blocks`.
-                            for i in 0..<Self.blockSize {
-                                let destination = i * blocks + number - 1
-                                guard destination < outputLength else { break }
-                                keyRaw[destination] = blockRaw[i]
-                            }
-                        }
+        key.withUnsafeMutableBytes { keyRaw in
+            for (index, block) in outputs.enumerated() {
+                block.withUnsafeBytes { blockRaw in
+                    // bcrypt_pbkdf.c spreads each block across the key with stride `blocks`.
+                    for i in 0..<Self.blockSize {
+                        let destination = i * blocks + index
+                        guard destination < outputLength else { break }
+                        keyRaw[destination] = blockRaw[i]
                     }
                 }
             }
