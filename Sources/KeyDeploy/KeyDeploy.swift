@@ -1,3 +1,315 @@
+public import SSHKeys
+
+/// Runs one command on the server and collects its output: an SSH connection's exec.
+///
+/// ``KeyDeploy`` needs nothing else from the connection, so tests can also drive it
+/// through OpenSSH's `ssh`.
+public protocol RemoteCommandRunner {
+    /// Runs `command` with `stdin`, then EOF, and returns when it has ended.
+    func run(_ command: String, stdin: [UInt8]) throws -> RemoteCommandResult
+}
+
+/// What a remote command produced.
+public struct RemoteCommandResult: Sendable {
+    /// The exit status, nil when the server sent none.
+    public var exitStatus: Int32?
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+
+    public init(exitStatus: Int32?, stdout: [UInt8], stderr: [UInt8]) {
+        self.exitStatus = exitStatus
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
+/// An error from a deploy: one sentence (no final period) naming the file or host.
+public struct KeyDeployError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// The remote script failed or answered something unexpected.
+        public static let remoteFailure = Code("remote failure")
+        /// Another deploy held the lock for too long.
+        public static let locked = Code("locked")
+        /// The file kept changing under us.
+        public static let conflict = Code("conflict")
+        /// The key options are not valid authorized_keys options.
+        public static let invalidKeyOptions = Code("invalid key options")
+        /// The connection failed.
+        public static let connection = Code("connection")
+
+        public var description: String { self.name }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { self.message }
+    public static func == (lhs: KeyDeployError, rhs: KeyDeployError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
+}
+
 /// Installs, lists and removes public keys in a remote account's authorized_keys over
-/// keysmith's own SSH client.
-public enum KeyDeploy {}
+/// keysmith's own SSH client: a few execs of ``RemoteScript`` on one connection.
+///
+/// Every change is a compare-and-swap: the file is read with its checksum, the new contents
+/// are computed here, and the server replaces the file (through a temporary file and a rename,
+/// under a lock) only if its checksum is still the one read; otherwise it is read again.
+/// So concurrent deploys to one account never lose each other's keys, and every line that is
+/// not added or removed stays byte for byte.
+public enum KeyDeploy {
+    /// The default target: `~/.ssh/authorized_keys`.
+    public static let defaultTarget = ".ssh/authorized_keys"
+
+    /// How often a changed file is read again before giving up.
+    static let attempts = 8
+
+    /// What the server reported about the file.
+    public struct RemoteFile: Sendable {
+        /// Whether the file exists.
+        public var exists: Bool
+        /// `cksum` of the file, or `absent`.
+        public var checksum: String
+        /// The paths sshd's StrictModes would refuse, each with `ls -l`'s mode string.
+        public var unsafePaths: [(mode: String, path: String)]
+        /// The file's bytes.
+        public var contents: [UInt8]
+    }
+
+    /// What a copy did (or, in a dry run, would do).
+    public struct CopyResult: Sendable {
+        /// The lines added (or to be added), without newline.
+        public var added: [String] = []
+        /// The keys already present (skipped).
+        public var alreadyPresent: [SSHPublicKey] = []
+        /// `created PATH` and `repaired MODE PATH` reports from the server.
+        public var created: [String] = []
+        public var repaired: [(mode: String, path: String)] = []
+        /// Whether the file lacked a final newline (one was added).
+        public var addedFinalNewline = false
+    }
+
+    /// What a removal did (or would do).
+    public struct RemoveResult: Sendable {
+        /// The removed lines, with their 1-based line numbers in the file as read.
+        public var removed: [(line: Int, text: String)] = []
+        /// The keys that were not in the file.
+        public var notFound: [SSHPublicKey] = []
+    }
+
+    /// One key in a remote authorized_keys.
+    public struct ListedKey: Sendable {
+        /// The 1-based line number.
+        public var line: Int
+        /// The options before the key, if any.
+        public var options: String?
+        public var key: SSHPublicKey
+        public var comment: String?
+    }
+
+    // MARK: Operations
+
+    /// Reads the target file with its checksum and the StrictModes problems on its path.
+    public static func read(target: String = defaultTarget, over runner: some RemoteCommandRunner) throws -> RemoteFile
+    {
+        let result = try runner.run(RemoteScript.command("read", target: target), stdin: [])
+        let out = result.stdout
+        guard result.exitStatus == 0, let split = Self.headerEnd(out) else {
+            throw Self.failure(result, doing: "read \(target)")
+        }
+        var file = RemoteFile(exists: false, checksum: "", unsafePaths: [], contents: Array(out[split.contents...]))
+        for line in String(decoding: out[..<split.header], as: UTF8.self).split(separator: "\n") {
+            let (word, rest) = Self.word(line)
+            switch word {
+            case "exists": file.exists = rest == "1"
+            case "cksum": file.checksum = String(rest)
+            case "unsafe":
+                let (mode, path) = Self.word(rest)
+                file.unsafePaths.append((String(mode), String(path)))
+            default: break
+            }
+        }
+        guard !file.checksum.isEmpty else { throw Self.failure(result, doing: "read \(target)") }
+        return file
+    }
+
+    /// Adds each of `lines` (`[options ]type base64 [comment]`) whose key is not yet in the
+    /// target, unless `force`; creates the file and directory, repairs unsafe modes.
+    /// With `dryRun` nothing is changed and the result says what would be.
+    public static func copy(
+        lines: [String],
+        target: String = defaultTarget,
+        force: Bool = false,
+        dryRun: Bool = false,
+        over runner: some RemoteCommandRunner
+    ) throws -> CopyResult {
+        for _ in 0..<Self.attempts {
+            let file = try Self.read(target: target, over: runner)
+            let existing = Set(AuthorizedKeys.keyBlobs(in: file.contents))
+            var result = CopyResult()
+            var seen = existing
+            for line in lines {
+                guard let key = AuthorizedKeys.keyBlob(ofLine: Substring(line)) else { continue }
+                if !force && seen.contains(key) {
+                    if let k = try? SSHPublicKey(wireBlob: key) { result.alreadyPresent.append(k) }
+                    continue
+                }
+                seen.insert(key)
+                result.added.append(line)
+            }
+            let needsRepair = !file.unsafePaths.isEmpty
+            if dryRun {
+                result.repaired = file.unsafePaths
+                return result
+            }
+            if result.added.isEmpty {
+                if needsRepair { try Self.repair(target: target, into: &result, over: runner) }
+                return result
+            }
+            var contents = file.contents
+            if let last = contents.last, last != UInt8(ascii: "\n") {
+                contents.append(UInt8(ascii: "\n"))
+                result.addedFinalNewline = true
+            }
+            for line in result.added { contents += Array(line.utf8) + [UInt8(ascii: "\n")] }
+            if try Self.write(contents, target: target, expected: file.checksum, into: &result, over: runner) {
+                return result
+            }
+        }
+        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    }
+
+    /// Removes every line carrying one of `keys` (whatever its options or comment).
+    public static func remove(
+        keys: [SSHPublicKey],
+        target: String = defaultTarget,
+        dryRun: Bool = false,
+        over runner: some RemoteCommandRunner
+    ) throws -> RemoveResult {
+        let blobs = Set(keys.map(\.wireBlob))
+        for _ in 0..<Self.attempts {
+            let file = try Self.read(target: target, over: runner)
+            var result = RemoveResult()
+            var kept: [UInt8] = []
+            var found = Set<[UInt8]>()
+            for (number, line) in AuthorizedKeys.lines(of: file.contents).enumerated() {
+                let text = Substring(decoding: line.text, as: UTF8.self)
+                if let blob = AuthorizedKeys.keyBlob(ofLine: text), blobs.contains(blob) {
+                    result.removed.append((number + 1, String(text)))
+                    found.insert(blob)
+                } else {
+                    kept += line.text
+                    if line.hasNewline { kept.append(UInt8(ascii: "\n")) }
+                }
+            }
+            result.notFound = keys.filter { !found.contains($0.wireBlob) }
+            if dryRun || result.removed.isEmpty { return result }
+            var ignored = CopyResult()
+            if try Self.write(kept, target: target, expected: file.checksum, into: &ignored, over: runner) {
+                return result
+            }
+        }
+        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    }
+
+    /// The keys in the target file (lines keysmith cannot read are skipped).
+    public static func list(target: String = defaultTarget, over runner: some RemoteCommandRunner) throws -> [ListedKey]
+    {
+        let file = try Self.read(target: target, over: runner)
+        var out: [ListedKey] = []
+        for (number, line) in AuthorizedKeys.lines(of: file.contents).enumerated() {
+            guard let parsed = SSHPublicKey.parseLine(Substring(decoding: line.text, as: UTF8.self)) else { continue }
+            out.append(ListedKey(line: number + 1, options: parsed.prefix, key: parsed.key, comment: parsed.comment))
+        }
+        return out
+    }
+
+    // MARK: Internals
+
+    /// Sends `contents` for the compare-and-swap; false when the file changed meanwhile.
+    static func write(
+        _ contents: [UInt8],
+        target: String,
+        expected: String,
+        into result: inout CopyResult,
+        over runner: some RemoteCommandRunner
+    ) throws -> Bool {
+        let r = try runner.run(RemoteScript.command("write", target: target, extra: [expected]), stdin: contents)
+        var written = false
+        var changed = false
+        try Self.parseReports(r, into: &result, doing: "write \(target)") { word, rest in
+            switch word {
+            case "written": written = true
+            case "changed": changed = true
+            case "locked":
+                throw KeyDeployError(
+                    .locked,
+                    "another deploy has held the lock \(rest) for 30 seconds; if none is running, remove that directory and try again"
+                )
+            default: break
+            }
+        }
+        guard written || changed else { throw Self.failure(r, doing: "write \(target)") }
+        return written
+    }
+
+    static func repair(target: String, into result: inout CopyResult, over runner: some RemoteCommandRunner) throws {
+        let r = try runner.run(RemoteScript.command("repair", target: target), stdin: [])
+        try Self.parseReports(r, into: &result, doing: "repair \(target)") { _, _ in }
+        guard r.exitStatus == 0 else { throw Self.failure(r, doing: "repair \(target)") }
+    }
+
+    static func parseReports(
+        _ r: RemoteCommandResult,
+        into result: inout CopyResult,
+        doing what: String,
+        other: (Substring, Substring) throws -> Void
+    ) throws {
+        for line in String(decoding: r.stdout, as: UTF8.self).split(separator: "\n") {
+            let (word, rest) = Self.word(line)
+            switch word {
+            case "created": result.created.append(String(rest))
+            case "repaired":
+                let (mode, path) = Self.word(rest)
+                result.repaired.append((String(mode), String(path)))
+            case "failed":
+                throw KeyDeployError(.remoteFailure, "the server could not \(rest)" + Self.stderrSuffix(r))
+            default: try other(word, rest)
+            }
+        }
+    }
+
+    static func failure(_ r: RemoteCommandResult, doing what: String) -> KeyDeployError {
+        let status = r.exitStatus.map { "exit status \($0)" } ?? "no exit status"
+        return KeyDeployError(.remoteFailure, "the remote shell failed to \(what) (\(status))" + Self.stderrSuffix(r))
+    }
+
+    static func stderrSuffix(_ r: RemoteCommandResult) -> String {
+        let text = String(decoding: r.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        return text.isEmpty ? "" : ": \(text)"
+    }
+
+    /// The end of the header (`--\n`) and the start of the contents in a `read` reply.
+    static func headerEnd(_ out: [UInt8]) -> (header: Int, contents: Int)? {
+        let marker = Array("--\n".utf8)
+        var start = 0
+        while start <= out.count - marker.count {
+            if Array(out[start..<start + marker.count]) == marker { return (start, start + marker.count) }
+            guard let nl = out[start...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            start = nl + 1
+        }
+        return nil
+    }
+
+    static func word(_ s: Substring) -> (Substring, Substring) {
+        guard let sp = s.firstIndex(of: " ") else { return (s, "") }
+        return (s[..<sp], s[s.index(after: sp)...])
+    }
+}
