@@ -44,7 +44,10 @@ final class TransportTestConnection {
 
     /// Writes what the transport has queued.
     func flush() throws {
-        let bytes = self.transport.takeOutbound()
+        try self.send(self.transport.takeOutbound())
+    }
+
+    func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { write(self.fd, $0.baseAddress, $0.count) }
@@ -192,14 +195,40 @@ struct TransportInteropTests {
         for _ in 0..<4 {
             try connection.transport.send([2, 0, 0, 3, 0xE8] + [UInt8](repeating: 0x55, count: 1000))
         }
-        try connection.run { connection.transport.completedKeyExchanges >= 2 }
-        // The connection still works: a global request gets its answer (REQUEST_FAILURE).
+        try connection.run {
+            connection.transport.isExchangingKeys || connection.transport.completedKeyExchanges >= 2
+        }
+        // A message sent while the re-key runs is held until NEWKEYS, then answered
+        // (a global request nobody knows gets REQUEST_FAILURE).
         var global = SSHWireWriter()
         global.writeByte(80)
         global.writeString("keepalive@openssh.com")
         global.writeByte(1)
+        let heldDuringRekey = connection.transport.isExchangingKeys
         try connection.transport.send(global.bytes)
+        let queued = connection.transport.takeOutbound()
+        if heldDuringRekey { #expect(queued.isEmpty) }
+        try connection.send(queued)
+        try connection.run { connection.transport.completedKeyExchanges >= 2 }
         try connection.run { connection.payloads.last?.first == 82 }
         #expect(connection.transport.sessionID != nil)
+        #expect(heldDuringRekey)
+    }
+
+    @Test("a host key the verifier refuses ends the connection before NEWKEYS")
+    func refusedHostKey() throws {
+        let sshd = try SSHDFixture()
+        let connection = try TransportTestConnection(port: sshd.port, algorithms: .clientDefaults) {
+            key throws(SSHProtocolError) in
+            throw SSHProtocolError(.hostKeyRejected, "no: \(key.type)")
+        }
+        do {
+            try connection.run { connection.readyCount == 1 }
+            Issue.record("the connection went on")
+        } catch let error as SSHProtocolError {
+            #expect(error.code == .hostKeyRejected)
+        }
+        #expect(connection.transport.sessionID == nil)
+        #expect(connection.transport.hostKey == nil)
     }
 }

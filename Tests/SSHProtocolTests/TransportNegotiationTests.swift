@@ -214,4 +214,31 @@ struct TransportStateTests {
         let bytes = Array("SSH-2.0-test\r\n".utf8) + (try self.plainPacket([94, 0, 0, 0, 0]))
         #expect(throws: SSHProtocolError.self) { try t.receive(bytes) }
     }
+
+    @Test("random bytes after the version line fail or wait, never crash; errors queue a DISCONNECT")
+    func hostileBytes() throws {
+        for round in 0..<300 {
+            let t = self.transport()
+            _ = t.takeOutbound()
+            let noise = SecureRandom.bytes(round * 13 % 2000)
+            do {
+                _ = try t.receive(Array("SSH-2.0-x\r\n".utf8) + noise)
+            } catch {
+                #expect(error.code == .protocolViolation || error.code == .disconnected)
+                if error.code == .protocolViolation {
+                    var decoder = PacketDecoder()
+                    let packet = try #require(try decoder.decode(t.takeOutbound()[...]))
+                    #expect(packet.payload.first == 1)
+                }
+            }
+        }
+    }
+
+    @Test("a 4 GiB length field is refused at once")
+    func hugeLength() {
+        let t = self.transport()
+        #expect(throws: SSHProtocolError.self) {
+            try t.receive(Array("SSH-2.0-x\r\n".utf8) + [0xFF, 0xFF, 0xFF, 0xF0, 4])
+        }
+    }
 }

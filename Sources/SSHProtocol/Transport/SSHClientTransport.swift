@@ -78,6 +78,8 @@ package final class SSHClientTransport {
     package private(set) var negotiated: SSHNegotiatedAlgorithms?
     package private(set) var hostKey: SSHPublicKey?
     package private(set) var serverSignatureAlgorithms: [String]?
+    /// Whether a key exchange is running (outgoing payloads are held meanwhile).
+    package var isExchangingKeys: Bool { self.kex != nil }
     /// How many key exchanges have finished (1 after the first, more after re-keys).
     package private(set) var completedKeyExchanges = 0
 
@@ -119,7 +121,21 @@ package final class SSHClientTransport {
             return events
         } catch {
             self.failure = error
+            // RFC 4253 §11.1: tell the server why, as OpenSSH's sshpkt_fatal does; the
+            // driver may send it before closing.
+            if error.code != .disconnected {
+                self.disconnect(reason: Self.disconnectReason(for: error), description: error.message)
+            }
             throw error
+        }
+    }
+
+    /// RFC 4253 §11.1's reason code for one of our errors.
+    private static func disconnectReason(for error: SSHProtocolError) -> UInt32 {
+        switch error.code {
+        case .hostKeyRejected: 9  // SSH_DISCONNECT_HOST_KEY_NOT_VERIFIABLE
+        case .noCommonAlgorithm: 3  // SSH_DISCONNECT_KEY_EXCHANGE_FAILED
+        default: 2  // SSH_DISCONNECT_PROTOCOL_ERROR
         }
     }
 
