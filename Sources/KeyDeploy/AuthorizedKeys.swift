@@ -71,11 +71,10 @@ public enum AuthorizedKeys {
         while true {
             let nameStart = i
             while i < s.count && s[i] != UInt8(ascii: ",") && s[i] != UInt8(ascii: "=") {
-                if s[i] == UInt8(ascii: " ") || s[i] == UInt8(ascii: "\t") || s[i] == UInt8(ascii: "\"") {
-                    throw bad(
-                        "unexpected '\(Character(UnicodeScalar(s[i])))' after '\(String(decoding: s[nameStart..<i], as: UTF8.self))'"
-                    )
+                if s[i] == UInt8(ascii: " ") || s[i] == UInt8(ascii: "\t") {
+                    throw bad("blanks are allowed only inside quoted values")
                 }
+                if s[i] == UInt8(ascii: "\"") { throw bad("a quote may only follow 'name='") }
                 i += 1
             }
             let name = String(decoding: s[nameStart..<i], as: UTF8.self).lowercased()

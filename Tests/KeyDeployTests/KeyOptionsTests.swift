@@ -19,7 +19,8 @@ struct KeyOptionsTests {
     @Test(
         "refuses what sshd refuses, saying why",
         arguments: [
-            ("", "empty"), ("restrict,", "end with a comma"), ("restrict, pty", "unexpected ' '"),
+            ("", "empty"), ("restrict,", "end with a comma"),
+            ("restrict, pty", "blanks are allowed only inside quoted values"),
             ("no-restrict", "not a known option"), ("from=10.0.0.1", "double quotes"),
             ("from=\"10.0.0.1", "no closing quote"), ("command", "needs a value"), ("pty=\"x\"", "takes no value"),
             ("expiry-time=\"2030\"", "YYYYMMDD"), ("tunnel=\"x\"", "device number"),

@@ -123,7 +123,7 @@ struct ConfigTests {
     @Test(
         "a bad value is one clear error naming its source",
         arguments: [
-            ("Port=99999", "'99999' is not a valid value for port"),
+            ("Port=99999", "'99999' is not a valid value for Port"),
             ("StrictHostKeyChecking=maybe", "expected yes, accept-new, no, off or ask"),
             ("BatchMode=sometimes", "expected yes or no"),
             ("ConnectTimeout=soon", "a number of seconds"),

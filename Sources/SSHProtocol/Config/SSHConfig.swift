@@ -83,6 +83,8 @@ public struct SSHConfig: Sendable {
     /// One `keyword args` line with the `Host` condition it sits under.
     struct Line: Sendable {
         var keyword: String
+        /// The keyword as written, for messages.
+        var name: String = ""
         var arguments: [String]
         var source: String
         /// The `Host` patterns in force, nil for lines outside any section.
@@ -112,7 +114,8 @@ public struct SSHConfig: Sendable {
         if k == "host" || k == "match" || k == "include" {
             throw SSHProtocolError(.invalidConfiguration, "-o '\(text)': \(keyword) is not allowed on the command line")
         }
-        let line = Line(keyword: k, arguments: arguments, source: "-o '\(text)'", patterns: nil, never: false)
+        var line = Line(keyword: k, arguments: arguments, source: "-o '\(text)'", patterns: nil, never: false)
+        line.name = keyword
         try Self.validate(line)
         self.lines.append(line)
     }
@@ -176,7 +179,8 @@ public struct SSHConfig: Sendable {
                     }
                 }
             case let k:
-                let line = Line(keyword: k, arguments: arguments, source: source, patterns: patterns, never: never)
+                var line = Line(keyword: k, arguments: arguments, source: source, patterns: patterns, never: never)
+                line.name = keyword
                 try Self.validate(line)
                 self.lines.append(line)
             }
@@ -309,7 +313,7 @@ public struct SSHConfig: Sendable {
     static func validate(_ line: Line) throws(SSHProtocolError) {
         guard knownKeywords.contains(line.keyword) else { return }
         guard !line.arguments.isEmpty else {
-            throw SSHProtocolError(.invalidConfiguration, "\(line.source): \(line.keyword) needs a value")
+            throw SSHProtocolError(.invalidConfiguration, "\(line.source): \(line.name) needs a value")
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
@@ -322,7 +326,7 @@ public struct SSHConfig: Sendable {
             if line.arguments.count > 1 {
                 throw SSHProtocolError(
                     .invalidConfiguration,
-                    "\(line.source): \(line.keyword) takes one value, not \(line.arguments.count)"
+                    "\(line.source): \(line.name) takes one value, not \(line.arguments.count)"
                 )
             }
         }
@@ -331,7 +335,7 @@ public struct SSHConfig: Sendable {
     static func badValue(_ line: Line, _ expected: String) -> SSHProtocolError {
         SSHProtocolError(
             .invalidConfiguration,
-            "\(line.source): '\(line.arguments.joined(separator: " "))' is not a valid value for \(line.keyword) (expected \(expected))"
+            "\(line.source): '\(line.arguments.joined(separator: " "))' is not a valid value for \(line.name) (expected \(expected))"
         )
     }
 
