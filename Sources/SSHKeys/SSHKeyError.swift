@@ -31,6 +31,10 @@ public struct SSHKeyError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badPermissions = Code("bad permissions")
         /// A file that would be written already exists.
         public static let fileExists = Code("file exists")
+        /// A signature does not verify: wrong key, message, namespace or algorithm.
+        public static let signatureInvalid = Code("signature invalid")
+        /// A valid signature whose signer is not allowed (allowed_signers refused it).
+        public static let notAllowed = Code("not allowed")
 
         public var description: String { self.name }
     }

@@ -18,6 +18,10 @@ struct Keysmith: ParsableCommand {
             Comment.self,
             Convert.self,
             KnownHosts.self,
+            Sign.self,
+            Verify.self,
+            FindPrincipals.self,
+            CheckNoValidate.self,
         ]
     )
 }
