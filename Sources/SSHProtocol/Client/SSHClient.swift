@@ -1,6 +1,12 @@
 public import SSHCrypto
 public import SSHKeys
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How the client proves who it is, in the order tried (ssh's PreferredAuthentications).
 public enum SSHAuthenticationMethod: String, Sendable, Hashable, CaseIterable {
     case publicKey = "publickey"
@@ -48,6 +54,9 @@ public struct SSHClientOptions: Sendable {
     public var connectTimeout: Double
     /// Seconds the whole connection may take before it is abandoned (no silent server hangs the client).
     public var overallTimeout: Double
+    /// Seconds the client waits for the server to send anything while it expects an answer
+    /// (a command that prints nothing for longer than this is abandoned too).
+    public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
 
@@ -60,6 +69,7 @@ public struct SSHClientOptions: Sendable {
         authenticationOrder: [SSHAuthenticationMethod] = [.publicKey, .keyboardInteractive, .password],
         connectTimeout: Double = 10,
         overallTimeout: Double = 120,
+        idleTimeout: Double = 60,
         hostKeyVerifier: @escaping @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
     ) {
         self.host = host
@@ -70,6 +80,7 @@ public struct SSHClientOptions: Sendable {
         self.authenticationOrder = authenticationOrder
         self.connectTimeout = connectTimeout
         self.overallTimeout = overallTimeout
+        self.idleTimeout = idleTimeout
         self.hostKeyVerifier = hostKeyVerifier
     }
 }
@@ -87,25 +98,273 @@ public struct SSHExecResult: Sendable {
 /// A blocking SSH client: one TCP connection, authenticated, running commands on
 /// session channels. Drives ``SSHClientTransport`` and the userauth and connection
 /// layers over a socket with poll(2), under the options' time limits.
+///
+/// Every wait is bounded: the TCP connect by `connectTimeout`, each wait for the server by
+/// `idleTimeout`, and everything from the first connect attempt on by `overallTimeout`, so
+/// a silent or hostile server ends in `.timeout` instead of a hang.
+///
+/// Why not SwiftNIO: a deploy opens one connection per host and runs a few commands in
+/// order on it, so a blocking driver of the sans-I/O state machines is all it needs. It
+/// keeps start-up and build time small (no event loop group, no NIO dependency tree), and
+/// a fleet deploy gets its parallelism from one thread per connection. The protocol itself
+/// stays in the sans-I/O layers, so an event-loop driver can be added beside this one.
+///
+/// Not `Sendable`: use one client from one thread at a time.
 public final class SSHClient {
+    private enum Phase {
+        case keyExchange
+        case authenticating(SSHUserAuthClient)
+        case connected
+    }
+
+    private let options: SSHClientOptions
+    /// `host:port` (`[v6]:port`), for messages.
+    private let peer: String
+    private let socket: TCPConnection
+    private let transport: SSHClientTransport
+    private let connection: SSHConnectionClient
+    private let deadline: ContinuousClock.Instant
+    private var phase = Phase.keyExchange
+    private var sessionID: [UInt8]?
+    private var outgoing: [UInt8] = []
+    private var outgoingOffset = 0
+    private var failure: SSHProtocolError?
+    private var isClosed = false
+
+    /// The authentication method that succeeded, and for publickey the key's label.
+    public private(set) var authenticatedWith: String = ""
+
+    /// The server's host key.
+    public private(set) var hostKey: SSHPublicKey
+
+    /// The texts of SSH_MSG_USERAUTH_BANNER messages the server sent (RFC 4252 §5.4).
+    public private(set) var banners: [String] = []
+
+    private init(options: SSHClientOptions, peer: String, socket: TCPConnection, deadline: ContinuousClock.Instant) {
+        self.options = options
+        self.peer = peer
+        self.socket = socket
+        self.deadline = deadline
+        self.transport = SSHClientTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
+        self.connection = SSHConnectionClient(peer: peer)
+        // Replaced by the verified key once the key exchange is done; never read before.
+        self.hostKey = SSHPublicKey(backing: .ed25519([UInt8](repeating: 0, count: 32)))
+    }
+
+    deinit { self.close() }
+
     /// Connects, exchanges keys, verifies the host key and authenticates.
     /// - Throws: `SSHProtocolError` (connectionFailed, timeout, hostKeyRejected, authenticationFailed, …).
     public static func connect(_ options: SSHClientOptions) throws(SSHProtocolError) -> SSHClient {
-        fatalError("unimplemented")
+        let start = ContinuousClock.now
+        let peer = TCPConnection.describe(host: options.host, port: options.port)
+        guard (1...65535).contains(options.port) else {
+            throw SSHProtocolError(.invalidConfiguration, "the port \(options.port) of \(options.host) is not 1-65535")
+        }
+        for (name, value) in [
+            ("connect", options.connectTimeout), ("overall", options.overallTimeout), ("idle", options.idleTimeout),
+        ] where !(value > 0 && value.isFinite) {
+            throw SSHProtocolError(.invalidConfiguration, "the \(name) timeout must be a positive number of seconds")
+        }
+        let deadline = start + .seconds(options.overallTimeout)
+        let socket = try TCPConnection(
+            host: options.host,
+            port: options.port,
+            connectTimeout: options.connectTimeout,
+            deadline: deadline
+        )
+        let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
+        do {
+            try client.handshake()
+        } catch {
+            client.close()
+            throw error
+        }
+        return client
     }
-
-    /// The authentication method that succeeded, and for publickey the key's label.
-    public var authenticatedWith: String { fatalError("unimplemented") }
-
-    /// The server's host key.
-    public var hostKey: SSHPublicKey { fatalError("unimplemented") }
 
     /// Runs `command` on a new session channel, sends `stdin` then EOF, and collects
     /// output until the channel closes (window and flow control handled).
     public func exec(_ command: String, stdin: [UInt8] = []) throws(SSHProtocolError) -> SSHExecResult {
-        fatalError("unimplemented")
+        try self.checkUsable()
+        let id = self.connection.openExec(command: command, stdin: stdin)
+        try self.pump("while running a command") { self.connection.isFinished(id) }
+        return try self.connection.takeResult(id)
     }
 
     /// Disconnects politely and closes the socket.
-    public func close() { fatalError("unimplemented") }
+    public func close() {
+        guard !self.isClosed else { return }
+        self.isClosed = true
+        if self.failure == nil && self.sessionID != nil {
+            // RFC 4253 §11.1: SSH_DISCONNECT_BY_APPLICATION. Best effort, without waiting.
+            self.transport.disconnect(reason: 11, description: "disconnected by keysmith")
+            self.outgoing += self.transport.takeOutbound()
+            _ = self.socket.write(self.outgoing[self.outgoingOffset...])
+        }
+        self.socket.close()
+    }
+
+    private func checkUsable() throws(SSHProtocolError) {
+        if let failure = self.failure { throw failure }
+        guard !self.isClosed else {
+            throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) is closed")
+        }
+    }
+
+    /// Key exchange, then user authentication.
+    private func handshake() throws(SSHProtocolError) {
+        try self.pump("during key exchange") { self.sessionID != nil }
+        guard let sessionID = self.sessionID, let hostKey = self.transport.hostKey else {
+            throw SSHProtocolError(.protocolViolation, "\(self.peer) finished the key exchange without a host key")
+        }
+        self.hostKey = hostKey
+
+        let credentials = self.options.credentials
+        var identities = credentials.keys.map { SSHAuthIdentity(label: $0.label, privateKey: $0.key) }
+        var notes: [String] = []
+        if credentials.useAgent && self.options.authenticationOrder.contains(.publicKey) {
+            do {
+                identities += try self.agentIdentities(excluding: Set(identities.map(\.publicKey)))
+            } catch {
+                notes.append(error.message)
+            }
+        }
+        let auth = SSHUserAuthClient(
+            user: self.options.user,
+            host: self.options.host,
+            peer: self.peer,
+            order: self.options.authenticationOrder,
+            identities: identities,
+            password: credentials.password,
+            keyboardInteractive: credentials.keyboardInteractive,
+            sessionID: sessionID,
+            notes: notes
+        )
+        self.phase = .authenticating(auth)
+        try self.send(auth.start())
+        try self.pump("during authentication") { auth.isAuthenticated }
+        self.authenticatedWith = auth.authenticatedWith ?? ""
+        self.banners = auth.banners
+    }
+
+    private func agentIdentities(excluding known: Set<SSHPublicKey>) throws(SSHProtocolError) -> [SSHAuthIdentity] {
+        let environment = getenv("SSH_AUTH_SOCK").map { String(cString: $0) }
+        guard let path = self.options.credentials.agentSocket ?? environment, !path.isEmpty else { return [] }
+        let agent = try SSHAgentClient(socketPath: path)
+        return try SSHAuthIdentity.agentIdentities(agent).filter { !known.contains($0.publicKey) }
+    }
+
+    private func send(_ payload: [UInt8]) throws(SSHProtocolError) {
+        do {
+            try self.transport.send(payload)
+        } catch {
+            throw self.named(error)
+        }
+    }
+
+    /// Routes one message from the transport to the layer in charge.
+    private func dispatch(_ payload: [UInt8]) throws(SSHProtocolError) {
+        switch self.phase {
+        case .keyExchange:
+            throw SSHProtocolError(
+                .protocolViolation,
+                "\(self.peer) sent message \(payload.first ?? 0) before the key exchange finished"
+            )
+        case .authenticating(let auth):
+            auth.serverSignatureAlgorithms = self.transport.serverSignatureAlgorithms
+            for reply in try auth.receive(payload) { try self.send(reply) }
+            if auth.isAuthenticated { self.phase = .connected }
+        case .connected:
+            try self.connection.receive(payload)
+        }
+    }
+
+    /// Moves bytes between the socket and the transport until `done` holds and every
+    /// queued byte is written, within the idle and overall bounds.
+    private func pump(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+        do {
+            try self.runLoop(activity, until: done)
+        } catch {
+            let named = self.named(error)
+            self.failure = named
+            throw named
+        }
+    }
+
+    private func runLoop(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+        var lastProgress = ContinuousClock.now
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            for payload in self.connection.takeOutbound() { try self.send(payload) }
+            self.outgoing += self.transport.takeOutbound()
+            if self.outgoingOffset == self.outgoing.count {
+                self.outgoing.removeAll(keepingCapacity: true)
+                self.outgoingOffset = 0
+                if done() { return }
+            }
+
+            let now = ContinuousClock.now
+            if now >= self.deadline {
+                throw SSHProtocolError(
+                    .timeout,
+                    "\(self.peer) did not finish \(activity) within the \(seconds(self.options.overallTimeout))-second limit"
+                )
+            }
+            let idleEnd = lastProgress + .seconds(self.options.idleTimeout)
+            if now >= idleEnd {
+                throw SSHProtocolError(
+                    .timeout,
+                    "\(self.peer) sent nothing for \(seconds(self.options.idleTimeout)) seconds \(activity)"
+                )
+            }
+            let wantWrite = self.outgoingOffset < self.outgoing.count
+            let events = try self.socket.wait(readable: true, writable: wantWrite, until: min(self.deadline, idleEnd))
+            if events.writable && wantWrite {
+                let written = self.socket.write(self.outgoing[self.outgoingOffset...])
+                switch written {
+                case .success(let n):
+                    self.outgoingOffset += n
+                    if n > 0 { lastProgress = ContinuousClock.now }
+                case .failure(let error):
+                    throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) broke: \(error)")
+                }
+            }
+            if events.readable {
+                switch self.socket.read(into: &buffer) {
+                case .success(0):
+                    throw SSHProtocolError(.disconnected, "\(self.peer) closed the connection \(activity)")
+                case .success(let n):
+                    lastProgress = ContinuousClock.now
+                    let received: [SSHTransportEvent]
+                    do {
+                        received = try self.transport.receive(buffer[..<n])
+                    } catch {
+                        throw self.named(error)
+                    }
+                    for event in received {
+                        switch event {
+                        case .ready(let sessionID): self.sessionID = sessionID
+                        case .payload(let payload): try self.dispatch(payload)
+                        }
+                    }
+                case .failure(let error) where error.wouldBlock:
+                    continue
+                case .failure(let error):
+                    throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) broke: \(error)")
+                }
+            }
+        }
+    }
+
+    /// The error with the server named, if its message does not name it already.
+    private func named(_ error: SSHProtocolError) -> SSHProtocolError {
+        if error.message.contains(self.options.host) { return error }
+        return SSHProtocolError(error.code, "\(self.peer): \(error.message)")
+    }
+}
+
+/// Seconds for messages: `10`, `2.5`.
+func seconds(_ value: Double) -> String {
+    value == value.rounded() && value < 1e9 ? String(Int(value)) : String(value)
 }

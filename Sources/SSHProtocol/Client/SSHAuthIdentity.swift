@@ -1,0 +1,71 @@
+import SSHCrypto
+package import SSHKeys
+
+/// One key the client can prove it holds: a loaded private key or a key held by ssh-agent.
+///
+/// The user authentication state machine only needs the public key and a way to sign, so
+/// a key file and an agent look the same to it.
+package struct SSHAuthIdentity {
+    /// How the key is named in messages: a file path, or `agent: COMMENT`.
+    package var label: String
+    package var publicKey: SSHPublicKey
+    /// Signs data with the named signature algorithm (`ssh-ed25519`, `rsa-sha2-512`, …).
+    package var sign: (_ data: [UInt8], _ algorithm: String) throws(SSHProtocolError) -> SSHSignature
+
+    package init(
+        label: String,
+        publicKey: SSHPublicKey,
+        sign: @escaping (_ data: [UInt8], _ algorithm: String) throws(SSHProtocolError) -> SSHSignature
+    ) {
+        self.label = label
+        self.publicKey = publicKey
+        self.sign = sign
+    }
+
+    /// An identity backed by a private key in memory.
+    package init(label: String, privateKey: SSHPrivateKey) {
+        self.label = label
+        self.publicKey = privateKey.publicKey
+        self.sign = { (data, algorithm) throws(SSHProtocolError) in
+            try Self.sign(data, with: privateKey, algorithm: algorithm, label: label)
+        }
+    }
+
+    private static func sign(
+        _ data: [UInt8],
+        with key: SSHPrivateKey,
+        algorithm: String,
+        label: String
+    ) throws(SSHProtocolError) -> SSHSignature {
+        do {
+            switch (key.backing, algorithm) {
+            case (.rsa(let rsa), "ssh-rsa"):
+                // RFC 8332 §3: SHA-1 only for a server that accepts nothing newer.
+                let raw = try wrapCrypto("signing") { () throws(CryptoError) in try rsa.sign(data, hash: .sha1) }
+                return SSHSignature(algorithm: "ssh-rsa", rawSignature: raw)
+            case (.rsa, "rsa-sha2-256"):
+                return try key.signature(for: data, rsaHash: .sha256)
+            case (.rsa, _):
+                return try key.signature(for: data, rsaHash: .sha512)
+            default:
+                return try key.signature(for: data)
+            }
+        } catch {
+            throw SSHProtocolError(.cryptoFailure, "cannot sign with \(label): \(error.message)")
+        }
+    }
+
+    /// The signature algorithm to use with `key` (RFC 8332 §3.3, RFC 8308 §3.1).
+    ///
+    /// RSA keys sign with rsa-sha2-512 or rsa-sha2-256 as the server's server-sig-algs
+    /// allow, rsa-sha2-512 when the server sent no list, and SHA-1 `ssh-rsa` only when the
+    /// server lists that and no SHA-2 variant. Other keys have one algorithm each.
+    package static func signatureAlgorithm(for key: SSHPublicKey, serverAlgorithms: [String]?) -> String {
+        guard key.type == .rsa else { return key.type.sshName }
+        guard let listed = serverAlgorithms else { return "rsa-sha2-512" }
+        if listed.contains("rsa-sha2-512") { return "rsa-sha2-512" }
+        if listed.contains("rsa-sha2-256") { return "rsa-sha2-256" }
+        if listed.contains("ssh-rsa") { return "ssh-rsa" }
+        return "rsa-sha2-512"
+    }
+}

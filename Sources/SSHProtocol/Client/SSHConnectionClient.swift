@@ -1,0 +1,327 @@
+import SSHKeys
+
+/// The client side of the SSH connection protocol (RFC 4254) for `exec` sessions, sans I/O:
+/// feed it the payloads that arrive after authentication and send what ``takeOutbound()``
+/// returns.
+///
+/// Each ``openExec(command:stdin:)`` opens a session channel, asks for `exec` with
+/// want-reply, streams stdin within the server's window and maximum packet size, then sends
+/// EOF; it collects stdout, stderr (extended data type 1), exit-status and exit-signal until
+/// the server closes the channel. Our receive window starts at ``windowSize`` and is topped
+/// up with WINDOW_ADJUST once half of it is used. Global requests and channel requests we
+/// do not know (hostkeys-00@openssh.com, keepalive@openssh.com) are refused when the server
+/// wants a reply, and channels the server tries to open are refused.
+///
+/// Not `Sendable`: one connection's state, driven from one place.
+package final class SSHConnectionClient {
+    /// Our receive window per channel (as OpenSSH's session default, 2 MiB).
+    package static let windowSize: UInt32 = 2 * 1024 * 1024
+    /// The largest data packet we accept (OpenSSH's session default).
+    package static let maximumPacket: UInt32 = 32 * 1024
+    /// A command's stdout or stderr may not grow past this (a hostile server could stream forever).
+    package static let maximumOutput = 64 * 1024 * 1024
+
+    private final class ExecChannel {
+        enum State { case opening, awaitingExecReply, running, closed }
+        let localID: UInt32
+        let command: String
+        let stdin: [UInt8]
+        var stdinSent = 0
+        var state = State.opening
+        var remoteID: UInt32 = 0
+        var remoteWindow: UInt64 = 0
+        var remoteMaximumPacket = 0
+        var localWindow = SSHConnectionClient.windowSize
+        var eofSent = false
+        var eofReceived = false
+        var closeSent = false
+        var result = SSHExecResult(exitStatus: nil, exitSignal: nil, stdout: [], stderr: [])
+        var failure: SSHProtocolError?
+
+        init(localID: UInt32, command: String, stdin: [UInt8]) {
+            self.localID = localID
+            self.command = command
+            self.stdin = stdin
+        }
+    }
+
+    private let peer: String
+    private var channels: [UInt32: ExecChannel] = [:]
+    private var nextChannelID: UInt32 = 0
+    private var outbound: [[UInt8]] = []
+
+    /// - Parameter peer: how the server is named in messages (`host:port`).
+    package init(peer: String) { self.peer = peer }
+
+    /// The messages to send now, in order; empties the queue.
+    package func takeOutbound() -> [[UInt8]] {
+        defer { self.outbound.removeAll() }
+        return self.outbound
+    }
+
+    /// Opens a session channel that will run `command` with `stdin`; returns its local id.
+    package func openExec(command: String, stdin: [UInt8]) -> UInt32 {
+        let id = self.nextChannelID
+        self.nextChannelID &+= 1
+        self.channels[id] = ExecChannel(localID: id, command: command, stdin: stdin)
+        // RFC 4254 §5.1: string "session", uint32 sender channel, uint32 initial window
+        // size, uint32 maximum packet size.
+        var w = SSHWireWriter()
+        w.writeByte(ConnectionMessage.channelOpen)
+        w.writeString("session")
+        w.writeUInt32(id)
+        w.writeUInt32(Self.windowSize)
+        w.writeUInt32(Self.maximumPacket)
+        self.outbound.append(w.bytes)
+        return id
+    }
+
+    /// Whether the channel has closed (or failed to open).
+    package func isFinished(_ id: UInt32) -> Bool {
+        guard let channel = self.channels[id] else { return true }
+        return channel.state == .closed
+    }
+
+    /// The finished channel's result; forgets the channel.
+    /// - Throws: `.channelFailure` when the server refused the channel or the command.
+    package func takeResult(_ id: UInt32) throws(SSHProtocolError) -> SSHExecResult {
+        guard let channel = self.channels.removeValue(forKey: id) else {
+            throw SSHProtocolError(.channelFailure, "no such channel \(id)")
+        }
+        if let failure = channel.failure { throw failure }
+        return channel.result
+    }
+
+    /// Handles one connection-protocol message from the server.
+    /// - Throws: `.protocolViolation` for a malformed or out-of-place message.
+    package func receive(_ payload: [UInt8]) throws(SSHProtocolError) {
+        guard let type = payload.first else { throw malformed("empty") }
+        var r = SSHWireReader(payload.dropFirst())
+        do {
+            try self.handle(type, &r)
+        } catch let error as SSHProtocolError {
+            throw error
+        } catch {
+            throw malformed(Self.name(of: type))
+        }
+    }
+
+    private func handle(_ type: UInt8, _ r: inout SSHWireReader) throws {
+        switch type {
+        case ConnectionMessage.globalRequest:
+            // RFC 4254 §4: string request name, boolean want reply, ….
+            _ = try r.readString()
+            if try r.readByte() != 0 { self.outbound.append([ConnectionMessage.requestFailure]) }
+        case ConnectionMessage.requestSuccess, ConnectionMessage.requestFailure:
+            // We send no global requests, so there is nothing to match a reply to.
+            throw SSHProtocolError(.protocolViolation, "the server answered a global request that was never sent")
+        case ConnectionMessage.channelOpen:
+            // RFC 4254 §5.1: string type, uint32 sender channel, …; refuse with
+            // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1).
+            _ = try r.readString()
+            let sender = try r.readUInt32()
+            var w = SSHWireWriter()
+            w.writeByte(ConnectionMessage.channelOpenFailure)
+            w.writeUInt32(sender)
+            w.writeUInt32(1)
+            w.writeString("keysmith opens no channels for the server")
+            w.writeString("")
+            self.outbound.append(w.bytes)
+        default:
+            let channel = try self.channel(try r.readUInt32(), for: type)
+            try self.handle(type, &r, channel)
+        }
+    }
+
+    private func channel(_ id: UInt32, for type: UInt8) throws(SSHProtocolError) -> ExecChannel {
+        guard let channel = self.channels[id], channel.state != .closed else {
+            throw SSHProtocolError(
+                .protocolViolation,
+                "the server sent \(Self.name(of: type)) for channel \(id), which is not open"
+            )
+        }
+        return channel
+    }
+
+    private func handle(_ type: UInt8, _ r: inout SSHWireReader, _ channel: ExecChannel) throws {
+        switch (type, channel.state) {
+        case (ConnectionMessage.channelOpenConfirmation, .opening):
+            // RFC 4254 §5.1: uint32 sender channel, uint32 initial window, uint32 maximum packet.
+            channel.remoteID = try r.readUInt32()
+            channel.remoteWindow = UInt64(try r.readUInt32())
+            channel.remoteMaximumPacket = Int(try r.readUInt32())
+            guard channel.remoteMaximumPacket > 0 else {
+                throw SSHProtocolError(.protocolViolation, "the server allows no data on the session channel")
+            }
+            // RFC 4254 §6.5: string "exec", boolean want reply, string command.
+            var w = self.channelWriter(ConnectionMessage.channelRequest, channel)
+            w.writeString("exec")
+            w.writeByte(1)
+            w.writeString(channel.command)
+            self.outbound.append(w.bytes)
+            channel.state = .awaitingExecReply
+
+        case (ConnectionMessage.channelOpenFailure, .opening):
+            // RFC 4254 §5.1: uint32 reason code, string description, string language tag.
+            let reason = try r.readUInt32()
+            let description = printableText(try r.readString())
+            channel.failure = SSHProtocolError(
+                .channelFailure,
+                "\(self.peer) refused to open a session channel (reason \(reason): \(description))"
+            )
+            channel.state = .closed
+
+        case (ConnectionMessage.channelSuccess, .awaitingExecReply):
+            channel.state = .running
+            self.sendStdin(channel)
+
+        case (ConnectionMessage.channelFailure, .awaitingExecReply):
+            channel.failure = SSHProtocolError(
+                .channelFailure,
+                "\(self.peer) refused to run the command (exec request failed)"
+            )
+            channel.state = .running
+            self.sendClose(channel)
+
+        case (ConnectionMessage.channelWindowAdjust, .awaitingExecReply),
+            (ConnectionMessage.channelWindowAdjust, .running):
+            // RFC 4254 §5.2: uint32 bytes to add; the window never exceeds 2^32 - 1.
+            channel.remoteWindow = min(channel.remoteWindow + UInt64(try r.readUInt32()), UInt64(UInt32.max))
+            if channel.state == .running { self.sendStdin(channel) }
+
+        case (ConnectionMessage.channelData, .awaitingExecReply), (ConnectionMessage.channelData, .running):
+            let data = try r.readString()
+            try self.consume(data.count, channel)
+            try self.append(data, to: \.stdout, channel)
+
+        case (ConnectionMessage.channelExtendedData, .awaitingExecReply),
+            (ConnectionMessage.channelExtendedData, .running):
+            // RFC 4254 §5.2: uint32 data_type_code (1 = SSH_EXTENDED_DATA_STDERR), string data.
+            let code = try r.readUInt32()
+            let data = try r.readString()
+            try self.consume(data.count, channel)
+            if code == 1 { try self.append(data, to: \.stderr, channel) }
+
+        case (ConnectionMessage.channelEOF, .awaitingExecReply), (ConnectionMessage.channelEOF, .running):
+            channel.eofReceived = true
+
+        case (ConnectionMessage.channelRequest, .awaitingExecReply), (ConnectionMessage.channelRequest, .running):
+            try self.handleChannelRequest(&r, channel)
+
+        case (ConnectionMessage.channelClose, .awaitingExecReply), (ConnectionMessage.channelClose, .running):
+            // RFC 4254 §5.3: answer CLOSE with CLOSE unless ours went first.
+            self.sendClose(channel)
+            channel.state = .closed
+
+        default:
+            throw SSHProtocolError(
+                .protocolViolation,
+                "the server sent \(Self.name(of: type)) out of place on channel \(channel.localID)"
+            )
+        }
+    }
+
+    private func handleChannelRequest(_ r: inout SSHWireReader, _ channel: ExecChannel) throws {
+        // RFC 4254 §5.4: string request type, boolean want reply, type-specific data.
+        let name = try r.readString()
+        let wantReply = try r.readByte() != 0
+        if name.elementsEqual("exit-status".utf8) {
+            // RFC 4254 §6.10: uint32 exit_status.
+            channel.result.exitStatus = Int32(bitPattern: try r.readUInt32())
+        } else if name.elementsEqual("exit-signal".utf8) {
+            // RFC 4254 §6.10: string signal name (without "SIG"), boolean core dumped,
+            // string error message, string language tag.
+            channel.result.exitSignal = printableText(try r.readString())
+        } else if wantReply {
+            // keepalive@openssh.com and anything else we do not implement.
+            self.outbound.append(self.channelWriter(ConnectionMessage.channelFailure, channel).bytes)
+        }
+    }
+
+    private func consume(_ count: Int, _ channel: ExecChannel) throws(SSHProtocolError) {
+        guard count <= channel.localWindow, count <= Self.maximumPacket else {
+            throw SSHProtocolError(.protocolViolation, "\(self.peer) sent more data than the channel window allows")
+        }
+        channel.localWindow -= UInt32(count)
+        if channel.localWindow <= Self.windowSize / 2 && !channel.eofReceived {
+            // RFC 4254 §5.2: uint32 bytes to add.
+            var w = self.channelWriter(ConnectionMessage.channelWindowAdjust, channel)
+            w.writeUInt32(Self.windowSize - channel.localWindow)
+            self.outbound.append(w.bytes)
+            channel.localWindow = Self.windowSize
+        }
+    }
+
+    private func append(
+        _ data: ArraySlice<UInt8>,
+        to stream: WritableKeyPath<SSHExecResult, [UInt8]>,
+        _ channel: ExecChannel
+    ) throws(SSHProtocolError) {
+        guard channel.result[keyPath: stream].count + data.count <= Self.maximumOutput else {
+            throw SSHProtocolError(
+                .protocolViolation,
+                "the command's output on \(self.peer) exceeds \(Self.maximumOutput >> 20) MiB"
+            )
+        }
+        channel.result[keyPath: stream].append(contentsOf: data)
+    }
+
+    /// Sends as much stdin as the server's window and packet size allow, then EOF.
+    private func sendStdin(_ channel: ExecChannel) {
+        while channel.stdinSent < channel.stdin.count && channel.remoteWindow > 0 && !channel.closeSent {
+            let count = min(
+                channel.stdin.count - channel.stdinSent,
+                channel.remoteMaximumPacket,
+                Int(channel.remoteWindow)
+            )
+            // RFC 4254 §5.2: uint32 recipient channel, string data.
+            var w = self.channelWriter(ConnectionMessage.channelData, channel)
+            w.writeString(channel.stdin[channel.stdinSent..<channel.stdinSent + count])
+            self.outbound.append(w.bytes)
+            channel.stdinSent += count
+            channel.remoteWindow -= UInt64(count)
+        }
+        if channel.stdinSent == channel.stdin.count && !channel.eofSent && !channel.closeSent {
+            self.outbound.append(self.channelWriter(ConnectionMessage.channelEOF, channel).bytes)
+            channel.eofSent = true
+        }
+    }
+
+    private func sendClose(_ channel: ExecChannel) {
+        guard !channel.closeSent else { return }
+        self.outbound.append(self.channelWriter(ConnectionMessage.channelClose, channel).bytes)
+        channel.closeSent = true
+    }
+
+    private func channelWriter(_ type: UInt8, _ channel: ExecChannel) -> SSHWireWriter {
+        var w = SSHWireWriter()
+        w.writeByte(type)
+        w.writeUInt32(channel.remoteID)
+        return w
+    }
+
+    private static func name(of type: UInt8) -> String {
+        switch type {
+        case ConnectionMessage.globalRequest: "GLOBAL_REQUEST"
+        case ConnectionMessage.channelOpen: "CHANNEL_OPEN"
+        case ConnectionMessage.channelOpenConfirmation: "CHANNEL_OPEN_CONFIRMATION"
+        case ConnectionMessage.channelOpenFailure: "CHANNEL_OPEN_FAILURE"
+        case ConnectionMessage.channelWindowAdjust: "CHANNEL_WINDOW_ADJUST"
+        case ConnectionMessage.channelData: "CHANNEL_DATA"
+        case ConnectionMessage.channelExtendedData: "CHANNEL_EXTENDED_DATA"
+        case ConnectionMessage.channelEOF: "CHANNEL_EOF"
+        case ConnectionMessage.channelClose: "CHANNEL_CLOSE"
+        case ConnectionMessage.channelRequest: "CHANNEL_REQUEST"
+        case ConnectionMessage.channelSuccess: "CHANNEL_SUCCESS"
+        case ConnectionMessage.channelFailure: "CHANNEL_FAILURE"
+        default: "message \(type)"
+        }
+    }
+}
+
+/// Text from the peer for a message: invalid UTF-8 replaced, control characters dropped.
+func printableText(_ bytes: ArraySlice<UInt8>) -> String {
+    String(decoding: bytes, as: UTF8.self).filter { c in
+        !c.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}

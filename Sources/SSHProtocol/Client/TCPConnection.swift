@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One non-blocking TCP socket: connected with a time limit, then read, written and
+/// polled by ``SSHClient``'s loop. Owns its descriptor and closes it once.
+final class TCPConnection {
+    private var fd: Int32
+
+    /// `host:port`, or `[host]:port` for an IPv6 literal.
+    static func describe(host: String, port: Int) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Resolves `host` (getaddrinfo, IPv4 and IPv6) and connects to each address in turn
+    /// until one answers, giving each at most `connectTimeout` seconds and all of them no
+    /// more than `deadline`.
+    /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
+    init(host: String, port: Int, connectTimeout: Double, deadline: ContinuousClock.Instant) throws(SSHProtocolError) {
+        let peer = Self.describe(host: host, port: port)
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(name, String(port), &hints, &list)
+        guard rc == 0, let list else {
+            throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+
+        var lastError = SSHProtocolError(.connectionFailed, "cannot connect to \(peer): no address")
+        var cursor: UnsafeMutablePointer<addrinfo>? = list
+        while let info = cursor {
+            cursor = info.pointee.ai_next
+            let attemptEnd = min(ContinuousClock.now + .seconds(connectTimeout), deadline)
+            do {
+                self.fd = try Self.connect(info.pointee, peer: peer, until: attemptEnd, timeout: connectTimeout)
+                return
+            } catch {
+                lastError = error
+            }
+            if ContinuousClock.now >= deadline { break }
+        }
+        throw lastError
+    }
+
+    deinit { self.close() }
+
+    private static func connect(
+        _ info: addrinfo,
+        peer: String,
+        until end: ContinuousClock.Instant,
+        timeout: Double
+    ) throws(SSHProtocolError) -> Int32 {
+        let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
+        guard fd >= 0 else { throw SSHProtocolError(.connectionFailed, "cannot create a socket: \(errnoText())") }
+        var keep = false
+        defer { if !keep { systemClose(fd) } }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+        var one: Int32 = 1
+        // Authentication and exec are request/response exchanges of small packets.
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+
+        if systemConnect(fd, info.ai_addr, info.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else {
+                throw SSHProtocolError(.connectionFailed, "cannot connect to \(peer): \(errnoText())")
+            }
+            while true {
+                let remaining = end - ContinuousClock.now
+                guard remaining > .zero else {
+                    throw SSHProtocolError(
+                        .timeout,
+                        "connecting to \(peer) timed out after \(seconds(timeout)) seconds"
+                    )
+                }
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let rc = poll(&pfd, 1, milliseconds(remaining))
+                if rc < 0 && errno == EINTR { continue }
+                if rc < 0 { throw SSHProtocolError(.connectionFailed, "cannot connect to \(peer): \(errnoText())") }
+                if rc > 0 { break }
+            }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            guard error == 0 else {
+                throw SSHProtocolError(
+                    .connectionFailed,
+                    "cannot connect to \(peer): \(String(cString: strerror(error)))"
+                )
+            }
+        }
+        keep = true
+        return fd
+    }
+
+    /// Waits until the socket is readable or writable as asked, or `end` passes.
+    func wait(
+        readable: Bool,
+        writable: Bool,
+        until end: ContinuousClock.Instant
+    ) throws(SSHProtocolError) -> (readable: Bool, writable: Bool) {
+        var events: Int16 = 0
+        if readable { events |= Int16(POLLIN) }
+        if writable { events |= Int16(POLLOUT) }
+        var pfd = pollfd(fd: self.fd, events: events, revents: 0)
+        let remaining = end - ContinuousClock.now
+        let rc = poll(&pfd, 1, remaining > .zero ? milliseconds(remaining) : 0)
+        if rc < 0 {
+            if errno == EINTR { return (false, false) }
+            throw SSHProtocolError(.connectionFailed, "poll failed: \(errnoText())")
+        }
+        let r = pfd.revents
+        // HUP and ERR show up as readable: the read then reports EOF or the error.
+        let ready = r & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        return (readable && ready, writable && r & Int16(POLLOUT) != 0)
+    }
+
+    /// Writes what the socket takes now; returns the count (0 when it would block).
+    func write(_ bytes: ArraySlice<UInt8>) -> Result<Int, TCPError> {
+        guard !bytes.isEmpty, self.fd >= 0 else { return .success(0) }
+        let n = bytes.withUnsafeBytes { sendNoSignal(self.fd, $0.baseAddress!, $0.count) }
+        if n >= 0 { return .success(n) }
+        if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return .success(0) }
+        return .failure(TCPError(errnoText()))
+    }
+
+    /// Reads what has arrived; 0 means the peer closed, and a read that would block
+    /// fails with `wouldBlock` set.
+    func read(into buffer: inout [UInt8]) -> Result<Int, TCPError> {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { systemRead(self.fd, $0.baseAddress!, $0.count) }
+            if n >= 0 { return .success(n) }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return .failure(TCPError(wouldBlock: true)) }
+            return .failure(TCPError(errnoText()))
+        }
+    }
+
+    func close() {
+        guard self.fd >= 0 else { return }
+        systemClose(self.fd)
+        self.fd = -1
+    }
+}
+
+/// A socket error's text, or a read that found nothing yet.
+struct TCPError: Error, CustomStringConvertible {
+    let description: String
+    let wouldBlock: Bool
+    init(_ description: String) {
+        self.description = description
+        self.wouldBlock = false
+    }
+    init(wouldBlock: Bool) {
+        self.description = "no data yet"
+        self.wouldBlock = wouldBlock
+    }
+}
+
+/// A poll(2) timeout: whole milliseconds, rounded up, capped.
+func milliseconds(_ duration: Duration) -> Int32 {
+    let (secondsPart, attoseconds) = duration.components
+    let ms = secondsPart * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    return Int32(clamping: max(ms, 0))
+}
+
+// The methods above shadow these names inside the class.
+private func systemClose(_ fd: Int32) { _ = close(fd) }
+private func systemConnect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>!, _ length: socklen_t) -> Int32 {
+    connect(fd, address, length)
+}
+private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, pointer, count)
+}
