@@ -22,6 +22,9 @@ struct Keysmith: ParsableCommand {
             Verify.self,
             FindPrincipals.self,
             CheckNoValidate.self,
+            CopyID.self,
+            RemoveID.self,
+            ListIDs.self,
         ]
     )
 }

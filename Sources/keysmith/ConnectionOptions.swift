@@ -1,0 +1,360 @@
+import ArgumentParser
+import KeyDeploy
+import SSHCrypto
+import SSHKeys
+import SSHProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The options copy-id, remove-id and list-ids share: how to reach and log in to the hosts.
+struct ConnectionOptions: ParsableArguments {
+    @Option(
+        name: .customShort("p"),
+        help: ArgumentHelp("Port to connect to (wins over -o Port and ssh_config).", valueName: "port")
+    )
+    var port: Int?
+
+    @Option(
+        name: .customShort("o"),
+        help: ArgumentHelp(
+            "An ssh_config option, as 'Keyword=value' (may be repeated).",
+            discussion: """
+                Understood: HostName, User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile, \
+                GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, KexAlgorithms, Ciphers, MACs, \
+                HostKeyAlgorithms, PreferredAuthentications, BatchMode, ConnectTimeout; others are ignored.
+                """,
+            valueName: "option"
+        )
+    )
+    var options: [String] = []
+
+    @Option(
+        name: .customShort("F"),
+        help: ArgumentHelp("ssh_config file to read instead of ~/.ssh/config.", valueName: "file")
+    )
+    var configFile: String?
+
+    @Option(
+        name: .customShort("t"),
+        help: ArgumentHelp(
+            "The remote authorized_keys path (relative paths are under the home directory).",
+            valueName: "path"
+        )
+    )
+    var target: String = KeyDeploy.defaultTarget
+
+    @Flag(name: .long, help: "Read the password from the first line of standard input.")
+    var passwordStdin = false
+
+    @Flag(name: [.customShort("v"), .customShort("x")], help: "Say what happens on the connection.")
+    var verbose = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("[user@]host or ssh://[user@]host[:port]", valueName: "destination"))
+    var destinations: [String]
+
+    func validate() throws {
+        if let port, !(1...65535).contains(port) {
+            throw ValidationError("The port must be from 1 to 65535, not \(port).")
+        }
+        guard !self.destinations.isEmpty else { throw ValidationError("Give at least one destination.") }
+        if self.target.isEmpty { throw ValidationError("The target path (-t) must not be empty.") }
+        for d in self.destinations {
+            do { _ = try SSHDestination(parsing: d) } catch {
+                throw ValidationError(sentence(error.message.capitalizedFirst))
+            }
+        }
+        var config = SSHConfig()
+        for o in self.options {
+            do { try config.addOption(o) } catch { throw ValidationError(sentence(error.message.capitalizedFirst)) }
+        }
+    }
+
+    /// The password from --password-stdin, read once before connecting.
+    func readPasswordFromStdin() throws -> SecureBytes? {
+        guard self.passwordStdin else { return nil }
+        var bytes = try readStandardInput()
+        if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) { bytes = Array(bytes[..<nl]) }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        defer { for i in bytes.indices { bytes[i] = 0 } }
+        return SecureBytes(bytes)
+    }
+
+    /// Resolves the configuration for `destination`.
+    func resolve(_ destination: String) throws -> SSHResolvedConfig {
+        let home = KeyFileIO.homeDirectory() ?? "/"
+        var config = SSHConfig()
+        for o in self.options { try config.addOption(o) }
+        if let file = self.configFile {
+            let path = expandTilde(file)
+            guard KeyFileIO.fileExists(path) else { throw Failure("the ssh_config file \(path) does not exist") }
+            try config.addFile(atPath: path, sshDirectory: home + "/.ssh")
+        } else {
+            try config.addFile(atPath: home + "/.ssh/config", sshDirectory: home + "/.ssh")
+        }
+        return try config.resolve(
+            destination: try SSHDestination(parsing: destination),
+            port: self.port,
+            localUser: localUserName(),
+            home: home
+        )
+    }
+
+    /// Connects and authenticates to one destination.
+    func connect(_ config: SSHResolvedConfig, password: SecureBytes?) throws -> SSHClient {
+        let policy = HostKeyPolicy(config: config, log: { printError($0) }, ask: { askOnTerminal($0) })
+        var algorithms = try config.algorithms()
+        if config.hostKeyAlgorithms == nil {
+            algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
+        }
+        let batch = config.batchMode
+        let who = "\(config.user)@\(config.hostName)"
+        let askPassword: @Sendable (String) -> SecureBytes? = { prompt in
+            if let password { return password }
+            if batch { return nil }
+            return askSecret(prompt: prompt)
+        }
+        let credentials = SSHCredentials(
+            keys: self.loadIdentities(config),
+            useAgent: !config.identitiesOnly && (getenv("SSH_AUTH_SOCK").map { $0.pointee != 0 } ?? false),
+            password: { _ in askPassword("\(who)'s password: ") },
+            keyboardInteractive: { name, instruction, prompts in
+                if !batch && password == nil {
+                    if !name.isEmpty { printError(name) }
+                    if !instruction.isEmpty { printError(instruction) }
+                }
+                var answers: [SecureBytes] = []
+                for (prompt, echo) in prompts {
+                    if let password, !echo {
+                        answers.append(password)
+                    } else if batch || password != nil {
+                        return nil
+                    } else if echo {
+                        guard let a = askOnTerminal(prompt) else { return nil }
+                        answers.append(SecureBytes(utf8: a))
+                    } else {
+                        guard let a = askSecret(prompt: prompt) else { return nil }
+                        answers.append(a)
+                    }
+                }
+                return answers
+            }
+        )
+        let options = SSHClientOptions(
+            host: config.hostName,
+            port: config.port,
+            user: config.user,
+            algorithms: algorithms,
+            credentials: credentials,
+            authenticationOrder: config.preferredAuthentications,
+            connectTimeout: config.connectTimeout ?? 10,
+            hostKeyVerifier: policy.verifier
+        )
+        if self.verbose {
+            printError(
+                "keysmith: connecting to \(KnownHostsFormat.hostName(config.hostName, port: config.port)) as \(config.user)"
+            )
+        }
+        let client = try SSHClient.connect(options)
+        if self.verbose {
+            printError(
+                "keysmith: authenticated with \(client.authenticatedWith); host key \(client.hostKey.type.displayName) \(client.hostKey.fingerprint())"
+            )
+        }
+        return client
+    }
+
+    /// The identity files' private keys: unencrypted ones always; encrypted ones that were
+    /// named explicitly after asking for the passphrase (never in batch mode); ssh's default
+    /// files that are missing or encrypted are skipped.
+    func loadIdentities(_ config: SSHResolvedConfig) -> [(label: String, key: SSHPrivateKey)] {
+        var keys: [(label: String, key: SSHPrivateKey)] = []
+        for path in config.identityFiles {
+            guard KeyFileIO.fileExists(path) else {
+                if !config.identityFilesAreDefaults { printError("keysmith: no identity file \(path); skipping it") }
+                continue
+            }
+            guard let contents = try? KeyFileIO.readPrivateKeyFile(path) else {
+                printError(
+                    "keysmith: cannot read the identity file \(path) (check that it exists and is chmod 600); skipping it"
+                )
+                continue
+            }
+            if !SSHPrivateKey.isEncrypted(fileContents: contents) {
+                if let key = try? SSHPrivateKey(fileContents: contents) { keys.append((path, key)) }
+                continue
+            }
+            if config.identityFilesAreDefaults || config.batchMode { continue }
+            guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),
+                let key = try? SSHPrivateKey(fileContents: contents, passphrase: pass)
+            else {
+                printError("keysmith: could not decrypt \(path); skipping it")
+                continue
+            }
+            keys.append((path, key))
+        }
+        return keys
+    }
+
+    /// Runs `body` for each destination, reporting failures as one sentence each; exit 1 if any failed.
+    func forEachDestination(_ body: (String, SSHResolvedConfig, SSHClient) throws -> Void) throws {
+        var failed = false
+        let password: SecureBytes?
+        do {
+            password = try self.readPasswordFromStdin()
+        } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        for destination in self.destinations {
+            do {
+                let config = try self.resolve(destination)
+                let client = try self.connect(config, password: password)
+                defer { client.close() }
+                try body(destination, config, client)
+            } catch {
+                failed = true
+                printError("keysmith: \(sentence(deployMessage(error, destination: destination)))")
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+/// One sentence for any failure of a deploy.
+func deployMessage(_ error: any Error, destination: String) -> String {
+    switch error {
+    case let e as SSHProtocolError:
+        switch e.code {
+        case .authenticationFailed:
+            return "\(destination): \(e.message) (the password or keys were refused; nothing was changed)"
+        default:
+            return "\(destination): \(e.message)"
+        }
+    case let e as KeyDeployError: return "\(destination): \(e.message)"
+    case let e as Failure: return e.message
+    case let e as SSHKeyError: return e.message
+    default: return "\(destination): \(error)"
+    }
+}
+
+/// The public key lines to deploy: from `-i` (FILE.pub when FILE is a private key), else the
+/// newest `~/.ssh/id_*.pub` as ssh-copy-id picks it.
+func keysToDeploy(identity: String?) throws -> (source: String, keys: [(key: SSHPublicKey, comment: String?)]) {
+    var path: String
+    if let identity {
+        path = expandTilde(identity)
+        if !path.hasSuffix(".pub") && KeyFileIO.fileExists(path + ".pub") { path += ".pub" }
+    } else {
+        guard let newest = newestDefaultPublicKey() else {
+            throw Failure("no ~/.ssh/id_*.pub key found; make one with keysmith generate or name one with -i")
+        }
+        path = newest
+    }
+    let contents: [UInt8]
+    do { contents = try KeyFileIO.readFile(path) } catch { throw Failure(error.message) }
+    if KeyFileKind(contents: contents) == .openSSHPrivateKey, let key = SSHPublicKey.fromPrivateKeyFile(contents) {
+        return (path, [(key, nil)])
+    }
+    guard let lines = try? SSHPublicKey.keys(inFile: contents), !lines.isEmpty else {
+        throw Failure("\(path) holds no public key keysmith can read")
+    }
+    return (path, lines.map { ($0.key, $0.comment) })
+}
+
+/// ssh-copy-id: `ls -t ~/.ssh/id*.pub | grep -v -- '-cert.pub$' | head -n 1`.
+func newestDefaultPublicKey() -> String? {
+    let dir = sshDirectory()
+    guard let d = opendir(dir) else { return nil }
+    defer { closedir(d) }
+    var best: (String, Int)? = nil
+    while let entry = readdir(d) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        guard name.hasPrefix("id"), name.hasSuffix(".pub"), !name.hasSuffix("-cert.pub") else { continue }
+        var st = stat()
+        let path = dir + "/" + name
+        guard stat(path, &st) == 0 else { continue }
+        let mtime = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
+        if best == nil || mtime > best!.1 { best = (path, mtime) }
+    }
+    return best?.0
+}
+
+/// The local login name.
+func localUserName() -> String {
+    if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+    if let u = getenv("USER") { return String(cString: u) }
+    return "root"
+}
+
+/// Asks a question on /dev/tty with echo on (ssh's RP_ECHO), nil without a terminal.
+func askOnTerminal(_ prompt: String) -> String? {
+    let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    _ = Array(prompt.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    var line: [UInt8] = []
+    var byte: UInt8 = 0
+    while true {
+        let n = read(fd, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+        if byte == UInt8(ascii: "\n") { break }
+        line.append(byte)
+    }
+    return String(decoding: line, as: UTF8.self)
+}
+
+/// A secret from SSH_ASKPASS (when SSH_ASKPASS_REQUIRE is force or prefer, or there is no
+/// terminal), else from the terminal without echo.
+func askSecret(prompt: String) -> SecureBytes? {
+    let require = getenv("SSH_ASKPASS_REQUIRE").map { String(cString: $0) } ?? ""
+    let askpass = getenv("SSH_ASKPASS").map { String(cString: $0) }
+    let tty = open("/dev/tty", O_RDWR | O_NOCTTY)
+    let haveTTY = tty >= 0
+    if haveTTY { close(tty) }
+    if let askpass, !askpass.isEmpty, require == "force" || require == "prefer" || !haveTTY {
+        return runAskpass(askpass, prompt: prompt)
+    }
+    if require == "force" { return nil }
+    return readPassphrase(prompt: prompt)
+}
+
+/// Runs the askpass program with the prompt as its argument and takes the first line it prints.
+private func runAskpass(_ program: String, prompt: String) -> SecureBytes? {
+    let command = shellWord(program) + " " + shellWord(prompt)
+    guard let pipe = popen(command, "r") else { return nil }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, pipe)
+        if n <= 0 { break }
+        bytes += buffer[0..<n]
+    }
+    for i in buffer.indices { buffer[i] = 0 }
+    let status = pclose(pipe)
+    defer { for i in bytes.indices { bytes[i] = 0 } }
+    guard status == 0 else { return nil }
+    let line = bytes.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
+    return SecureBytes(line)
+}
+
+private func shellWord(_ s: String) -> String {
+    "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+}
+
+extension String {
+    /// The string with its first letter in upper case (for ArgumentParser's sentences).
+    var capitalizedFirst: String {
+        guard let f = self.first else { return self }
+        return f.uppercased() + self.dropFirst()
+    }
+}

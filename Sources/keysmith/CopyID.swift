@@ -1,0 +1,131 @@
+import ArgumentParser
+import KeyDeploy
+import SSHKeys
+import SSHProtocol
+
+struct CopyID: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-id",
+        abstract: "Install public keys in remote authorized_keys files (ssh-copy-id), over keysmith's own SSH client.",
+        discussion: """
+            One connection per host. Keys already present (compared by key blob, whatever their \
+            options or comment) are skipped. ~/.ssh (0700) and authorized_keys (0600) are created \
+            when missing, and group- or world-writable modes that sshd's StrictModes refuses on \
+            the home directory, ~/.ssh and the file are repaired and reported. The file is \
+            replaced atomically under a lock, keeping every existing line byte for byte; \
+            restorecon runs where it exists. The password comes from the terminal, \
+            --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it.
+            """
+    )
+
+    @Option(
+        name: .customShort("i"),
+        help: ArgumentHelp(
+            "Public key file to install (FILE.pub is used for a private key FILE); default: the newest ~/.ssh/id*.pub.",
+            valueName: "file"
+        )
+    )
+    var identity: String?
+
+    @Flag(name: .customShort("f"), help: "Install the keys even if they are already present.")
+    var force = false
+
+    @Flag(name: .customShort("n"), help: "Dry run: show what would be installed or repaired, change nothing.")
+    var dryRun = false
+
+    @Option(
+        help: ArgumentHelp(
+            "authorized_keys options to put before each key, e.g. 'restrict,from=\"10.0.0.0/8\"'.",
+            valueName: "options"
+        )
+    )
+    var keyOptions: String?
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        if let o = self.keyOptions {
+            do { try AuthorizedKeys.validateOptions(o) } catch {
+                throw ValidationError(sentence(error.message.capitalizedFirst))
+            }
+        }
+    }
+
+    func run() throws {
+        let source: String
+        let keys: [(key: SSHPublicKey, comment: String?)]
+        do {
+            (source, keys) = try keysToDeploy(identity: self.identity)
+        } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        let lines = keys.map { AuthorizedKeys.line(for: $0.key, comment: $0.comment, options: self.keyOptions) }
+        if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
+        var reports: [String] = []
+        try self.connection.forEachDestination { destination, config, client in
+            let result = try KeyDeploy.copy(
+                lines: lines,
+                target: self.connection.target,
+                force: self.force,
+                dryRun: self.dryRun,
+                over: client
+            )
+            if self.connection.json {
+                reports.append(self.json(destination: destination, config: config, result: result))
+                return
+            }
+            for path in result.created { printError("keysmith: INFO: created \(path)") }
+            for r in result.repaired {
+                let verb = self.dryRun ? "would repair" : "repaired"
+                printError(
+                    "keysmith: WARNING: \(verb) the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                )
+            }
+            if result.addedFinalNewline {
+                printError("keysmith: INFO: added the missing final newline of \(self.connection.target)")
+            }
+            for key in result.alreadyPresent {
+                printError(
+                    "keysmith: INFO: \(key.type.displayName) \(key.fingerprint()) is already installed on \(destination)"
+                )
+            }
+            if self.dryRun {
+                writeOut("=-=-=-=-=-=-=-=\nWould have added the following key(s):\n\n")
+                writeOut(result.added.map { $0 + "\n" }.joined())
+                writeOut("=-=-=-=-=-=-=-=\n")
+                return
+            }
+            if result.added.isEmpty {
+                printError(
+                    "keysmith: WARNING: All keys were skipped because they already exist on the remote system.\n\t\t(if you think this is a mistake, you may want to use -f option)"
+                )
+                return
+            }
+            let port = config.port == 22 ? "" : "-p \(config.port) "
+            writeOut("\nNumber of key(s) added: \(result.added.count)\n\n")
+            writeOut("Now try logging into the machine, with:   \"ssh \(port)'\(config.user)@\(config.hostName)'\"\n")
+            writeOut("and check to make sure that only the key(s) you wanted were added.\n\n")
+        }
+        if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+    }
+
+    private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
+        func fingerprints(_ lines: [String]) -> String {
+            "["
+                + lines.compactMap {
+                    SSHPublicKey.parseLine(Substring($0)).map { jsonString($0.key.fingerprint().description) }
+                }.joined(separator: ",") + "]"
+        }
+        let present =
+            "[" + result.alreadyPresent.map { jsonString($0.fingerprint().description) }.joined(separator: ",") + "]"
+        let repaired =
+            "["
+            + result.repaired.map { "{\"path\":\(jsonString($0.path)),\"mode\":\(jsonString($0.mode))}" }.joined(
+                separator: ","
+            ) + "]"
+        let created = "[" + result.created.map(jsonString).joined(separator: ",") + "]"
+        return
+            "{\"destination\":\(jsonString(destination)),\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)}"
+    }
+}
