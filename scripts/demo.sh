@@ -1,11 +1,27 @@
 #!/bin/sh
-# The main job end to end on local defaults: generate a passphrase-protected
-# Ed25519 key, show its fingerprint and randomart, read it back, and let
-# OpenSSH's ssh-keygen confirm it reads the same key.
+# The main job end to end on local defaults.
+#
+# 1. Keys: generate a passphrase-protected Ed25519 key, show its fingerprint and
+#    randomart, read it back, and let OpenSSH's ssh-keygen confirm it reads the same key.
+# 2. Deploy (as root): start a throwaway OpenSSH sshd on a loopback port with its own
+#    host keys and config in a temporary folder and a throwaway user with a password,
+#    deploy a new key with that password over keysmith's own SSH client, prove a login
+#    with OpenSSH's `ssh -i NEWKEY`, list and remove the key, stop sshd, delete the user.
 set -eu
 KEYSMITH=${1:-keysmith}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/keysmith-demo.XXXXXX")
-trap 'rm -rf "$dir"' EXIT INT TERM
+sshd_pid=""
+demo_user=""
+cleanup() {
+    if [ -n "$sshd_pid" ]; then kill "$sshd_pid" 2>/dev/null || true; fi
+    if [ -n "$demo_user" ]; then
+        pkill -u "$demo_user" 2>/dev/null || true
+        userdel -r -f "$demo_user" 2>/dev/null || true
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 key="$dir/id_ed25519"
 pass="demo passphrase"
 
@@ -27,3 +43,93 @@ if command -v ssh-keygen >/dev/null 2>&1; then
     cmp -s "$dir/readback.pub" "$dir/openssh.pub" && cmp -s "$dir/readback.pub" "$key.pub"
     echo "OpenSSH and keysmith agree on the key."
 fi
+
+# ---- 2. Deploy over SSH --------------------------------------------------------------
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v useradd >/dev/null 2>&1; then
+    echo
+    echo "(The deploy part needs root, sshd and useradd: run 'sudo make demo' to see it.)"
+    exit 0
+fi
+
+echo
+echo "== a throwaway sshd on 127.0.0.1 with its own host key, config and user"
+mkdir -p "$dir/sshd" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$dir/sshd/host_ed25519"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+demo_user="ksdemo$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+password="pw-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
+useradd -m -s /bin/sh "$demo_user"
+printf '%s:%s\n' "$demo_user" "$password" | chpasswd
+cat > "$dir/sshd/sshd_config" <<CONFIG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/sshd/host_ed25519
+PidFile $dir/sshd/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+UsePAM yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+StrictModes yes
+AllowUsers $demo_user
+CONFIG
+/usr/sbin/sshd -D -e -f "$dir/sshd/sshd_config" 2>"$dir/sshd/log" &
+sshd_pid=$!
+i=0
+until grep -q "Server listening" "$dir/sshd/log" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 "$sshd_pid" 2>/dev/null; then cat "$dir/sshd/log"; exit 1; fi
+    sleep 0.1
+done
+echo "sshd (pid $sshd_pid) listens on 127.0.0.1:$port; user $demo_user has a password and no keys."
+
+new="$dir/deploy_key"
+known="$dir/known_hosts"
+conn="-F /dev/null -p $port -o UserKnownHostsFile=$known"
+
+echo
+echo "== keysmith generate -t ed25519 -N '' -f $new"
+"$KEYSMITH" generate -q -t ed25519 -N '' -C deploy@keysmith -f "$new"
+
+echo
+echo "== keysmith copy-id -i $new.pub -o StrictHostKeyChecking=accept-new --password-stdin $demo_user@127.0.0.1"
+# shellcheck disable=SC2086
+printf '%s\n' "$password" | "$KEYSMITH" copy-id -v -i "$new.pub" $conn -o StrictHostKeyChecking=accept-new \
+    --password-stdin "$demo_user@127.0.0.1"
+
+echo "== the same again: nothing to add"
+# shellcheck disable=SC2086
+printf '%s\n' "$password" | "$KEYSMITH" copy-id -i "$new.pub" $conn --password-stdin "$demo_user@127.0.0.1"
+
+echo
+echo "== ssh -i $new $demo_user@127.0.0.1   (OpenSSH logs in with the new key)"
+ssh -F /dev/null -i "$new" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$known" -p "$port" "$demo_user@127.0.0.1" \
+    'echo "logged in as $(id -un); ~/.ssh/authorized_keys:"; ls -l ~/.ssh/authorized_keys'
+
+echo
+echo "== keysmith list-ids -o IdentityFile=$new $demo_user@127.0.0.1   (keysmith logs in with the key)"
+# shellcheck disable=SC2086
+"$KEYSMITH" list-ids $conn -o IdentityFile="$new" -o BatchMode=yes "$demo_user@127.0.0.1"
+
+echo
+echo "== keysmith remove-id -i $new.pub $demo_user@127.0.0.1"
+# shellcheck disable=SC2086
+"$KEYSMITH" remove-id -i "$new.pub" $conn -o IdentityFile="$new" -o BatchMode=yes "$demo_user@127.0.0.1"
+
+if ssh -F /dev/null -i "$new" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$known" -p "$port" "$demo_user@127.0.0.1" true 2>/dev/null; then
+    echo "the key still logs in after remove-id" >&2
+    exit 1
+fi
+echo "OpenSSH's login with the removed key is refused, as it should be."
+
+echo
+echo "== stopping sshd and deleting $demo_user"
+kill "$sshd_pid"
+wait "$sshd_pid" 2>/dev/null || true
+sshd_pid=""
+pkill -u "$demo_user" 2>/dev/null || true
+userdel -r -f "$demo_user" 2>/dev/null || true
+demo_user=""
+echo "done."

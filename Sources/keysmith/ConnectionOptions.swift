@@ -115,8 +115,10 @@ struct ConnectionOptions: ParsableArguments {
         }
         let batch = config.batchMode
         let who = "\(config.user)@\(config.hostName)"
+        let stdinUsed = OnceFlag()
         let askPassword: @Sendable (String) -> SecureBytes? = { prompt in
-            if let password { return password }
+            // A password from stdin cannot be typed again: send it once, not once per prompt.
+            if let password { return stdinUsed.take() ? password : nil }
             if batch { return nil }
             return askSecret(prompt: prompt)
         }
@@ -132,6 +134,7 @@ struct ConnectionOptions: ParsableArguments {
                 var answers: [SecureBytes] = []
                 for (prompt, echo) in prompts {
                     if let password, !echo {
+                        guard stdinUsed.take() else { return nil }
                         answers.append(password)
                     } else if batch || password != nil {
                         return nil
@@ -356,5 +359,22 @@ extension String {
     var capitalizedFirst: String {
         guard let f = self.first else { return self }
         return f.uppercased() + self.dropFirst()
+    }
+}
+
+/// True the first time ``take()`` is called, false afterwards.
+final class OnceFlag: @unchecked Sendable {  // @unchecked: `taken` is only touched under `lock`
+    private var lock = pthread_mutex_t()
+    private var taken = false
+
+    init() { pthread_mutex_init(&self.lock, nil) }
+    deinit { pthread_mutex_destroy(&self.lock) }
+
+    func take() -> Bool {
+        pthread_mutex_lock(&self.lock)
+        defer { pthread_mutex_unlock(&self.lock) }
+        if self.taken { return false }
+        self.taken = true
+        return true
     }
 }
