@@ -148,4 +148,40 @@ struct CopyIDTests {
         let found = try keygen(["-F", "[\(s.sshd.host)]:\(s.sshd.port)", "-f", kh])
         #expect(found.status == 0)
     }
+
+    /// Every key exchange, cipher, MAC and host key algorithm at least once, each forced alone
+    /// with -o, so the deploy can only succeed over that algorithm.
+    static let algorithmCases: [(kex: String, cipher: String, mac: String, hostKey: String)] = [
+        ("curve25519-sha256", "chacha20-poly1305@openssh.com", "hmac-sha2-256-etm@openssh.com", "ssh-ed25519"),
+        (
+            "curve25519-sha256@libssh.org", "aes256-gcm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+            "ecdsa-sha2-nistp256"
+        ),
+        ("ecdh-sha2-nistp256", "aes128-gcm@openssh.com", "hmac-sha2-256", "rsa-sha2-512"),
+        ("ecdh-sha2-nistp384", "aes128-ctr", "hmac-sha2-256", "rsa-sha2-256"),
+        ("ecdh-sha2-nistp521", "aes192-ctr", "hmac-sha2-512", "ssh-ed25519"),
+        ("diffie-hellman-group14-sha256", "aes256-ctr", "hmac-sha2-256-etm@openssh.com", "ecdsa-sha2-nistp256"),
+        ("diffie-hellman-group16-sha512", "aes128-ctr", "hmac-sha2-512-etm@openssh.com", "rsa-sha2-512"),
+        ("diffie-hellman-group18-sha512", "chacha20-poly1305@openssh.com", "hmac-sha2-256", "rsa-sha2-256"),
+        ("diffie-hellman-group-exchange-sha256", "aes256-gcm@openssh.com", "hmac-sha2-512", "ssh-ed25519"),
+    ]
+
+    @Test("copy-id deploys over each algorithm forced with -o; OpenSSH logs in with each key")
+    func algorithmMatrix() throws {
+        let s = try Setup()
+        for (i, c) in Self.algorithmCases.enumerated() {
+            let key = s.dir.path("k\(i)")
+            _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-f", key]).checked("ssh-keygen")
+            let r = try s.run(
+                "copy-id",
+                [
+                    "-i", key + ".pub", "-o", "KexAlgorithms=\(c.kex)", "-o", "Ciphers=\(c.cipher)", "-o",
+                    "MACs=\(c.mac)",
+                    "-o", "HostKeyAlgorithms=\(c.hostKey)",
+                ]
+            )
+            #expect(r.status == 0, "\(c): \(r)")
+            #expect(try s.sshd.sshLogin(identity: key).status == 0, "\(c)")
+        }
+    }
 }
