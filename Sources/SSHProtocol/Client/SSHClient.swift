@@ -192,6 +192,48 @@ public final class SSHClient {
         return try self.connection.takeResult(id)
     }
 
+    /// Starts the subsystem `name` (RFC 4254 §6.5) on a new session channel; returns its id
+    /// for ``sendOnChannel(_:_:)``, ``receiveOnChannel(_:_:)`` and ``closeChannel(_:)``.
+    package func openSubsystem(_ name: String) throws(SSHProtocolError) -> UInt32 {
+        try self.checkUsable()
+        let id = self.connection.openSubsystem(name)
+        try self.pump("while starting the \(name) subsystem") {
+            self.connection.isRunning(id) || self.connection.isFinished(id)
+        }
+        if self.connection.isFinished(id) {
+            _ = try self.connection.takeResult(id)
+            throw SSHProtocolError(.channelFailure, "\(self.peer) closed the \(name) channel as it started")
+        }
+        return id
+    }
+
+    /// Queues `bytes` on a subsystem channel (sent by the next receive).
+    package func sendOnChannel(_ id: UInt32, _ bytes: [UInt8]) throws(SSHProtocolError) {
+        try self.checkUsable()
+        self.connection.send(bytes, on: id)
+    }
+
+    /// Waits for output on a subsystem channel and returns it (never empty).
+    /// - Throws: `.channelFailure` when the server closed the channel.
+    package func receiveOnChannel(_ id: UInt32, _ activity: String) throws(SSHProtocolError) -> [UInt8] {
+        try self.checkUsable()
+        try self.pump(activity) { self.connection.hasOutput(id) || self.connection.isFinished(id) }
+        let output = self.connection.takeOutput(id)
+        if output.isEmpty {
+            _ = try? self.connection.takeResult(id)
+            throw SSHProtocolError(.channelFailure, "\(self.peer) closed the channel \(activity)")
+        }
+        return output
+    }
+
+    /// Closes a subsystem channel and waits for the server's CLOSE.
+    package func closeChannel(_ id: UInt32) throws(SSHProtocolError) {
+        try self.checkUsable()
+        self.connection.closeChannel(id)
+        try self.pump("while closing a channel") { self.connection.isFinished(id) }
+        _ = try? self.connection.takeResult(id)
+    }
+
     /// Disconnects politely and closes the socket.
     public func close() {
         guard !self.isClosed else { return }

@@ -25,7 +25,10 @@ package final class SSHConnectionClient {
         enum State { case opening, awaitingExecReply, running, closed }
         let localID: UInt32
         let command: String
-        let stdin: [UInt8]
+        /// For a subsystem channel `command` names the subsystem; its input is streamed with
+        /// ``SSHConnectionClient/send(_:on:)`` and has no EOF until the channel is closed.
+        let isSubsystem: Bool
+        var stdin: [UInt8]
         var stdinSent = 0
         var state = State.opening
         var remoteID: UInt32 = 0
@@ -38,10 +41,11 @@ package final class SSHConnectionClient {
         var result = SSHExecResult(exitStatus: nil, exitSignal: nil, stdout: [], stderr: [])
         var failure: SSHProtocolError?
 
-        init(localID: UInt32, command: String, stdin: [UInt8]) {
+        init(localID: UInt32, command: String, stdin: [UInt8], isSubsystem: Bool = false) {
             self.localID = localID
             self.command = command
             self.stdin = stdin
+            self.isSubsystem = isSubsystem
         }
     }
 
@@ -61,9 +65,53 @@ package final class SSHConnectionClient {
 
     /// Opens a session channel that will run `command` with `stdin`; returns its local id.
     package func openExec(command: String, stdin: [UInt8]) -> UInt32 {
-        let id = self.nextChannelID
+        self.open(ExecChannel(localID: self.nextChannelID, command: command, stdin: stdin))
+    }
+
+    /// Opens a session channel that will start the subsystem `name` (RFC 4254 §6.5); its
+    /// input goes through ``send(_:on:)`` and its output is taken with ``takeOutput(_:)``.
+    package func openSubsystem(_ name: String) -> UInt32 {
+        self.open(ExecChannel(localID: self.nextChannelID, command: name, stdin: [], isSubsystem: true))
+    }
+
+    /// Whether the channel's exec or subsystem request was accepted and it is still open.
+    package func isRunning(_ id: UInt32) -> Bool { self.channels[id]?.state == .running }
+
+    /// Whether output is waiting in ``takeOutput(_:)``.
+    package func hasOutput(_ id: UInt32) -> Bool { !(self.channels[id]?.result.stdout.isEmpty ?? true) }
+
+    /// The channel's output so far; empties it.
+    package func takeOutput(_ id: UInt32) -> [UInt8] {
+        guard let channel = self.channels[id] else { return [] }
+        defer { channel.result.stdout.removeAll() }
+        return channel.result.stdout
+    }
+
+    /// Queues `bytes` for a subsystem channel, sent within the server's window.
+    package func send(_ bytes: [UInt8], on id: UInt32) {
+        guard let channel = self.channels[id], channel.state != .closed else { return }
+        channel.stdin += bytes
+        if channel.state == .running { self.sendStdin(channel) }
+    }
+
+    /// Sends EOF and CLOSE on a channel; it is finished once the server's CLOSE arrives.
+    package func closeChannel(_ id: UInt32) {
+        guard let channel = self.channels[id], channel.state != .closed else { return }
+        if channel.state == .opening {
+            channel.state = .closed
+            return
+        }
+        if !channel.eofSent && !channel.closeSent {
+            self.outbound.append(self.channelWriter(ConnectionMessage.channelEOF, channel).bytes)
+            channel.eofSent = true
+        }
+        self.sendClose(channel)
+    }
+
+    private func open(_ channel: ExecChannel) -> UInt32 {
+        let id = channel.localID
         self.nextChannelID &+= 1
-        self.channels[id] = ExecChannel(localID: id, command: command, stdin: stdin)
+        self.channels[id] = channel
         // RFC 4254 §5.1: string "session", uint32 sender channel, uint32 initial window
         // size, uint32 maximum packet size.
         var w = SSHWireWriter()
@@ -153,9 +201,10 @@ package final class SSHConnectionClient {
             guard channel.remoteMaximumPacket > 0 else {
                 throw SSHProtocolError(.protocolViolation, "the server allows no data on the session channel")
             }
-            // RFC 4254 §6.5: string "exec", boolean want reply, string command.
+            // RFC 4254 §6.5: string "exec", boolean want reply, string command; or string
+            // "subsystem", boolean want reply, string subsystem name.
             var w = self.channelWriter(ConnectionMessage.channelRequest, channel)
-            w.writeString("exec")
+            w.writeString(channel.isSubsystem ? "subsystem" : "exec")
             w.writeByte(1)
             w.writeString(channel.command)
             self.outbound.append(w.bytes)
@@ -178,7 +227,9 @@ package final class SSHConnectionClient {
         case (ConnectionMessage.channelFailure, .awaitingExecReply):
             channel.failure = SSHProtocolError(
                 .channelFailure,
-                "\(self.peer) refused to run the command (exec request failed)"
+                channel.isSubsystem
+                    ? "\(self.peer) refused to start the \(channel.command) subsystem"
+                    : "\(self.peer) refused to run the command (exec request failed)"
             )
             channel.state = .running
             self.sendClose(channel)
@@ -280,6 +331,13 @@ package final class SSHConnectionClient {
             self.outbound.append(w.bytes)
             channel.stdinSent += count
             channel.remoteWindow -= UInt64(count)
+        }
+        if channel.isSubsystem {
+            if channel.stdinSent == channel.stdin.count {
+                channel.stdin.removeAll(keepingCapacity: true)
+                channel.stdinSent = 0
+            }
+            return
         }
         if channel.stdinSent == channel.stdin.count && !channel.eofSent && !channel.closeSent {
             self.outbound.append(self.channelWriter(ConnectionMessage.channelEOF, channel).bytes)
