@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KeysmithTests",
-            dependencies: ["SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -146,7 +146,7 @@ public final class SSHDFixture: @unchecked Sendable {
     }
 
     /// A port that was free a moment ago (bind to port 0 and read it back).
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError("socket failed") }
         defer { close(fd) }
@@ -166,7 +166,7 @@ public final class SSHDFixture: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    private static func waitForListener(port: Int, seconds: Double) -> Bool {
+    static func waitForListener(port: Int, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,0 +1,147 @@
+import Foundation
+import KeysmithTestSupport
+import SSHProtocol
+import Testing
+
+/// One sshd shared by every case of the matrix: host keys for all six host key algorithms
+/// (the fixture's Ed25519, P-256 and RSA keys plus P-384 and P-521 ones) and a known_hosts
+/// file trusting all of them.
+final class MatrixServer: Sendable {
+    let sshd: SSHDFixture
+    let knownHosts: String
+    let dir: TempDir
+
+    @TaskLocal static var current: MatrixServer?
+
+    init() throws {
+        let dir = try TempDir()
+        var config = [
+            // Cases run in parallel; sshd's default (10:30:100) drops unauthenticated
+            // connections beyond ten at random.
+            "MaxStartups 100"
+        ]
+        var extraLines: [String] = []
+        for bits in ["384", "521"] {
+            let path = dir.path("ssh_host_ecdsa\(bits)_key")
+            _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ecdsa", "-b", bits, "-N", "", "-f", path])
+                .checked("ssh-keygen")
+            config.append("HostKey \(path)")
+            extraLines.append(try readText(path + ".pub").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        self.sshd = try SSHDFixture(extraConfig: config)
+        self.dir = dir
+        // Written once and never rewritten, so parallel readers never see it half-written.
+        self.knownHosts = dir.path("known_hosts")
+        let lines = (Array(self.sshd.hostKeys.values) + extraLines).map {
+            "[\(self.sshd.host)]:\(self.sshd.port) \($0)"
+        }
+        try writeText(self.knownHosts, lines.joined(separator: "\n") + "\n", mode: 0o644)
+    }
+
+    /// Deploys a fresh Ed25519 key with `keysmith copy-id` narrowed by `options` (`-o` values),
+    /// then proves it with OpenSSH's ssh logging in with that key alone.
+    ///
+    /// Cases block on child processes, so they run as wide as Swift's cooperative pool (one
+    /// thread per core). Moving them onto threads of their own ran them wider, but then
+    /// Foundation's Process.run crashed under that many concurrent launches, and keysmith's
+    /// compare-and-swap on the one shared authorized_keys gave up ("kept changing").
+    func deployAndProve(_ options: [String]) throws {
+        let work = try TempDir()
+        try FileManager.default.createDirectory(atPath: work.path("home"), withIntermediateDirectories: true)
+        let key = work.path("id_ed25519")
+        _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", "matrix", "-f", key])
+            .checked("ssh-keygen")
+        let deploy = try runProcess(
+            keysmithPath,
+            [
+                "copy-id", "-i", key + ".pub", "-p", String(self.sshd.port),
+                "-o", "UserKnownHostsFile=\(self.knownHosts)", "-o", "StrictHostKeyChecking=yes",
+                "-o", "PreferredAuthentications=password", "--password-stdin",
+            ] + options.flatMap { ["-o", $0] } + ["\(self.sshd.user)@\(self.sshd.host)"],
+            input: Data((self.sshd.password + "\n").utf8),
+            environment: ["HOME": work.path("home"), "SSH_AUTH_SOCK": ""]
+        )
+        let login = try self.login(identity: key)
+        #expect(deploy.status == 0, "\(options): \(deploy)")
+        #expect(deploy.stdout.contains("Number of key(s) added: 1"), "\(options): \(deploy)")
+        #expect(login.status == 0 && login.stdout == "matrix-ok\n", "\(options): \(login)")
+    }
+
+    /// OpenSSH's ssh logging in with `identity` only (publickey, batch mode, this known_hosts).
+    func login(identity: String) throws -> ProcessResult {
+        try runProcess(
+            Tool.ssh,
+            [
+                "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
+                "-o", "UserKnownHostsFile=\(self.knownHosts)", "-p", String(self.sshd.port),
+                "\(self.sshd.user)@\(self.sshd.host)", "echo matrix-ok",
+            ]
+        )
+    }
+}
+
+/// Starts one ``MatrixServer`` around the whole suite and stops it afterwards.
+struct MatrixServerTrait: SuiteTrait, TestScoping {
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let server = try MatrixServer()
+        try await MatrixServer.$current.withValue(server) { try await function() }
+    }
+}
+
+/// One algorithm combination forced with `-o`.
+struct AlgorithmCase: Sendable, CustomTestStringConvertible {
+    let kex: String
+    let cipher: String
+    let hostKey: String
+    var mac: String? = nil
+
+    var options: [String] {
+        ["KexAlgorithms=\(self.kex)", "Ciphers=\(self.cipher)", "HostKeyAlgorithms=\(self.hostKey)"]
+            + (self.mac.map { ["MACs=\($0)"] } ?? [])
+    }
+
+    var testDescription: String {
+        ([self.kex, self.cipher, self.hostKey] + (self.mac.map { [$0] } ?? [])).joined(separator: " ")
+    }
+}
+
+/// The full product of the algorithms keysmith's client implements, each combination forced
+/// alone with `-o`, so a deploy can only succeed over exactly that combination.
+@Suite("copy-id over every kex × cipher × host key algorithm against one sshd", MatrixServerTrait())
+struct CopyIDMatrixTests {
+    static let product: [AlgorithmCase] = SSHAlgorithms.supportedKeyExchange.flatMap { kex in
+        SSHAlgorithms.supportedCiphers.flatMap { cipher in
+            SSHAlgorithms.supportedHostKey.map { AlgorithmCase(kex: kex, cipher: cipher, hostKey: $0) }
+        }
+    }
+
+    /// Every MAC with every cipher that uses one (the AEAD ciphers ignore the MAC).
+    static let macCases: [AlgorithmCase] = SSHAlgorithms.supportedMACs.flatMap { mac in
+        SSHAlgorithms.supportedCiphers.filter { $0.hasSuffix("-ctr") }.map {
+            AlgorithmCase(kex: "curve25519-sha256", cipher: $0, hostKey: "ssh-ed25519", mac: mac)
+        }
+    }
+
+    @Test("the product is what the issue asks for: 9 × 6 × 6")
+    func productSize() {
+        #expect(Self.product.count == 9 * 6 * 6)
+        #expect(Set(Self.product.map(\.testDescription)).count == Self.product.count)
+    }
+
+    @Test("copy-id deploys over the forced combination; OpenSSH logs in with the new key", arguments: Self.product)
+    func combination(_ c: AlgorithmCase) throws {
+        let server = try #require(MatrixServer.current)
+        try server.deployAndProve(c.options)
+    }
+
+    @Test("every MAC with every non-AEAD cipher", arguments: Self.macCases)
+    func mac(_ c: AlgorithmCase) throws {
+        let server = try #require(MatrixServer.current)
+        try server.deployAndProve(c.options)
+    }
+}
