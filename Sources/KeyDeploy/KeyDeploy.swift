@@ -152,20 +152,12 @@ public enum KeyDeploy {
     ) throws -> CopyResult {
         for _ in 0..<Self.attempts {
             let file = try Self.read(target: target, over: runner)
-            let existing = Set(AuthorizedKeys.keyBlobs(in: file.contents))
-            var result = CopyResult()
-            var seen = existing
-            for line in lines {
-                guard let key = AuthorizedKeys.keyBlob(ofLine: Substring(line)) else { continue }
-                if !force && seen.contains(key) {
-                    if let k = try? SSHPublicKey(wireBlob: key) { result.alreadyPresent.append(k) }
-                    continue
-                }
-                seen.insert(key)
-                result.added.append(line)
-            }
+            let plan = Self.planCopy(lines: lines, into: file.contents, force: force)
+            var result = plan.0
+            let contents = plan.1
             let needsRepair = !file.unsafePaths.isEmpty
             if dryRun {
+                result.addedFinalNewline = false
                 result.repaired = file.unsafePaths
                 return result
             }
@@ -173,12 +165,6 @@ public enum KeyDeploy {
                 if needsRepair { try Self.repair(target: target, into: &result, over: runner) }
                 return result
             }
-            var contents = file.contents
-            if let last = contents.last, last != UInt8(ascii: "\n") {
-                contents.append(UInt8(ascii: "\n"))
-                result.addedFinalNewline = true
-            }
-            for line in result.added { contents += Array(line.utf8) + [UInt8(ascii: "\n")] }
             if try Self.write(contents, target: target, expected: file.checksum, into: &result, over: runner) {
                 return result
             }
@@ -193,23 +179,9 @@ public enum KeyDeploy {
         dryRun: Bool = false,
         over runner: some RemoteCommandRunner
     ) throws -> RemoveResult {
-        let blobs = Set(keys.map(\.wireBlob))
         for _ in 0..<Self.attempts {
             let file = try Self.read(target: target, over: runner)
-            var result = RemoveResult()
-            var kept: [UInt8] = []
-            var found = Set<[UInt8]>()
-            for (number, line) in AuthorizedKeys.lines(of: file.contents).enumerated() {
-                let text = Substring(decoding: line.text, as: UTF8.self)
-                if let blob = AuthorizedKeys.keyBlob(ofLine: text), blobs.contains(blob) {
-                    result.removed.append((number + 1, String(text)))
-                    found.insert(blob)
-                } else {
-                    kept += line.text
-                    if line.hasNewline { kept.append(UInt8(ascii: "\n")) }
-                }
-            }
-            result.notFound = keys.filter { !found.contains($0.wireBlob) }
+            let (result, kept) = Self.planRemove(keys: keys, from: file.contents)
             if dryRun || result.removed.isEmpty { return result }
             var ignored = CopyResult()
             if try Self.write(kept, target: target, expected: file.checksum, into: &ignored, over: runner) {
@@ -222,9 +194,60 @@ public enum KeyDeploy {
     /// The keys in the target file (lines keysmith cannot read are skipped).
     public static func list(target: String = defaultTarget, over runner: some RemoteCommandRunner) throws -> [ListedKey]
     {
-        let file = try Self.read(target: target, over: runner)
+        Self.listed(in: try Self.read(target: target, over: runner).contents)
+    }
+
+    // MARK: Planning (shared by the shell and SFTP paths)
+
+    /// Which of `lines` go into `contents` (keys already there are skipped unless `force`),
+    /// and the new file: every existing byte kept, a missing final newline added, then the
+    /// added lines.
+    package static func planCopy(lines: [String], into contents: [UInt8], force: Bool) -> (CopyResult, [UInt8]) {
+        var result = CopyResult()
+        var seen = Set(AuthorizedKeys.keyBlobs(in: contents))
+        for line in lines {
+            guard let key = AuthorizedKeys.keyBlob(ofLine: Substring(line)) else { continue }
+            if !force && seen.contains(key) {
+                if let k = try? SSHPublicKey(wireBlob: key) { result.alreadyPresent.append(k) }
+                continue
+            }
+            seen.insert(key)
+            result.added.append(line)
+        }
+        var contents = contents
+        if !result.added.isEmpty, let last = contents.last, last != UInt8(ascii: "\n") {
+            contents.append(UInt8(ascii: "\n"))
+            result.addedFinalNewline = true
+        }
+        for line in result.added { contents += Array(line.utf8) + [UInt8(ascii: "\n")] }
+        return (result, contents)
+    }
+
+    /// The lines of `contents` carrying one of `keys`, and the file without them (every other
+    /// byte kept).
+    package static func planRemove(keys: [SSHPublicKey], from contents: [UInt8]) -> (RemoveResult, [UInt8]) {
+        let blobs = Set(keys.map(\.wireBlob))
+        var result = RemoveResult()
+        var kept: [UInt8] = []
+        var found = Set<[UInt8]>()
+        for (number, line) in AuthorizedKeys.lines(of: contents).enumerated() {
+            let text = Substring(decoding: line.text, as: UTF8.self)
+            if let blob = AuthorizedKeys.keyBlob(ofLine: text), blobs.contains(blob) {
+                result.removed.append((number + 1, String(text)))
+                found.insert(blob)
+            } else {
+                kept += line.text
+                if line.hasNewline { kept.append(UInt8(ascii: "\n")) }
+            }
+        }
+        result.notFound = keys.filter { !found.contains($0.wireBlob) }
+        return (result, kept)
+    }
+
+    /// The keys in `contents` (lines keysmith cannot read are skipped).
+    package static func listed(in contents: [UInt8]) -> [ListedKey] {
         var out: [ListedKey] = []
-        for (number, line) in AuthorizedKeys.lines(of: file.contents).enumerated() {
+        for (number, line) in AuthorizedKeys.lines(of: contents).enumerated() {
             guard let parsed = SSHPublicKey.parseLine(Substring(decoding: line.text, as: UTF8.self)) else { continue }
             out.append(ListedKey(line: number + 1, options: parsed.prefix, key: parsed.key, comment: parsed.comment))
         }

@@ -47,6 +47,12 @@ struct ConnectionOptions: ParsableArguments {
     )
     var target: String = KeyDeploy.defaultTarget
 
+    @Flag(
+        name: .customShort("s"),
+        help: "Use SFTP instead of a remote shell (for servers or accounts without a POSIX shell)."
+    )
+    var sftp = false
+
     @Flag(name: .long, help: "Read the password from the first line of standard input.")
     var passwordStdin = false
 

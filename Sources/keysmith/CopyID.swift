@@ -64,13 +64,26 @@ struct CopyID: ParsableCommand {
         if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
         var reports: [String] = []
         try self.connection.forEachDestination { destination, config, client in
-            let result = try KeyDeploy.copy(
-                lines: lines,
-                target: self.connection.target,
-                force: self.force,
-                dryRun: self.dryRun,
-                over: client
-            )
+            let result =
+                if self.connection.sftp {
+                    try withSFTP(client) {
+                        try SFTPKeyDeploy.copy(
+                            lines: lines,
+                            target: self.connection.target,
+                            force: self.force,
+                            dryRun: self.dryRun,
+                            over: $0
+                        )
+                    }
+                } else {
+                    try KeyDeploy.copy(
+                        lines: lines,
+                        target: self.connection.target,
+                        force: self.force,
+                        dryRun: self.dryRun,
+                        over: client
+                    )
+                }
             if self.connection.json {
                 reports.append(self.json(destination: destination, config: config, result: result))
                 return
@@ -128,4 +141,11 @@ struct CopyID: ParsableCommand {
         return
             "{\"destination\":\(jsonString(destination)),\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)}"
     }
+}
+
+/// Runs `body` on an SFTP session of `client`, closing it afterwards.
+func withSFTP<T>(_ client: SSHClient, _ body: (SFTPClient) throws -> T) throws -> T {
+    let sftp = try SFTPClient(over: client)
+    defer { try? sftp.close() }
+    return try body(sftp)
 }

@@ -20,7 +20,13 @@ struct ListIDs: ParsableCommand {
         var objects: [String] = []
         let many = self.connection.destinations.count > 1
         try self.connection.forEachDestination { destination, _, client in
-            for entry in try KeyDeploy.list(target: self.connection.target, over: client) {
+            let entries =
+                if self.connection.sftp {
+                    try withSFTP(client) { try SFTPKeyDeploy.list(target: self.connection.target, over: $0) }
+                } else {
+                    try KeyDeploy.list(target: self.connection.target, over: client)
+                }
+            for entry in entries {
                 let fp = entry.key.fingerprint().description
                 if self.connection.json {
                     objects.append(

@@ -38,12 +38,19 @@ struct RemoveID: ParsableCommand {
         }
         var reports: [String] = []
         try self.connection.forEachDestination { destination, config, client in
-            let result = try KeyDeploy.remove(
-                keys: keys,
-                target: self.connection.target,
-                dryRun: self.dryRun,
-                over: client
-            )
+            let result =
+                if self.connection.sftp {
+                    try withSFTP(client) {
+                        try SFTPKeyDeploy.remove(
+                            keys: keys,
+                            target: self.connection.target,
+                            dryRun: self.dryRun,
+                            over: $0
+                        )
+                    }
+                } else {
+                    try KeyDeploy.remove(keys: keys, target: self.connection.target, dryRun: self.dryRun, over: client)
+                }
             if self.connection.json {
                 let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
                 let missing = result.notFound.map { jsonString($0.fingerprint().description) }

@@ -32,7 +32,9 @@ public final class SSHDFixture: @unchecked Sendable {
     /// Starts sshd.
     /// - Parameter extraConfig: sshd_config lines appended to the defaults (later lines do
     ///   not override earlier ones in sshd_config, so these come first).
-    public init(extraConfig: [String] = []) throws {
+    /// - Parameter trailingConfig: lines appended after the defaults, for `Match` blocks
+    ///   (which must come last).
+    public init(extraConfig: [String] = [], trailingConfig: [String] = []) throws {
         self.directory = try TempDir()
         let dir = self.directory
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
@@ -74,7 +76,7 @@ public final class SSHDFixture: @unchecked Sendable {
                 "AllowUsers \(user)",
                 "LogLevel VERBOSE",
                 "Subsystem sftp /usr/lib/openssh/sftp-server",
-            ]
+            ] + trailingConfig
 
         var lastError = ""
         for _ in 0..<5 {

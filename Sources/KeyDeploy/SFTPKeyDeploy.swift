@@ -1,0 +1,204 @@
+public import SSHKeys
+public import SSHProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ``KeyDeploy``'s copy, remove and list over SFTP (`copy-id -s`), for servers where no
+/// POSIX shell runs commands: an account whose shell is `nologin` with `ForceCommand
+/// internal-sftp`, or an appliance that offers only the sftp subsystem.
+///
+/// The plan (which keys are added or removed, the new file's bytes) is ``KeyDeploy``'s own,
+/// so both paths produce the same file. The edit is the same compare-and-swap as the shell
+/// script's, with SFTP requests in place of shell commands:
+///
+/// 1. read the file (missing → empty) and LSTAT the paths sshd's StrictModes checks;
+/// 2. create the directory 0700 when missing and clear group and other write bits
+///    (`chmod go-w`), reporting each as the shell path does;
+/// 3. take the same lock as the shell script, `DIR/.keysmith.lock` (MKDIR fails while
+///    another deploy holds it, so deploys over the shell and over SFTP serialise);
+/// 4. read the file again and give up this round when it changed;
+/// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
+///    offered, and `posix-rename@openssh.com` it over the target; remove the lock.
+///
+/// `restorecon` cannot run over SFTP; the renamed file keeps the directory's default label.
+public enum SFTPKeyDeploy {
+    /// Adds each of `lines` whose key is not yet in the target (as ``KeyDeploy/copy(lines:target:force:dryRun:over:)``).
+    public static func copy(
+        lines: [String],
+        target: String = KeyDeploy.defaultTarget,
+        force: Bool = false,
+        dryRun: Bool = false,
+        over sftp: SFTPClient
+    ) throws -> KeyDeploy.CopyResult {
+        let paths = try Paths(target: target, sftp: sftp)
+        for _ in 0..<KeyDeploy.attempts {
+            let contents = try sftp.readFile(paths.target)
+            let unsafe = try paths.unsafe(sftp)
+            var (result, new) = KeyDeploy.planCopy(lines: lines, into: contents ?? [], force: force)
+            if dryRun {
+                result.addedFinalNewline = false
+                result.repaired = unsafe
+                return result
+            }
+            try paths.repair(unsafe, sftp, into: &result)
+            if result.added.isEmpty { return result }
+            if try paths.swap(expected: contents, new: new, sftp) { return result }
+        }
+        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    }
+
+    /// Removes every line carrying one of `keys` (as ``KeyDeploy/remove(keys:target:dryRun:over:)``).
+    public static func remove(
+        keys: [SSHPublicKey],
+        target: String = KeyDeploy.defaultTarget,
+        dryRun: Bool = false,
+        over sftp: SFTPClient
+    ) throws -> KeyDeploy.RemoveResult {
+        let paths = try Paths(target: target, sftp: sftp)
+        for _ in 0..<KeyDeploy.attempts {
+            let contents = try sftp.readFile(paths.target)
+            let (result, kept) = KeyDeploy.planRemove(keys: keys, from: contents ?? [])
+            if dryRun || result.removed.isEmpty { return result }
+            var ignored = KeyDeploy.CopyResult()
+            try paths.repair(try paths.unsafe(sftp), sftp, into: &ignored)
+            if try paths.swap(expected: contents, new: kept, sftp) { return result }
+        }
+        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    }
+
+    /// The keys in the target file (lines keysmith cannot read are skipped).
+    public static func list(
+        target: String = KeyDeploy.defaultTarget,
+        over sftp: SFTPClient
+    ) throws -> [KeyDeploy.ListedKey] {
+        let paths = try Paths(target: target, sftp: sftp)
+        return KeyDeploy.listed(in: try sftp.readFile(paths.target) ?? [])
+    }
+
+    /// How long another deploy's lock is waited for, as in the shell script.
+    static let lockWait: Duration = .seconds(30)
+
+    /// The target as an absolute path, its directory and the home directory.
+    struct Paths {
+        let home: String
+        let target: String
+        let directory: String
+
+        init(target: String, sftp: SFTPClient) throws(SSHProtocolError) {
+            let home = try sftp.realPath(".")
+            self.home = home
+            self.target = target.hasPrefix("/") ? target : (home == "/" ? "" : home) + "/" + target
+            self.directory = Self.parent(self.target)
+        }
+
+        static func parent(_ path: String) -> String {
+            guard let slash = path.lastIndex(of: "/") else { return "." }
+            return slash == path.startIndex ? "/" : String(path[..<slash])
+        }
+
+        /// The paths sshd's StrictModes checks: the file, its directory, and the directories
+        /// up to the home directory, as the shell script lists them.
+        func checked(_ sftp: SFTPClient) throws(SSHProtocolError) -> [String] {
+            var out: [String] = []
+            if try sftp.lstat(self.target) != nil { out.append(self.target) }
+            var p = self.directory
+            while !p.isEmpty {
+                out.append(p)
+                if p == self.home || !p.hasPrefix(self.home + "/") { break }
+                p = Self.parent(p)
+            }
+            return out
+        }
+
+        /// The checked paths that are group- or other-writable, with their `ls -l` modes.
+        /// A symbolic link is judged by what it points to, as sshd does.
+        func unsafe(_ sftp: SFTPClient) throws(SSHProtocolError) -> [(mode: String, path: String)] {
+            var out: [(mode: String, path: String)] = []
+            for path in try self.checked(sftp) {
+                guard var attributes = try sftp.lstat(path) else { continue }
+                if (attributes.permissions ?? 0) & 0o170000 == 0o120000 {
+                    guard let target = try sftp.stat(path) else { continue }
+                    attributes = target
+                }
+                if let mode = attributes.permissions, mode & 0o022 != 0 { out.append((attributes.modeString, path)) }
+            }
+            return out
+        }
+
+        /// Creates the directory (and missing parents) 0700 and clears go-w on `unsafe`.
+        func repair(
+            _ unsafe: [(mode: String, path: String)],
+            _ sftp: SFTPClient,
+            into result: inout KeyDeploy.CopyResult
+        ) throws(SSHProtocolError) {
+            var missing: [String] = []
+            var p = self.directory
+            while p != "/" && p != "." && p != self.home, try sftp.stat(p) == nil {
+                missing.append(p)
+                p = Self.parent(p)
+            }
+            for directory in missing.reversed() {
+                try sftp.makeDirectory(directory, permissions: 0o700)
+                // The server's umask may have cleared bits; say exactly 0700.
+                try sftp.setPermissions(directory, 0o700)
+            }
+            if !missing.isEmpty { result.created.append(self.directory) }
+            for (mode, path) in unsafe {
+                guard let permissions = try sftp.stat(path)?.permissions else { continue }
+                try sftp.setPermissions(path, permissions & 0o7755)
+                result.repaired.append((mode, path))
+            }
+        }
+
+        /// Under the lock: when the file still holds `expected` (nil: absent), replaces it
+        /// with `new` through a temporary file. False when it changed meanwhile.
+        func swap(expected: [UInt8]?, new: [UInt8], _ sftp: SFTPClient) throws -> Bool {
+            let lock = self.directory + "/.keysmith.lock"
+            try self.acquire(lock, sftp)
+            defer { try? sftp.removeDirectory(lock) }
+            guard try sftp.readFile(self.target) == expected else { return false }
+            let temporary = self.target + ".keysmith.sftp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            do throws(SSHProtocolError) {
+                let handle = try sftp.open(temporary, flags: [.write, .create, .exclusive], permissions: 0o600)
+                do throws(SSHProtocolError) {
+                    try sftp.write(handle, offset: 0, new)
+                    try sftp.fsync(handle)
+                } catch {
+                    try? sftp.close(handle)
+                    throw error
+                }
+                try sftp.close(handle)
+                try sftp.setPermissions(temporary, 0o600)
+                try sftp.posixRename(temporary, to: self.target)
+            } catch {
+                try? sftp.remove(temporary)
+                throw KeyDeployError(.remoteFailure, error.message)
+            }
+            return true
+        }
+
+        /// MKDIR of the lock directory, retried while it exists for up to ``lockWait``.
+        func acquire(_ lock: String, _ sftp: SFTPClient) throws {
+            let end = ContinuousClock.now + SFTPKeyDeploy.lockWait
+            while true {
+                do throws(SSHProtocolError) {
+                    try sftp.makeDirectory(lock, permissions: 0o700)
+                    return
+                } catch {
+                    guard try sftp.lstat(lock) != nil else { throw KeyDeployError(.remoteFailure, error.message) }
+                }
+                guard ContinuousClock.now < end else {
+                    throw KeyDeployError(
+                        .locked,
+                        "another deploy has held the lock \(lock) for 30 seconds; if none is running, remove that directory and try again"
+                    )
+                }
+                usleep(100_000)
+            }
+        }
+    }
+}

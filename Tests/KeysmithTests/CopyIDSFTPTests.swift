@@ -1,0 +1,163 @@
+import Foundation
+import KeysmithTestSupport
+import Testing
+
+/// `keysmith copy-id -s` (and remove-id / list-ids -s): the deploy over SFTP, against
+/// OpenSSH's sshd and sftp-server; each deploy is proven by OpenSSH logging in with the key.
+@Suite("copy-id -s over SFTP against OpenSSH's sshd")
+struct CopyIDSFTPTests {
+    struct Setup {
+        let sshd: SSHDFixture
+        let dir: TempDir
+        let key: String
+        let knownHosts: String
+
+        init(extraConfig: [String] = [], trailingConfig: [String] = []) throws {
+            self.sshd = try SSHDFixture(extraConfig: extraConfig, trailingConfig: trailingConfig)
+            self.dir = try TempDir()
+            try FileManager.default.createDirectory(atPath: self.dir.path("home"), withIntermediateDirectories: true)
+            self.key = self.dir.path("id_ed25519")
+            _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "sftp@test", "-f", self.key]).checked("ssh-keygen")
+            self.knownHosts = try self.sshd.knownHostsFile()
+        }
+
+        var destination: String { "\(self.sshd.user)@\(self.sshd.host)" }
+        var sshDirectory: String { self.sshd.home + "/.ssh" }
+
+        func run(_ command: String, _ extra: [String] = []) throws -> ProcessResult {
+            try runProcess(
+                keysmithPath,
+                [
+                    command, "-p", String(self.sshd.port), "-o", "UserKnownHostsFile=\(self.knownHosts)",
+                    "-o", "StrictHostKeyChecking=yes", "--password-stdin",
+                ] + extra + [self.destination],
+                input: Data((self.sshd.password + "\n").utf8),
+                environment: ["HOME": self.dir.path("home"), "SSH_AUTH_SOCK": ""]
+            )
+        }
+
+        func copy(_ extra: [String] = []) throws -> ProcessResult {
+            try self.run("copy-id", ["-s", "-i", self.key + ".pub"] + extra)
+        }
+
+        /// OpenSSH's sftp logging in with `identity` only and listing ~/.ssh: the proof
+        /// for an account that has no shell.
+        func sftpLogin(identity: String) throws -> ProcessResult {
+            try runProcess(
+                "/usr/bin/sftp",
+                [
+                    "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                    "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
+                    "-o", "UserKnownHostsFile=\(self.knownHosts)", "-P", String(self.sshd.port), "-b", "-",
+                    self.destination,
+                ],
+                input: Data("ls .ssh\n".utf8)
+            )
+        }
+
+        func chown(_ path: String) throws {
+            _ = try runProcess("/bin/chown", ["\(self.sshd.user):\(self.sshd.user)", path]).checked("chown")
+        }
+    }
+
+    @Test("copy-id -s creates ~/.ssh 0700 and authorized_keys 0600; OpenSSH logs in; twice leaves one line")
+    func copy() throws {
+        let s = try Setup()
+        let r = try s.copy()
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stdout.contains("Number of key(s) added: 1"))
+        #expect(r.stderr.contains("created \(s.sshDirectory)"), "\(r)")
+        #expect(try fileMode(s.sshDirectory) == 0o700)
+        #expect(try fileMode(s.sshDirectory + "/authorized_keys") == 0o600)
+        let login = try s.sshd.sshLogin(identity: s.key, command: "id -un")
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stdout == s.sshd.user + "\n")
+
+        let again = try s.copy()
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stderr.contains("All keys were skipped because they already exist on the remote system."))
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+        // No temporary file or lock is left behind.
+        let left = try FileManager.default.contentsOfDirectory(atPath: s.sshDirectory)
+        #expect(left == ["authorized_keys"])
+    }
+
+    @Test("an existing file without a final newline keeps its bytes and gains the key on a new line")
+    func noFinalNewline() throws {
+        let s = try Setup()
+        let other = s.dir.path("other")
+        _ = try keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "other", "-f", other]).checked("ssh-keygen")
+        let existing = try readText(other + ".pub").trimmingCharacters(in: .newlines)
+        try FileManager.default.createDirectory(atPath: s.sshDirectory, withIntermediateDirectories: false)
+        try writeText(s.sshDirectory + "/authorized_keys", "# comment\n" + existing, mode: 0o600)
+        try s.chown(s.sshDirectory)
+        try s.chown(s.sshDirectory + "/authorized_keys")
+        _ = try runProcess("/bin/chmod", ["700", s.sshDirectory]).checked("chmod")
+
+        let r = try s.copy()
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("added the missing final newline"), "\(r)")
+        let line = try readText(s.key + ".pub")
+        #expect(s.sshd.authorizedKeys() == "# comment\n" + existing + "\n" + line)
+        #expect(try s.sshd.sshLogin(identity: s.key).status == 0)
+        #expect(try s.sshd.sshLogin(identity: other).status == 0)
+    }
+
+    @Test("-s repairs a world-writable ~/.ssh as the shell path reports it; -n changes nothing")
+    func repairAndDryRun() throws {
+        let s = try Setup()
+        try FileManager.default.createDirectory(atPath: s.sshDirectory, withIntermediateDirectories: false)
+        try s.chown(s.sshDirectory)
+        _ = try runProcess("/bin/chmod", ["777", s.sshDirectory]).checked("chmod")
+        let dry = try s.copy(["-n"])
+        #expect(dry.status == 0, "\(dry)")
+        #expect(dry.stdout.contains("Would have added the following key(s):"))
+        #expect(dry.stderr.contains("would repair the mode of \(s.sshDirectory) (was drwxrwxrwx)"), "\(dry)")
+        #expect(try fileMode(s.sshDirectory) == 0o777)
+        #expect(s.sshd.authorizedKeys() == nil)
+
+        let r = try s.copy()
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("repaired the mode of \(s.sshDirectory) (was drwxrwxrwx)"), "\(r)")
+        #expect(try fileMode(s.sshDirectory) == 0o755)
+        #expect(try s.sshd.sshLogin(identity: s.key).status == 0)
+    }
+
+    @Test("list-ids -s and remove-id -s read and edit the file over SFTP")
+    func listAndRemove() throws {
+        let s = try Setup()
+        let other = s.dir.path("other")
+        _ = try keygen(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "other", "-f", other]).checked("ssh-keygen")
+        #expect(try s.copy().status == 0)
+        #expect(try s.run("copy-id", ["-s", "-i", other]).status == 0)
+        let list = try s.run("list-ids", ["-s"])
+        #expect(list.status == 0, "\(list)")
+        let expected = try keygen(["-l", "-f", s.sshDirectory + "/authorized_keys"]).checked("ssh-keygen -l")
+        #expect(list.stdout == expected.stdout)
+
+        let removed = try s.run("remove-id", ["-s", "-i", s.key + ".pub"])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(try s.sshd.sshLogin(identity: s.key).status != 0)
+        #expect(try s.sshd.sshLogin(identity: other).status == 0)
+        #expect(s.sshd.authorizedKeys() == (try readText(other + ".pub")))
+    }
+
+    @Test("an account with no shell (nologin, ForceCommand internal-sftp): the exec path fails, -s deploys")
+    func noShell() throws {
+        let s = try Setup(trailingConfig: ["Match User *", "    ForceCommand internal-sftp"])
+        _ = try runProcess("/usr/sbin/usermod", ["-s", "/usr/sbin/nologin", s.sshd.user]).checked("usermod")
+
+        let exec = try s.run("copy-id", ["-i", s.key + ".pub"])
+        #expect(exec.status == 1, "\(exec)")
+        #expect(exec.stderr.contains("the remote shell failed to read .ssh/authorized_keys"), "\(exec)")
+        #expect(s.sshd.authorizedKeys() == nil)
+
+        let r = try s.copy()
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+        let login = try s.sftpLogin(identity: s.key)
+        #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
+        #expect(login.stdout.contains("authorized_keys"))
+        #expect(s.sshd.log.contains("Accepted publickey for \(s.sshd.user)"))
+    }
+}
