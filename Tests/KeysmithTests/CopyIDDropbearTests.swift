@@ -6,7 +6,7 @@ import Testing
 /// proven by OpenSSH's ssh logging in with the new key.
 @Suite("copy-id and remove-id against dropbear")
 struct CopyIDDropbearTests {
-    struct Setup {
+    struct Setup: Sendable {
         let server: DropbearFixture
         let dir: TempDir
         let knownHosts: String
@@ -67,5 +67,51 @@ struct CopyIDDropbearTests {
         #expect(try s.server.sshLogin(identity: key).status != 0)
         #expect(try s.server.sshLogin(identity: other).status == 0)
         #expect(s.server.authorizedKeys() == (try readText(other + ".pub")))
+    }
+}
+
+/// One dropbear shared by the cases of ``CopyIDDropbearMatrixTests``.
+struct DropbearServerTrait: SuiteTrait, TestScoping {
+    @TaskLocal static var current: CopyIDDropbearTests.Setup?
+
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let setup = try CopyIDDropbearTests.Setup()
+        try await Self.$current.withValue(setup) { try await function() }
+    }
+}
+
+/// Every combination of the algorithms both keysmith and Debian's dropbear 2022.83 offer
+/// (dropbear's KEXINIT as OpenSSH's `ssh -vv` shows it), each forced alone with `-o`.
+@Suite("copy-id over every kex × cipher × host key algorithm dropbear shares", DropbearServerTrait())
+struct CopyIDDropbearMatrixTests {
+    static let keyExchange = [
+        "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp521", "ecdh-sha2-nistp384",
+        "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256",
+    ]
+    static let ciphers = ["chacha20-poly1305@openssh.com", "aes128-ctr", "aes256-ctr"]
+    static let hostKeys = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-256"]
+
+    static let product: [AlgorithmCase] = Self.keyExchange.flatMap { kex in
+        Self.ciphers.flatMap { cipher in
+            Self.hostKeys.map {
+                // dropbear's only SHA-2 MAC is hmac-sha2-256 (no -etm forms).
+                AlgorithmCase(kex: kex, cipher: cipher, hostKey: $0, mac: "hmac-sha2-256")
+            }
+        }
+    }
+
+    @Test("copy-id deploys over the forced combination; OpenSSH logs in with the new key", arguments: Self.product)
+    func combination(_ c: AlgorithmCase) throws {
+        let s = try #require(DropbearServerTrait.current)
+        let key = try s.newKey(UUID().uuidString)
+        let r = try s.run("copy-id", ["-i", key + ".pub"] + c.options.flatMap { ["-o", $0] })
+        #expect(r.status == 0, "\(c.testDescription): \(r)")
+        #expect(r.stdout.contains("Number of key(s) added: 1"), "\(c.testDescription): \(r)")
+        let login = try s.server.sshLogin(identity: key)
+        #expect(login.status == 0, "\(c.testDescription): \(login)")
     }
 }
