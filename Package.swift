@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "keysmith", targets: ["keysmith"]),
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
+        .library(name: "KeyVerify", targets: ["KeyVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -47,9 +48,15 @@ let package = Package(
             dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto"],
             swiftSettings: strict
         ),
+        .target(
+            name: "KeyVerify",
+            dependencies: ["SSHKeys", "SSHCrypto"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "keysmith",
             dependencies: [
+                "KeyVerify",
                 "KeyDeploy",
                 "SSHProtocol",
                 "SSHKeys",
@@ -81,6 +88,11 @@ let package = Package(
         .testTarget(
             name: "KeyDeployTests",
             dependencies: ["KeyDeploy", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KeyVerifyTests",
+            dependencies: ["KeyVerify", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -25,6 +25,7 @@ struct Keysmith: ParsableCommand {
             CopyID.self,
             RemoveID.self,
             ListIDs.self,
+            Challenge.self,
         ]
     )
 }

@@ -1,0 +1,112 @@
+import SSHCrypto
+import SSHKeys
+
+/// A challenge issued by a ``ChallengeVerifier``: a random nonce and a lifetime,
+/// authenticated with the verifier's secret.
+///
+/// Wire layout, all fixed-size, then base64url without padding (RFC 4648 §5), 108 characters:
+///
+///     byte[1]   version (1)
+///     byte[32]  nonce, random
+///     uint64    issued at, seconds since the epoch, big-endian
+///     uint64    expires at, seconds since the epoch, big-endian
+///     byte[32]  HMAC-SHA256(secret, all of the above)
+///
+/// The token carries everything needed to check it, so a verifier keeps no record of the
+/// tokens it issued, only of those already used (see ``ChallengeVerifier``).
+public struct ChallengeToken: Sendable, Hashable, CustomStringConvertible {
+    /// The random nonce.
+    public let nonce: [UInt8]
+    /// When the token was issued, in seconds since the epoch.
+    public let issuedAt: Int64
+    /// When the token stops being accepted, in seconds since the epoch.
+    public let expiresAt: Int64
+    /// The MAC over the other fields.
+    let mac: [UInt8]
+    /// The token as printed and as signed: base64url text.
+    public let text: String
+
+    static let version: UInt8 = 1
+    static let nonceSize = 32
+    static let macSize = 32
+    static let bodySize = 1 + nonceSize + 8 + 8
+    static let size = bodySize + macSize
+
+    /// The authenticated part of the token.
+    static func body(nonce: [UInt8], issuedAt: Int64, expiresAt: Int64) -> [UInt8] {
+        var out: [UInt8] = [version]
+        out += nonce
+        out += bigEndian(UInt64(bitPattern: issuedAt))
+        out += bigEndian(UInt64(bitPattern: expiresAt))
+        return out
+    }
+
+    init(nonce: [UInt8], issuedAt: Int64, expiresAt: Int64, mac: [UInt8]) {
+        self.nonce = nonce
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.mac = mac
+        self.text = Base64URL.encode(Self.body(nonce: nonce, issuedAt: issuedAt, expiresAt: expiresAt) + mac)
+    }
+
+    /// Decodes a token's text. Whether it is genuine is for ``ChallengeVerifier`` to say.
+    ///
+    /// Leading and trailing white space is ignored.
+    /// - Throws: ``KeyVerifyError/Code/malformedToken``.
+    public init(text: some StringProtocol) throws(KeyVerifyError) {
+        let trimmed = text.utf8.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+        guard let bytes = Base64URL.decode(Array(trimmed)), bytes.count == Self.size, bytes[0] == Self.version else {
+            throw KeyVerifyError(.malformedToken, "the token is not a keysmith challenge token")
+        }
+        self.init(
+            nonce: Array(bytes[1...Self.nonceSize]),
+            issuedAt: Int64(bitPattern: readBigEndian(bytes[(1 + Self.nonceSize)...])),
+            expiresAt: Int64(bitPattern: readBigEndian(bytes[(9 + Self.nonceSize)...])),
+            mac: Array(bytes[Self.bodySize...])
+        )
+        // Only the canonical encoding: one token, one text, one thing to sign.
+        guard self.text.utf8.elementsEqual(trimmed) else {
+            throw KeyVerifyError(.malformedToken, "the token is not a keysmith challenge token")
+        }
+    }
+
+    /// The bytes a response signs: the token's text in UTF-8.
+    public var signedBytes: [UInt8] { Array(self.text.utf8) }
+
+    public var description: String { self.text }
+}
+
+private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+
+private func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }
+
+private func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+}
+
+/// base64url without padding (RFC 4648 §5), over SSHKeys' base64.
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        var text = Base64.encode(bytes)
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    /// Strict: only the URL-safe alphabet, no padding, no blanks.
+    static func decode(_ text: [UInt8]) -> [UInt8]? {
+        var standard = [UInt8]()
+        for c in text {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                standard.append(c)
+            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            default: return nil
+            }
+        }
+        guard standard.count % 4 != 1 else { return nil }
+        while standard.count % 4 != 0 { standard.append(UInt8(ascii: "=")) }
+        return Base64.decode(standard)
+    }
+}

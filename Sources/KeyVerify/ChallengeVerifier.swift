@@ -1,0 +1,282 @@
+import SSHCrypto
+public import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The server side of a challenge: issues tokens and verifies responses to them.
+///
+/// A verifier keeps its state in one directory:
+///
+/// - `secret`: 32 random bytes (mode 0600) that authenticate every token. Created on first
+///   use through a temporary file and `link(2)`, so concurrent first uses agree on one secret.
+/// - `used/`: one empty file per token already answered, named `EXPIRES-NONCE` and created
+///   with `O_CREAT|O_EXCL`, so of several verifiers racing with one token exactly one
+///   succeeds. Records are pruned once their token has expired.
+///
+/// Several processes may share a state directory; nothing else needs locking.
+///
+/// ```swift
+/// let verifier = try ChallengeVerifier(stateDirectory: "/var/lib/myapp/challenges")
+/// let token = try verifier.issue()                  // send token.text to the client
+/// // … the client answers with `keysmith challenge respond` or `ssh-keygen -Y sign` …
+/// let keys = try AuthorizedKeysFile(path: "/home/alice/.ssh/authorized_keys")
+/// let result = try verifier.verify(token: tokenText, response: responseText,
+///                                  authorizedKeys: keys, from: clientAddress)
+/// print(result.fingerprint, result.comment ?? "")
+/// ```
+public struct ChallengeVerifier: Sendable {
+    /// The default token lifetime, in seconds.
+    public static let defaultLifetime: Int64 = 300
+    /// How long past its expiry a used-token record is kept, so that verifiers whose
+    /// clocks differ a little never prune a record another one still relies on.
+    static let pruneGrace: Int64 = 60
+
+    /// The state directory.
+    public let stateDirectory: String
+    private let secret: SecureBytes
+
+    /// Opens (and on first use creates) the state directory and its secret.
+    ///
+    /// The directory is created with mode 0700; an existing one that others may write to
+    /// is refused, since whoever can delete the used-token records can replay tokens.
+    ///
+    /// - Throws: ``KeyVerifyError/Code/stateError`` naming the path and what to do.
+    public init(stateDirectory: String) throws(KeyVerifyError) {
+        self.stateDirectory = stateDirectory
+        try Self.prepare(stateDirectory)
+        self.secret = try Self.loadSecret(stateDirectory + "/secret")
+    }
+
+    /// Creates the directory and `used/` (0700) and refuses a directory others may write to.
+    private static func prepare(_ directory: String) throws(KeyVerifyError) {
+        try state { () throws(SSHKeyError) in try KeyFileIO.ensureDirectory(directory, mode: 0o700) }
+        let mode = try state { () throws(SSHKeyError) in try KeyFileIO.mode(of: directory) }
+        guard mode & 0o022 == 0 else {
+            throw KeyVerifyError(
+                .stateError,
+                "the state directory \(directory) is writable by others; run chmod 700 \(directory)"
+            )
+        }
+        try state { () throws(SSHKeyError) in try KeyFileIO.ensureDirectory(directory + "/used", mode: 0o700) }
+    }
+
+    /// Reads the secret, first creating it if it does not exist. Of several processes
+    /// creating it at once, the first `link(2)` wins and the others read its secret.
+    private static func loadSecret(_ path: String) throws(KeyVerifyError) -> SecureBytes {
+        if !KeyFileIO.fileExists(path) {
+            let fresh = SecureBytes(count: ChallengeToken.macSize)
+            SecureRandom.fill(fresh)
+            do {
+                try KeyFileIO.writeAtomically(path: path, contents: fresh, mode: 0o600, overwrite: false)
+            } catch {
+                // .fileExists: another process created it first; use theirs.
+                if error.code != .fileExists { throw KeyVerifyError(.stateError, error.message) }
+            }
+        }
+        // Refuses a secret others can read, as for a private key.
+        var raw = try state { () throws(SSHKeyError) in try KeyFileIO.readPrivateKeyFile(path) }
+        let secret = SecureBytes(raw)
+        let count = raw.count
+        for i in raw.indices { raw[i] = 0 }
+        guard count == ChallengeToken.macSize else {
+            throw KeyVerifyError(
+                .stateError,
+                "the secret \(path) is damaged (\(count) bytes, not \(ChallengeToken.macSize)); remove it to start afresh, which invalidates outstanding tokens"
+            )
+        }
+        return secret
+    }
+
+    private static func state<T>(_ body: () throws(SSHKeyError) -> T) throws(KeyVerifyError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw KeyVerifyError(.stateError, error.message)
+        }
+    }
+
+    /// Seconds since the epoch, now.
+    public static func currentTime() -> Int64 { Int64(time(nil)) }
+
+    /// Issues a token valid for `lifetime` seconds from `now`.
+    ///
+    /// - Throws: ``KeyVerifyError/Code/invalidParameter`` for a lifetime that is not positive
+    ///   or longer than a year.
+    public func issue(
+        lifetime: Int64 = ChallengeVerifier.defaultLifetime,
+        now: Int64? = nil
+    ) throws(KeyVerifyError)
+        -> ChallengeToken
+    {
+        guard lifetime > 0 && lifetime <= 366 * 86400 else {
+            throw KeyVerifyError(.invalidParameter, "the lifetime must be between 1 second and a year")
+        }
+        let issued = now ?? Self.currentTime()
+        let nonce = SecureRandom.bytes(ChallengeToken.nonceSize)
+        let expires = issued + lifetime
+        let body = ChallengeToken.body(nonce: nonce, issuedAt: issued, expiresAt: expires)
+        return ChallengeToken(nonce: nonce, issuedAt: issued, expiresAt: expires, mac: self.mac(body))
+    }
+
+    private func mac(_ body: [UInt8]) -> [UInt8] { HMAC.authenticate(.sha256, key: self.secret, data: body) }
+
+    /// Checks that `token` was issued with this verifier's secret and has not expired at `now`.
+    ///
+    /// - Throws: ``KeyVerifyError/Code/foreignToken`` or ``KeyVerifyError/Code/expired``.
+    public func checkToken(_ token: ChallengeToken, now: Int64? = nil) throws(KeyVerifyError) {
+        let body = ChallengeToken.body(nonce: token.nonce, issuedAt: token.issuedAt, expiresAt: token.expiresAt)
+        guard constantTimeEquals(self.mac(body), token.mac) else {
+            throw KeyVerifyError(.foreignToken, "the token was not issued by this server or has been altered")
+        }
+        let now = now ?? Self.currentTime()
+        guard now <= token.expiresAt else {
+            throw KeyVerifyError(.expired, "the token expired \(now - token.expiresAt) seconds ago")
+        }
+    }
+
+    /// Verifies a response to a token and, on success, uses the token up.
+    ///
+    /// In order: the token's MAC and lifetime; the response is an SSH signature
+    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace`` over the token's
+    /// text (with or without one final newline, so `echo "$TOKEN" | ssh-keygen -Y sign`
+    /// answers too); its key is authorized by `authorizedKeys` from `address` at `now`, with
+    /// the entry's `from=` and `expiry-time=` honoured; and the token was not used before.
+    /// Only a response that passes every check uses the token.
+    ///
+    /// - Parameters:
+    ///   - token: The token's text as issued.
+    ///   - response: The armoured signature (`-----BEGIN SSH SIGNATURE-----` …).
+    ///   - authorizedKeys: The keys allowed to answer.
+    ///   - address: The client's IP address, for `from=`; nil fails every `from=` entry.
+    ///   - now: Seconds since the epoch; the current time by default.
+    /// - Throws: `KeyVerifyError` whose code says which check failed.
+    public func verify(
+        token tokenText: String,
+        response: String,
+        authorizedKeys: AuthorizedKeysFile,
+        from address: String? = nil,
+        now: Int64? = nil
+    ) throws(KeyVerifyError) -> ChallengeVerification {
+        let now = now ?? Self.currentTime()
+        let token = try ChallengeToken(text: tokenText)
+        try self.checkToken(token, now: now)
+
+        let signature: SSHSIGSignature
+        do {
+            signature = try SSHSIGSignature(armored: response)
+        } catch {
+            throw KeyVerifyError(.malformedResponse, "the response is not an SSH signature: \(error.message)")
+        }
+        guard signature.namespace == Challenge.namespace else {
+            throw KeyVerifyError(
+                .wrongNamespace,
+                "the response was signed for namespace \"\(signature.namespace)\", not \"\(Challenge.namespace)\""
+            )
+        }
+        let message = token.signedBytes
+        guard
+            (try? signature.verify(message, namespace: Challenge.namespace)) != nil
+                || (try? signature.verify(message + [UInt8(ascii: "\n")], namespace: Challenge.namespace)) != nil
+        else {
+            throw KeyVerifyError(.badSignature, "the response's signature does not match this token")
+        }
+
+        let entry: AuthorizedKeysEntry
+        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
+        case .authorized(let found): entry = found
+        case .refused(let refusal):
+            throw KeyVerifyError(.notAuthorized, refusal.message)
+        }
+
+        try self.useUp(token)
+        return ChallengeVerification(token: token, key: signature.publicKey, entry: entry)
+    }
+
+    // MARK: Used tokens
+
+    /// The record of a used token: `used/EXPIRES-NONCEHEX`.
+    private func recordPath(_ token: ChallengeToken) -> String {
+        self.stateDirectory + "/used/\(token.expiresAt)-" + token.nonce.map(hexByte).joined()
+    }
+
+    /// Records `token` as used, exactly once across processes, after pruning old records.
+    private func useUp(_ token: ChallengeToken) throws(KeyVerifyError) {
+        self.pruneUsedTokens(now: Self.currentTime())
+        let path = self.recordPath(token)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let code = errno
+            if code == EEXIST { throw KeyVerifyError(.replayed, "the token has already been used") }
+            throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(code)))")
+        }
+        close(fd)
+        // A pruner may have removed an earlier record of this token only after it expired
+        // (plus the grace); checking the clock again after creating ours closes that window.
+        if Self.currentTime() > token.expiresAt + Self.pruneGrace {
+            throw KeyVerifyError(.expired, "the token expired while it was being verified")
+        }
+    }
+
+    /// Removes the records of tokens that expired more than the grace period before `now`.
+    ///
+    /// Called on every successful verification; safe to run from several processes.
+    public func pruneUsedTokens(now: Int64) {
+        let directory = self.stateDirectory + "/used"
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard let dash = name.firstIndex(of: "-"), let expires = Int64(name[..<dash]) else { continue }
+            if expires + Self.pruneGrace < now { unlink(directory + "/" + name) }
+        }
+    }
+}
+
+/// What a successful verification proved: who answered, and by which authorized_keys entry.
+public struct ChallengeVerification: Sendable {
+    /// The token that was answered (now used up).
+    public let token: ChallengeToken
+    /// The key that signed the response.
+    public let key: SSHPublicKey
+    /// The authorized_keys entry that authorized the key; its options apply.
+    public let entry: AuthorizedKeysEntry
+
+    /// The key's SHA-256 fingerprint.
+    public var fingerprint: SSHFingerprint { self.key.fingerprint() }
+    /// The entry's comment, if any.
+    public var comment: String? { self.entry.comment }
+}
+
+/// The client side of a challenge, and the names both sides share.
+public enum Challenge {
+    /// The SSHSIG namespace of every response.
+    public static let namespace = "challenge@keysmith"
+
+    /// Answers `token` with `key`: an armoured SSHSIG signature over the token's text in the
+    /// ``namespace``, the same as
+    /// `printf %s "$TOKEN" | ssh-keygen -Y sign -n challenge@keysmith -f KEY`.
+    ///
+    /// - Throws: ``KeyVerifyError/Code/malformedToken`` when `token` is not a challenge
+    ///   token; ``KeyVerifyError/Code/invalidParameter`` when signing fails.
+    public static func respond(to token: String, with key: SSHPrivateKey) throws(KeyVerifyError) -> String {
+        let parsed = try ChallengeToken(text: token)
+        do {
+            return try SSHSIGSignature.sign(parsed.signedBytes, with: key, namespace: namespace).armored
+        } catch {
+            throw KeyVerifyError(.invalidParameter, "signing the token failed: \(error.message)")
+        }
+    }
+}
+
+private func hexByte(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import KeyVerify
+import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Challenge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove who holds a key: issue a challenge, answer it, verify the answer.",
+        discussion: """
+            The server issues a token, the client signs it with its SSH key (keysmith \
+            challenge respond, or: printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith \
+            -f KEY), and the server verifies the signature, that the key is in its \
+            authorized_keys file with the entry's options honoured, and that the token is \
+            used only once.
+            """,
+        subcommands: [Issue.self, Respond.self, Verify.self]
+    )
+
+    /// `--state`: where the secret and the used-token records live.
+    struct StateOptions: ParsableArguments {
+        @Option(
+            name: .customLong("state"),
+            help: ArgumentHelp(
+                "State directory (default $XDG_STATE_HOME/keysmith/challenge or ~/.local/state/keysmith/challenge).",
+                valueName: "dir"
+            )
+        )
+        var directory: String?
+
+        var path: String {
+            if let directory { return expandTilde(directory) }
+            if let xdg = getenv("XDG_STATE_HOME"), xdg.pointee != 0 {
+                return String(cString: xdg) + "/keysmith/challenge"
+            }
+            return (KeyFileIO.homeDirectory() ?? ".") + "/.local/state/keysmith/challenge"
+        }
+    }
+
+    struct Issue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a new challenge token.",
+            discussion: """
+                The token holds a random nonce, its issue time and its expiry, authenticated \
+                with this server's secret (created in the state directory on first use), so \
+                verifying needs no record of issued tokens.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Option(help: ArgumentHelp("Seconds the token stays valid (default 300).", valueName: "seconds"))
+        var ttl: Int64 = ChallengeVerifier.defaultLifetime
+
+        func run() throws {
+            try reportingChallengeFailures {
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                writeOut(try verifier.issue(lifetime: self.ttl).text + "\n")
+            }
+        }
+    }
+
+    struct Respond: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Answer a challenge token with a private key.",
+            discussion: """
+                Prints an armoured SSH signature of the token in the namespace \
+                challenge@keysmith, as ssh-keygen -Y sign makes it.
+                """
+        )
+
+        @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
+        var keyFile: String
+
+        @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+        var passphrase: String?
+
+        @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
+        var token: String
+
+        func run() throws {
+            try reportingChallengeFailures {
+                var path = expandTilde(self.keyFile)
+                if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
+                let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
+                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key))
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify a response to a challenge token.",
+            discussion: """
+                Checks the token's MAC and expiry, the signature and its namespace, that the \
+                key is in the authorized_keys file with its options honoured (from= against \
+                --from, expiry-time=), and that the token has not been used: a token is used \
+                up by its first successful verification. On success prints the key's \
+                fingerprint and comment and exits 0; otherwise prints one sentence and exits 1. \
+                RESPONSE is a file holding the signature, - for standard input, or the \
+                signature text itself.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Option(
+            name: .customLong("authorized-keys"),
+            help: ArgumentHelp("The authorized_keys file listing the keys allowed to answer.", valueName: "file")
+        )
+        var authorizedKeys: String
+
+        @Option(
+            name: .customLong("from"),
+            help: ArgumentHelp("The client's IP address, matched against from= options.", valueName: "addr")
+        )
+        var address: String?
+
+        @Flag(help: "Print {fingerprint, comment, type, line} as JSON.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
+        var token: String
+
+        @Argument(help: ArgumentHelp("The response: a file, - for standard input, or the text.", valueName: "response"))
+        var response: String
+
+        func run() throws {
+            try reportingChallengeFailures {
+                let path = expandTilde(self.authorizedKeys)
+                let keys = try AuthorizedKeysFile(path: path)
+                for warning in keys.warnings { printError("keysmith: \(warning)") }
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                let result = try verifier.verify(
+                    token: self.token,
+                    response: try self.responseText(),
+                    authorizedKeys: keys,
+                    from: self.address
+                )
+                let fingerprint = result.fingerprint.description
+                if self.json {
+                    writeOut(
+                        "{\"fingerprint\":\(jsonString(fingerprint)),\"comment\":\(result.comment.map(jsonString) ?? "null"),"
+                            + "\"type\":\(jsonString(result.key.type.sshName)),\"line\":\(result.entry.lineNumber)}\n"
+                    )
+                } else {
+                    writeOut(fingerprint + " " + escapeForTerminal(result.comment ?? "no comment") + "\n")
+                }
+            }
+        }
+
+        private func responseText() throws -> String {
+            if self.response.hasPrefix("-----BEGIN") { return self.response }
+            let bytes =
+                self.response == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(self.response))
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}
+
+/// ``reportingFailures`` that also turns a `KeyVerifyError` into one sentence and exit 1.
+private func reportingChallengeFailures(_ body: () throws -> Void) throws {
+    try reportingFailures {
+        do {
+            try body()
+        } catch let error as KeyVerifyError {
+            throw Failure(error.message)
+        }
+    }
+}
