@@ -145,3 +145,45 @@ struct CopyIDMatrixTests {
         try server.deployAndProve(c.options)
     }
 }
+
+/// The matrix's cases share one account; this pushes that further, from the command line.
+@Suite("copy-id processes racing on one account")
+struct CopyIDRaceTests {
+    @Test("eight keysmith copy-id processes at once to one account: every key lands, once")
+    func eightAtOnce() throws {
+        let sshd = try SSHDFixture(extraConfig: ["MaxStartups 100"])
+        let dir = try TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path("home"), withIntermediateDirectories: true)
+        let keys = try (0..<8).map { i in
+            let path = dir.path("k\(i)")
+            _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", "k\(i)", "-f", path])
+                .checked("ssh-keygen")
+            return path
+        }
+        // One shell starts them all (Foundation's Process is not safe to launch this widely).
+        let script = """
+            for k in "$@"; do
+                printf '%s\\n' "$PW" | "$KS" copy-id -i "$k.pub" -p "$PORT" -o UserKnownHostsFile="$KH" \
+                    -o StrictHostKeyChecking=yes -o PreferredAuthentications=password --password-stdin "$DEST" \
+                    > "$k.out" 2>&1 &
+            done
+            failed=0
+            for job in $(jobs -p); do wait "$job" || failed=$((failed + 1)); done
+            exit "$failed"
+            """
+        let r = try runProcess(
+            "/bin/sh",
+            ["-c", script, "race"] + keys,
+            environment: [
+                "PW": sshd.password, "KS": keysmithPath, "PORT": String(sshd.port), "KH": try sshd.knownHostsFile(),
+                "DEST": "\(sshd.user)@\(sshd.host)", "HOME": dir.path("home"), "SSH_AUTH_SOCK": "",
+            ]
+        )
+        let outputs = keys.map { (try? readText($0 + ".out")) ?? "" }.joined(separator: "\n")
+        #expect(r.status == 0, "\(r)\n\(outputs)")
+        let installed = (sshd.authorizedKeys() ?? "").split(separator: "\n").map(String.init)
+        let expected = try keys.map { try readText($0 + ".pub").trimmingCharacters(in: .newlines) }
+        #expect(installed.count == keys.count && Set(installed) == Set(expected), "\(installed)")
+        for key in keys { #expect(try sshd.sshLogin(identity: key).status == 0) }
+    }
+}
