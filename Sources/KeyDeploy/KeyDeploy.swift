@@ -1,5 +1,9 @@
 public import SSHKeys
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs one command on the server and collects its output: an SSH connection's exec.
 ///
 /// ``KeyDeploy`` needs nothing else from the connection, so tests can also drive it
@@ -69,7 +73,15 @@ public enum KeyDeploy {
     public static let defaultTarget = ".ssh/authorized_keys"
 
     /// How often a changed file is read again before giving up.
-    static let attempts = 8
+    static let attempts = 32
+
+    /// Waits a random 20–200 ms before reading a changed file again, so that many
+    /// deploys racing for one account spread out instead of colliding in lockstep.
+    static func backOff() {
+        var pause = timespec(tv_sec: 0, tv_nsec: Int.random(in: 20_000_000...200_000_000))
+        var left = timespec()
+        while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+    }
 
     /// What the server reported about the file.
     public struct RemoteFile: Sendable {
@@ -168,6 +180,7 @@ public enum KeyDeploy {
             if try Self.write(contents, target: target, expected: file.checksum, into: &result, over: runner) {
                 return result
             }
+            Self.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
     }
@@ -187,6 +200,7 @@ public enum KeyDeploy {
             if try Self.write(kept, target: target, expected: file.checksum, into: &ignored, over: runner) {
                 return result
             }
+            Self.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
     }

@@ -47,6 +47,7 @@ public enum SFTPKeyDeploy {
             try paths.repair(unsafe, sftp, into: &result)
             if result.added.isEmpty { return result }
             if try paths.swap(expected: contents, new: new, sftp) { return result }
+            KeyDeploy.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
     }
@@ -66,6 +67,7 @@ public enum SFTPKeyDeploy {
             var ignored = KeyDeploy.CopyResult()
             try paths.repair(try paths.unsafe(sftp), sftp, into: &ignored)
             if try paths.swap(expected: contents, new: kept, sftp) { return result }
+            KeyDeploy.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
     }
