@@ -13,7 +13,8 @@ struct CopyID: ParsableCommand {
             when missing, and group- or world-writable modes that sshd's StrictModes refuses on \
             the home directory, ~/.ssh and the file are repaired and reported. The file is \
             replaced atomically under a lock, keeping every existing line byte for byte; \
-            restorecon runs where it exists. The password comes from the terminal, \
+            restorecon runs where it exists. With -s the same edit is made over SFTP, for \
+            servers or accounts without a POSIX shell (no restorecon then). The password comes from the terminal, \
             --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it.
             """
     )

@@ -1,5 +1,6 @@
 import Foundation
 import KeysmithTestSupport
+import Synchronization
 import Testing
 
 /// `keysmith copy-id -s` (and remove-id / list-ids -s): the deploy over SFTP, against
@@ -140,6 +141,31 @@ struct CopyIDSFTPTests {
         #expect(try s.sshd.sshLogin(identity: s.key).status != 0)
         #expect(try s.sshd.sshLogin(identity: other).status == 0)
         #expect(s.sshd.authorizedKeys() == (try readText(other + ".pub")))
+    }
+
+    @Test("concurrent deploys over SFTP and over the shell share the lock and lose no key")
+    func concurrent() throws {
+        let s = try Setup()
+        let keys = try (0..<6).map { i in
+            let path = s.dir.path("k\(i)")
+            _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "k\(i)", "-f", path]).checked("ssh-keygen")
+            return path
+        }
+        let results = Mutex<[ProcessResult]>([])
+        DispatchQueue.concurrentPerform(iterations: keys.count) { i in
+            let args = (i % 2 == 0 ? ["-s"] : []) + ["-i", keys[i] + ".pub"]
+            let r =
+                (try? s.run("copy-id", args))
+                ?? ProcessResult(status: -1, stdoutData: Data(), stderrData: Data("did not run".utf8))
+            results.withLock { $0.append(r) }
+        }
+        for r in results.withLock({ $0 }) { #expect(r.status == 0, "\(r)") }
+        let file = s.sshd.authorizedKeys() ?? ""
+        for key in keys {
+            #expect(file.contains(try readText(key + ".pub")))
+            #expect(try s.sshd.sshLogin(identity: key).status == 0)
+        }
+        #expect(file.split(separator: "\n").count == keys.count)
     }
 
     @Test("an account with no shell (nologin, ForceCommand internal-sftp): the exec path fails, -s deploys")
