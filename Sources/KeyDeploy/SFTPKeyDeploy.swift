@@ -186,12 +186,19 @@ public enum SFTPKeyDeploy {
         /// MKDIR of the lock directory, retried while it exists for up to ``lockWait``.
         func acquire(_ lock: String, _ sftp: SFTPClient) throws {
             let end = ContinuousClock.now + SFTPKeyDeploy.lockWait
+            var vanished = 0
             while true {
                 do throws(SSHProtocolError) {
                     try sftp.makeDirectory(lock, permissions: 0o700)
                     return
                 } catch {
-                    guard try sftp.lstat(lock) != nil else { throw KeyDeployError(.remoteFailure, error.message) }
+                    // MKDIR fails while the lock exists; when it is gone by the time we look,
+                    // its holder just released it: try again at once, a few times.
+                    if try sftp.lstat(lock) == nil {
+                        vanished += 1
+                        guard vanished < 5 else { throw KeyDeployError(.remoteFailure, error.message) }
+                        continue
+                    }
                 }
                 guard ContinuousClock.now < end else {
                     throw KeyDeployError(
