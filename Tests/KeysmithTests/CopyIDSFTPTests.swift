@@ -153,14 +153,15 @@ struct CopyIDSFTPTests {
         // One shell starts them all (Foundation's Process is not safe to launch this widely);
         // every other one uses -s.
         let script = """
-            s=
+            s= pids=
             for k in "$@"; do
                 printf '%s\\n' "$PW" | "$KS" copy-id $s -i "$k.pub" -p "$PORT" -o UserKnownHostsFile="$KH" \\
                     -o StrictHostKeyChecking=yes --password-stdin "$DEST" > "$k.out" 2>&1 &
+                pids="$pids $!"
                 if [ -z "$s" ]; then s=-s; else s=; fi
             done
             failed=0
-            for job in $(jobs -p); do wait "$job" || failed=$((failed + 1)); done
+            for pid in $pids; do wait "$pid" || failed=$((failed + 1)); done
             exit "$failed"
             """
         let r = try runProcess(
