@@ -44,101 +44,58 @@ public enum AuthorizedKeys {
         return options + " " + keyText
     }
 
-    /// Checks `options` against sshd's authorized_keys option grammar (auth-options.c
-    /// `sshauthopt_parse`, OpenSSH 9.2): comma-separated, case-insensitive names; the flags
-    /// `restrict`, `cert-authority` and (also with `no-`) `port-forwarding`, `agent-forwarding`,
-    /// `x11-forwarding`, `touch-required`, `verify-required`, `pty`, `user-rc`; and
-    /// `name="value"` for `command`, `principals`, `from`, `expiry-time`, `environment`,
-    /// `permitopen`, `permitlisten`, `tunnel`, where `\"` is a quote inside the value.
-    /// No blank may appear outside quotes (a blank ends the options in sshd).
+    /// Checks `options` as sshd would read them before a key: SSHKeys'
+    /// ``AuthorizedKeyOptions/init(parsing:)``, the same parser that reads authorized_keys
+    /// (auth-options.c `sshauthopt_parse`, OpenSSH 9.2). Empty options are refused too, since
+    /// `--key-options ''` is more likely a mistake than a wish for none.
     ///
-    /// - Throws: `.invalidKeyOptions` with the offending option and what is wrong.
+    /// - Throws: `.invalidKeyOptions` naming the first option sshd would refuse and sshd's reason.
     public static func validateOptions(_ options: String) throws(KeyDeployError) {
         func bad(_ why: String) -> KeyDeployError {
             KeyDeployError(.invalidKeyOptions, "the key options '\(options)' are invalid: \(why)")
         }
-        let negatable: Set<String> = [
-            "port-forwarding", "agent-forwarding", "x11-forwarding", "touch-required", "verify-required", "pty",
-            "user-rc",
-        ]
-        let flags: Set<String> = ["restrict", "cert-authority"]
-        let valued: Set<String> = [
-            "command", "principals", "from", "expiry-time", "environment", "permitopen", "permitlisten", "tunnel",
-        ]
-        let s = Array(options.utf8)
-        guard !s.isEmpty else { throw bad("they are empty") }
-        var i = 0
-        while true {
-            let nameStart = i
-            while i < s.count && s[i] != UInt8(ascii: ",") && s[i] != UInt8(ascii: "=") {
-                if s[i] == UInt8(ascii: " ") || s[i] == UInt8(ascii: "\t") {
-                    throw bad("blanks are allowed only inside quoted values")
-                }
-                if s[i] == UInt8(ascii: "\"") { throw bad("a quote may only follow 'name='") }
-                i += 1
+        guard !options.isEmpty else { throw bad("they are empty") }
+        do {
+            _ = try AuthorizedKeyOptions(parsing: options)
+        } catch {
+            // sshd's reason does not say where; name the first option that fails on its own.
+            let culprit = Self.optionsSplitAtCommas(options).first { piece in
+                !piece.isEmpty && (try? AuthorizedKeyOptions(parsing: piece)) == nil
             }
-            let name = String(decoding: s[nameStart..<i], as: UTF8.self).lowercased()
-            if name.isEmpty { throw bad("an option name is missing") }
-            if i < s.count && s[i] == UInt8(ascii: "=") {
-                guard valued.contains(name) else { throw bad("'\(name)' takes no value or is not a known option") }
-                i += 1
-                guard i < s.count && s[i] == UInt8(ascii: "\"") else {
-                    throw bad("the value of '\(name)' must be in double quotes")
-                }
-                i += 1
-                var value: [UInt8] = []
-                while i < s.count && s[i] != UInt8(ascii: "\"") {
-                    if s[i] == UInt8(ascii: "\\") && i + 1 < s.count && s[i + 1] == UInt8(ascii: "\"") { i += 1 }
-                    value.append(s[i])
-                    i += 1
-                }
-                guard i < s.count else { throw bad("the value of '\(name)' has no closing quote") }
-                i += 1
-                try checkValue(name: name, value: String(decoding: value, as: UTF8.self), bad: bad)
-            } else {
-                let base = name.hasPrefix("no-") ? String(name.dropFirst(3)) : name
-                let known = flags.contains(name) || negatable.contains(base)
-                if !known {
-                    throw bad(
-                        valued.contains(name)
-                            ? "'\(name)' needs a value (\(name)=\"…\")" : "'\(name)' is not a known option"
-                    )
-                }
+            let valued = [
+                "command", "environment", "expiry-time", "from", "permitlisten", "permitopen", "principals", "tunnel",
+            ]
+            if let culprit, valued.contains(culprit.lowercased()) {
+                throw bad("'\(culprit)' needs a value in double quotes, as \(culprit)=\"…\"")
             }
-            if i == s.count { return }
-            guard s[i] == UInt8(ascii: ",") else { throw bad("options must be separated by commas, without blanks") }
-            i += 1
-            if i == s.count { throw bad("they end with a comma") }
+            if let culprit, culprit != options {
+                throw bad("'\(culprit)': \(error.message)")
+            }
+            throw bad(error.message)
         }
     }
 
-    private static func checkValue(
-        name: String,
-        value: String,
-        bad: (String) -> KeyDeployError
-    ) throws(KeyDeployError) {
-        switch name {
-        case "expiry-time":
-            // auth-options.c parse_absolute_time: YYYYMMDD[HHMM[SS]].
-            guard value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber), [8, 12, 14].contains(value.count) else {
-                throw bad("expiry-time must be YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS")
+    /// `options` split at the commas outside double quotes, where `\"` inside quotes is a
+    /// quote character (misc.c `opt_dequote`).
+    static func optionsSplitAtCommas(_ options: String) -> [String] {
+        let bytes = Array(options.utf8)
+        var pieces: [String] = []
+        var start = 0
+        var quoted = false
+        var i = 0
+        while i < bytes.count {
+            if quoted && bytes[i] == UInt8(ascii: "\\") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") {
+                i += 2
+                continue
             }
-        case "tunnel":
-            guard value == "any" || (Int(value).map { $0 >= 0 } ?? false) else {
-                throw bad("tunnel must be a device number or \"any\"")
+            if bytes[i] == UInt8(ascii: "\"") { quoted.toggle() }
+            if bytes[i] == UInt8(ascii: ",") && !quoted {
+                pieces.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                start = i + 1
             }
-        case "environment":
-            guard let eq = value.firstIndex(of: "="), eq != value.startIndex,
-                value[..<eq].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
-            else { throw bad("environment must be \"NAME=value\"") }
-        case "permitopen", "permitlisten":
-            guard value.contains(":") || name == "permitlisten" else {
-                throw bad("\(name) must be \"host:port\"")
-            }
-        case "from", "principals":
-            guard !value.isEmpty else { throw bad("\(name) must not be empty") }
-        default:
-            break
+            i += 1
         }
+        pieces.append(String(decoding: bytes[start...], as: UTF8.self))
+        return pieces
     }
 }

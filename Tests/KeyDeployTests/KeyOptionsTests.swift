@@ -19,13 +19,16 @@ struct KeyOptionsTests {
     @Test(
         "refuses what sshd refuses, saying why",
         arguments: [
-            ("", "empty"), ("restrict,", "end with a comma"),
-            ("restrict, pty", "blanks are allowed only inside quoted values"),
-            ("no-restrict", "not a known option"), ("from=10.0.0.1", "double quotes"),
-            ("from=\"10.0.0.1", "no closing quote"), ("command", "needs a value"), ("pty=\"x\"", "takes no value"),
-            ("expiry-time=\"2030\"", "YYYYMMDD"), ("tunnel=\"x\"", "device number"),
-            ("environment=\"=x\"", "NAME=value"),
-            ("from=\"a\"x", "separated by commas"), ("bogus", "not a known option"),
+            ("", "empty"), ("restrict,", "unexpected end-of-options"),
+            ("restrict, pty", "' pty': a blank ends the options"),
+            ("no-restrict", "unknown key option"), ("from=10.0.0.1", "missing start quote"),
+            ("from=\"10.0.0.1", "missing end quote"), ("command", "'command' needs a value in double quotes"),
+            ("pty=\"x\"", "unknown key option"),
+            ("expiry-time=\"2030\"", "invalid expires time"), ("tunnel=\"x\"", "invalid tun device"),
+            ("environment=\"=x\"", "invalid environment string"),
+            ("from=\"a\"x", "unknown key option"), ("restrict,bogus,pty", "'bogus': unknown key option"),
+            ("command=\"a\",command=\"b\"", "multiple \"command\" clauses"),
+            ("permitopen=\"nohost\"", "invalid permission port"),
         ]
     )
     func refuses(options: String, why: String) {
