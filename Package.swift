@@ -15,7 +15,8 @@ let package = Package(
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -40,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "SSHProtocol",
-            dependencies: ["SSHKeys", "SSHCrypto"],
+            dependencies: ["SSHKeys", "SSHCrypto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -50,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "KeyVerify",
-            dependencies: ["SSHKeys", "SSHCrypto"],
+            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -62,6 +63,7 @@ let package = Package(
                 "SSHKeys",
                 "SSHCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -92,7 +94,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KeyVerifyTests",
-            dependencies: ["KeyVerify", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            dependencies: [
+                "KeyVerify", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -26,6 +26,7 @@ struct Keysmith: ParsableCommand {
             RemoveID.self,
             ListIDs.self,
             Challenge.self,
+            Serve.self,
         ]
     )
 }

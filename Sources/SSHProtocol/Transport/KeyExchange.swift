@@ -307,13 +307,15 @@ enum KeyDerivation {
         return output.count == count ? output : output.slice(0..<count)
     }
 
-    /// The two directions' packet keys for `negotiated`.
+    /// The two directions' packet keys for `negotiated`; `asServer` swaps which direction
+    /// encrypts (the server decrypts what the client sends).
     static func packetKeys(
         negotiated: SSHNegotiatedAlgorithms,
         hash: HashFunction,
         sharedSecret: SecureBytes,
         exchangeHash: [UInt8],
-        sessionID: [UInt8]
+        sessionID: [UInt8],
+        asServer: Bool = false
     ) throws(SSHProtocolError) -> (clientToServer: PacketKeys, serverToClient: PacketKeys) {
         func make(
             cipherName: String,
@@ -363,13 +365,13 @@ enum KeyDerivation {
                 cipherName: negotiated.cipherClientToServer,
                 macName: negotiated.macClientToServer,
                 letters: (a, a + 2, a + 4),
-                encrypting: true
+                encrypting: !asServer
             ),
             try make(
                 cipherName: negotiated.cipherServerToClient,
                 macName: negotiated.macServerToClient,
                 letters: (a + 1, a + 3, a + 5),
-                encrypting: false
+                encrypting: asServer
             )
         )
     }

@@ -49,6 +49,7 @@ enum SSHDisconnectReason {
 enum SSHKexExtension {
     /// RFC 8308 §2.1.
     static let extInfoClient = "ext-info-c"
+    static let extInfoServer = "ext-info-s"
     /// PROTOCOL §1.9 (strict key exchange).
     static let strictClient = "kex-strict-c-v00@openssh.com"
     static let strictServer = "kex-strict-s-v00@openssh.com"

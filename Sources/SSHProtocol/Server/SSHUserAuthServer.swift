@@ -1,0 +1,217 @@
+package import SSHKeys
+
+/// What the server decided about one public key offered by a client.
+public enum SSHPublicKeyDecision: Sendable, Hashable {
+    /// The key may log in; `comment` is what the session reports with it.
+    case accept(comment: String?)
+    /// The key may not log in; `reason` goes to the log, never to the client.
+    case refuse(reason: String)
+}
+
+/// What the server's user authentication did with one message, for the driver's log.
+package enum SSHUserAuthServerEvent: Sendable, Hashable {
+    /// A key was offered without a signature and accepted (SSH_MSG_USERAUTH_PK_OK sent).
+    case keyAcceptable(user: String, key: SSHPublicKey)
+    /// A key was refused by the decision callback (or its algorithm is not accepted).
+    case keyRefused(user: String, key: SSHPublicKey?, algorithm: String, reason: String)
+    /// A signature did not verify.
+    case badSignature(user: String, key: SSHPublicKey)
+    /// A method other than publickey was tried and refused.
+    case methodRefused(user: String, method: String)
+    /// Authentication finished.
+    case authenticated(user: String, key: SSHPublicKey, comment: String?)
+}
+
+/// The server side of SSH user authentication (RFC 4252), sans I/O, for public keys only.
+///
+/// It accepts the `ssh-userauth` service, answers `none`, `password`,
+/// `keyboard-interactive` and every other method with SSH_MSG_USERAUTH_FAILURE listing only
+/// `publickey`, and handles `publickey` as sshd's auth2-pubkey.c: a request without a
+/// signature gets SSH_MSG_USERAUTH_PK_OK when the key would be accepted (RFC 4252 §7), a
+/// signed request is checked over
+///
+/// ```
+/// string    session identifier
+/// byte      SSH_MSG_USERAUTH_REQUEST
+/// string    user name
+/// string    service name
+/// string    "publickey"
+/// boolean   TRUE
+/// string    public key algorithm name
+/// string    public key to be used for authentication
+/// ```
+///
+/// with the signature's algorithm required to be the request's. After
+/// ``maximumFailures`` failed requests (sshd's MaxAuthTries) it throws, and the driver
+/// disconnects. The user name is recorded but not judged: the caller's decision does that.
+///
+/// Not `Sendable`: one connection's state, driven from one place.
+package final class SSHUserAuthServer {
+    /// sshd's MaxAuthTries default.
+    package static let defaultMaximumFailures = 6
+    /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
+    /// certificates, security keys and SHA-1 RSA).
+    package static let acceptedAlgorithms: Set<String> = Set(SSHServerTransport.signatureAlgorithms)
+
+    private let sessionID: [UInt8]
+    private let maximumFailures: Int
+    private let decide: (String, SSHPublicKey) -> SSHPublicKeyDecision
+    private var serviceAccepted = false
+    private var failures = 0
+    private var firstUser: String?
+
+    /// The events of the latest ``receive(_:)`` call.
+    package private(set) var events: [SSHUserAuthServerEvent] = []
+    /// Set once a signed request verified: the user, key and its comment.
+    package private(set) var authenticated: (user: String, key: SSHPublicKey, comment: String?)?
+
+    /// - Parameters:
+    ///   - sessionID: the exchange hash of the first key exchange.
+    ///   - maximumFailures: failed requests before the connection is dropped.
+    ///   - decide: called for each key offered (queried and signed); its answer must not
+    ///     change between the query and the signed request in practice.
+    package init(
+        sessionID: [UInt8],
+        maximumFailures: Int = SSHUserAuthServer.defaultMaximumFailures,
+        decide: @escaping (String, SSHPublicKey) -> SSHPublicKeyDecision
+    ) {
+        self.sessionID = sessionID
+        self.maximumFailures = maximumFailures
+        self.decide = decide
+    }
+
+    /// Handles one message from the client.
+    /// - Returns: the messages to send in reply, in order.
+    /// - Throws: `.authenticationFailed` after too many failures, `.protocolViolation` for
+    ///   a malformed or unexpected message.
+    package func receive(_ payload: [UInt8]) throws(SSHProtocolError) -> [[UInt8]] {
+        self.events = []
+        guard let type = payload.first else { throw clientMalformed("empty") }
+        var r = SSHWireReader(payload.dropFirst())
+        switch type {
+        case UserAuthMessage.serviceRequest where !self.serviceAccepted:
+            // RFC 4253 §10: string service name.
+            guard let name = try? r.readString(), r.isAtEnd else { throw clientMalformed("SERVICE_REQUEST") }
+            guard name.elementsEqual("ssh-userauth".utf8) else {
+                throw SSHProtocolError(
+                    .protocolViolation,
+                    "the client asked for the unknown service \(printable(name))"
+                )
+            }
+            self.serviceAccepted = true
+            var w = SSHWireWriter()
+            w.writeByte(UserAuthMessage.serviceAccept)
+            w.writeString("ssh-userauth")
+            return [w.bytes]
+        case UserAuthMessage.request where self.serviceAccepted && self.authenticated == nil:
+            return try self.request(&r)
+        default:
+            throw SSHProtocolError(.protocolViolation, "unexpected message \(type) during user authentication")
+        }
+    }
+
+    /// RFC 4252 §5: string user name, string service name, string method name, fields.
+    private func request(_ r: inout SSHWireReader) throws(SSHProtocolError) -> [[UInt8]] {
+        guard let userBytes = try? r.readString(), let service = try? r.readString(),
+            let methodBytes = try? r.readString()
+        else { throw clientMalformed("USERAUTH_REQUEST") }
+        let user = printable(userBytes.prefix(256))
+        let method = printable(methodBytes.prefix(64))
+        // auth2.c: "Change of username or service not allowed".
+        if let firstUser, firstUser != user {
+            throw SSHProtocolError(.protocolViolation, "the client changed the user name during authentication")
+        }
+        self.firstUser = user
+        guard service.elementsEqual("ssh-connection".utf8) else {
+            throw SSHProtocolError(.protocolViolation, "the client asked for the unknown service \(printable(service))")
+        }
+        guard method == "publickey" else {
+            // auth2.c counts every failed method but the first "none".
+            if method != "none" { self.events.append(.methodRefused(user: user, method: method)) }
+            return try self.failure(counting: method != "none")
+        }
+        guard let hasSignature = try? r.readByte(), let algorithmBytes = try? r.readString(),
+            let blob = try? r.readString()
+        else { throw clientMalformed("publickey USERAUTH_REQUEST") }
+        let algorithm = printable(algorithmBytes.prefix(64))
+        let key = try? SSHPublicKey(wireBlob: blob)
+        guard let key, Self.acceptedAlgorithms.contains(algorithm), Self.keyFits(key, algorithm: algorithm) else {
+            self.events.append(
+                .keyRefused(user: user, key: key, algorithm: algorithm, reason: "algorithm \(algorithm) not accepted")
+            )
+            return try self.failure(counting: true)
+        }
+        if hasSignature == 0 {
+            guard r.isAtEnd else { throw clientMalformed("publickey USERAUTH_REQUEST") }
+            switch self.decide(user, key) {
+            case .accept:
+                self.events.append(.keyAcceptable(user: user, key: key))
+                // RFC 4252 §7: SSH_MSG_USERAUTH_PK_OK, string algorithm, string blob.
+                var w = SSHWireWriter()
+                w.writeByte(UserAuthMessage.methodSpecific60)
+                w.writeString(algorithmBytes)
+                w.writeString(blob)
+                return [w.bytes]
+            case .refuse(let reason):
+                self.events.append(.keyRefused(user: user, key: key, algorithm: algorithm, reason: reason))
+                return try self.failure(counting: true)
+            }
+        }
+        guard let signatureBlob = try? r.readString(), r.isAtEnd else {
+            throw clientMalformed("publickey USERAUTH_REQUEST")
+        }
+        var signed = SSHWireWriter(capacity: 512)
+        signed.writeString(self.sessionID)
+        signed.writeByte(UserAuthMessage.request)
+        signed.writeString(userBytes)
+        signed.writeString(service)
+        signed.writeString("publickey")
+        signed.writeByte(1)
+        signed.writeString(algorithmBytes)
+        signed.writeString(blob)
+        switch self.decide(user, key) {
+        case .refuse(let reason):
+            self.events.append(.keyRefused(user: user, key: key, algorithm: algorithm, reason: reason))
+            return try self.failure(counting: true)
+        case .accept(let comment):
+            // sshkey_verify with the request's algorithm: the signature must use it.
+            guard let signature = try? SSHSignature(wireEncoding: signatureBlob), signature.algorithm == algorithm,
+                key.isValidSignature(signature, for: signed.bytes)
+            else {
+                self.events.append(.badSignature(user: user, key: key))
+                return try self.failure(counting: true)
+            }
+            self.authenticated = (user, key, comment)
+            self.events.append(.authenticated(user: user, key: key, comment: comment))
+            return [[UserAuthMessage.success]]
+        }
+    }
+
+    /// RFC 4252 §5.1: name-list of methods that can continue, boolean partial success.
+    private func failure(counting: Bool) throws(SSHProtocolError) -> [[UInt8]] {
+        if counting {
+            self.failures += 1
+            guard self.failures < self.maximumFailures else {
+                throw SSHProtocolError(.authenticationFailed, "too many authentication failures")
+            }
+        }
+        var w = SSHWireWriter()
+        w.writeByte(UserAuthMessage.failure)
+        w.writeString("publickey")
+        w.writeByte(0)
+        return [w.bytes]
+    }
+
+    /// rsa-sha2-* sign with ssh-rsa keys; every other algorithm is the key's own type.
+    static func keyFits(_ key: SSHPublicKey, algorithm: String) -> Bool {
+        switch algorithm {
+        case "rsa-sha2-256", "rsa-sha2-512": key.type == .rsa
+        default: key.type.sshName == algorithm
+        }
+    }
+}
+
+/// A malformed message from the client.
+func clientMalformed(_ what: String) -> SSHProtocolError {
+    SSHProtocolError(.protocolViolation, "the client sent a malformed \(what) message")
+}
