@@ -2,16 +2,19 @@
 #
 #   make test      install missing Debian packages, build, run every test
 #   make demo      install missing Debian packages, release build, run the main job
-#   make install   release build with a static Swift stdlib into $(PREFIX)
-#   make man       regenerate the man pages in man/
+#   make install   release build with a static Swift stdlib into $(PREFIX), with man
+#                  pages and bash/zsh/fish completions (BIN=path installs that binary
+#                  instead of building one; DESTDIR is honoured)
+#   make man       regenerate man/ and completions/ from the command definitions
+#   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen side by side
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin
+DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin groff-base man-db zsh fish
 
-.PHONY: all deps build release lint test demo bench install man clean
+.PHONY: all deps build release lint test demo bench install uninstall man completions clean
 
 all: build
 
@@ -56,15 +59,45 @@ demo: release
 bench: release
 	@sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" $${RUNS:-21}
 
-install: release
-	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
-	install -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" "$(DESTDIR)$(PREFIX)/bin/keysmith"
-	install -m 0644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+# Where `make install` puts things; the completion directories are the ones
+# bash-completion, zsh and fish look in under a prefix.
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man/man1
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
-# Regenerates man/ from the command definitions; commit the result.
-man:
-	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --output-directory man
-	rm -f man/keysmith.help.1
+# BIN=path installs an already-built binary (the install test uses it); otherwise
+# a release build is made first.
+BIN ?=
+install: $(if $(BIN),,release)
+	@bin="$(BIN)"; [ -n "$$bin" ] || bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"; \
+	set -ex; \
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
+	install -m 0755 "$$bin" "$(DESTDIR)$(BINDIR)/keysmith"; \
+	install -m 0644 man/*.1 "$(DESTDIR)$(MANDIR)/"; \
+	install -m 0644 completions/keysmith.bash "$(DESTDIR)$(BASHCOMPDIR)/keysmith"; \
+	install -m 0644 completions/_keysmith "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith"; \
+	install -m 0644 completions/keysmith.fish "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/keysmith" "$(DESTDIR)$(MANDIR)"/keysmith.1 "$(DESTDIR)$(MANDIR)"/keysmith-*.1 \
+	  "$(DESTDIR)$(BASHCOMPDIR)/keysmith" "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith" "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish"
+
+# Regenerates man/ (generate-manual, then scripts/man.py adds names, EXIT STATUS,
+# and the EXAMPLES and SEE ALSO of docs/man/PAGE.txt) and completions/; commit
+# the result. The tests check both are current.
+man: completions
+	rm -rf .build/man-raw && mkdir -p .build/man-raw
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --output-directory .build/man-raw
+	python3 scripts/man.py .build/man-raw man docs/man
+
+completions:
+	$(SWIFT) build $(SWIFT_FLAGS) --product keysmith
+	@bin="$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)/keysmith"; set -e; \
+	"$$bin" --generate-completion-script bash > completions/keysmith.bash; \
+	"$$bin" --generate-completion-script zsh > completions/_keysmith; \
+	"$$bin" --generate-completion-script fish > completions/keysmith.fish
 
 clean:
 	rm -rf .build

@@ -4,10 +4,16 @@ import ArgumentParser
 struct Keysmith: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keysmith",
-        abstract: "Generate, inspect and convert SSH keys, byte-compatible with OpenSSH.",
+        abstract: "An SSH key toolkit, byte-compatible with OpenSSH: generate, inspect, convert, sign and deploy keys.",
         discussion: """
-            Exit status: 0 on success, 1 on failure or refusal (wrong passphrase, \
-            malformed file, file exists), 64 on a usage error.
+            keysmith does what ssh-keygen and ssh-copy-id do for Ed25519, RSA and ECDSA keys. \
+            Every file it writes OpenSSH reads, every file OpenSSH writes it reads, and what it \
+            prints (fingerprints, public key lines, randomart) is byte for byte what ssh-keygen \
+            prints. Deploying a key uses keysmith's own SSH client, so no ssh binary is needed.
+
+            Results go to standard output; prompts, progress and diagnostics to standard error. \
+            Exit status: 0 on success; 1 on failure or refusal (wrong passphrase, malformed \
+            file, file exists, bad signature, changed host key); 64 on a usage error.
             """,
         version: "0.1.0",
         subcommands: [

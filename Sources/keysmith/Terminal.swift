@@ -164,3 +164,31 @@ func readStandardInput() throws -> [UInt8] {
     }
     return out
 }
+
+/// A command that only groups subcommands. Run without one it is a usage error (exit 64,
+/// the usage on stderr), not help on stdout with exit 0 as ArgumentParser's default.
+protocol CommandGroup: ParsableCommand {}
+
+extension CommandGroup {
+    func run() throws {
+        let path = commandPath(to: Self.self).joined(separator: " ")
+        printError("Error: Missing subcommand.")
+        printError("Usage: \(path) <subcommand>")
+        printError("  See '\(path) --help' for more information.")
+        throw ExitCode.validationFailure
+    }
+}
+
+/// The words that name `target` on the command line, e.g. ["keysmith", "known-hosts"].
+func commandPath(to target: any ParsableCommand.Type, from root: any ParsableCommand.Type = Keysmith.self) -> [String] {
+    if target == root { return [root._commandName] }
+    for sub in root.configuration.subcommands {
+        let path = commandPath(to: target, from: sub)
+        if !path.isEmpty { return [root._commandName] + path }
+    }
+    return []
+}
+
+extension Keysmith: CommandGroup {}
+extension KnownHosts: CommandGroup {}
+extension Challenge: CommandGroup {}

@@ -1,0 +1,677 @@
+#!/bin/bash
+
+__keysmith_cursor_index_in_current_word() {
+    local remaining="${COMP_LINE}"
+
+    local word
+    for word in "${COMP_WORDS[@]::COMP_CWORD}"; do
+        remaining="${remaining##*([[:space:]])"${word}"*([[:space:]])}"
+    done
+
+    local -ir index="$((COMP_POINT - ${#COMP_LINE} + ${#remaining}))"
+    if [[ "${index}" -le 0 ]]; then
+        printf 0
+    else
+        printf %s "${index}"
+    fi
+}
+
+# positional arguments:
+#
+# - 1: the current (sub)command's count of positional arguments
+#
+# required variables:
+#
+# - repeating_flags: the repeating flags that the current (sub)command can accept
+# - non_repeating_flags: the non-repeating flags that the current (sub)command can accept
+# - repeating_options: the repeating options that the current (sub)command can accept
+# - non_repeating_options: the non-repeating options that the current (sub)command can accept
+# - positional_number: value ignored
+# - unparsed_words: unparsed words from the current command line
+#
+# modified variables:
+#
+# - non_repeating_flags: remove flags for this (sub)command that are already on the command line
+# - non_repeating_options: remove options for this (sub)command that are already on the command line
+# - positional_number: set to the current positional number
+# - unparsed_words: remove all flags, options, and option values for this (sub)command
+__keysmith_offer_flags_options() {
+    local -ir positional_count="${1}"
+    positional_number=0
+
+    local was_flag_option_terminator_seen=false
+    local is_parsing_option_value=false
+
+    local -ar unparsed_word_indices=("${!unparsed_words[@]}")
+    local -i word_index
+    for word_index in "${unparsed_word_indices[@]}"; do
+        if "${is_parsing_option_value}"; then
+            # This word is an option value:
+            # Reset marker for next word iff not currently the last word
+            [[ "${word_index}" -ne "${unparsed_word_indices[${#unparsed_word_indices[@]} - 1]}" ]] && is_parsing_option_value=false
+            unset "unparsed_words[${word_index}]"
+            # Do not process this word as a flag or an option
+            continue
+        fi
+
+        local word="${unparsed_words["${word_index}"]}"
+        if ! "${was_flag_option_terminator_seen}"; then
+            case "${word}" in
+            --)
+                unset "unparsed_words[${word_index}]"
+                # by itself -- is a flag/option terminator, but if it is the last word, it is the start of a completion
+                if [[ "${word_index}" -ne "${unparsed_word_indices[${#unparsed_word_indices[@]} - 1]}" ]]; then
+                    was_flag_option_terminator_seen=true
+                fi
+                continue
+                ;;
+            -*)
+                # ${word} is a flag or an option
+                # If ${word} is an option, mark that the next word to be parsed is an option value
+                local option
+                for option in "${repeating_options[@]}" "${non_repeating_options[@]}"; do
+                    [[ "${word}" = "${option}" ]] && is_parsing_option_value=true && break
+                done
+
+                # Remove ${word} from ${non_repeating_flags} or ${non_repeating_options} so it isn't offered again
+                local not_found=true
+                local -i index
+                for index in "${!non_repeating_flags[@]}"; do
+                    if [[ "${non_repeating_flags[${index}]}" = "${word}" ]]; then
+                        unset "non_repeating_flags[${index}]"
+                        non_repeating_flags=("${non_repeating_flags[@]}")
+                        not_found=false
+                        break
+                    fi
+                done
+                if "${not_found}"; then
+                    for index in "${!non_repeating_flags[@]}"; do
+                        if [[ "${non_repeating_flags[${index}]}" = "${word}" ]]; then
+                            unset "non_repeating_flags[${index}]"
+                            non_repeating_flags=("${non_repeating_flags[@]}")
+                            break
+                        fi
+                    done
+                fi
+                unset "unparsed_words[${word_index}]"
+                continue
+                ;;
+            esac
+        fi
+
+        # ${word} is neither a flag, nor an option, nor an option value
+        if [[ "${positional_number}" -lt "${positional_count}" || "${positional_count}" -lt 0 ]]; then
+            # ${word} is a positional
+            ((positional_number++))
+            unset "unparsed_words[${word_index}]"
+        else
+            if [[ -z "${word}" ]]; then
+                # Could be completing a flag, option, or subcommand
+                positional_number=-1
+            else
+                # ${word} is a subcommand or invalid, so stop processing this (sub)command
+                positional_number=-2
+            fi
+            break
+        fi
+    done
+
+    unparsed_words=("${unparsed_words[@]}")
+
+    if\
+        ! "${was_flag_option_terminator_seen}"\
+        && ! "${is_parsing_option_value}"\
+        && [[ ("${cur}" = -* && "${positional_number}" -ge 0) || "${positional_number}" -eq -1 ]]
+    then
+        COMPREPLY+=($(compgen -W "${repeating_flags[*]} ${non_repeating_flags[*]} ${repeating_options[*]} ${non_repeating_options[*]}" -- "${cur}"))
+    fi
+}
+
+__keysmith_add_completions() {
+    local completion
+    while IFS='' read -r completion; do
+        COMPREPLY+=("${completion}")
+    done < <(IFS=$'\n' compgen "${@}" -- "${cur}")
+}
+
+__keysmith_custom_complete() {
+    if [[ -n "${cur}" || -z ${COMP_WORDS[${COMP_CWORD}]} || "${COMP_LINE:${COMP_POINT}:1}" != ' ' ]]; then
+        local -ar words=("${COMP_WORDS[@]}")
+    else
+        local -ar words=("${COMP_WORDS[@]::${COMP_CWORD}}" '' "${COMP_WORDS[@]:${COMP_CWORD}}")
+    fi
+
+    "${COMP_WORDS[0]}" "${@}" "${words[@]}"
+}
+
+_keysmith() {
+    local state
+    state="$(shopt -p;shopt -po)"
+    trap "${state//$'\n'/;}" RETURN
+    shopt -s extglob
+    set +o history +o posix
+
+    local -xr SAP_SHELL=bash
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(IFS='.';printf %s "${BASH_VERSINFO[*]}")"
+    local -r SAP_SHELL_VERSION
+
+    local -r cur="${2}"
+    local -r prev="${3}"
+
+    local -i positional_number
+    local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+
+    local -a repeating_flags=()
+    local -a non_repeating_flags=(--version -h --help)
+    local -a repeating_options=()
+    local -a non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|challenge|help)
+        # Offer subcommand argument completions
+        "_keysmith_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids challenge help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_generate() {
+    repeating_flags=()
+    non_repeating_flags=(--force -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-t -b -C -f -N -m -a -Z)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-t')
+        return
+        ;;
+    '-b')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    '-f')
+        return
+        ;;
+    '-N')
+        return
+        ;;
+    '-m')
+        __keysmith_add_completions -W 'openssh'$'\n''pem'$'\n''pkcs8'
+        return
+        ;;
+    '-a')
+        return
+        ;;
+    '-Z')
+        return
+        ;;
+    esac
+}
+
+_keysmith_public() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -P)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    esac
+}
+
+_keysmith_fingerprint() {
+    repeating_flags=()
+    non_repeating_flags=(-v -B --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -E)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-E')
+        __keysmith_add_completions -W 'sha256'$'\n''md5'
+        return
+        ;;
+    esac
+}
+
+_keysmith_passphrase() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -P -N -m -a -Z)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-N')
+        return
+        ;;
+    '-m')
+        __keysmith_add_completions -W 'openssh'$'\n''pem'$'\n''pkcs8'
+        return
+        ;;
+    '-a')
+        return
+        ;;
+    '-Z')
+        return
+        ;;
+    esac
+}
+
+_keysmith_comment() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -C -P -a -Z)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-a')
+        return
+        ;;
+    '-Z')
+        return
+        ;;
+    esac
+}
+
+_keysmith_convert() {
+    repeating_flags=()
+    non_repeating_flags=(--public --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f --to -P -a -Z)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '--to')
+        __keysmith_add_completions -W 'openssh'$'\n''rfc4716'$'\n''pem'$'\n''pkcs8'
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-a')
+        return
+        ;;
+    '-Z')
+        return
+        ;;
+    esac
+}
+
+_keysmith_known-hosts() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    find|remove|hash)
+        # Offer subcommand argument completions
+        "_keysmith_known-hosts_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'find remove hash' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_known-hosts_find() {
+    repeating_flags=()
+    non_repeating_flags=(-H --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f)
+    __keysmith_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    esac
+}
+
+_keysmith_known-hosts_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f)
+    __keysmith_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    esac
+}
+
+_keysmith_known-hosts_hash() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    esac
+}
+
+_keysmith_sign() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-f -n -P)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-n')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    esac
+}
+
+_keysmith_verify() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-f -I -n -s)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-I')
+        return
+        ;;
+    '-n')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    esac
+}
+
+_keysmith_find-principals() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-s -f)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-s')
+        return
+        ;;
+    '-f')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    esac
+}
+
+_keysmith_check-novalidate() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-n -s)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-n')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    esac
+}
+
+_keysmith_copy-id() {
+    repeating_flags=()
+    non_repeating_flags=(-f -n -s --password-stdin -v -x --json --version -h --help)
+    repeating_options=(-o)
+    non_repeating_options=(-i --key-options -p -F -t)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-i')
+        return
+        ;;
+    '--key-options')
+        return
+        ;;
+    '-p')
+        return
+        ;;
+    '-o')
+        return
+        ;;
+    '-F')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    esac
+}
+
+_keysmith_remove-id() {
+    repeating_flags=()
+    non_repeating_flags=(-n -s --password-stdin -v -x --json --version -h --help)
+    repeating_options=(-o)
+    non_repeating_options=(-i -p -F -t)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-i')
+        return
+        ;;
+    '-p')
+        return
+        ;;
+    '-o')
+        return
+        ;;
+    '-F')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    esac
+}
+
+_keysmith_list-ids() {
+    repeating_flags=()
+    non_repeating_flags=(-s --password-stdin -v -x --json --version -h --help)
+    repeating_options=(-o)
+    non_repeating_options=(-p -F -t)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-p')
+        return
+        ;;
+    '-o')
+        return
+        ;;
+    '-F')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    esac
+}
+
+_keysmith_challenge() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    issue|respond|verify)
+        # Offer subcommand argument completions
+        "_keysmith_challenge_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'issue respond verify' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_challenge_issue() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--state --ttl)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    '--ttl')
+        return
+        ;;
+    esac
+}
+
+_keysmith_challenge_respond() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -P)
+    __keysmith_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    esac
+}
+
+_keysmith_challenge_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--state --authorized-keys --from)
+    __keysmith_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    '--authorized-keys')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    esac
+}
+
+_keysmith_help() {
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options -1
+}
+
+complete -o filenames -F _keysmith keysmith
