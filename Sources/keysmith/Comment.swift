@@ -30,11 +30,13 @@ struct Comment: ParsableCommand {
             var (key, passphrase) = try loadPrivateKey(path: path, passphrase: self.passphrase)
             let old = key.comment
             key.comment = self.comment
-            let updated = try key.fileRepresentation(
-                format: .openSSH,
-                passphrase: passphrase,
-                options: self.encryption.fileOptions
-            )
+            let updated = try withProgress("deriving the key from the passphrase") {
+                try key.fileRepresentation(
+                    format: .openSSH,
+                    passphrase: passphrase,
+                    options: self.encryption.fileOptions
+                )
+            }
             try writeKeyPair(
                 privatePath: path,
                 privateContents: updated,

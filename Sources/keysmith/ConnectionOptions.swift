@@ -201,7 +201,12 @@ struct ConnectionOptions: ParsableArguments {
             }
             if config.identityFilesAreDefaults || config.batchMode { continue }
             guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),
-                let key = try? SSHPrivateKey(fileContents: contents, passphrase: pass)
+                let key = try? withProgress(
+                    "deriving the key from the passphrase",
+                    {
+                        try SSHPrivateKey(fileContents: contents, passphrase: pass)
+                    }
+                )
             else {
                 printError("keysmith: could not decrypt \(path); skipping it")
                 continue

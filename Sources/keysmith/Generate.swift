@@ -68,16 +68,16 @@ struct Generate: ParsableCommand {
                 printError("Generating public/private \(keyType.displayName.lowercased()) key pair.")
             }
             let passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
-            let key = try SSHPrivateKey(
-                generating: keyType,
-                rsaBits: rsaBits,
-                comment: self.comment ?? defaultComment()
-            )
-            let contents = try key.fileRepresentation(
-                format: self.format.effective(for: keyType),
-                passphrase: passphrase,
-                options: self.encryption.fileOptions
-            )
+            let key = try withProgress("generating the key") {
+                try SSHPrivateKey(generating: keyType, rsaBits: rsaBits, comment: self.comment ?? defaultComment())
+            }
+            let contents = try withProgress("deriving the key from the passphrase") {
+                try key.fileRepresentation(
+                    format: self.format.effective(for: keyType),
+                    passphrase: passphrase,
+                    options: self.encryption.fileOptions
+                )
+            }
             try writeKeyPair(
                 privatePath: path,
                 privateContents: contents,

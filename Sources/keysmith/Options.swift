@@ -113,7 +113,10 @@ func loadPrivateKey(
     }
     let passphrase = try askExistingPassphrase(option: option, optionName: optionName, file: path)
     do {
-        return (try SSHPrivateKey(fileContents: contents, passphrase: passphrase), passphrase)
+        let key = try withProgress("deriving the key from the passphrase") { () throws(SSHKeyError) in
+            try SSHPrivateKey(fileContents: contents, passphrase: passphrase)
+        }
+        return (key, passphrase)
     } catch {
         switch error.code {
         case .wrongPassphrase, .passphraseRequired:
@@ -132,7 +135,9 @@ func rewritePrivateKey(
     passphrase: SecureBytes?,
     encryption: EncryptionOptions
 ) throws {
-    let contents = try key.fileRepresentation(format: format, passphrase: passphrase, options: encryption.fileOptions)
+    let contents = try withProgress("deriving the key from the passphrase") {
+        try key.fileRepresentation(format: format, passphrase: passphrase, options: encryption.fileOptions)
+    }
     try KeyFileIO.writeAtomically(path: path, contents: contents, mode: 0o600, overwrite: true)
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import SSHCrypto
 import SSHKeys
 
@@ -192,3 +193,55 @@ func commandPath(to target: any ParsableCommand.Type, from root: any ParsableCom
 extension Keysmith: CommandGroup {}
 extension KnownHosts: CommandGroup {}
 extension Challenge: CommandGroup {}
+
+/// Runs `body`; if it is still running after half a second and standard error is a
+/// terminal, shows `keysmith: MESSAGE…` there until it ends, then clears that line.
+/// Scripts and pipes see nothing. (KEYSMITH_PROGRESS_DELAY_MS changes the half second,
+/// so tests need not depend on how fast the machine is.)
+func withProgress<T, E: Error>(_ message: String, _ body: () throws(E) -> T) throws(E) -> T {
+    guard isatty(2) == 1 else { return try body() }
+    let delay = getenv("KEYSMITH_PROGRESS_DELAY_MS").flatMap { Int(String(cString: $0)) } ?? 500
+    let indicator = ProgressIndicator(message: "keysmith: \(message)\u{2026}", delayMilliseconds: max(0, delay))
+    defer { indicator.finish() }
+    return try body()
+}
+
+/// The one-line indicator of ``withProgress(_:_:)``.
+private final class ProgressIndicator: @unchecked Sendable {  // @unchecked: `state` is only touched under `lock`
+    private var lock = pthread_mutex_t()
+    private var state = 0  // 0 waiting, 1 shown, 2 finished
+
+    init(message: String, delayMilliseconds: Int) {
+        pthread_mutex_init(&self.lock, nil)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMilliseconds)) { [self] in
+            pthread_mutex_lock(&self.lock)
+            defer { pthread_mutex_unlock(&self.lock) }
+            guard self.state == 0 else { return }
+            writeAll(2, message)
+            self.state = 1
+        }
+    }
+
+    deinit { pthread_mutex_destroy(&self.lock) }
+
+    func finish() {
+        pthread_mutex_lock(&self.lock)
+        defer { pthread_mutex_unlock(&self.lock) }
+        // Back to the start of the line and erase it, so the next output starts clean.
+        if self.state == 1 { writeAll(2, "\r\u{1B}[K") }
+        self.state = 2
+    }
+}
+
+private func writeAll(_ fd: Int32, _ text: String) {
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { p in
+        var offset = 0
+        while offset < p.count {
+            let n = write(fd, p.baseAddress! + offset, p.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
