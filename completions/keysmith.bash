@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|challenge|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|challenge|serve|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids challenge help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids challenge serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -661,6 +661,39 @@ _keysmith_challenge_verify() {
         return
         ;;
     '--from')
+        return
+        ;;
+    esac
+}
+
+_keysmith_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--listen --host-key)
+    non_repeating_options=(-p --authorized-keys --login-grace-time --max-startups --log-level)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-p')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--host-key')
+        return
+        ;;
+    '--authorized-keys')
+        return
+        ;;
+    '--login-grace-time')
+        return
+        ;;
+    '--max-startups')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
