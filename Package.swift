@@ -84,7 +84,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SSHProtocolTests",
-            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            dependencies: [
+                "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

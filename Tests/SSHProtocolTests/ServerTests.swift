@@ -1,0 +1,408 @@
+import Foundation
+import KeysmithTestSupport
+import Logging
+import SSHCrypto
+import SSHKeys
+import Testing
+
+@testable import SSHProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Host keys of every type, made once.
+enum ServerTestKeys {
+    static let hostKeys: [SSHPrivateKey] = {
+        [
+            try! SSHPrivateKey(generating: .ed25519),
+            try! SSHPrivateKey(generating: .rsa, rsaBits: 2048),
+            try! SSHPrivateKey(generating: .ecdsa(.p256)),
+            try! SSHPrivateKey(generating: .ecdsa(.p384)),
+            try! SSHPrivateKey(generating: .ecdsa(.p521)),
+        ]
+    }()
+}
+
+/// Our client transport and our server transport wired to each other in memory.
+struct TransportPair {
+    let client: SSHClientTransport
+    let server: SSHServerTransport
+    var clientEvents: [SSHTransportEvent] = []
+    var serverEvents: [SSHTransportEvent] = []
+
+    init(client algorithms: SSHAlgorithms, hostKeys: [SSHPrivateKey] = ServerTestKeys.hostKeys) {
+        self.client = SSHClientTransport(algorithms: algorithms, hostKeyVerifier: { _ in })
+        self.server = SSHServerTransport(hostKeys: hostKeys)
+    }
+
+    /// Moves bytes both ways until neither side has anything to send.
+    mutating func pump() throws {
+        for _ in 0..<64 {
+            let toServer = self.client.takeOutbound()
+            let toClient = self.server.takeOutbound()
+            if toServer.isEmpty && toClient.isEmpty { return }
+            if !toServer.isEmpty { self.serverEvents += try self.server.receive(toServer) }
+            if !toClient.isEmpty { self.clientEvents += try self.client.receive(toClient) }
+        }
+    }
+}
+
+@Suite("SSHServerTransport against SSHClientTransport, in memory")
+struct ServerTransportTests {
+    static let combinations: [(String, String, String)] =
+        SSHAlgorithms.supportedKeyExchange.map { ($0, "chacha20-poly1305@openssh.com", "ssh-ed25519") }
+        + SSHAlgorithms.supportedCiphers.map { ("curve25519-sha256", $0, "ssh-ed25519") }
+        + SSHAlgorithms.supportedHostKey.map { ("curve25519-sha256", "aes128-gcm@openssh.com", $0) }
+
+    @Test("both sides agree on the session ID and exchange messages", arguments: Self.combinations)
+    func handshake(kex: String, cipher: String, hostKey: String) throws {
+        var algorithms = SSHAlgorithms.clientDefaults
+        algorithms.keyExchange = [kex]
+        algorithms.ciphers = [cipher]
+        algorithms.hostKey = [hostKey]
+        var pair = TransportPair(client: algorithms)
+        try pair.pump()
+        guard case .ready(let clientSession) = pair.clientEvents.first,
+            case .ready(let serverSession) = pair.serverEvents.first
+        else {
+            Issue.record("no ready event: \(pair.clientEvents) \(pair.serverEvents)")
+            return
+        }
+        #expect(clientSession == serverSession)
+        #expect(pair.client.negotiated?.keyExchange == kex)
+        #expect(pair.server.negotiated == pair.client.negotiated)
+        #expect(pair.client.hostKey?.type.sshName == (hostKey.hasPrefix("rsa-") ? "ssh-rsa" : hostKey))
+        // ext-info-s's server-sig-algs reached the client.
+        #expect(pair.client.serverSignatureAlgorithms == SSHServerTransport.signatureAlgorithms)
+        try pair.client.send([UserAuthMessage.serviceRequest, 0, 0, 0, 1, 0x41])
+        try pair.pump()
+        guard case .payload(let payload) = pair.serverEvents.last else {
+            Issue.record("the server got no payload")
+            return
+        }
+        #expect(payload == [UserAuthMessage.serviceRequest, 0, 0, 0, 1, 0x41])
+    }
+
+    @Test("only the version line may come first: a banner line from a client is refused")
+    func noPreamble() {
+        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        #expect(throws: SSHProtocolError.self) { try server.receive(Array("hello there\r\nSSH-2.0-x\r\n".utf8)) }
+    }
+
+    @Test("a version line over 8192 bytes, or random bytes, is refused")
+    func junk() {
+        let long = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        #expect(throws: SSHProtocolError.self) { try long.receive(Array(repeating: UInt8(ascii: "S"), count: 9000)) }
+        for seed in 0..<32 {
+            let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+            var bytes = SecureRandom.bytes(64 + seed * 7)
+            bytes[0] = UInt8(ascii: "X")
+            #expect(throws: SSHProtocolError.self) { try server.receive(bytes) }
+        }
+    }
+
+    @Test("a packet length over 256 KiB is refused before waiting for it")
+    func hugePacket() throws {
+        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        _ = try server.receive(Array("SSH-2.0-test\r\n".utf8))
+        #expect(throws: SSHProtocolError.self) { try server.receive([0x7F, 0xFF, 0xFF, 0xF0, 0x04]) }
+        // The dead transport says why in a DISCONNECT (after its version and KEXINIT).
+        #expect(!server.takeOutbound().isEmpty)
+    }
+
+    @Test("strict kex: a client packet before KEXINIT ends the connection")
+    func strictKex() throws {
+        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        _ = try server.receive(Array("SSH-2.0-test\r\n".utf8))
+        var encoder = PacketEncoder()
+        let ignore = try encoder.encode([SSHMessageNumber.ignore, 0, 0, 0, 0])
+        let kexInit = KexInitMessage(
+            cookie: SecureRandom.bytes(16),
+            keyExchange: ["curve25519-sha256", "kex-strict-c-v00@openssh.com"],
+            hostKey: ["ssh-ed25519"],
+            ciphers: ["aes128-ctr"],
+            macs: ["hmac-sha2-256"]
+        )
+        let packet = try encoder.encode(kexInit.payload)
+        #expect(throws: SSHProtocolError.self) { try server.receive(ignore + packet) }
+    }
+}
+
+@Suite("SSHUserAuthServer")
+struct UserAuthServerTests {
+    let sessionID = SecureRandom.bytes(32)
+
+    func request(_ method: String, user: String = "alice", fields: (inout SSHWireWriter) -> Void = { _ in }) -> [UInt8]
+    {
+        var w = SSHWireWriter()
+        w.writeByte(UserAuthMessage.request)
+        w.writeString(user)
+        w.writeString("ssh-connection")
+        w.writeString(method)
+        fields(&w)
+        return w.bytes
+    }
+
+    func publicKeyRequest(
+        _ key: SSHPrivateKey,
+        algorithm: String,
+        sign: Bool,
+        sessionID: [UInt8]? = nil
+    ) throws
+        -> [UInt8]
+    {
+        let blob = key.publicKey.wireBlob
+        var signed = SSHWireWriter()
+        signed.writeString(sessionID ?? self.sessionID)
+        signed.writeByte(UserAuthMessage.request)
+        signed.writeString("alice")
+        signed.writeString("ssh-connection")
+        signed.writeString("publickey")
+        signed.writeByte(1)
+        signed.writeString(algorithm)
+        signed.writeString(blob)
+        let signature = try key.signature(for: signed.bytes, rsaHash: algorithm == "rsa-sha2-256" ? .sha256 : .sha512)
+        return self.request("publickey") { w in
+            w.writeByte(sign ? 1 : 0)
+            w.writeString(algorithm)
+            w.writeString(blob)
+            if sign { w.writeString(signature.wireEncoding) }
+        }
+    }
+
+    func server(accepting accepted: SSHPublicKey?) throws -> SSHUserAuthServer {
+        let server = SSHUserAuthServer(sessionID: self.sessionID) { _, key in
+            key == accepted ? .accept(comment: "c") : .refuse(reason: "no")
+        }
+        _ = try server.receive([UserAuthMessage.serviceRequest, 0, 0, 0, 12] + Array("ssh-userauth".utf8))
+        return server
+    }
+
+    @Test("none, password and keyboard-interactive get FAILURE listing only publickey")
+    func otherMethods() throws {
+        let server = try self.server(accepting: nil)
+        for method in ["none", "password", "keyboard-interactive", "hostbased"] {
+            let replies = try server.receive(self.request(method) { $0.writeByte(0) })
+            #expect(replies == [[UserAuthMessage.failure, 0, 0, 0, 9] + Array("publickey".utf8) + [0]])
+        }
+    }
+
+    @Test(
+        "a query gets PK_OK for an accepted key; the signed request succeeds",
+        arguments: ["ed25519", "rsa", "ecdsa"]
+    )
+    func publicKey(type: String) throws {
+        let key = ServerTestKeys.hostKeys[type == "ed25519" ? 0 : type == "rsa" ? 1 : 2]
+        let algorithm = type == "rsa" ? "rsa-sha2-256" : key.type.sshName
+        let server = try self.server(accepting: key.publicKey)
+        let query = try server.receive(try self.publicKeyRequest(key, algorithm: algorithm, sign: false))
+        #expect(query.first?.first == UserAuthMessage.methodSpecific60)
+        let signed = try server.receive(try self.publicKeyRequest(key, algorithm: algorithm, sign: true))
+        #expect(signed == [[UserAuthMessage.success]])
+        #expect(server.authenticated?.key == key.publicKey)
+        #expect(server.authenticated?.comment == "c")
+    }
+
+    @Test("a signature over another session ID, or a refused key, fails")
+    func refusals() throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try self.server(accepting: key.publicKey)
+        let forged = try server.receive(
+            try self.publicKeyRequest(key, algorithm: "ssh-ed25519", sign: true, sessionID: SecureRandom.bytes(32))
+        )
+        #expect(forged.first?.first == UserAuthMessage.failure)
+        #expect(server.authenticated == nil)
+        let other = ServerTestKeys.hostKeys[2]
+        let refused = try server.receive(try self.publicKeyRequest(other, algorithm: other.type.sshName, sign: true))
+        #expect(refused.first?.first == UserAuthMessage.failure)
+        // ssh-rsa (SHA-1) is not accepted, as OpenSSH 9.2's default.
+        let sha1 = try server.receive(
+            self.request("publickey") { w in
+                w.writeByte(0)
+                w.writeString("ssh-rsa")
+                w.writeString(ServerTestKeys.hostKeys[1].publicKey.wireBlob)
+            }
+        )
+        #expect(sha1.first?.first == UserAuthMessage.failure)
+    }
+
+    @Test("the sixth failure ends the connection (MaxAuthTries 6)")
+    func maxAuthTries() throws {
+        let server = try self.server(accepting: nil)
+        _ = try server.receive(self.request("none"))
+        for _ in 0..<5 {
+            _ = try server.receive(
+                self.request("password") {
+                    $0.writeByte(0)
+                    $0.writeString("pw")
+                }
+            )
+        }
+        #expect(throws: SSHProtocolError.self) {
+            try server.receive(
+                self.request("password") {
+                    $0.writeByte(0)
+                    $0.writeString("pw")
+                }
+            )
+        }
+    }
+
+    @Test("changing the user name mid-authentication is refused")
+    func userChange() throws {
+        let server = try self.server(accepting: nil)
+        _ = try server.receive(self.request("none", user: "alice"))
+        #expect(throws: SSHProtocolError.self) { try server.receive(self.request("none", user: "bob")) }
+    }
+}
+
+/// An in-process ``SSHServer`` on a loopback port, run on its own thread.
+final class InProcessServer: @unchecked Sendable {
+    // @unchecked: `server` is immutable; run() is on the thread started in init.
+    let server: SSHServer
+    let port: Int
+    private let done = DispatchSemaphore(value: 0)
+
+    init(accepted: Set<SSHPublicKey>, limits: SSHServerLimits = SSHServerLimits()) throws {
+        var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        logger.logLevel = .critical
+        self.server = try SSHServer(
+            addresses: ["127.0.0.1"],
+            port: 0,
+            hostKeys: ServerTestKeys.hostKeys,
+            limits: limits,
+            logger: logger,
+            decide: { _, _, key in accepted.contains(key) ? .accept(comment: "comment here") : .refuse(reason: "no") },
+            answer: { user, key, comment in "authenticated \(key.fingerprint()) \(comment ?? "") as \(user)\n" }
+        )
+        self.port = self.server.endpoints[0].port
+        let server = self.server
+        let done = self.done
+        Thread.detachNewThread {
+            server.run()
+            done.signal()
+        }
+    }
+
+    deinit {
+        self.server.stop()
+        self.done.wait()
+    }
+
+    func options(keys: [SSHPrivateKey], password: Bool = false) -> SSHClientOptions {
+        let labelled: [(label: String, key: SSHPrivateKey)] = keys.map { (label: "key", key: $0) }
+        var credentials = SSHCredentials(keys: labelled)
+        if password {
+            credentials.password = { @Sendable (_: String) -> SecureBytes? in SecureBytes(Array("pw".utf8)) }
+        }
+        let trustAll: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void = { _ in }
+        return SSHClientOptions(
+            host: "127.0.0.1",
+            port: self.port,
+            user: "alice",
+            credentials: credentials,
+            connectTimeout: 10,
+            overallTimeout: 60,
+            idleTimeout: 30,
+            hostKeyVerifier: trustAll
+        )
+    }
+}
+
+@Suite("SSHClient against SSHServer on loopback")
+struct ClientServerTests {
+    @Test("publickey login, then exec prints the answer with exit status 0", arguments: [0, 1, 2, 3, 4])
+    func exec(index: Int) throws {
+        let key = ServerTestKeys.hostKeys[index]
+        let server = try InProcessServer(accepted: [key.publicKey])
+        let client = try SSHClient.connect(server.options(keys: [key]))
+        let result = try client.exec("anything at all")
+        #expect(result.exitStatus == 0)
+        #expect(
+            String(decoding: result.stdout, as: UTF8.self)
+                == "authenticated \(key.publicKey.fingerprint()) comment here as alice\n"
+        )
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("an unknown key and a password are refused")
+    func refused() throws {
+        let server = try InProcessServer(accepted: [ServerTestKeys.hostKeys[0].publicKey])
+        #expect(throws: SSHProtocolError.self) {
+            try SSHClient.connect(server.options(keys: [ServerTestKeys.hostKeys[2]], password: true))
+        }
+    }
+
+    @Test("connections past the cap of unauthenticated ones are closed at once; a login works once they go")
+    func maxStartups() throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(
+            accepted: [key.publicKey],
+            limits: SSHServerLimits(loginGraceTime: 60, maxStartups: 2)
+        )
+        let idle = (0..<2).map { _ in connectLoopback(port: server.port) }
+        defer { for fd in idle where fd >= 0 { close(fd) } }
+        // Each idle connection got the version line: it was admitted.
+        for fd in idle { #expect(readSome(fd).starts(with: Array("SSH-2.0-".utf8))) }
+        let extra = connectLoopback(port: server.port)
+        #expect(extra >= 0)
+        #expect(readSome(extra).isEmpty, "the connection past the cap is closed without a version line")
+        close(extra)
+        for fd in idle { close(fd) }
+        var result: SSHExecResult? = nil
+        // The server notices the closed sockets as they arrive; retry until it has.
+        for _ in 0..<50 where result == nil {
+            result = try? SSHClient.connect(server.options(keys: [key])).exec("x")
+            if result == nil { usleep(100_000) }
+        }
+        #expect(result?.exitStatus == 0)
+    }
+
+    @Test("the login grace time closes a connection that does not authenticate")
+    func loginGraceTime() throws {
+        let server = try InProcessServer(accepted: [], limits: SSHServerLimits(loginGraceTime: 1, maxStartups: 4))
+        let fd = connectLoopback(port: server.port)
+        defer { close(fd) }
+        #expect(readSome(fd).starts(with: Array("SSH-2.0-".utf8)))
+        // Read what the server sends until it closes; each wait is bounded, so a server
+        // that never closes fails the test instead of hanging it.
+        var closed = false
+        for _ in 0..<10 where !closed {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 10_000) > 0 else { break }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            closed = read(fd, &buffer, buffer.count) <= 0
+        }
+        #expect(closed)
+    }
+}
+
+/// One read with a 10 s limit; empty at EOF or when nothing came.
+func readSome(_ fd: Int32) -> [UInt8] {
+    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&pfd, 1, 10_000) > 0 else { return [] }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = read(fd, &buffer, buffer.count)
+    return n > 0 ? Array(buffer[0..<n]) : []
+}
+
+/// A TCP connection to 127.0.0.1:`port`, or -1.
+func connectLoopback(port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return -1 }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let ok = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    if ok != 0 {
+        close(fd)
+        return -1
+    }
+    return fd
+}
