@@ -16,13 +16,19 @@ final class ServeFixture: @unchecked Sendable {
     let authorizedKeys: String
     /// Client private key paths by type name: ed25519, rsa, ecdsa.
     let clientKeys: [String: String]
+    /// Client public key lines by type name.
+    let publicLines: [String: String]
     private let pid: pid_t
 
     /// - Parameters:
     ///   - authorizedKeys: the file's contents; nil lists the three client keys.
     ///   - arguments: extra `keysmith serve` arguments (limits).
     ///   - environment: variables for the server process (TZ).
-    init(authorizedKeys: ((ServeFixture.Keys) -> String)? = nil, arguments: [String] = []) throws {
+    init(
+        authorizedKeys: ((ServeFixture.Keys) -> String)? = nil,
+        arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         let dir = try TempDir()
         self.dir = dir
         var hostKeyArguments: [String] = []
@@ -49,15 +55,19 @@ final class ServeFixture: @unchecked Sendable {
             publicLines[type] = try readText(path + ".pub").trimmingCharacters(in: .whitespacesAndNewlines)
         }
         self.clientKeys = clients
+        self.publicLines = publicLines
         let keys = Keys(lines: publicLines)
         self.authorizedKeys = dir.path("authorized_keys")
         let contents = authorizedKeys?(keys) ?? (publicLines.values.sorted().joined(separator: "\n") + "\n")
         try writeText(self.authorizedKeys, contents, mode: 0o600)
 
         let log = dir.path("serve.log")
+        // env(1) sets the server's variables without touching this process's environment.
         let pid = try spawnDaemon(
-            keysmithPath,
-            ["serve", "-p", "0", "--listen", "127.0.0.1", "--authorized-keys", self.authorizedKeys]
+            "/usr/bin/env",
+            environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
+                keysmithPath, "serve", "-p", "0", "--listen", "127.0.0.1", "--authorized-keys", self.authorizedKeys,
+            ]
                 + hostKeyArguments + ["--log-level", "debug"] + arguments,
             log: log
         )
