@@ -10,6 +10,7 @@ import Darwin
 
 struct Challenge: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "challenge",
         abstract: "Prove who holds a key: issue a challenge, answer it, verify the answer.",
         discussion: """
             The server issues a token, the client signs it with its SSH key (keysmith \
@@ -43,6 +44,7 @@ struct Challenge: ParsableCommand {
 
     struct Issue: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "issue",
             abstract: "Print a new challenge token.",
             discussion: """
                 The token holds a random nonce, its issue time and its expiry, authenticated \
@@ -66,6 +68,7 @@ struct Challenge: ParsableCommand {
 
     struct Respond: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "respond",
             abstract: "Answer a challenge token with a private key.",
             discussion: """
                 Prints an armoured SSH signature of the token in the namespace \
@@ -94,6 +97,7 @@ struct Challenge: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Verify a response to a challenge token.",
             discussion: """
                 Checks the token's MAC and expiry, the signature and its namespace, that the \

@@ -3,6 +3,7 @@ import SSHKeys
 
 struct Comment: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "comment",
         abstract: "Change the comment of an OpenSSH-format private key (ssh-keygen -c).",
         discussion: "Rewrites the private key with the same passphrase and the public key file FILE.pub."
     )

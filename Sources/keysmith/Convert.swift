@@ -3,6 +3,7 @@ import SSHKeys
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert a key between OpenSSH, RFC 4716, PEM and PKCS#8 (ssh-keygen -e / -i / -p -m).",
         discussion: """
             A public key (or a private key with --public) is printed on standard output \

@@ -4,6 +4,7 @@ import SSHKeys
 
 struct Fingerprint: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "fingerprint",
         abstract: "Show the fingerprints of the keys in a file (ssh-keygen -l).",
         discussion: """
             FILE may be a public key, a private key (its FILE.pub is used for the \

@@ -4,6 +4,7 @@ import SSHKeys
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Generate a new key pair (ssh-keygen -t).",
         discussion: """
             Writes the private key to FILE (mode 0600) and the public key to FILE.pub \

@@ -24,6 +24,7 @@ struct KnownHosts: ParsableCommand {
 
     struct Find: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "find",
             abstract: "Print the lines for HOST (ssh-keygen -F); exit 1 when there are none."
         )
 
@@ -49,6 +50,7 @@ struct KnownHosts: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove HOST's keys (ssh-keygen -R); the old file is kept as FILE.old.",
             discussion: "@cert-authority and @revoked lines are kept. A file with invalid lines is not rewritten."
         )
@@ -88,6 +90,7 @@ struct KnownHosts: ParsableCommand {
 
     struct Hash: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "hash",
             abstract: "Hash every plain host name (ssh-keygen -H); the old file is kept as FILE.old."
         )
 

@@ -3,6 +3,7 @@ import SSHKeys
 
 struct Passphrase: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "passphrase",
         abstract: "Change or remove a private key's passphrase (ssh-keygen -p).",
         discussion: """
             The key is written back in the OpenSSH format unless -m says otherwise, \

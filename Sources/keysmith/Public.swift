@@ -3,6 +3,7 @@ import SSHKeys
 
 struct Public: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "public",
         abstract: "Print the public key of a private key file (ssh-keygen -y)."
     )
 

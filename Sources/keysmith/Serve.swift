@@ -12,6 +12,7 @@ import Darwin
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run an SSH server that proves who holds a key, and runs nothing.",
         discussion: """
             Clients authenticate with a public key listed in the authorized_keys file \

@@ -9,6 +9,7 @@ import Darwin
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sign",
         abstract: "Sign files with an SSH key (ssh-keygen -Y sign).",
         discussion: """
             Writes an armoured SSHSIG signature of each FILE to FILE.sig, or of standard input \

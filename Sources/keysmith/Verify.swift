@@ -3,6 +3,7 @@ import SSHKeys
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Verify an SSH signature of standard input against allowed signers (ssh-keygen -Y verify).",
         discussion: """
             Reads the message from standard input. On success prints \
