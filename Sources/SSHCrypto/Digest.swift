@@ -1,4 +1,5 @@
 internal import COpenSSL
+internal import CSodium
 
 /// Hash functions used by SSH formats and the protocol.
 public enum HashFunction: Sendable, Hashable {
@@ -36,9 +37,29 @@ public enum HashFunction: Sendable, Hashable {
 /// or a FIPS-only configuration refusing MD5); that traps rather than making every
 /// caller handle an error it cannot act on.
 package enum Digest {
+    /// Inputs up to this many bytes are hashed by libsodium (see `hash`).
+    static let shortInputLimit = 16 * 1024
+
     /// The digest of `data`.
     package static func hash(_ function: HashFunction, _ data: some Collection<UInt8>) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: function.digestSize)
+        // OpenSSL's first digest loads its configuration and providers, which costs more
+        // than a millisecond; libsodium's SHA-2 needs no initialisation. For short inputs
+        // (key blobs, challenge data) that start-up dominates, so they go to libsodium;
+        // long inputs keep OpenSSL's faster assembly.
+        if data.count <= Self.shortInputLimit, function == .sha256 || function == .sha512 {
+            let status = withContiguousBytesForC(data) { input in
+                out.withUnsafeMutableBufferPointer { output -> Int32 in
+                    let bytes = input.bindMemory(to: UInt8.self)
+                    guard let digest = output.baseAddress, let message = bytes.baseAddress else { return -1 }
+                    return function == .sha256
+                        ? crypto_hash_sha256(digest, message, UInt64(bytes.count))
+                        : crypto_hash_sha512(digest, message, UInt64(bytes.count))
+                }
+            }
+            guard status == 0 else { fatalError("crypto_hash_\(function) failed") }
+            return out
+        }
         var length: UInt32 = 0
         let ok = withContiguousBytesForC(data) { input in
             out.withUnsafeMutableBufferPointer { output in

@@ -46,6 +46,23 @@ struct DigestTests {
         #expect(context.finalize() == Digest.hash(function, message))
     }
 
+    // Short inputs are hashed by libsodium, long ones by OpenSSL: both sides of the
+    // boundary, and block-boundary lengths, must agree with the incremental (OpenSSL) hash.
+    @Test(
+        "One-shot agrees with incremental on both sides of the short-input limit",
+        arguments: [HashFunction.sha256, .sha512]
+    )
+    func shortInputLimit(function: HashFunction) {
+        let limit = Digest.shortInputLimit
+        for count in [1, 55, 56, 63, 64, 111, 112, 127, 128, 1000, limit - 1, limit, limit + 1, 3 * limit] {
+            let message = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ count) }
+            var context = DigestContext(function)
+            context.update(message)
+            #expect(Digest.hash(function, message) == context.finalize(), "\(count) bytes")
+            #expect(Digest.hash(function, message[1...]) == Digest.hash(function, Array(message[1...])))
+        }
+    }
+
     @Test("A copied context hashes independently")
     func copies() {
         var a = DigestContext(.sha256)
