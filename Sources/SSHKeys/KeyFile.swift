@@ -26,6 +26,13 @@ public enum KeyFileKind: Sendable, Equatable {
     /// Judges `contents`.
     public init(contents: some Collection<UInt8>) {
         let bytes = Array(contents.prefix(1 << 16))
+        // Every armour line looked for below holds a run of four dashes. A file of key
+        // lines (an authorized_keys of thousands) has none, and one linear scan for it
+        // spares the substring searches.
+        guard Self.hasDashRun(bytes) else {
+            self = bytes.first == 0x30 ? .pemPrivateKey : .publicKeyLines
+            return
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         if OpenSSHPrivateKeyFormat.matches(bytes) {
             self = .openSSHPrivateKey
@@ -40,6 +47,18 @@ public enum KeyFileKind: Sendable, Equatable {
             self = .pemPrivateKey
         } else {
             self = .publicKeyLines
+        }
+    }
+
+    /// Whether `bytes` contain `----`.
+    private static func hasDashRun(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            var run = 0
+            for byte in buffer {
+                run = byte == UInt8(ascii: "-") ? run + 1 : 0
+                if run == 4 { return true }
+            }
+            return false
         }
     }
 }
