@@ -19,29 +19,14 @@ package final class RSAKey: @unchecked Sendable {
         self.isPrivate = isPrivate
     }
 
-    /// Generates a key of `bits` bits with e = 65537.
+    /// Generates a key of exactly `bits` bits with e = 65537, searching for p and q
+    /// on two cores (see ``RSAPrimeSearch``).
     /// - Throws: `.invalidParameter` outside 1024...16384.
     package static func generate(bits: Int) throws(CryptoError) -> RSAKey {
         guard Self.allowedBits.contains(bits) else {
             throw CryptoError(.invalidParameter, "RSA keys must have 1024 to 16384 bits, not \(bits)")
         }
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else {
-            throw openSSLError(.libraryFailure, "EVP_PKEY_CTX_new_from_name(RSA) failed")
-        }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        guard EVP_PKEY_keygen_init(ctx) == 1 else { throw openSSLError(.libraryFailure, "EVP_PKEY_keygen_init failed") }
-        guard EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, Int32(bits)) == 1 else {
-            throw openSSLError(.libraryFailure, "EVP_PKEY_CTX_set_rsa_keygen_bits failed")
-        }
-        let e = try BigNumber([0x01, 0x00, 0x01])
-        guard EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e.pointer) == 1 else {
-            throw openSSLError(.libraryFailure, "EVP_PKEY_CTX_set1_rsa_keygen_pubexp failed")
-        }
-        var pkey: OpaquePointer? = nil
-        guard EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else {
-            throw openSSLError(.libraryFailure, "EVP_PKEY_generate(RSA) failed")
-        }
-        return RSAKey(key: EVPKey(takingOwnershipOf: pkey), isPrivate: true)
+        return try RSAPrimeSearch.generate(bits: bits)
     }
 
     /// A public key from its modulus and exponent.

@@ -128,3 +128,52 @@ struct RSATests {
         #expect(sharedRSAKey.publicKey.verify(signature, for: try dir.read("message"), hash: hash))
     }
 }
+
+/// Keys from the two-core prime search (RSAPrimeSearch), checked by OpenSSL itself.
+@Suite("RSA key generation")
+struct RSAGenerationTests {
+    @Test(
+        "keys have the exact modulus size, distinct factors and consistent CRT values",
+        arguments: [3072, 4096, 3071]
+    )
+    func generatedKeysAreValid(_ bits: Int) throws {
+        let key = try RSAKey.generate(bits: bits)
+        #expect(key.bits == bits)
+        #expect(key.n.count == (bits + 7) / 8)
+        #expect(key.e == [0x01, 0x00, 0x01])
+        let parts = try #require(key.privateComponents())
+        #expect(!parts.p.constantTimeEquals(parts.q))
+        // Each factor has half the bits (p the extra one of an odd size), top two bits set.
+        let p = parts.p.unsafeCopy
+        let q = parts.q.unsafeCopy
+        // Bit k (0 is the least significant) of a big-endian number.
+        func bit(_ number: [UInt8], _ k: Int) -> Bool { number[number.count - 1 - k / 8] >> (k % 8) & 1 == 1 }
+        for (factor, size) in [(p, (bits + 1) / 2), (q, bits / 2)] {
+            #expect(factor.count * 8 - factor[0].leadingZeroBitCount == size)
+            #expect(bit(factor, size - 1) && bit(factor, size - 2))
+        }
+
+        // openssl pkey -check: p and q prime, n = p·q, d·e ≡ 1 mod lcm(p−1, q−1), and
+        // dmp1, dmq1 and iqmp consistent with them.
+        let dir = try TempDir()
+        let pem = try PEMCodec.encodePrivateKey(.rsa(key), format: .traditional, passphrase: nil)
+        try dir.write("key.pem", pem)
+        let check = String(
+            decoding: try InteropTool.openssl("pkey", "-in", dir.path("key.pem"), "-check", "-noout"),
+            as: UTF8.self
+        )
+        #expect(check.contains("Key is valid"))
+        let text = String(
+            decoding: try InteropTool.openssl("rsa", "-in", dir.path("key.pem"), "-text", "-noout"),
+            as: UTF8.self
+        )
+        #expect(text.contains("Private-Key: (\(bits) bit, 2 primes)"))
+    }
+
+    @Test("two keys in a row differ")
+    func keysDiffer() throws {
+        let a = try RSAKey.generate(bits: 1024)
+        let b = try RSAKey.generate(bits: 1024)
+        #expect(a.n != b.n)
+    }
+}
