@@ -2,7 +2,7 @@
 #
 #   make test      install missing Debian packages, build, run every test
 #   make demo      install missing Debian packages, release build, run the main job
-#   make install   release build with a static Swift stdlib into $(PREFIX), with man
+#   make install   release build (a static executable) into $(PREFIX), with man
 #                  pages and bash/zsh/fish completions (BIN=path installs that binary
 #                  instead of building one; DESTDIR is honoured)
 #   make man       regenerate man/ and completions/ from the command definitions
@@ -38,9 +38,15 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-# One release configuration for demo, install and benchmarks: a static Swift
-# stdlib starts faster and the installed binary needs no Swift runtime.
-RELEASE_FLAGS = -c release --static-swift-stdlib $(SWIFT_FLAGS)
+# One release configuration for demo, install and benchmarks: a fully static
+# executable (Swift runtime, libcrypto, libsodium and libc linked in). It needs no
+# Swift runtime installed, and it starts as fast as ssh-keygen: no dynamic loader,
+# no symbol lookups, no relocated pages to copy. Measured for `fingerprint -f
+# key.pub` (perf stat -r 50, CPU time / page faults): PIE with a static Swift
+# stdlib 9.5 ms / 592, non-PIE 7.9 ms / 466, static 4.4 ms / 266; ssh-keygen -l
+# 4.5 ms / 327. As with any static glibc program, user and host look-ups
+# (getpwuid, getaddrinfo) load the system's NSS modules of the same glibc at run time.
+RELEASE_FLAGS = -c release -Xswiftc -static-executable $(SWIFT_FLAGS)
 
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
