@@ -264,11 +264,15 @@ final class InProcessServer: @unchecked Sendable {
     let port: Int
     private let done = DispatchSemaphore(value: 0)
 
-    init(accepted: Set<SSHPublicKey>, limits: SSHServerLimits = SSHServerLimits()) throws {
+    init(
+        accepted: Set<SSHPublicKey>,
+        limits: SSHServerLimits = SSHServerLimits(),
+        addresses: [String] = ["127.0.0.1"]
+    ) throws {
         var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         self.server = try SSHServer(
-            addresses: ["127.0.0.1"],
+            addresses: addresses,
             port: 0,
             hostKeys: ServerTestKeys.hostKeys,
             limits: limits,
@@ -290,7 +294,7 @@ final class InProcessServer: @unchecked Sendable {
         self.done.wait()
     }
 
-    func options(keys: [SSHPrivateKey], password: Bool = false) -> SSHClientOptions {
+    func options(keys: [SSHPrivateKey], password: Bool = false, host: String = "127.0.0.1") -> SSHClientOptions {
         let labelled: [(label: String, key: SSHPrivateKey)] = keys.map { (label: "key", key: $0) }
         var credentials = SSHCredentials(keys: labelled)
         if password {
@@ -298,7 +302,7 @@ final class InProcessServer: @unchecked Sendable {
         }
         let trustAll: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void = { _ in }
         return SSHClientOptions(
-            host: "127.0.0.1",
+            host: host,
             port: self.port,
             user: "alice",
             credentials: credentials,
@@ -324,6 +328,16 @@ struct ClientServerTests {
                 == "authenticated \(key.publicKey.fingerprint()) comment here as alice\n"
         )
         #expect(result.stderr.isEmpty)
+    }
+
+    @Test("IPv6: an address that cannot be bound is skipped, as sshd skips it; ::1 serves")
+    func ipv6() throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(accepted: [key.publicKey], addresses: ["192.0.2.1", "::1"])
+        #expect(server.server.endpoints.map(\.address) == ["::1"])
+        let result = try SSHClient.connect(server.options(keys: [key], host: "::1")).exec("x")
+        #expect(result.exitStatus == 0)
+        #expect(String(decoding: result.stdout, as: UTF8.self).hasPrefix("authenticated SHA256:"))
     }
 
     @Test("an unknown key and a password are refused")

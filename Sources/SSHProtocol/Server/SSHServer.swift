@@ -100,15 +100,21 @@ package final class SSHServer: @unchecked Sendable {
         }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         self.stopPipe = (fds[0], fds[1])
-        do {
-            for address in addresses {
+        // As sshd: an address that cannot be bound is logged and skipped; only when none
+        // can be bound is it an error ("Cannot bind any address").
+        var firstError: SSHProtocolError? = nil
+        for address in addresses {
+            do {
                 self.listeners += try ServerSocket.listen(address: address, port: port)
+            } catch {
+                logger.error("cannot listen", metadata: ["address": "\(address)", "reason": "\(error.message)"])
+                if firstError == nil { firstError = error }
             }
-        } catch {
-            for listener in self.listeners { _ = close(listener.fd) }
+        }
+        if self.listeners.isEmpty {
             _ = close(fds[0])
             _ = close(fds[1])
-            throw error
+            throw firstError ?? SSHProtocolError(.invalidConfiguration, "no address to listen on")
         }
     }
 
@@ -161,7 +167,15 @@ package final class SSHServer: @unchecked Sendable {
         let fd = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
         }
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                // Out of descriptors: the listener stays readable, so wait a little
+                // instead of spinning until connections end.
+                self.logger.error("accept failed", metadata: ["reason": "\(errnoText())"])
+                usleep(100_000)
+            }
+            return
+        }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let peer = ServerSocket.peer(of: storage)
         let admitted: Int? = self.lock.withLock {

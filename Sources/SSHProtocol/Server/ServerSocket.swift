@@ -30,7 +30,9 @@ enum ServerSocket {
             cursor = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             guard fd >= 0 else {
-                throw SSHProtocolError(.connectionFailed, "cannot create a socket: \(errnoText())")
+                let text = errnoText()
+                for bound in result { _ = close(bound.fd) }
+                throw SSHProtocolError(.connectionFailed, "cannot create a socket: \(text)")
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var one: Int32 = 1
@@ -42,6 +44,7 @@ enum ServerSocket {
             guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0, systemListen(fd, 128) == 0 else {
                 let text = errnoText()
                 _ = close(fd)
+                for bound in result { _ = close(bound.fd) }
                 throw SSHProtocolError(.connectionFailed, "cannot listen on \(name) port \(port): \(text)")
             }
             var storage = sockaddr_storage()
