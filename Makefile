@@ -8,13 +8,15 @@
 #   make man       regenerate man/ and completions/ from the command definitions
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen side by side
+#   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
+#   make sanitize  the test suite under AddressSanitizer and ThreadSanitizer
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin groff-base man-db zsh fish
 
-.PHONY: all deps build release lint test demo bench install uninstall man completions clean
+.PHONY: all deps build release lint test demo bench install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds sanitize
 
 all: build
 
@@ -52,11 +54,56 @@ release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Fuzz/Sources Package.swift
 
 test: deps lint
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# Fuzzing (docs/fuzzing.md). The targets exist only when KEYSMITH_FUZZ is set, in their own
+# scratch directory, so the everyday build neither sees nor rebuilds them. Each run starts
+# from the checked-in seeds (copied, so libFuzzer's finds stay out of the repository) and
+# fails on any crash, leak, timeout or out-of-memory; the input is left in FUZZ_OUT.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 15
+FUZZ_TARGETS ?= FuzzPrivateKey FuzzPublicKey FuzzKeyLines FuzzSSHSIG FuzzChallenge FuzzTransport \
+	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP
+FUZZ_SCRATCH = .build-fuzz
+FUZZ_OUT = $(FUZZ_SCRATCH)/findings
+FUZZ_BUILD = KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) \
+	--sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
+
+fuzz: deps fuzz-build fuzz-run
+
+fuzz-build:
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_BUILD) --product $$t 2>&1 | grep -v "Cannot export local symbol" || exit 1; \
+	done
+
+fuzz-run:
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  rm -rf "$(FUZZ_OUT)/$$t"; mkdir -p "$(FUZZ_OUT)/$$t/corpus" "$(FUZZ_OUT)/$$t/artifacts"; \
+	  cp Fuzz/corpus/$$t/* "$(FUZZ_OUT)/$$t/corpus/"; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 \
+	      "$(FUZZ_SCRATCH)/release/$$t" -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	      -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$(FUZZ_OUT)/$$t/artifacts/" \
+	      "$(FUZZ_OUT)/$$t/corpus" > "$(FUZZ_OUT)/$$t/log" 2>&1; then \
+	    grep -E "^stat::number_of_executed_units|^Done" "$(FUZZ_OUT)/$$t/log" | tail -1; \
+	  else \
+	    echo "fuzz: $$t FAILED, see $(FUZZ_OUT)/$$t/log and $(FUZZ_OUT)/$$t/artifacts/"; \
+	    grep -E "^==[0-9]+==ERROR|SUMMARY|Fatal error|deadly signal|timeout" "$(FUZZ_OUT)/$$t/log" | head -5; \
+	    failed="$$failed $$t"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failures in$$failed"; exit 1; fi
+
+# Regenerates the seed corpora from ssh-keygen, sshd and sftp-server (needs a debug build).
+fuzz-seeds: build
+	rm -rf Fuzz/corpus
+	python3 Fuzz/make-seeds.py "$$($(SWIFT) build --show-bin-path)/keysmith"
 
 demo: release
 	@sh scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"
@@ -106,4 +153,4 @@ completions:
 	"$$bin" --generate-completion-script fish > completions/keysmith.fish
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

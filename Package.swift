@@ -103,6 +103,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "KeysmithFuzzing",
+            dependencies: ["KeyVerify", "SSHProtocol", "SSHKeys", "SSHCrypto"],
+            path: "Fuzz/Sources/KeysmithFuzzing",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["KeysmithFuzzing", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KeysmithTests",
             dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
@@ -110,3 +121,23 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer executables, one per FuzzTarget case, declared only when KEYSMITH_FUZZ is set
+// (`make fuzz`): without `-sanitize=fuzzer` they have no `main` and could not link, and the
+// everyday build stays as it was. docs/fuzzing.md explains why.
+if Context.environment["KEYSMITH_FUZZ"] != nil {
+    for name in [
+        "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
+        "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP",
+    ] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: ["KeysmithFuzzing"],
+                path: "Fuzz/Sources/\(name)",
+                swiftSettings: strict
+            )
+        )
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}
