@@ -77,8 +77,11 @@ FUZZ_BUILD = KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_SCR
 fuzz: deps fuzz-build fuzz-run
 
 fuzz-build:
-	@for t in $(FUZZ_TARGETS); do \
-	  $(FUZZ_BUILD) --product $$t 2>&1 | grep -v "Cannot export local symbol" || exit 1; \
+	@mkdir -p $(FUZZ_SCRATCH); for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: building $$t"; \
+	  if ! $(FUZZ_BUILD) --product $$t > $(FUZZ_SCRATCH)/build.log 2>&1; then \
+	    grep -v "Cannot export local symbol" $(FUZZ_SCRATCH)/build.log; exit 1; \
+	  fi; \
 	done
 
 fuzz-run:
