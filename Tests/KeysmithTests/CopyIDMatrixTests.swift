@@ -162,13 +162,15 @@ struct CopyIDRaceTests {
         }
         // One shell starts them all (Foundation's Process is not safe to launch this widely).
         let script = """
+            pids=
             for k in "$@"; do
                 printf '%s\\n' "$PW" | "$KS" copy-id -i "$k.pub" -p "$PORT" -o UserKnownHostsFile="$KH" \
                     -o StrictHostKeyChecking=yes -o PreferredAuthentications=password --password-stdin "$DEST" \
                     > "$k.out" 2>&1 &
+                pids="$pids $!"
             done
             failed=0
-            for job in $(jobs -p); do wait "$job" || failed=$((failed + 1)); done
+            for pid in $pids; do wait "$pid" || failed=$((failed + 1)); done
             exit "$failed"
             """
         let r = try runProcess(
