@@ -257,6 +257,49 @@ struct UserAuthServerTests {
     }
 }
 
+@Suite("server layers fed random messages")
+struct ServerRandomInputTests {
+    /// Random payloads with each message number the layers know: each either throws a
+    /// protocol error or answers; none may crash.
+    @Test("user authentication and the session layer never crash on random messages")
+    func randomMessages() throws {
+        var generator = SystemRandomNumberGenerator()
+        let types: [UInt8] = [5, 50, 60, 61, 80, 90, 93, 94, 95, 96, 97, 98, 200]
+        for round in 0..<2000 {
+            let auth = SSHUserAuthServer(sessionID: [1, 2, 3]) { _, _ in .accept(comment: nil) }
+            let session = SSHSessionServer(text: "x\n")
+            if round % 2 == 0 {
+                _ = try? auth.receive([UserAuthMessage.serviceRequest, 0, 0, 0, 12] + Array("ssh-userauth".utf8))
+                var open = SSHWireWriter()
+                open.writeByte(ConnectionMessage.channelOpen)
+                open.writeString("session")
+                open.writeUInt32(7)
+                open.writeUInt32(UInt32.random(in: 0...100, using: &generator))
+                open.writeUInt32(UInt32.random(in: 0...100, using: &generator))
+                _ = try? session.receive(open.bytes)
+            }
+            for _ in 0..<4 {
+                let type = types.randomElement(using: &generator)!
+                var payload = [type]
+                // Plausible prefixes (channel 0, short strings) mixed with random bytes.
+                for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                    switch Int.random(in: 0...2, using: &generator) {
+                    case 0: payload += [0, 0, 0, 0]
+                    case 1:
+                        let name = ["exec", "shell", "pty-req", "env", "publickey", "password", "session", "none"]
+                            .randomElement(using: &generator)!
+                        payload += [0, 0, 0, UInt8(name.utf8.count)] + Array(name.utf8)
+                    default:
+                        payload += (0..<Int.random(in: 0...9, using: &generator)).map { _ in UInt8.random(in: 0...255) }
+                    }
+                }
+                _ = try? auth.receive(payload)
+                _ = try? session.receive(payload)
+            }
+        }
+    }
+}
+
 /// An in-process ``SSHServer`` on a loopback port, run on its own thread.
 final class InProcessServer: @unchecked Sendable {
     // @unchecked: `server` is immutable; run() is on the thread started in init.

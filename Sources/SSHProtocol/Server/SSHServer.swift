@@ -200,6 +200,7 @@ package final class SSHServer: @unchecked Sendable {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
         logger[metadataKey: "connection"] = "\(number)"
+        logger.debug("connection accepted")
         let connection = ServerConnection(
             fd: fd,
             peer: peer,

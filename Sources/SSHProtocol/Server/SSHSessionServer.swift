@@ -95,7 +95,8 @@ package final class SSHSessionServer {
         }
         switch type {
         case ConnectionMessage.channelWindowAdjust:
-            self.peerWindow += UInt64(try r.readUInt32())
+            // RFC 4254 §5.2: the window may grow to at most 2^32 - 1 bytes.
+            self.peerWindow = min(self.peerWindow + UInt64(try r.readUInt32()), UInt64(UInt32.max))
             return self.flush()
         case ConnectionMessage.channelData, ConnectionMessage.channelExtendedData:
             if type == ConnectionMessage.channelExtendedData { _ = try r.readUInt32() }
