@@ -243,7 +243,7 @@ struct PromptTests {
 
     @Test(
         "the host key question takes yes or the fingerprint, as ssh; the password is not echoed",
-        arguments: ["yes", "YES", "@FINGERPRINT"]
+        arguments: ["yes", "YES", "  yes please", "@FINGERPRINT"]
     )
     func hostKeyAccepted(answer: String) throws {
         let sshd = try SSHDFixture()
@@ -282,6 +282,7 @@ struct PromptTests {
         arguments: [
             [("no", "")], [("", "")], [("maybe", "Please type 'yes', 'no' or the fingerprint: "), ("no", "")],
             [("SHA256:not-the-one", "Please type 'yes', 'no' or the fingerprint: "), ("NO", "")],
+            [("yesterday", "Please type 'yes', 'no' or the fingerprint: "), ("no thanks", "")],
         ]
     )
     func hostKeyRefused(answers: [(String, String)]) throws {

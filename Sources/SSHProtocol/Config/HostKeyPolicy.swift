@@ -200,7 +200,8 @@ public struct HostKeyPolicy: Sendable {
         question += "\nAre you sure you want to continue connecting (yes/no/[fingerprint])? "
         while true {
             guard let answer = ask(question) else { throw refusal }
-            let word = answer.trimmingCharacters(in: [" ", "\t", "\n", "\r"])
+            // confirm() skips leading blanks and cuts the answer at the next one: "yes please" is yes.
+            let word = answer.split(whereSeparator: { " \t\n\r".contains($0) }).first.map(String.init) ?? ""
             if word.isEmpty || word.lowercased() == "no" {
                 throw SSHProtocolError(.hostKeyRejected, "the host key of \(name) was not accepted")
             }
