@@ -43,8 +43,15 @@ struct Fingerprint: ParsableCommand {
         try reportingFailures {
             let path = self.file == "-" ? "(stdin)" : expandTilde(self.file)
             let contents = self.file == "-" ? try readStandardInput() : try KeyFileIO.readFile(path)
-            let entries = try self.keys(in: contents, path: path)
             let function: HashFunction = self.hash == .md5 ? .md5 : .sha256
+            if !self.json, KeyFileKind(contents: contents) == .publicKeyLines {
+                guard let out = self.fingerprintLines(contents, function: function) else {
+                    throw Failure("\(path) is not a public key file")
+                }
+                writeOut(out)
+                return
+            }
+            let entries = try self.keys(in: contents, path: path)
             var out = ""
             var objects: [String] = []
             for (key, comment) in entries {
@@ -64,6 +71,59 @@ struct Fingerprint: ParsableCommand {
             }
             if self.json { out = "[" + objects.joined(separator: ",") + "]\n" }
             writeOut(out)
+        }
+    }
+
+    /// The output for a file of key lines (a public key, authorized_keys, known_hosts),
+    /// or nil when no line holds a key.
+    ///
+    /// A streaming pass over a file of thousands of lines: each line is parsed, printed
+    /// into one output buffer and dropped, with no list of keys kept. The lines are the
+    /// ones `SSHPublicKey.keys(inFile:)` reads (the text split at line feeds, a CR LF
+    /// pair staying inside its line, as Swift's `Character` split keeps it).
+    private func fingerprintLines(_ contents: [UInt8], function: HashFunction) -> String? {
+        let text = String(decoding: contents, as: UTF8.self)
+        let utf8 = text.utf8
+        var out = ""
+        out.reserveCapacity(contents.count + contents.count / 4)
+        var found = false
+        var start = utf8.startIndex
+        var previous: UInt8 = 0
+        var index = start
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            let next = utf8.index(after: index)
+            if byte == 0x0A && previous != 0x0D || next == utf8.endIndex {
+                let end = byte == 0x0A && previous != 0x0D ? index : next
+                if start < end, let line = SSHPublicKey.parseLine(Substring(utf8[start..<end])) {
+                    found = true
+                    self.appendLine(for: line.key, comment: line.comment ?? line.prefix, function: function, to: &out)
+                }
+                start = next
+            }
+            previous = byte
+            index = next
+        }
+        return found ? out : nil
+    }
+
+    /// Appends ssh-keygen -l's line for `key` (and its randomart with -v) to `out`.
+    private func appendLine(for key: SSHPublicKey, comment: String?, function: HashFunction, to out: inout String) {
+        let fp = key.fingerprint(function)
+        out += String(key.bits)
+        out += " "
+        out += self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
+        out += " "
+        if let comment {
+            appendEscapedForTerminal(comment, to: &out)
+        } else {
+            out += "no comment"
+        }
+        out += " ("
+        out += key.type.displayName
+        out += ")\n"
+        if self.visual {
+            out += fp.randomArt(title: "\(key.type.displayName) \(key.bits)") + "\n"
         }
     }
 
@@ -129,6 +189,17 @@ func jsonString(_ s: String) -> String {
 /// in a UTF-8 locale; printable text, including non-ASCII, is kept.
 func escapeForTerminal(_ s: String) -> String {
     var out = ""
+    appendEscapedForTerminal(s, to: &out)
+    return out
+}
+
+/// Appends `s` to `out` as `escapeForTerminal` shows it; printable ASCII, the usual
+/// comment, is copied as it is.
+func appendEscapedForTerminal(_ s: String, to out: inout String) {
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+        out += s
+        return
+    }
     for u in s.unicodeScalars {
         if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
             for b in String(u).utf8 {
@@ -139,5 +210,4 @@ func escapeForTerminal(_ s: String) -> String {
             out.unicodeScalars.append(u)
         }
     }
-    return out
 }

@@ -142,6 +142,47 @@ struct ReadInteropTests {
         #expect(o.stdout == t.stdout)
     }
 
+    // fingerprint prints a file of key lines in one streaming pass; --json goes through
+    // SSHPublicKey.keys(inFile:). Both, and ssh-keygen -l where it is the oracle, must agree.
+    @Test("a long authorized_keys prints like ssh-keygen -l, -v and -B, and lists the keys --json lists")
+    func longFiles() throws {
+        let dir = try TempDir()
+        var lines: [String] = []
+        for (i, type) in ["ed25519", "rsa", "ecdsa"].enumerated() {
+            let key = dir.path("k\(i)")
+            try #require(try keygen(["-q", "-t", type, "-f", key, "-N", "", "-C", "user\(i)@host"]).status == 0)
+            lines.append(try readText(key + ".pub").trimmingCharacters(in: .newlines))
+        }
+        var text = ""
+        for i in 0..<600 {
+            let line = lines[i % 3]
+            switch i % 5 {
+            case 0: text += line + " extra words \(i)\n"
+            case 1: text += "no-pty,command=\"echo \\\"a b\\\"\" " + line + "\n"
+            case 2: text += "# comment \(i)\n\n"
+            case 3: text += "\t " + line + "\n"
+            default: text += "garbage line \(i)\n" + line + "\n"
+            }
+        }
+        try writeText(dir.path("authorized_keys"), text)
+        for extra in [[], ["-v"], ["-B"], ["-E", "md5"]] {
+            let t = try keygen(["-l", "-f", dir.path("authorized_keys")] + extra)
+            let o = try keysmith(arguments: ["fingerprint", "-f", dir.path("authorized_keys")] + extra)
+            #expect(t.status == 0 && o.status == 0)
+            #expect(o.stdout == t.stdout, "\(extra)")
+        }
+
+        // Lines ending in CR LF, a control character in a comment, no final newline.
+        let quirky = lines[0] + " a\tb\r\n" + lines[1] + "\r\n\n" + keyPart(lines[2])
+        try writeText(dir.path("quirky"), quirky)
+        let plain = try keysmith("fingerprint", "-f", dir.path("quirky"))
+        let json = try keysmith("fingerprint", "--json", "-f", dir.path("quirky"))
+        #expect(plain.status == 0 && json.status == 0)
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let printed = plain.stdout.split(separator: "\n").map { $0.split(separator: " ")[1] }
+        #expect(printed.map(String.init) == listed.map { $0["fingerprint"] as? String ?? "?" })
+    }
+
     @Test("--json lists each key")
     func json() throws {
         let dir = try TempDir()
