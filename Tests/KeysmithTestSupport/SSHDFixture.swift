@@ -28,6 +28,8 @@ public final class SSHDFixture: @unchecked Sendable {
     public let hostKeys: [String: String]
 
     private let pid: pid_t
+    /// Accounts added by ``addAccount(password:)``, removed in `deinit`.
+    private let extraAccounts = ExtraAccounts()
 
     /// Starts sshd.
     /// - Parameter extraConfig: sshd_config lines appended to the defaults (later lines do
@@ -55,10 +57,7 @@ public final class SSHDFixture: @unchecked Sendable {
 
         let user = "ks" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let password = "pw-" + UUID().uuidString
-        let add = try runProcess("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
-        guard add.status == 0 else { throw FixtureError("useradd failed: \(add.stderr)") }
-        let pw = try runProcess("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
-        guard pw.status == 0 else { throw FixtureError("chpasswd failed: \(pw.stderr)") }
+        try Self.createAccount(user, password: password)
         self.user = user
         self.password = password
         self.home = "/home/\(user)"
@@ -73,7 +72,8 @@ public final class SSHDFixture: @unchecked Sendable {
                 "KbdInteractiveAuthentication yes",
                 "PubkeyAuthentication yes",
                 "StrictModes yes",
-                "AllowUsers \(user)",
+                // The account and those addAccount derives from its name, nobody else.
+                "AllowUsers \(user) \(user)x*",
                 "LogLevel VERBOSE",
                 "Subsystem sftp /usr/lib/openssh/sftp-server",
             ] + trailingConfig
@@ -103,9 +103,49 @@ public final class SSHDFixture: @unchecked Sendable {
 
     deinit {
         stopDaemon(self.pid)
+        for account in [self.account] + self.extraAccounts.all { Self.removeAccount(account.user) }
+    }
+
+    /// A local account this sshd lets in.
+    public struct Account: Sendable, Hashable {
+        /// The login name.
+        public let user: String
+        /// The password (PAM checks it for password and keyboard-interactive logins).
+        public let password: String
+        /// The home directory.
+        public let home: String
+    }
+
+    /// The account made with the fixture.
+    public var account: Account { Account(user: self.user, password: self.password, home: self.home) }
+
+    /// Makes another throwaway account (password, home directory, `/bin/sh`) that this sshd
+    /// lets in, removed with the fixture. Its name is the fixture's user, `x` and a number.
+    ///
+    /// - Parameter password: its password; default a fresh random one.
+    public func addAccount(password: String? = nil) throws -> Account {
+        let user = self.user + "x" + String(self.extraAccounts.nextNumber())
+        let account = Account(user: user, password: password ?? "pw-" + UUID().uuidString, home: "/home/\(user)")
+        try Self.createAccount(account.user, password: account.password)
+        self.extraAccounts.append(account)
+        return account
+    }
+
+    /// useradd -m with /bin/sh, then chpasswd.
+    private static func createAccount(_ user: String, password: String) throws {
+        let add = try runProcess("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
+        guard add.status == 0 else { throw FixtureError("useradd failed: \(add.stderr)") }
+        let pw = try runProcess("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
+        guard pw.status == 0 else {
+            Self.removeAccount(user)
+            throw FixtureError("chpasswd failed: \(pw.stderr)")
+        }
+    }
+
+    private static func removeAccount(_ user: String) {
         // sshd's per-connection children may outlive the listener briefly.
-        _ = try? runProcess("/usr/bin/pkill", ["-u", self.user])
-        _ = try? runProcess("/usr/sbin/userdel", ["-r", "-f", self.user])
+        _ = try? runProcess("/usr/bin/pkill", ["-u", user])
+        _ = try? runProcess("/usr/sbin/userdel", ["-r", "-f", user])
     }
 
     /// sshd's log so far (for test failure messages).
@@ -119,11 +159,13 @@ public final class SSHDFixture: @unchecked Sendable {
         return path
     }
 
-    /// Runs OpenSSH's `ssh` as the test user with `identity` (and nothing else) and `command`.
+    /// Runs OpenSSH's `ssh` as the test user (or `account`) with `identity` (and nothing
+    /// else) and `command`.
     public func sshLogin(
         identity: String,
         command: String = "true",
-        extraOptions: [String] = []
+        extraOptions: [String] = [],
+        as account: Account? = nil
     ) throws -> ProcessResult {
         try runProcess(
             Tool.ssh,
@@ -131,13 +173,13 @@ public final class SSHDFixture: @unchecked Sendable {
                 "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
                 "-o", "UserKnownHostsFile=\(try self.knownHostsFile())", "-p", String(self.port),
-            ] + extraOptions + ["\(self.user)@\(self.host)", command]
+            ] + extraOptions + ["\(account?.user ?? self.user)@\(self.host)", command]
         )
     }
 
-    /// The test user's authorized_keys contents, or nil when the file does not exist.
-    public func authorizedKeys() -> String? {
-        try? readText(self.home + "/.ssh/authorized_keys")
+    /// The test user's (or `account`'s) authorized_keys contents, or nil when the file does not exist.
+    public func authorizedKeys(of account: Account? = nil) -> String? {
+        try? readText((account?.home ?? self.home) + "/.ssh/authorized_keys")
     }
 
     private static func create(_ path: String) throws -> String {
@@ -147,8 +189,9 @@ public final class SSHDFixture: @unchecked Sendable {
         return path
     }
 
-    /// A port that was free a moment ago (bind to port 0 and read it back).
-    static func freePort() throws -> Int {
+    /// A loopback port that was free a moment ago (bind to port 0 and read it back); nothing
+    /// listens on it, so a connection to it is refused.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError("socket failed") }
         defer { close(fd) }
@@ -224,6 +267,24 @@ public func stopDaemon(_ pid: Int32) {
     kill(pid, SIGTERM)
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+}
+
+/// The accounts one fixture added, under a lock (tests may add them from several tasks).
+private final class ExtraAccounts: @unchecked Sendable {  // @unchecked: every access holds `lock`
+    private let lock = NSLock()
+    private var accounts: [SSHDFixture.Account] = []
+    private var counter = 0
+
+    var all: [SSHDFixture.Account] { self.lock.withLock { self.accounts } }
+
+    func nextNumber() -> Int {
+        self.lock.withLock {
+            self.counter += 1
+            return self.counter
+        }
+    }
+
+    func append(_ account: SSHDFixture.Account) { self.lock.withLock { self.accounts.append(account) } }
 }
 
 /// A fixture that could not be set up.
