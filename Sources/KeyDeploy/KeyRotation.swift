@@ -1,0 +1,166 @@
+public import SSHKeys
+public import SSHProtocol
+
+/// Replaces an old key by a new one in one account's authorized_keys without ever locking
+/// the account out: the new key is installed, then proven by a fresh login with it, and
+/// only then is the old key removed.
+///
+/// Whatever step fails, the old key is still there when ``rotate(newKey:comment:options:oldKeys:editor:proveLogin:)``
+/// returns; a new key that could not log in is taken out again (unless it was there before).
+public enum KeyRotation {
+    /// How to read and edit one account's authorized_keys: over the remote shell
+    /// (``KeyDeploy``) or over SFTP (``SFTPKeyDeploy``).
+    public struct Editor {
+        public var list: () throws -> [KeyDeploy.ListedKey]
+        public var copy: (_ lines: [String]) throws -> KeyDeploy.CopyResult
+        public var remove: (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
+
+        public init(
+            list: @escaping () throws -> [KeyDeploy.ListedKey],
+            copy: @escaping (_ lines: [String]) throws -> KeyDeploy.CopyResult,
+            remove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
+        ) {
+            self.list = list
+            self.copy = copy
+            self.remove = remove
+        }
+
+        /// Edits `target` with ``KeyDeploy``'s remote script over `runner`.
+        public static func shell(
+            target: String = KeyDeploy.defaultTarget,
+            over runner: some RemoteCommandRunner
+        ) -> Editor {
+            Editor(
+                list: { try KeyDeploy.list(target: target, over: runner) },
+                copy: { try KeyDeploy.copy(lines: $0, target: target, over: runner) },
+                remove: { try KeyDeploy.remove(keys: $0, target: target, over: runner) }
+            )
+        }
+
+        /// Edits `target` with ``SFTPKeyDeploy`` over an SFTP session.
+        public static func sftp(target: String = KeyDeploy.defaultTarget, over sftp: SFTPClient) -> Editor {
+            Editor(
+                list: { try SFTPKeyDeploy.list(target: target, over: sftp) },
+                copy: { try SFTPKeyDeploy.copy(lines: $0, target: target, over: sftp) },
+                remove: { try SFTPKeyDeploy.remove(keys: $0, target: target, over: sftp) }
+            )
+        }
+    }
+
+    /// A step of a rotation.
+    public struct Step: Sendable, Hashable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// Reading the authorized_keys file.
+        public static let read = Step("read the authorized keys")
+        /// Adding the new key.
+        public static let install = Step("install the new key")
+        /// Logging in with the new key over a new connection.
+        public static let proveLogin = Step("log in with the new key")
+        /// Removing the old key.
+        public static let removeOld = Step("remove the old key")
+
+        public var description: String { self.name }
+    }
+
+    /// What a rotation did on one account.
+    public struct Report: Sendable {
+        /// The line installed for the new key (with the options it carries).
+        public var newLine: String = ""
+        /// Whether the new key was added (false: it was there already, or a step before failed).
+        public var newKeyAdded = false
+        /// Whether the new key was there before the rotation.
+        public var newKeyWasPresent = false
+        /// The old key's lines that were removed, with their line numbers as read.
+        public var removed: [(line: Int, text: String)] = []
+        /// The old keys that were not in the file.
+        public var oldKeysNotFound: [SSHPublicKey] = []
+        /// The step that failed, nil when the rotation is complete.
+        public var failedStep: Step?
+        /// Why that step failed.
+        public var failure: (any Error)?
+        /// Whether a new key that could not log in was taken out again.
+        public var newKeyTakenOut = false
+        /// Why taking it out failed, when it did (the new key is still installed then).
+        public var takeOutFailure: (any Error)?
+
+        /// Whether every step succeeded: the new key logs in and the old one is gone.
+        public var succeeded: Bool { self.failedStep == nil }
+    }
+
+    /// Rotates one account from `oldKeys` to `newKey`.
+    ///
+    /// 1. Reads the file; with `options` nil the new key takes the options of the first
+    ///    line carrying an old key (so a restricted key stays as restricted).
+    /// 2. Adds the new key's line (a key already present is kept as it is).
+    /// 3. Calls `proveLogin`, which must log in with the new key's private half over a new
+    ///    connection (publickey only, that key only) and throw when it cannot. If it throws,
+    ///    a new key added in step 2 is removed again and the old key stays.
+    /// 4. Removes every line carrying one of `oldKeys`.
+    ///
+    /// - Parameters:
+    ///   - newKey: the new public key; `comment` is written after it.
+    ///   - options: authorized_keys options for the new line; nil inherits the old key's.
+    ///   - oldKeys: the keys to retire (must not contain `newKey`).
+    ///   - editor: how to read and edit the file.
+    ///   - proveLogin: the proof that the new key logs in.
+    /// - Returns: what happened; never throws, since a failure has to say what is left where.
+    public static func rotate(
+        newKey: SSHPublicKey,
+        comment: String?,
+        options: String?,
+        oldKeys: [SSHPublicKey],
+        editor: Editor,
+        proveLogin: () throws -> Void
+    ) -> Report {
+        var report = Report()
+        let oldBlobs = Set(oldKeys.map(\.wireBlob))
+        let listed: [KeyDeploy.ListedKey]
+        do {
+            listed = try editor.list()
+        } catch {
+            report.failedStep = .read
+            report.failure = error
+            return report
+        }
+        report.newKeyWasPresent = listed.contains { $0.key == newKey }
+        let inherited = listed.first { oldBlobs.contains($0.key.wireBlob) }?.options
+        report.newLine = AuthorizedKeys.line(for: newKey, comment: comment, options: options ?? inherited)
+
+        do {
+            let copied = try editor.copy([report.newLine])
+            report.newKeyAdded = !copied.added.isEmpty
+        } catch {
+            report.failedStep = .install
+            report.failure = error
+            return report
+        }
+
+        do {
+            try proveLogin()
+        } catch {
+            report.failedStep = .proveLogin
+            report.failure = error
+            if report.newKeyAdded {
+                do {
+                    _ = try editor.remove([newKey])
+                    report.newKeyTakenOut = true
+                } catch {
+                    report.takeOutFailure = error
+                }
+            }
+            return report
+        }
+
+        do {
+            let removed = try editor.remove(oldKeys)
+            report.removed = removed.removed
+            report.oldKeysNotFound = removed.notFound
+        } catch {
+            report.failedStep = .removeOld
+            report.failure = error
+        }
+        return report
+    }
+}
