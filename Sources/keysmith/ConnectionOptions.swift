@@ -62,14 +62,28 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "A file of destinations, one [user@]host or ssh://[user@]host[:port] a line ('#' starts a comment).",
+            valueName: "file"
+        )
+    )
+    var hostsFile: String?
+
+    @Option(help: ArgumentHelp("How many hosts to work on at the same time.", valueName: "n"))
+    var parallel: Int = Fleet.defaultParallelism
+
     @Argument(help: ArgumentHelp("[user@]host or ssh://[user@]host[:port]", valueName: "destination"))
-    var destinations: [String]
+    var destinations: [String] = []
 
     func validate() throws {
         if let port, !(1...65535).contains(port) {
             throw ValidationError("The port must be from 1 to 65535, not \(port).")
         }
-        guard !self.destinations.isEmpty else { throw ValidationError("Give at least one destination.") }
+        guard !self.destinations.isEmpty || self.hostsFile != nil else {
+            throw ValidationError("Give at least one destination (or --hosts-file).")
+        }
+        guard self.parallel >= 1 else { throw ValidationError("--parallel must be at least 1, not \(self.parallel).") }
         if self.target.isEmpty { throw ValidationError("The target path (-t) must not be empty.") }
         for d in self.destinations {
             do { _ = try SSHDestination(parsing: d) } catch {
@@ -80,6 +94,24 @@ struct ConnectionOptions: ParsableArguments {
         for o in self.options {
             do { try config.addOption(o) } catch { throw ValidationError(sentence(error.message.capitalizedFirst)) }
         }
+    }
+
+    /// The destinations from the command line, then those of --hosts-file, each once.
+    /// - Throws: `Failure` when the hosts file cannot be read or a line is not a destination.
+    func allDestinations() throws -> [String] {
+        var all = self.destinations
+        if let file = self.hostsFile {
+            let path = expandTilde(file)
+            let contents: [UInt8]
+            do { contents = try KeyFileIO.readFile(path) } catch {
+                throw Failure("cannot read the hosts file \(path): \(error.message)")
+            }
+            all += try hostsFileDestinations(String(decoding: contents, as: UTF8.self), path: path)
+        }
+        var seen = Set<String>()
+        all = all.filter { seen.insert($0).inserted }
+        guard !all.isEmpty else { throw Failure("the hosts file \(self.hostsFile ?? "") names no destination") }
+        return all
     }
 
     /// The password from --password-stdin, read once before connecting.
@@ -113,7 +145,19 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// Connects and authenticates to one destination.
-    func connect(_ config: SSHResolvedConfig, password: SecureBytes?) throws -> SSHClient {
+    ///
+    /// - Parameters:
+    ///   - password: where passwords come from.
+    ///   - shared: what the hosts of one run share (identity files read once, host key
+    ///     decisions one at a time).
+    ///   - onlyKey: log in with this key alone (publickey, no agent, no password): the proof
+    ///     of a rotation.
+    func connect(
+        _ config: SSHResolvedConfig,
+        password: PasswordSource,
+        shared: ConnectionShared = ConnectionShared(),
+        onlyKey: (label: String, key: SSHPrivateKey)? = nil
+    ) throws -> SSHClient {
         let policy = HostKeyPolicy(config: config, log: { printError($0) }, ask: { askOnTerminal($0) })
         var algorithms = try config.algorithms()
         if config.hostKeyAlgorithms == nil {
@@ -122,27 +166,38 @@ struct ConnectionOptions: ParsableArguments {
         let batch = config.batchMode
         let who = "\(config.user)@\(config.hostName)"
         let stdinUsed = OnceFlag()
+        // A shared password (from stdin, or asked once for the whole run) is sent once per
+        // connection: it cannot be typed again, so a second prompt means it was refused.
+        let fixed: SharedSecret?
+        switch password {
+        case .ask: fixed = nil
+        case .shared(let secret): fixed = secret
+        }
         let askPassword: @Sendable (String) -> SecureBytes? = { prompt in
-            // A password from stdin cannot be typed again: send it once, not once per prompt.
-            if let password { return stdinUsed.take() ? password : nil }
+            if let fixed {
+                if batch && !fixed.wasAsked { return nil }
+                return stdinUsed.take() ? fixed.get() : nil
+            }
             if batch { return nil }
             return askSecret(prompt: prompt)
         }
-        let credentials = SSHCredentials(
-            keys: self.loadIdentities(config),
+        var credentials = SSHCredentials(
+            keys: onlyKey == nil ? shared.identities(config) : [],
             useAgent: !config.identitiesOnly && (getenv("SSH_AUTH_SOCK").map { $0.pointee != 0 } ?? false),
             password: { _ in askPassword("\(who)'s password: ") },
             keyboardInteractive: { name, instruction, prompts in
-                if !batch && password == nil {
+                if !batch && fixed == nil {
                     if !name.isEmpty { printError(name) }
                     if !instruction.isEmpty { printError(instruction) }
                 }
                 var answers: [SecureBytes] = []
                 for (prompt, echo) in prompts {
-                    if let password, !echo {
-                        guard stdinUsed.take() else { return nil }
+                    if let fixed, !echo {
+                        guard !(batch && !fixed.wasAsked), stdinUsed.take(), let password = fixed.get() else {
+                            return nil
+                        }
                         answers.append(password)
-                    } else if batch || password != nil {
+                    } else if batch || fixed != nil {
                         return nil
                     } else if echo {
                         guard let a = askOnTerminal(prompt) else { return nil }
@@ -155,15 +210,25 @@ struct ConnectionOptions: ParsableArguments {
                 return answers
             }
         )
+        var order = config.preferredAuthentications
+        if let onlyKey {
+            credentials = SSHCredentials(keys: [onlyKey])
+            order = [.publicKey]
+        }
+        // known_hosts is read, asked about and rewritten by one host at a time.
+        let verifier = policy.verifier
+        let lock = shared.hostKeyLock
         let options = SSHClientOptions(
             host: config.hostName,
             port: config.port,
             user: config.user,
             algorithms: algorithms,
             credentials: credentials,
-            authenticationOrder: config.preferredAuthentications,
+            authenticationOrder: order,
             connectTimeout: config.connectTimeout ?? 10,
-            hostKeyVerifier: policy.verifier
+            hostKeyVerifier: { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in
+                try lock.withLock { () throws(SSHProtocolError) -> Void in try verifier(key) }
+            }
         )
         if self.verbose {
             printError(
@@ -179,57 +244,60 @@ struct ConnectionOptions: ParsableArguments {
         return client
     }
 
-    /// The identity files' private keys: unencrypted ones always; encrypted ones that were
-    /// named explicitly after asking for the passphrase (never in batch mode); ssh's default
-    /// files that are missing or encrypted are skipped.
-    func loadIdentities(_ config: SSHResolvedConfig) -> [(label: String, key: SSHPrivateKey)] {
-        var keys: [(label: String, key: SSHPrivateKey)] = []
-        for path in config.identityFiles {
-            guard KeyFileIO.fileExists(path) else {
-                if !config.identityFilesAreDefaults { printError("keysmith: no identity file \(path); skipping it") }
-                continue
-            }
-            guard let contents = try? KeyFileIO.readPrivateKeyFile(path) else {
-                printError(
-                    "keysmith: cannot read the identity file \(path) (check that it exists and is chmod 600); skipping it"
-                )
-                continue
-            }
-            if !SSHPrivateKey.isEncrypted(fileContents: contents) {
-                if let key = try? SSHPrivateKey(fileContents: contents) { keys.append((path, key)) }
-                continue
-            }
-            if config.identityFilesAreDefaults || config.batchMode { continue }
-            guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),
-                let key = try? withProgress(
-                    "deriving the key from the passphrase",
-                    {
-                        try SSHPrivateKey(fileContents: contents, passphrase: pass)
-                    }
-                )
-            else {
-                printError("keysmith: could not decrypt \(path); skipping it")
-                continue
-            }
-            keys.append((path, key))
+    /// Where the password comes from when a host asks: `.ask` at every prompt (one host,
+    /// as ssh does), or one secret for every host (from --password-stdin, or asked once).
+    func passwordSource(hosts: Int) throws -> PasswordSource {
+        if let password = try self.readPasswordFromStdin() { return .shared(SharedSecret(password)) }
+        if hosts == 1 { return .ask }
+        return .shared(
+            SharedSecret(ask: { askSecret(prompt: "Password (asked once, sent to every host that asks): ") })
+        )
+    }
+
+    /// Connects to every destination, at most --parallel at a time, and runs `work` on each
+    /// connection; one result per destination, in order. Progress goes to stderr when it is
+    /// a terminal.
+    func runFleet<Value: Sendable>(
+        _ destinations: [String],
+        password: PasswordSource,
+        shared: ConnectionShared = ConnectionShared(),
+        _ work: @escaping @Sendable (String, SSHResolvedConfig, SSHClient) throws -> Value
+    ) -> [Fleet.HostResult<Value>] {
+        let showProgress = isatty(2) == 1
+        var progress: (@Sendable (Int, Int) -> Void)? = nil
+        if showProgress {
+            progress = { ended, all in writeError("\rkeysmith: \(ended)/\(all) hosts done\u{1B}[K") }
         }
-        return keys
+        let options = self
+        let job: @Sendable (String) throws -> Value = { destination in
+            let config = try options.resolve(destination)
+            let client = try options.connect(config, password: password, shared: shared)
+            defer { client.close() }
+            return try work(destination, config, client)
+        }
+        let results = Fleet.run(destinations, parallel: self.parallel, progress: progress, job)
+        if showProgress { writeError("\r\u{1B}[K") }
+        return results
     }
 
     /// Runs `body` for each destination, reporting failures as one sentence each; exit 1 if any failed.
-    func forEachDestination(_ body: (String, SSHResolvedConfig, SSHClient) throws -> Void) throws {
+    func forEachDestination(
+        _ destinations: [String],
+        _ body: (String, SSHResolvedConfig, SSHClient) throws -> Void
+    ) throws {
         var failed = false
-        let password: SecureBytes?
+        let password: PasswordSource
         do {
-            password = try self.readPasswordFromStdin()
+            password = try self.passwordSource(hosts: 1)
         } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
-        for destination in self.destinations {
+        let shared = ConnectionShared()
+        for destination in destinations {
             do {
                 let config = try self.resolve(destination)
-                let client = try self.connect(config, password: password)
+                let client = try self.connect(config, password: password, shared: shared)
                 defer { client.close() }
                 try body(destination, config, client)
             } catch {
@@ -238,6 +306,108 @@ struct ConnectionOptions: ParsableArguments {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+}
+
+/// Where passwords come from (see ``ConnectionOptions/passwordSource(hosts:)``).
+enum PasswordSource: Sendable {
+    /// Asked on the terminal or with SSH_ASKPASS at every prompt.
+    case ask
+    /// One secret for every host, sent at most once per connection.
+    case shared(SharedSecret)
+}
+
+/// What the hosts of one run share: each identity file read (and its passphrase asked) once,
+/// and a lock so that host keys are checked, confirmed and recorded one host at a time.
+final class ConnectionShared: @unchecked Sendable {  // @unchecked: `loaded` is only touched under `lock`
+    let hostKeyLock = Mutex()
+    private let lock = Mutex()
+    private var loaded: [String: SSHPrivateKey?] = [:]
+    /// Keys offered before the configured identity files (rotate's old key).
+    let extraKeys: [(label: String, key: SSHPrivateKey)]
+
+    init(extraKeys: [(label: String, key: SSHPrivateKey)] = []) {
+        self.extraKeys = extraKeys
+    }
+
+    /// The identity files' private keys: unencrypted ones always; encrypted ones that were
+    /// named explicitly after asking for the passphrase (never in batch mode); ssh's default
+    /// files that are missing or encrypted are skipped. Each file is read once per run.
+    func identities(_ config: SSHResolvedConfig) -> [(label: String, key: SSHPrivateKey)] {
+        self.extraKeys
+            + config.identityFiles.compactMap { path in
+                let slot = "\(config.identityFilesAreDefaults) \(config.batchMode) \(path)"
+                let key = self.lock.withLock {
+                    if let known = self.loaded[slot] { return known }
+                    let key = Self.load(path, defaults: config.identityFilesAreDefaults, batch: config.batchMode)
+                    self.loaded[slot] = key
+                    return key
+                }
+                return key.map { (path, $0) }
+            }
+    }
+
+    static func load(_ path: String, defaults: Bool, batch: Bool) -> SSHPrivateKey? {
+        guard KeyFileIO.fileExists(path) else {
+            if !defaults { printError("keysmith: no identity file \(path); skipping it") }
+            return nil
+        }
+        guard let contents = try? KeyFileIO.readPrivateKeyFile(path) else {
+            printError(
+                "keysmith: cannot read the identity file \(path) (check that it exists and is chmod 600); skipping it"
+            )
+            return nil
+        }
+        if !SSHPrivateKey.isEncrypted(fileContents: contents) { return try? SSHPrivateKey(fileContents: contents) }
+        if defaults || batch { return nil }
+        guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),
+            let key = try? withProgress(
+                "deriving the key from the passphrase",
+                { try SSHPrivateKey(fileContents: contents, passphrase: pass) }
+            )
+        else {
+            printError("keysmith: could not decrypt \(path); skipping it")
+            return nil
+        }
+        return key
+    }
+}
+
+/// The hosts of a --hosts-file: one `[user@]host` or `ssh://[user@]host[:port]` a line;
+/// blank lines and everything from a `#` that starts a word are ignored.
+/// - Throws: `Failure` naming the file and line of anything else.
+func hostsFileDestinations(_ text: String, path: String) throws -> [String] {
+    var out: [String] = []
+    for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var words: [Substring] = []
+        for word in raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }) {
+            if word.hasPrefix("#") { break }
+            words.append(word)
+        }
+        guard let first = words.first else { continue }
+        guard words.count == 1 else {
+            throw Failure("\(path) line \(number + 1) holds more than one destination; give one a line")
+        }
+        do { _ = try SSHDestination(parsing: String(first)) } catch {
+            throw Failure("\(path) line \(number + 1): \(error.message)")
+        }
+        out.append(String(first))
+    }
+    return out
+}
+
+/// Why one host failed, without naming the host (for a per-host line that names it).
+func failureReason(_ error: any Error) -> String {
+    switch error {
+    case let e as SSHProtocolError:
+        if e.code == .authenticationFailed {
+            return "\(e.message) (the password or keys were refused; nothing was changed)"
+        }
+        return e.message
+    case let e as KeyDeployError: return e.message
+    case let e as Failure: return e.message
+    case let e as SSHKeyError: return e.message
+    default: return "\(error)"
     }
 }
 
@@ -371,6 +541,12 @@ extension String {
         guard let f = self.first else { return self }
         return f.uppercased() + self.dropFirst()
     }
+}
+
+/// Writes text to standard error as is (a progress line rewritten in place).
+private func writeError(_ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { p in _ = write(2, p.baseAddress, p.count) }
 }
 
 /// True the first time ``take()`` is called, false afterwards.

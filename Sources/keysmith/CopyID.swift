@@ -16,6 +16,11 @@ struct CopyID: ParsableCommand {
             restorecon runs where it exists. With -s the same edit is made over SFTP, for \
             servers or accounts without a POSIX shell (no restorecon then). The password comes from the terminal, \
             --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it.
+
+            With several destinations (arguments and --hosts-file), up to --parallel hosts are \
+            worked on at once, one connection each; the password is asked at most once for the \
+            whole run. Each host gets one line (added, already present, or failed and why), then \
+            a summary line; the exit status is 0 only if every host succeeded.
             """
     )
 
@@ -62,9 +67,15 @@ struct CopyID: ParsableCommand {
             throw ExitCode(1)
         }
         let lines = keys.map { AuthorizedKeys.line(for: $0.key, comment: $0.comment, options: self.keyOptions) }
+        let destinations: [String]
+        do { destinations = try self.connection.allDestinations() } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
         if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
+        if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
         var reports: [String] = []
-        try self.connection.forEachDestination { destination, config, client in
+        try self.connection.forEachDestination(destinations) { destination, config, client in
             let result =
                 if self.connection.sftp {
                     try withSFTP(client) {
@@ -124,7 +135,63 @@ struct CopyID: ParsableCommand {
         if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
     }
 
+    /// Deploys `lines` to every destination at once; a line per host and a summary.
+    private func runFleet(_ destinations: [String], lines: [String]) throws {
+        let password: PasswordSource
+        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
+        let results = self.connection.runFleet(destinations, password: password) { _, config, client in
+            let result =
+                if sftp {
+                    try withSFTP(client) {
+                        try SFTPKeyDeploy.copy(lines: lines, target: target, force: force, dryRun: dryRun, over: $0)
+                    }
+                } else {
+                    try KeyDeploy.copy(lines: lines, target: target, force: force, dryRun: dryRun, over: client)
+                }
+            return (config, result)
+        }
+        var reports: [HostReport] = []
+        for host in results {
+            let destination = host.destination
+            guard case .success(let (config, result)) = host.outcome else {
+                if case .failure(let error) = host.outcome {
+                    reports.append(.failed(destination, failureReason(error)))
+                }
+                continue
+            }
+            if !self.connection.json {
+                for path in result.created { printError("keysmith: INFO: \(destination): created \(path)") }
+                for r in result.repaired {
+                    printError(
+                        "keysmith: WARNING: \(destination): \(dryRun ? "would repair" : "repaired") the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                    )
+                }
+            }
+            let present = result.alreadyPresent.isEmpty ? "" : ", \(result.alreadyPresent.count) already present"
+            var report = HostReport(
+                destination: destination,
+                status: result.added.isEmpty ? .alreadyPresent : .done,
+                detail: dryRun
+                    ? "would add \(keyCount(result.added.count))\(present)"
+                    : result.added.isEmpty
+                        ? "already present" : "added \(keyCount(result.added.count))\(present)"
+            )
+            report.json = self.jsonMembers(config: config, result: result)
+            reports.append(report)
+        }
+        try finishFleet(reports, json: self.connection.json)
+    }
+
     private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
+        "{\"destination\":\(jsonString(destination))," + self.jsonMembers(config: config, result: result) + "}"
+    }
+
+    /// Everything but the destination, in the order single-host --json has always printed it.
+    private func jsonMembers(config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
         func fingerprints(_ lines: [String]) -> String {
             "["
                 + lines.compactMap {
@@ -140,7 +207,7 @@ struct CopyID: ParsableCommand {
             ) + "]"
         let created = "[" + result.created.map(jsonString).joined(separator: ",") + "]"
         return
-            "{\"destination\":\(jsonString(destination)),\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)}"
+            "\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)"
     }
 }
 

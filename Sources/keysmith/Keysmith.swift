@@ -31,6 +31,7 @@ struct Keysmith: ParsableCommand {
             CopyID.self,
             RemoveID.self,
             ListIDs.self,
+            Rotate.self,
             Challenge.self,
             Serve.self,
         ]

@@ -11,6 +11,11 @@ struct ListIDs: ParsableCommand {
             Prints one line per key as keysmith fingerprint (ssh-keygen -l) does: bits, \
             fingerprint, comment and type; with more than one destination each line starts \
             with the destination.
+
+            With several destinations (arguments and --hosts-file), up to --parallel hosts are \
+            read at once; the keys of each host follow in the order given (a host that failed \
+            gets a line saying why), then a summary line; the exit status is 0 only if every \
+            host could be read. With --json each host is an object with its keys.
             """
     )
 
@@ -18,8 +23,13 @@ struct ListIDs: ParsableCommand {
 
     func run() throws {
         var objects: [String] = []
-        let many = self.connection.destinations.count > 1
-        try self.connection.forEachDestination { destination, _, client in
+        let destinations: [String]
+        do { destinations = try self.connection.allDestinations() } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        if destinations.count > 1 { return try self.runFleet(destinations) }
+        try self.connection.forEachDestination(destinations) { destination, _, client in
             let entries =
                 if self.connection.sftp {
                     try withSFTP(client) { try SFTPKeyDeploy.list(target: self.connection.target, over: $0) }
@@ -27,20 +37,55 @@ struct ListIDs: ParsableCommand {
                     try KeyDeploy.list(target: self.connection.target, over: client)
                 }
             for entry in entries {
-                let fp = entry.key.fingerprint().description
                 if self.connection.json {
-                    objects.append(
-                        "{\"destination\":\(jsonString(destination)),\"line\":\(entry.line),\"bits\":\(entry.key.bits),\"fingerprint\":\(jsonString(fp)),\"comment\":\(entry.comment.map(jsonString) ?? "null"),\"type\":\(jsonString(entry.key.type.displayName)),\"options\":\(entry.options.map(jsonString) ?? "null")}"
-                    )
+                    objects.append(Self.json(entry, destination: destination))
                     continue
                 }
-                let comment = escapeForTerminal(entry.comment ?? "no comment")
-                writeOut(
-                    (many ? destination + " " : "")
-                        + "\(entry.key.bits) \(fp) \(comment) (\(entry.key.type.displayName))\n"
-                )
+                writeOut(Self.line(entry) + "\n")
             }
         }
         if self.connection.json { writeOut("[" + objects.joined(separator: ",") + "]\n") }
+    }
+
+    /// Reads every destination at once; each host's keys, then a summary.
+    private func runFleet(_ destinations: [String]) throws {
+        let password: PasswordSource
+        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        let (target, sftp) = (self.connection.target, self.connection.sftp)
+        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+            if sftp { return try withSFTP(client) { try SFTPKeyDeploy.list(target: target, over: $0) } }
+            return try KeyDeploy.list(target: target, over: client)
+        }
+        let reports = results.map { host -> HostReport in
+            switch host.outcome {
+            case .failure(let error):
+                return .failed(host.destination, failureReason(error))
+            case .success(let entries):
+                let keys = entries.map { Self.json($0, destination: host.destination) }
+                return HostReport(
+                    destination: host.destination,
+                    status: .listed,
+                    detail: entries.isEmpty ? "no keys" : keyCount(entries.count),
+                    lines: entries.isEmpty ? nil : entries.map { host.destination + " " + Self.line($0) },
+                    json: "\"keys\":[\(keys.joined(separator: ","))]"
+                )
+            }
+        }
+        try finishFleet(reports, json: self.connection.json)
+    }
+
+    /// `bits fingerprint comment (type)`, as ssh-keygen -l prints a key.
+    private static func line(_ entry: KeyDeploy.ListedKey) -> String {
+        let comment = escapeForTerminal(entry.comment ?? "no comment")
+        return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
+    }
+
+    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> String {
+        let fp = entry.key.fingerprint().description
+        return
+            "{\"destination\":\(jsonString(destination)),\"line\":\(entry.line),\"bits\":\(entry.key.bits),\"fingerprint\":\(jsonString(fp)),\"comment\":\(entry.comment.map(jsonString) ?? "null"),\"type\":\(jsonString(entry.key.type.displayName)),\"options\":\(entry.options.map(jsonString) ?? "null")}"
     }
 }

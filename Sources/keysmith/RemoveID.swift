@@ -11,6 +11,10 @@ struct RemoveID: ParsableCommand {
             Removes exactly the lines that carry the key (compared by key blob, whatever their \
             options or comment); every other line stays byte for byte. The file is replaced \
             atomically, and only if nobody changed it meanwhile.
+
+            With several destinations (arguments and --hosts-file), up to --parallel hosts are \
+            worked on at once; each gets one line (removed, not present, or failed and why), then \
+            a summary line; the exit status is 0 only if every host succeeded.
             """
     )
 
@@ -36,8 +40,14 @@ struct RemoveID: ParsableCommand {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
+        let destinations: [String]
+        do { destinations = try self.connection.allDestinations() } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        if destinations.count > 1 { return try self.runFleet(destinations, keys: keys) }
         var reports: [String] = []
-        try self.connection.forEachDestination { destination, config, client in
+        try self.connection.forEachDestination(destinations) { destination, config, client in
             let result =
                 if self.connection.sftp {
                     try withSFTP(client) {
@@ -72,5 +82,42 @@ struct RemoveID: ParsableCommand {
             writeOut("Number of key(s) removed from \(destination): \(result.removed.count)\n")
         }
         if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+    }
+
+    /// Removes `keys` on every destination at once; a line per host and a summary.
+    private func runFleet(_ destinations: [String], keys: [SSHPublicKey]) throws {
+        let password: PasswordSource
+        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        let (target, dryRun, sftp) = (self.connection.target, self.dryRun, self.connection.sftp)
+        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+            if sftp {
+                return try withSFTP(client) {
+                    try SFTPKeyDeploy.remove(keys: keys, target: target, dryRun: dryRun, over: $0)
+                }
+            }
+            return try KeyDeploy.remove(keys: keys, target: target, dryRun: dryRun, over: client)
+        }
+        let reports = results.map { host -> HostReport in
+            switch host.outcome {
+            case .failure(let error):
+                return .failed(host.destination, failureReason(error))
+            case .success(let result):
+                let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
+                let missing = result.notFound.map { jsonString($0.fingerprint().description) }
+                let n = result.removed.count
+                return HostReport(
+                    destination: host.destination,
+                    status: n == 0 ? .notPresent : .removed,
+                    detail: dryRun
+                        ? "would remove \(keyCount(n, "line"))" : n == 0 ? "not present" : "removed \(keyCount(n))",
+                    json:
+                        "\"dryRun\":\(dryRun),\"removed\":[\(removed.joined(separator: ","))],\"notFound\":[\(missing.joined(separator: ","))]"
+                )
+            }
+        }
+        try finishFleet(reports, json: self.connection.json)
     }
 }

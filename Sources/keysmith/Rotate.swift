@@ -1,0 +1,197 @@
+import ArgumentParser
+import KeyDeploy
+import SSHCrypto
+import SSHKeys
+import SSHProtocol
+
+struct Rotate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Replace an old key by a new one in remote authorized_keys files without locking anyone out.",
+        discussion: """
+            On each host: log in as copy-id does (the old key, ~/.ssh/config's identities, the \
+            agent, a password), install the new public key (with the old key's options unless \
+            --key-options is given), prove a fresh login with the new private key over a new \
+            connection (publickey only, that key only), and only then remove the old key. If \
+            any step fails on a host, the old key stays there (a new key that could not log in \
+            is taken out again) and the host's line says why.
+
+            Before any host is contacted, the new key is refused when it is missing, when \
+            NEWKEY.pub does not match it, or when it is the old key. A passphrase of the new \
+            key is asked once; so is a password. Up to --parallel hosts are worked on at once; \
+            each gets one line, then a summary line; the exit status is 0 only if every host \
+            was rotated.
+            """
+    )
+
+    @Option(
+        name: .customShort("i"),
+        help: ArgumentHelp("The new private key (NEWKEY.pub beside it must match it).", valueName: "newkey")
+    )
+    var identity: String
+
+    @Option(
+        name: .customLong("old"),
+        help: ArgumentHelp(
+            "The old public key file (every key in it is removed); OLDKEY beside it, if unencrypted or its passphrase is given, also logs in.",
+            valueName: "oldkey.pub"
+        )
+    )
+    var old: String
+
+    @Option(
+        help: ArgumentHelp(
+            "authorized_keys options for the new key (default: those of the old key's line).",
+            valueName: "options"
+        )
+    )
+    var keyOptions: String?
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        if let o = self.keyOptions {
+            do { try AuthorizedKeys.validateOptions(o) } catch {
+                throw ValidationError(sentence(error.message.capitalizedFirst))
+            }
+        }
+    }
+
+    func run() throws {
+        let new: (key: SSHPrivateKey, comment: String?, path: String)
+        let oldKeys: [SSHPublicKey]
+        let oldPrivate: [(label: String, key: SSHPrivateKey)]
+        let destinations: [String]
+        let password: PasswordSource
+        do {
+            new = try Self.loadNewKey(expandTilde(self.identity))
+            oldKeys = try keysToDeploy(identity: self.old).keys.map(\.key)
+            if oldKeys.contains(new.key.publicKey) {
+                throw Failure(
+                    "the new key \(new.path) is also in \(self.old); give the key being retired with --old; nothing was changed"
+                )
+            }
+            oldPrivate = Self.loadOldPrivateKey(expandTilde(self.old))
+            destinations = try self.connection.allDestinations()
+            password = try self.connection.passwordSource(hosts: destinations.count)
+        } catch let error as Failure {
+            printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+
+        let shared = ConnectionShared(extraKeys: oldPrivate)
+        let options = self.connection
+        let (target, sftp, keyOptions) = (self.connection.target, self.connection.sftp, self.keyOptions)
+        let newKey = new.key
+        let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, config, client in
+            let prove = {
+                let proof = try options.connect(config, password: .ask, shared: shared, onlyKey: (new.path, newKey))
+                proof.close()
+            }
+            func rotate(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
+                KeyRotation.rotate(
+                    newKey: newKey.publicKey,
+                    comment: new.comment,
+                    options: keyOptions,
+                    oldKeys: oldKeys,
+                    editor: editor,
+                    proveLogin: prove
+                )
+            }
+            if sftp { return try withSFTP(client) { rotate(.sftp(target: target, over: $0)) } }
+            return rotate(.shell(target: target, over: client))
+        }
+        try finishFleet(results.map(Self.report), json: self.connection.json)
+    }
+
+    /// One host's line: what was done, or which step failed and what is left where.
+    private static func report(_ host: Fleet.HostResult<KeyRotation.Report>) -> HostReport {
+        let r: KeyRotation.Report
+        switch host.outcome {
+        case .failure(let error):
+            return .failed(host.destination, failureReason(error) + "; nothing was changed")
+        case .success(let report):
+            r = report
+        }
+        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
+        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
+        let json =
+            "\"newKeyAdded\":\(r.newKeyAdded),\"newKeyWasPresent\":\(r.newKeyWasPresent),\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))],\"failedStep\":\(r.failedStep.map { jsonString($0.description) } ?? "null"),\"newKeyTakenOut\":\(r.newKeyTakenOut)"
+        guard let step = r.failedStep else {
+            var detail = "rotated: "
+            detail +=
+                r.newKeyWasPresent ? "the new key was already installed and logs in" : "new key installed and logs in"
+            detail +=
+                r.removed.isEmpty
+                ? "; the old key was not installed" : ", old key removed (\(keyCount(r.removed.count, "line")))"
+            return HostReport(destination: host.destination, status: .rotated, detail: detail, json: json)
+        }
+        var reason = "could not \(step): \(r.failure.map(failureReason) ?? "unknown error")"
+        switch step {
+        case .removeOld:
+            reason += "; the new key is installed and logs in, and the old key is still installed"
+        default:
+            reason += "; the old key is still installed"
+            if r.newKeyTakenOut {
+                reason += " and the new key was taken out again"
+            } else if let failure = r.takeOutFailure {
+                reason += ", but the new key could not be taken out again (\(failureReason(failure)))"
+            }
+        }
+        var line = HostReport.failed(host.destination, reason)
+        line.json = json
+        return line
+    }
+
+    /// Reads NEWKEY (asking its passphrase once) and checks NEWKEY.pub against it.
+    /// - Throws: `Failure` saying what is wrong; nothing has been changed anywhere then.
+    static func loadNewKey(_ path: String) throws -> (key: SSHPrivateKey, comment: String?, path: String) {
+        if path.hasSuffix(".pub") {
+            throw Failure("-i takes the new private key, not \(path); nothing was changed")
+        }
+        guard KeyFileIO.fileExists(path) else {
+            throw Failure("the new key \(path) does not exist; make it with keysmith generate; nothing was changed")
+        }
+        let contents: [UInt8]
+        do { contents = try KeyFileIO.readPrivateKeyFile(path) } catch {
+            throw Failure("cannot read the new key \(path): \(error.message); nothing was changed")
+        }
+        var passphrase: SecureBytes? = nil
+        if SSHPrivateKey.isEncrypted(fileContents: contents) {
+            guard let typed = askSecret(prompt: "Enter passphrase for key '\(path)': ") else {
+                throw Failure("\(path) is protected by a passphrase and none was given; nothing was changed")
+            }
+            passphrase = typed
+        }
+        let key: SSHPrivateKey
+        do {
+            key = try withProgress("deriving the key from the passphrase") { () throws(SSHKeyError) in
+                try SSHPrivateKey(fileContents: contents, passphrase: passphrase)
+            }
+        } catch {
+            throw Failure("cannot read the new key \(path): \(error.message); nothing was changed")
+        }
+        var comment: String? = key.comment.isEmpty ? nil : key.comment
+        if KeyFileIO.fileExists(path + ".pub") {
+            let lines: [SSHPublicKeyLine]
+            do { lines = try SSHPublicKey.keys(inFile: try KeyFileIO.readFile(path + ".pub")) } catch {
+                throw Failure("cannot read \(path).pub: \(error.message); nothing was changed")
+            }
+            guard lines.count == 1, lines[0].key == key.publicKey else {
+                throw Failure(
+                    "\(path).pub does not match the private key \(path) (ssh-keygen -y -f \(path) shows its public half); nothing was changed"
+                )
+            }
+            comment = lines[0].comment ?? comment
+        }
+        return (key, comment, path)
+    }
+
+    /// OLDKEY beside OLDKEY.pub, to log in with where it is still installed; none when absent.
+    static func loadOldPrivateKey(_ publicPath: String) -> [(label: String, key: SSHPrivateKey)] {
+        guard publicPath.hasSuffix(".pub") else { return [] }
+        let path = String(publicPath.dropLast(4))
+        guard KeyFileIO.fileExists(path) else { return [] }
+        return ConnectionShared.load(path, defaults: false, batch: false).map { [(path, $0)] } ?? []
+    }
+}
