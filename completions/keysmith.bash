@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|challenge|serve|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids challenge serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -509,7 +509,7 @@ _keysmith_copy-id() {
     repeating_flags=()
     non_repeating_flags=(-f -n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i --key-options -p -F -t)
+    non_repeating_options=(-i --key-options -p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -532,6 +532,12 @@ _keysmith_copy-id() {
     '-t')
         return
         ;;
+    '--hosts-file')
+        return
+        ;;
+    '--parallel')
+        return
+        ;;
     esac
 }
 
@@ -539,7 +545,7 @@ _keysmith_remove-id() {
     repeating_flags=()
     non_repeating_flags=(-n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i -p -F -t)
+    non_repeating_options=(-i -p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -559,6 +565,12 @@ _keysmith_remove-id() {
     '-t')
         return
         ;;
+    '--hosts-file')
+        return
+        ;;
+    '--parallel')
+        return
+        ;;
     esac
 }
 
@@ -566,7 +578,7 @@ _keysmith_list-ids() {
     repeating_flags=()
     non_repeating_flags=(-s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-p -F -t)
+    non_repeating_options=(-p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -581,6 +593,51 @@ _keysmith_list-ids() {
         return
         ;;
     '-t')
+        return
+        ;;
+    '--hosts-file')
+        return
+        ;;
+    '--parallel')
+        return
+        ;;
+    esac
+}
+
+_keysmith_rotate() {
+    repeating_flags=()
+    non_repeating_flags=(-s --password-stdin -v -x --json --version -h --help)
+    repeating_options=(-o)
+    non_repeating_options=(-i --old --key-options -p -F -t --hosts-file --parallel)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-i')
+        return
+        ;;
+    '--old')
+        return
+        ;;
+    '--key-options')
+        return
+        ;;
+    '-p')
+        return
+        ;;
+    '-o')
+        return
+        ;;
+    '-F')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    '--hosts-file')
+        return
+        ;;
+    '--parallel')
         return
         ;;
     esac
