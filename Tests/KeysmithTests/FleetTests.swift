@@ -207,6 +207,28 @@ struct FleetTests {
         }
     }
 
+    @Test("rotate with an unreachable host: the others are rotated, the dead one is named, exit 1")
+    func rotateWithUnreachableHost() throws {
+        let s = try Setup(accounts: 2)
+        let old = try s.key("id_old")
+        let new = try s.key("id_new")
+        #expect(try s.run(["copy-id", "-i", old + ".pub"] + s.urls).status == 0)
+        let dead = "ssh://\(s.sshd.user)@127.0.0.1:\(try SSHDFixture.freePort())"
+        let r = try s.run(
+            ["rotate", "-i", new, "--old", old + ".pub", s.urls[0], dead, s.urls[1]],
+            passwordStdin: false
+        )
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stdout.contains("\(dead): failed: cannot connect to"), "\(r)")
+        #expect(r.stdout.contains("; nothing was changed\n"), "\(r)")
+        #expect(r.stdout.hasSuffix("3 hosts: 2 rotated, 1 failed\n"), "\(r)")
+        #expect(r.stderr.contains("keysmith: 1 of 3 hosts failed: \(dead)."), "\(r)")
+        for account in s.accounts {
+            #expect(try s.logsIn(account, new))
+            #expect(try !s.logsIn(account, old))
+        }
+    }
+
     @Test("a rotation whose new key cannot log in locks no one out: the old key still logs in")
     func failedRotation() throws {
         // This sshd takes Ed25519 keys only, so an ECDSA new key never logs in.
