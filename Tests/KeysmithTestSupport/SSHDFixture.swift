@@ -155,7 +155,10 @@ public final class SSHDFixture: @unchecked Sendable {
     public func knownHostsFile() throws -> String {
         let path = self.directory.path("known_hosts")
         let lines = self.hostKeys.values.map { "[\(self.host)]:\(self.port) \($0)" }
-        try writeText(path, lines.joined(separator: "\n") + "\n", mode: 0o644)
+        // Written aside and renamed: tests call this from several threads while ssh reads it.
+        let temporary = path + ".\(UUID().uuidString)"
+        try writeText(temporary, lines.joined(separator: "\n") + "\n", mode: 0o644)
+        guard rename(temporary, path) == 0 else { throw FixtureError("cannot rename \(temporary) to \(path)") }
         return path
     }
 
