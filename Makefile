@@ -7,7 +7,8 @@
 #                  instead of building one; DESTDIR is honoured)
 #   make man       regenerate man/ and completions/ from the command definitions
 #   make completions  regenerate completions/ only
-#   make bench     time keysmith against ssh-keygen side by side
+#   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
+#   make bench-inprocess  in-process benchmarks of the libraries (Benchmarks/)
 #   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
 #   make sanitize  the test suite under AddressSanitizer and ThreadSanitizer
 
@@ -16,7 +17,7 @@ SWIFT ?= swift
 SWIFT_FLAGS ?=
 DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt openssl sshpass dropbear-bin groff-base man-db zsh fish
 
-.PHONY: all deps build release lint test demo bench install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds sanitize
+.PHONY: all deps build release lint test demo bench bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds sanitize
 
 all: build
 
@@ -111,9 +112,16 @@ fuzz-seeds: build
 demo: release
 	@sh scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"
 
-# Side-by-side timings against ssh-keygen (ratios ours/theirs); not part of make test.
+# Side-by-side timings against ssh-keygen and ssh-copy-id (ratios ours/theirs); not
+# part of make test. As root it also starts a throwaway sshd and account (first deploy)
+# and times `keysmith serve` against OpenSSH logins.
 bench: release
 	@sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" $${RUNS:-21}
+
+# In-process benchmarks of the libraries (ordo-one/package-benchmark). They live in
+# their own package, Benchmarks/, so the main build neither fetches nor compiles the harness.
+bench-inprocess: deps
+	cd Benchmarks && $(SWIFT) package benchmark --no-progress
 
 # Where `make install` puts things; the completion directories are the ones
 # bash-completion, zsh and fish look in under a prefix.
