@@ -1,5 +1,6 @@
 import SSHCrypto
 public import SSHKeys
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,9 @@ import Darwin
 ///   use through a temporary file and `link(2)`, so concurrent first uses agree on one secret.
 /// - `used/`: one empty file per token already answered, named `EXPIRES-NONCE` and created
 ///   with `O_CREAT|O_EXCL`, so of several verifiers racing with one token exactly one
-///   succeeds. Records are pruned once their token has expired.
+///   succeeds. Records are pruned once their token has expired: by each verifier at most
+///   once every ``pruneInterval`` seconds, so a long-lived verifier does not scan the
+///   directory on every verification.
 ///
 /// Several processes may share a state directory; nothing else needs locking.
 ///
@@ -36,10 +39,14 @@ public struct ChallengeVerifier: Sendable {
     /// How long past its expiry a used-token record is kept, so that verifiers whose
     /// clocks differ a little never prune a record another one still relies on.
     static let pruneGrace: Int64 = 60
+    /// The least time between two prunings by one verifier (and its copies), in seconds.
+    public static let pruneInterval: Int64 = 10
 
     /// The state directory.
     public let stateDirectory: String
     private let secret: SecureBytes
+    /// When this verifier last pruned, shared by its copies.
+    private let lastPrune = PruneClock()
 
     /// Opens (and on first use creates) the state directory and its secret.
     ///
@@ -207,7 +214,8 @@ public struct ChallengeVerifier: Sendable {
 
     /// Records `token` as used, exactly once across processes, after pruning old records.
     private func useUp(_ token: ChallengeToken) throws(KeyVerifyError) {
-        self.pruneUsedTokens(now: Self.currentTime())
+        let now = Self.currentTime()
+        if self.lastPrune.isDue(now: now, interval: Self.pruneInterval) { self.pruneUsedTokens(now: now) }
         let path = self.recordPath(token)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
@@ -225,7 +233,8 @@ public struct ChallengeVerifier: Sendable {
 
     /// Removes the records of tokens that expired more than the grace period before `now`.
     ///
-    /// Called on every successful verification; safe to run from several processes.
+    /// Called by verification at most once every ``pruneInterval`` seconds per verifier;
+    /// safe to run from several processes.
     public func pruneUsedTokens(now: Int64) {
         let directory = self.stateDirectory + "/used"
         guard let dir = opendir(directory) else { return }
@@ -236,6 +245,20 @@ public struct ChallengeVerifier: Sendable {
             }
             guard let dash = name.firstIndex(of: "-"), let expires = Int64(name[..<dash]) else { continue }
             if expires + Self.pruneGrace < now { unlink(directory + "/" + name) }
+        }
+    }
+}
+
+/// When a verifier last pruned its used-token records.
+private final class PruneClock: Sendable {
+    private let last = Mutex<Int64?>(nil)
+
+    /// Whether a pruning is due at `now`; if so, records `now` as the last one.
+    func isDue(now: Int64, interval: Int64) -> Bool {
+        self.last.withLock { last in
+            if let previous = last, now - previous < interval, now >= previous { return false }
+            last = now
+            return true
         }
     }
 }

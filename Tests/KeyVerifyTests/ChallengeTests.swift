@@ -243,6 +243,32 @@ struct ChallengeTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: path + "/used").isEmpty)
     }
 
+    @Test("a verifier prunes at most once per interval, not on every verification")
+    func pruningIsRateLimited() throws {
+        let (verifier, dir) = try self.verifier()
+        let key = try ChallengeKey(.ed25519)
+        let keys = key.authorizedKeys()
+        func answer() throws {
+            let token = try verifier.issue()
+            _ = try verifier.verify(
+                token: token.text,
+                response: try Challenge.respond(to: token.text, with: key.key),
+                authorizedKeys: keys
+            )
+        }
+        try answer()  // the first verification prunes
+        // A record long expired, planted after that pruning, outlives the next verifications.
+        let stale = dir.path("state") + "/used/1000-00"
+        #expect(FileManager.default.createFile(atPath: stale, contents: nil))
+        try answer()
+        try answer()
+        #expect(FileManager.default.fileExists(atPath: stale))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("state") + "/used").count == 4)
+        // An explicit pruning still removes it at once.
+        verifier.pruneUsedTokens(now: ChallengeVerifier.currentTime())
+        #expect(!FileManager.default.fileExists(atPath: stale))
+    }
+
     @Test("concurrent verifiers in one process: exactly one succeeds")
     func concurrentVerifiers() throws {
         let (verifier, _dir) = try self.verifier()
