@@ -69,7 +69,8 @@ test: deps lint
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 15
 FUZZ_TARGETS ?= FuzzPrivateKey FuzzPublicKey FuzzKeyLines FuzzSSHSIG FuzzChallenge FuzzTransport \
-	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP
+	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP FuzzServerTransport FuzzServerUserAuth \
+	FuzzServerSession
 FUZZ_SCRATCH = .build-fuzz
 FUZZ_OUT = $(FUZZ_SCRATCH)/findings
 FUZZ_BUILD = KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) \

@@ -128,7 +128,9 @@ let package = Package(
 if Context.environment["KEYSMITH_FUZZ"] != nil {
     for name in [
         "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
-        "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP",
+        "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP", "FuzzServerTransport",
+        "FuzzServerUserAuth",
+        "FuzzServerSession",
     ] {
         package.targets.append(
             .executableTarget(

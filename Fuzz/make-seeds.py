@@ -189,6 +189,46 @@ try:
             length = struct.unpack(">I", received[banner_end:banner_end + 4])[0]
             kexinit_packet = received[banner_end + 4:banner_end + 4 + length]
             out("FuzzKexInit", name, kexinit_packet[1:len(kexinit_packet) - kexinit_packet[0]][1:])
+        # What OpenSSH's ssh sends a server: a recording proxy between ssh and the sshd.
+        import threading
+        for kex, hk in [("curve25519-sha256", "ssh-ed25519"), ("ecdh-sha2-nistp256", "ecdsa-sha2-nistp256"),
+                        ("diffie-hellman-group14-sha256", "rsa-sha2-512")]:
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            recorded = []
+
+            def proxy():
+                client, _ = listener.accept()
+                server = socket.create_connection(("127.0.0.1", port))
+                for s_ in (client, server):
+                    s_.settimeout(0.2)
+                deadline = time.time() + 4
+                while time.time() < deadline:
+                    for src, dst, keep in ((client, server, True), (server, client, False)):
+                        try:
+                            chunk = src.recv(65536)
+                        except socket.timeout:
+                            continue
+                        if not chunk:
+                            deadline = 0
+                            break
+                        if keep:
+                            recorded.append(chunk)
+                        dst.sendall(chunk)
+                client.close()
+                server.close()
+
+            thread = threading.Thread(target=proxy)
+            thread.start()
+            subprocess.run(["ssh", "-F", "/dev/null", "-p", str(listener.getsockname()[1]), "-o", "BatchMode=yes",
+                            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                            "-o", f"KexAlgorithms={kex}", "-o", f"HostKeyAlgorithms={hk}", "-o", "ConnectTimeout=5",
+                            "-o", "IdentityFile=/dev/null", "-o", "IdentitiesOnly=yes",
+                            "nobody@127.0.0.1", "true"], capture_output=True, timeout=20)
+            thread.join()
+            listener.close()
+            out("FuzzServerTransport", f"{kex}-{hk}", b"".join(recorded))
     finally:
         sshd.terminate()
         sshd.wait()
@@ -207,6 +247,38 @@ try:
                                             bytes([60]) + string("Password expired") + string(""), bytes([52])]))
     out("FuzzUserAuth", "keyboard-interactive",
         framed([accept, bytes([51]) + string("keyboard-interactive") + b"\0", info, bytes([51]) + string("keyboard-interactive") + b"\1", bytes([52])]))
+
+    # --- server side: what a client sends after the key exchange (RFC 4252, RFC 4254) ------
+    ed_blob = base64.b64decode(pubs["ed25519"].split()[1])
+    request = bytes([50]) + string("me") + string("ssh-connection")
+    out("FuzzServerUserAuth", "none-then-query", framed([
+        bytes([5]) + string("ssh-userauth"), request + string("none"),
+        request + string("publickey") + b"\0" + string("ssh-ed25519") + string(ed_blob)]))
+    out("FuzzServerUserAuth", "signed", framed([
+        bytes([5]) + string("ssh-userauth"),
+        request + string("publickey") + b"\1" + string("ssh-ed25519") + string(ed_blob)
+        + string(string("ssh-ed25519") + string(bytes(64)))]))
+    out("FuzzServerUserAuth", "password-and-ki", framed([
+        bytes([5]) + string("ssh-userauth"), request + string("password") + b"\0" + string("secret"),
+        request + string("keyboard-interactive") + string("") + string(""),
+        bytes([61]) + u32(1) + string("answer")]))
+    out("FuzzServerSession", "exec", framed([
+        bytes([90]) + string("session") + u32(0) + u32(2097152) + u32(32768),
+        bytes([98]) + u32(0) + string("env") + b"\0" + string("LANG") + string("C"),
+        bytes([98]) + u32(0) + string("exec") + b"\1" + string("id"),
+        bytes([93]) + u32(0) + u32(4096), bytes([94]) + u32(0) + string("input"), bytes([96]) + u32(0),
+        bytes([97]) + u32(0)]))
+    out("FuzzServerSession", "pty-shell", framed([
+        bytes([90]) + string("session") + u32(3) + u32(65536) + u32(16384),
+        bytes([98]) + u32(0) + string("pty-req") + b"\1" + string("xterm") + u32(80) + u32(24) + u32(0) + u32(0)
+        + string(b"\0"),
+        bytes([98]) + u32(0) + string("shell") + b"\1", bytes([80]) + string("keepalive@openssh.com") + b"\1",
+        bytes([98]) + u32(0) + string("window-change") + b"\0" + u32(100) + u32(40) + u32(0) + u32(0)]))
+    out("FuzzServerSession", "subsystem-and-open-failure", framed([
+        bytes([90]) + string("direct-tcpip") + u32(1) + u32(65536) + u32(16384) + string("h") + u32(22)
+        + string("127.0.0.1") + u32(5000),
+        bytes([90]) + string("session") + u32(0) + u32(65536) + u32(16384),
+        bytes([98]) + u32(0) + string("subsystem") + b"\1" + string("sftp")]))
 
     # --- connection layer (RFC 4254, as OpenSSH sends it) ------------------------------
     def confirm(ch, remote):

@@ -2,7 +2,7 @@ import SSHCrypto
 import SSHKeys
 
 /// Entry points for keysmith's fuzz targets (`Fuzz/`, docs/fuzzing.md): each hands untrusted
-/// bytes to the client-role parsers the way a server's bytes would reach them. None of them
+/// bytes to the protocol parsers the way a peer's bytes would reach them, in either role. None of them
 /// may crash, hang or hold memory without bound, whatever the bytes; errors are expected.
 ///
 /// Multi-message inputs are split into messages by a two-byte big-endian length before each.
@@ -143,6 +143,39 @@ package enum ProtocolFuzzing {
         }
     }
 
+    /// The server transport from the client's first byte: version exchange, packets, the
+    /// client's KEXINIT and kex init messages, NEWKEYS. Two pieces, as for the client.
+    package static func serverTransport(_ data: [UInt8]) {
+        let transport = SSHServerTransport(hostKeys: [Self.key])
+        _ = transport.takeOutbound()
+        let half = data.count / 2
+        for piece in [data[..<half], data[half...]] {
+            guard (try? transport.receive(piece)) != nil else { return }
+            _ = transport.takeOutbound()
+        }
+    }
+
+    /// Server-side user authentication as a client's messages drive it; one key (ours) is
+    /// accepted, every other refused.
+    package static func serverUserAuth(_ data: [UInt8]) {
+        let accepted = Self.key.publicKey
+        let server = SSHUserAuthServer(sessionID: [UInt8](repeating: 7, count: 32)) { _, key in
+            key == accepted ? .accept(comment: "fuzz") : .refuse(reason: "not listed")
+        }
+        for message in Self.messages(data) {
+            guard (try? server.receive(message)) != nil else { return }
+        }
+    }
+
+    /// The server's session channel as a client's connection messages drive it.
+    package static func serverSession(_ data: [UInt8]) {
+        let session = SSHSessionServer(text: "fuzz\n")
+        for message in Self.messages(data) {
+            guard (try? session.receive(message)) != nil else { return }
+            if session.isFinished { return }
+        }
+    }
+
     /// Messages from a fuzz input: a two-byte big-endian length, then that many bytes.
     package static func messages(_ data: [UInt8]) -> [[UInt8]] {
         var out: [[UInt8]] = []
@@ -156,6 +189,7 @@ package enum ProtocolFuzzing {
         return out
     }
 
-    /// One Ed25519 key for the whole run; generating per input would dominate the time.
+    /// One Ed25519 key (our identity, or the server's host key) for the whole run;
+    /// generating per input would dominate the time.
     private static let key = try! SSHPrivateKey(generating: .ed25519)
 }

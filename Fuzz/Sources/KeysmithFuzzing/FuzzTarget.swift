@@ -34,6 +34,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case connection = "FuzzConnection"
     /// SFTP replies.
     case sftp = "FuzzSFTP"
+    /// The server transport from the client's first byte (`keysmith serve`).
+    case serverTransport = "FuzzServerTransport"
+    /// Server-side user authentication messages from the client.
+    case serverUserAuth = "FuzzServerUserAuth"
+    /// Server-side session channel messages from the client.
+    case serverSession = "FuzzServerSession"
 
     /// Runs one input through the target.
     public func run(_ data: [UInt8]) {
@@ -49,6 +55,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .userAuth: ProtocolFuzzing.userAuth(data)
         case .connection: ProtocolFuzzing.connection(data)
         case .sftp: ProtocolFuzzing.sftpReplies(data)
+        case .serverTransport: ProtocolFuzzing.serverTransport(data)
+        case .serverUserAuth: ProtocolFuzzing.serverUserAuth(data)
+        case .serverSession: ProtocolFuzzing.serverSession(data)
         }
     }
 
