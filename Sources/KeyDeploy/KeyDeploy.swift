@@ -11,6 +11,25 @@ import Glibc
 public protocol RemoteCommandRunner {
     /// Runs `command` with `stdin`, then EOF, and returns when it has ended.
     func run(_ command: String, stdin: [UInt8]) throws -> RemoteCommandResult
+
+    /// Starts `command` with its input left open, so what is sent can depend on what it
+    /// printed; nil when the runner cannot (the default). ``KeyDeploy`` then holds the remote
+    /// lock from reading authorized_keys to replacing it, instead of compare-and-swap alone.
+    func start(_ command: String) throws -> (any RemoteCommandSession)?
+}
+
+extension RemoteCommandRunner {
+    public func start(_ command: String) throws -> (any RemoteCommandSession)? { nil }
+}
+
+/// A running remote command whose input is still open.
+public protocol RemoteCommandSession {
+    /// Waits for output and returns it; empty once the command's output has ended.
+    func receive() throws -> [UInt8]
+    /// Sends bytes to the command's input.
+    func send(_ bytes: [UInt8]) throws
+    /// Ends the input and waits for the command to exit; `stdout` holds the output not yet received.
+    func finish() throws -> RemoteCommandResult
 }
 
 /// What a remote command produced.
@@ -63,11 +82,14 @@ public struct KeyDeployError: Error, Sendable, Hashable, CustomStringConvertible
 /// Installs, lists and removes public keys in a remote account's authorized_keys over
 /// keysmith's own SSH client: a few execs of ``RemoteScript`` on one connection.
 ///
-/// Every change is a compare-and-swap: the file is read with its checksum, the new contents
-/// are computed here, and the server replaces the file (through a temporary file and a rename,
-/// under a lock) only if its checksum is still the one read; otherwise it is read again.
-/// So concurrent deploys to one account never lose each other's keys, and every line that is
-/// not added or removed stays byte for byte.
+/// The file is read and the change planned here; when something must be written, one more
+/// command takes the remote lock, sends the file again, and keeps the lock while the new
+/// contents are computed here and sent back (through a temporary file and a rename), so
+/// concurrent deploys queue instead of retrying. A runner that cannot stream input (see
+/// ``RemoteCommandRunner/start(_:)``) falls back to compare-and-swap: the server replaces the
+/// file only if its checksum is still the one read; otherwise it is read again. Either way
+/// concurrent deploys to one account never lose each other's keys, and every line that is not
+/// added or removed stays byte for byte.
 public enum KeyDeploy {
     /// The default target: `~/.ssh/authorized_keys`.
     public static let defaultTarget = ".ssh/authorized_keys"
@@ -177,6 +199,24 @@ public enum KeyDeploy {
                 if needsRepair { try Self.repair(target: target, into: &result, over: runner) }
                 return result
             }
+            // Something to write: plan again under the lock, held until the file is replaced.
+            var reports = CopyResult()
+            var planned = result
+            let outcome = try Self.lockedEdit(target: target, over: runner, into: &reports) { contents in
+                let (plan, new) = Self.planCopy(lines: lines, into: contents, force: force)
+                planned = plan
+                return plan.added.isEmpty ? nil : new
+            }
+            switch outcome {
+            case .unsupported: break
+            case .changed:
+                Self.backOff()
+                continue
+            case .done:
+                planned.created = reports.created
+                planned.repaired = reports.repaired
+                return planned
+            }
             if try Self.write(contents, target: target, expected: file.checksum, into: &result, over: runner) {
                 return result
             }
@@ -197,6 +237,19 @@ public enum KeyDeploy {
             let (result, kept) = Self.planRemove(keys: keys, from: file.contents)
             if dryRun || result.removed.isEmpty { return result }
             var ignored = CopyResult()
+            var removed = result
+            let outcome = try Self.lockedEdit(target: target, over: runner, into: &ignored) { contents in
+                let (plan, kept) = Self.planRemove(keys: keys, from: contents)
+                removed = plan
+                return plan.removed.isEmpty ? nil : kept
+            }
+            switch outcome {
+            case .unsupported: break
+            case .changed:
+                Self.backOff()
+                continue
+            case .done: return removed
+            }
             if try Self.write(kept, target: target, expected: file.checksum, into: &ignored, over: runner) {
                 return result
             }
@@ -285,16 +338,92 @@ public enum KeyDeploy {
             switch word {
             case "written": written = true
             case "changed": changed = true
-            case "locked":
-                throw KeyDeployError(
-                    .locked,
-                    "another deploy has held the lock \(rest) for 30 seconds; if none is running, remove that directory and try again"
-                )
+            case "locked": throw Self.lockedError(rest)
             default: break
             }
         }
         guard written || changed else { throw Self.failure(r, doing: "write \(target)") }
         return written
+    }
+
+    enum EditOutcome { case unsupported, changed, done }
+
+    /// One read-modify-write under the remote lock (RemoteScript's `edit`): `change` gets the
+    /// current contents and returns the new ones, or nil to keep the file as it is. The
+    /// directory creation and mode repairs the server reports go into `result` first.
+    /// - Returns: `.unsupported` when the runner cannot stream input, `.changed` when the file
+    ///   was modified by something that ignored the lock (try again), `.done` otherwise.
+    static func lockedEdit(
+        target: String,
+        over runner: some RemoteCommandRunner,
+        into result: inout CopyResult,
+        change: ([UInt8]) throws -> [UInt8]?
+    ) throws -> EditOutcome {
+        guard let session = try runner.start(RemoteScript.command("edit", target: target)) else { return .unsupported }
+        let doing = "edit \(target)"
+        var out: [UInt8] = []
+        var contentsStart = 0
+        var size = 0
+        while true {
+            if let split = Self.headerEnd(out) {
+                contentsStart = split.contents
+                let header = String(decoding: out[..<split.header], as: UTF8.self)
+                guard let cksum = header.split(separator: "\n").first(where: { $0.hasPrefix("cksum ") }) else {
+                    throw KeyDeployError(.remoteFailure, "the server sent no checksum for \(target)")
+                }
+                let fields = cksum.split(separator: " ")
+                size = fields.count == 3 ? Int(fields[2]) ?? -1 : 0
+                guard size >= 0, size <= Self.maximumFileSize else {
+                    throw KeyDeployError(.remoteFailure, "the server sent a malformed checksum for \(target)")
+                }
+                if out.count - contentsStart >= size { break }
+            }
+            let chunk = try session.receive()
+            if chunk.isEmpty {
+                // The script ended before sending the file: locked or failed.
+                var r = try session.finish()
+                r.stdout = out + r.stdout
+                try Self.parseReports(r, into: &result, doing: doing) { word, rest in
+                    if word == "locked" { throw Self.lockedError(rest) }
+                }
+                throw Self.failure(r, doing: doing)
+            }
+            out += chunk
+            guard out.count <= contentsStart + Self.maximumFileSize + 64 * 1024 else {
+                throw KeyDeployError(.remoteFailure, "the server sent more than expected for \(target)")
+            }
+        }
+        let header = RemoteCommandResult(exitStatus: 0, stdout: Array(out[..<contentsStart]), stderr: [])
+        try Self.parseReports(header, into: &result, doing: doing) { _, _ in }
+        let contents = Array(out[contentsStart..<contentsStart + size])
+        guard let new = try change(contents) else {
+            try session.send(Array("keep\n".utf8))
+            _ = try session.finish()
+            return .done
+        }
+        try session.send(Array("write \(new.count)\n".utf8) + new)
+        var r = try session.finish()
+        r.stdout = Array(out[(contentsStart + size)...]) + r.stdout
+        var written = false
+        var changed = false
+        try Self.parseReports(r, into: &result, doing: doing) { word, _ in
+            if word == "written" { written = true }
+            if word == "changed" { changed = true }
+        }
+        if changed { return .changed }
+        guard written else { throw Self.failure(r, doing: doing) }
+        return .done
+    }
+
+    /// The largest authorized_keys keysmith edits (sshd itself reads any size, but a file
+    /// this large is not a key list).
+    static let maximumFileSize = 16 * 1024 * 1024
+
+    static func lockedError(_ lock: some StringProtocol) -> KeyDeployError {
+        KeyDeployError(
+            .locked,
+            "another deploy has held the lock \(lock) for a minute; if none is running, remove that directory and try again"
+        )
     }
 
     static func repair(target: String, into result: inout CopyResult, over runner: some RemoteCommandRunner) throws {

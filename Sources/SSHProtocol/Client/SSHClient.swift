@@ -192,6 +192,33 @@ public final class SSHClient {
         return try self.connection.takeResult(id)
     }
 
+    /// Starts `command` on a new session channel whose input is sent with
+    /// ``sendOnChannel(_:_:)`` after reading output with ``receiveOnChannel(_:_:)``, and
+    /// ended with ``finishExec(_:)``.
+    package func openStreamingExec(_ command: String) throws(SSHProtocolError) -> UInt32 {
+        try self.checkUsable()
+        let id = self.connection.openStreamingExec(command: command)
+        try self.pump("while starting a command") { self.connection.isRunning(id) || self.connection.isFinished(id) }
+        return id
+    }
+
+    /// Waits for output on a streaming exec channel; empty once the channel has closed
+    /// (its exit status then waits in ``finishExec(_:)``).
+    package func receiveFromExec(_ id: UInt32) throws(SSHProtocolError) -> [UInt8] {
+        try self.checkUsable()
+        try self.pump("while running a command") { self.connection.hasOutput(id) || self.connection.isFinished(id) }
+        return self.connection.takeOutput(id)
+    }
+
+    /// Sends EOF on a streaming exec channel and waits for the command to finish; the
+    /// result holds the output not yet taken by ``receiveOnChannel(_:_:)``.
+    package func finishExec(_ id: UInt32) throws(SSHProtocolError) -> SSHExecResult {
+        try self.checkUsable()
+        self.connection.finishInput(id)
+        try self.pump("while running a command") { self.connection.isFinished(id) }
+        return try self.connection.takeResult(id)
+    }
+
     /// Starts the subsystem `name` (RFC 4254 §6.5) on a new session channel; returns its id
     /// for ``sendOnChannel(_:_:)``, ``receiveOnChannel(_:_:)`` and ``closeChannel(_:)``.
     package func openSubsystem(_ name: String) throws(SSHProtocolError) -> UInt32 {

@@ -28,6 +28,9 @@ package final class SSHConnectionClient {
         /// For a subsystem channel `command` names the subsystem; its input is streamed with
         /// ``SSHConnectionClient/send(_:on:)`` and has no EOF until the channel is closed.
         let isSubsystem: Bool
+        /// More input may follow (subsystems, and exec channels opened with
+        /// ``SSHConnectionClient/openStreamingExec(command:)`` until ``SSHConnectionClient/finishInput(_:)``).
+        var inputOpen: Bool
         var stdin: [UInt8]
         var stdinSent = 0
         var state = State.opening
@@ -46,6 +49,7 @@ package final class SSHConnectionClient {
             self.command = command
             self.stdin = stdin
             self.isSubsystem = isSubsystem
+            self.inputOpen = isSubsystem
         }
     }
 
@@ -68,6 +72,21 @@ package final class SSHConnectionClient {
         self.open(ExecChannel(localID: self.nextChannelID, command: command, stdin: stdin))
     }
 
+    /// Opens a session channel that runs `command` with its input streamed through
+    /// ``send(_:on:)`` and ended with ``finishInput(_:)``, so the input can depend on the output.
+    package func openStreamingExec(command: String) -> UInt32 {
+        let channel = ExecChannel(localID: self.nextChannelID, command: command, stdin: [])
+        channel.inputOpen = true
+        return self.open(channel)
+    }
+
+    /// Sends EOF on a streaming exec channel once its queued input is out.
+    package func finishInput(_ id: UInt32) {
+        guard let channel = self.channels[id], channel.state != .closed, channel.inputOpen else { return }
+        channel.inputOpen = false
+        if channel.state == .running { self.sendStdin(channel) }
+    }
+
     /// Opens a session channel that will start the subsystem `name` (RFC 4254 §6.5); its
     /// input goes through ``send(_:on:)`` and its output is taken with ``takeOutput(_:)``.
     package func openSubsystem(_ name: String) -> UInt32 {
@@ -87,7 +106,7 @@ package final class SSHConnectionClient {
         return channel.result.stdout
     }
 
-    /// Queues `bytes` for a subsystem channel, sent within the server's window.
+    /// Queues `bytes` for a subsystem or streaming exec channel, sent within the server's window.
     package func send(_ bytes: [UInt8], on id: UInt32) {
         guard let channel = self.channels[id], channel.state != .closed else { return }
         channel.stdin += bytes
@@ -332,7 +351,7 @@ package final class SSHConnectionClient {
             channel.stdinSent += count
             channel.remoteWindow -= UInt64(count)
         }
-        if channel.isSubsystem {
+        if channel.inputOpen {
             if channel.stdinSent == channel.stdin.count {
                 channel.stdin.removeAll(keepingCapacity: true)
                 channel.stdinSent = 0

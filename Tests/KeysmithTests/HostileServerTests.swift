@@ -1,0 +1,108 @@
+import Foundation
+import KeysmithTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// keysmith's client against servers that misbehave on purpose: each case is a small
+/// loopback server (python3) and `keysmith list-ids` / `copy-id` pointed at it. The client
+/// must end with exit status 1 and one sentence on stderr, within its time limits, with
+/// bounded memory, and never crash.
+@Suite("Hostile servers")
+struct HostileServerTests {
+    /// Serves every connection on a loopback port (written to the log's first line) the way
+    /// `mode` says, until killed.
+    static let server = #"""
+        import os, socket, sys, threading
+        mode = sys.argv[1]
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        print(s.getsockname()[1], flush=True)
+        banner = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+        def serve(c):
+            try:
+                if mode == "random":
+                    for _ in range(64):
+                        c.sendall(os.urandom(16384))
+                elif mode == "banner-then-garbage":
+                    c.sendall(banner)
+                    for _ in range(64):
+                        c.sendall(os.urandom(16384))
+                elif mode == "huge-length":
+                    c.sendall(banner + bytes([0x7f, 0xff, 0xff, 0xf0]) + os.urandom(4096))
+                elif mode == "endless-preamble":
+                    while True:
+                        c.sendall(b"welcome to a server that never says its version\r\n" * 64)
+                elif mode == "silent":
+                    pass
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass
+            c.close()
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+        """#
+
+    static let modes = ["random", "banner-then-garbage", "huge-length", "endless-preamble", "silent"]
+
+    @Test("list-ids and copy-id end with one sentence, exit 1, bounded memory", arguments: Self.modes)
+    func hostile(_ mode: String) throws {
+        let dir = try TempDir()
+        let log = dir.path("server.log")
+        let pid = try spawnDaemon("/usr/bin/python3", ["-c", Self.server, mode], log: log)
+        defer { stopDaemon(pid) }
+        var port = ""
+        for _ in 0..<200 where port.isEmpty {
+            port = ((try? readText(log)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
+            if port.isEmpty { usleep(50_000) }
+        }
+        try #require(Int(port) != nil, "the hostile server did not start: \(port)")
+        _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path("id")]).checked("keygen")
+
+        for command in [["list-ids"], ["copy-id", "-i", dir.path("id.pub")]] {
+            let r = try runProcess(
+                "/usr/bin/time",
+                ["-v", keysmithPath] + command + [
+                    "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=\(dir.path("kh"))",
+                    "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "nobody@127.0.0.1",
+                ],
+                environment: ["HOME": dir.path("home"), "SSH_AUTH_SOCK": ""]
+            )
+            let (lines, usage) = Self.split(r.stderr)
+            // copy-id names the key it installs first, as ssh-copy-id does.
+            let ours = lines.filter { !$0.hasPrefix("keysmith: INFO: ") }
+            let what = "\(mode) \(command[0]): \(ours)"
+            #expect(usage["Exit status"] == "1", "\(what)\n\(usage)")
+            #expect(ours.count == 1 && ours.first?.hasPrefix("keysmith: ") == true, "\(what)")
+            #expect(!ours.joined().contains("Fatal error"), "\(what)")
+            let rss = Int(usage["Maximum resident set size (kbytes)"] ?? "") ?? .max
+            #expect(rss < 128 * 1024, "\(what): \(rss) KiB")
+        }
+    }
+
+    /// keysmith's stderr lines, and /usr/bin/time -v's report as key → value.
+    static func split(_ stderr: String) -> ([String], [String: String]) {
+        var ours: [String] = []
+        var usage: [String: String] = [:]
+        var inReport = false
+        for line in stderr.split(separator: "\n") {
+            if line.hasPrefix("\tCommand being timed:") || line.hasPrefix("Command exited with non-zero status") {
+                inReport = true
+            }
+            if inReport {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if let colon = trimmed.range(of: ": ", options: .backwards) {
+                    usage[String(trimmed[..<colon.lowerBound])] = String(trimmed[colon.upperBound...])
+                }
+            } else {
+                ours.append(String(line))
+            }
+        }
+        return (ours, usage)
+    }
+}
