@@ -105,6 +105,18 @@ fuzz-run:
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failures in$$failed"; exit 1; fi
 
+# The test suite under AddressSanitizer and under ThreadSanitizer, each in its own scratch
+# directory so the everyday .build stays warm. Not part of `make test` (slow). SANITIZE_FILTER
+# narrows it (e.g. SANITIZE_FILTER='SSHCryptoTests|SSHKeysTests|FuzzTests').
+SANITIZE_FILTER ?=
+sanitize: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address $(SWIFT_FLAGS)
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address \
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') $(SWIFT_FLAGS)
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread $(SWIFT_FLAGS)
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread \
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') $(SWIFT_FLAGS)
+
 # Regenerates the seed corpora from ssh-keygen, sshd and sftp-server (needs a debug build).
 fuzz-seeds: build
 	rm -rf Fuzz/corpus
