@@ -50,4 +50,83 @@ struct SecretsTests {
         // ssh-keygen reads what we wrote without complaint about permissions.
         #expect(try keygen(["-y", "-P", "", "-f", rsa]).status == 0)
     }
+
+    /// What identifies a file's state: SHA-256 of its bytes, mtime to the nanosecond, and inode
+    /// (an atomic rewrite renames a new inode into place).
+    static func state(_ path: String) throws -> String {
+        let sum = try runProcess("/usr/bin/sha256sum", [path])
+        let st = try runProcess("/usr/bin/stat", ["-c", "%y %i %a", path])
+        return String(sum.stdout.prefix(64)) + " " + st.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The states of `paths`, and a check that nothing else appeared in `dir` (no .old, no temporary).
+    static func snapshot(_ dir: TempDir, _ paths: [String]) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
+        return try [names.joined(separator: ",")] + paths.map(state)
+    }
+
+    @Test("a wrong old passphrase changes neither the key nor its .pub")
+    func wrongPassphraseLeavesKey() throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        try #require(try keysmith("generate", "-q", "-f", key, "-N", "right", "-a", "2").status == 0)
+        let before = try Self.snapshot(dir, [key, key + ".pub"])
+        let r = try keysmith("passphrase", "-f", key, "-P", "wrong", "-N", "newpass", "-a", "2")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("incorrect passphrase"), "\(r)")
+        #expect(try Self.snapshot(dir, [key, key + ".pub"]) == before)
+    }
+
+    @Test("comment with a wrong passphrase changes neither the key nor its .pub")
+    func wrongPassphraseComment() throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        try #require(try keysmith("generate", "-q", "-f", key, "-N", "right", "-a", "2", "-C", "old").status == 0)
+        let before = try Self.snapshot(dir, [key, key + ".pub"])
+        let r = try keysmith("comment", "-f", key, "-P", "wrong", "-C", "new", "-a", "2")
+        #expect(r.status == 1, "\(r)")
+        #expect(try Self.snapshot(dir, [key, key + ".pub"]) == before)
+    }
+
+    @Test("known-hosts remove of an absent host leaves the file as ssh-keygen -R does")
+    func removeAbsentHost() throws {
+        let dir = try TempDir()
+        let hostKey = dir.path("host")
+        try #require(try keygen(["-q", "-t", "ed25519", "-f", hostKey, "-N", ""]).status == 0)
+        let line = try readText(hostKey + ".pub")
+        let ours = try TempDir()
+        let theirs = try TempDir()
+        for d in [ours, theirs] {
+            try writeText(d.path("known_hosts"), "present.example \(line)|1|c2FsdA==|aGFzaA== \(line)", mode: 0o644)
+        }
+        let oursBefore = try Self.snapshot(ours, [ours.path("known_hosts")])
+        let theirsBefore = try Self.snapshot(theirs, [theirs.path("known_hosts")])
+        let r = try keysmith("known-hosts", "remove", "-f", ours.path("known_hosts"), "absent.example")
+        let k = try keygen(["-R", "absent.example", "-f", theirs.path("known_hosts")])
+        #expect(r.status == k.status, "\(r)\n\(k)")
+        #expect(try Self.snapshot(theirs, [theirs.path("known_hosts")]) == theirsBefore, "ssh-keygen -R")
+        #expect(try Self.snapshot(ours, [ours.path("known_hosts")]) == oursBefore, "keysmith")
+    }
+
+    @Test("verify with a bad signature changes neither allowed_signers nor the signature")
+    func badSignatureLeavesFiles() throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        try #require(try keygen(["-q", "-t", "ed25519", "-f", key, "-N", ""]).status == 0)
+        let signers = dir.path("allowed_signers")
+        try writeText(signers, "alice@example.com \(try readText(key + ".pub"))", mode: 0o644)
+        let message = dir.path("msg")
+        try writeText(message, "the message\n")
+        try #require(try keygen(["-Y", "sign", "-f", key, "-n", "file", message]).status == 0)
+        let files = [signers, message + ".sig", message]
+        let before = try Self.snapshot(dir, files)
+        // A good signature over other bytes.
+        let r = try keysmith(
+            arguments: ["verify", "-f", signers, "-I", "alice@example.com", "-n", "file", "-s", message + ".sig"],
+            input: Data("another message\n".utf8)
+        )
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stdout.contains("Could not verify signature."), "\(r)")
+        #expect(try Self.snapshot(dir, files) == before)
+    }
 }
