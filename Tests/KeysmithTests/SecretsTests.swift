@@ -129,4 +129,67 @@ struct SecretsTests {
         #expect(r.stdout.contains("Could not verify signature."), "\(r)")
         #expect(try Self.snapshot(dir, files) == before)
     }
+
+    /// A passphrase no message could contain by chance.
+    static let secret = "s3cret-Passphrase-XYZ"
+
+    /// The base64 lines of a private key file: none may ever be printed.
+    static func privateLines(_ path: String) throws -> [String] {
+        try readText(path).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("-----") && $0.count >= 16 }
+    }
+
+    /// Fails when `text` (from `what`) holds the passphrase or a line of the private key.
+    static func expectNoSecret(_ text: String, _ what: String, key: Set<String>) {
+        #expect(!text.contains(secret), "\(what) printed the passphrase: \(text)")
+        for line in key {
+            #expect(!text.contains(line), "\(what) printed the private key: \(text)")
+        }
+    }
+
+    @Test("neither the passphrase nor the private key appears in any output, failures included")
+    func nothingSecretPrinted() throws {
+        let dir = try TempDir()
+        let key = dir.path("id")
+        let g = try keysmith("generate", "-f", key, "-N", Self.secret, "-a", "2", "-C", "quiet")
+        #expect(g.status == 0, "\(g)")
+        var outputs: [(String, String)] = [("generate", g.stdout + g.stderr)]
+        var lines = Set(try Self.privateLines(key))
+        let runs: [(String, [String], Int32)] = [
+            ("public", ["public", "-f", key, "-P", Self.secret], 0),
+            ("fingerprint --json", ["fingerprint", "--json", "-f", key], 0),
+            ("public, wrong passphrase", ["public", "-f", key, "-P", Self.secret + "-wrong"], 1),
+            ("comment, wrong passphrase", ["comment", "-f", key, "-P", "wrong", "-C", Self.secret, "-a", "2"], 1),
+            ("passphrase, wrong old one", ["passphrase", "-f", key, "-P", "wrong", "-N", Self.secret, "-a", "2"], 1),
+            (
+                "passphrase, wrong old one given",
+                ["passphrase", "-f", key, "-P", Self.secret + "x", "-N", "x", "-a", "2"], 1
+            ),
+            ("comment", ["comment", "-f", key, "-P", Self.secret, "-C", "renamed", "-a", "2"], 0),
+            ("passphrase", ["passphrase", "-f", key, "-P", Self.secret, "-N", Self.secret + "2", "-a", "2"], 0),
+        ]
+        for (what, arguments, status) in runs {
+            let r = try keysmith(arguments: arguments)
+            #expect(r.status == status, "\(what): \(r)")
+            outputs.append((what, r.stdout + r.stderr))
+            lines.formUnion(try Self.privateLines(key))
+        }
+        // On a terminal: a mismatch, then a wrong old passphrase typed at the prompt.
+        let other = dir.path("other")
+        let mismatch = try onTerminal(
+            ["generate", "-f", other],
+            dialog: [("(empty for no passphrase): ", Self.secret), ("again: ", Self.secret + "-not")]
+        )
+        #expect(mismatch.status == 1, "\(mismatch)")
+        outputs.append(("generate, mismatch on a terminal", mismatch.screen))
+        let typedWrong = try onTerminal(["public", "-f", key], dialog: [("passphrase", Self.secret)])
+        #expect(typedWrong.status != 0, "\(typedWrong)")
+        #expect(typedWrong.screen.contains("incorrect passphrase"), "\(typedWrong)")
+        outputs.append(("public, wrong passphrase typed", typedWrong.screen))
+
+        // Every line the key file has held: as generated, after comment, after passphrase.
+        #expect(lines.count > 6)
+        for (what, text) in outputs {
+            Self.expectNoSecret(text, what, key: lines)
+        }
+    }
 }
