@@ -1,4 +1,5 @@
 import ArgumentParser
+import SSHCrypto
 
 @main
 struct Keysmith: ParsableCommand {
@@ -36,4 +37,11 @@ struct Keysmith: ParsableCommand {
             Serve.self,
         ]
     )
+
+    /// Every command first forbids core files and marks the process not dumpable: most
+    /// commands read or make a private key, and the two system calls cost nothing measurable.
+    static func main() {
+        ProcessHardening.disableCoreDumps()
+        Self.main(nil)
+    }
 }

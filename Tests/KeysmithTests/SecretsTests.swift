@@ -192,4 +192,61 @@ struct SecretsTests {
             Self.expectNoSecret(text, what, key: lines)
         }
     }
+
+    /// The owner of `/proc/PID/status`. The kernel gives a process's /proc files to root
+    /// while it is not dumpable, and to the process's own euid while it is.
+    static func procOwner(_ pid: Int32) throws -> String {
+        try runProcess("/usr/bin/stat", ["-c", "%u", "/proc/\(pid)/status"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `arguments` as the unprivileged uid 65534 and waits until `ready` shows in its log.
+    static func startAsNobody(_ dir: TempDir, _ arguments: [String], ready: String?) throws -> Int32 {
+        let log = dir.path("log-\(arguments.count)")
+        let pid = try spawnDaemon(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "--"] + arguments,
+            log: log
+        )
+        guard let ready else { return pid }
+        for _ in 0..<1000 where !((try? readText(log)) ?? "").contains(ready) { usleep(20_000) }
+        guard ((try? readText(log)) ?? "").contains(ready) else {
+            stopDaemon(pid)
+            throw FixtureError("not ready: \((try? readText(log)) ?? "")")
+        }
+        return pid
+    }
+
+    @Test("keysmith serve runs with no core files and not dumpable")
+    func serveNotDumpable() throws {
+        let dir = try TempDir()
+        let hostKey = dir.path("host")
+        try #require(try keygen(["-q", "-t", "ed25519", "-f", hostKey, "-N", ""]).status == 0)
+        try writeText(dir.path("authorized_keys"), "")
+        _ = try runProcess("/bin/chown", ["-R", "65534:65534", dir.url.path]).checked("chown")
+
+        // The probe, checked on a process that is dumpable: its files belong to its uid.
+        let control = try Self.startAsNobody(dir, ["/bin/sleep", "60"], ready: nil)
+        defer { stopDaemon(control) }
+        usleep(100_000)
+        #expect(try Self.procOwner(control) == "65534", "the probe sees a dumpable process")
+
+        let pid = try Self.startAsNobody(
+            dir,
+            [
+                keysmithPath, "serve", "-p", "0", "--listen", "127.0.0.1", "--authorized-keys",
+                dir.path("authorized_keys"), "--host-key", hostKey,
+            ],
+            ready: " listening "
+        )
+        defer { stopDaemon(pid) }
+        let limits = try readText("/proc/\(pid)/limits")
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        #expect(
+            core?.split(separator: " ", omittingEmptySubsequences: true).prefix(7).joined(separator: " ")
+                == "Max core file size 0 0 bytes",
+            "\(limits)"
+        )
+        #expect(try Self.procOwner(pid) == "0", "not dumpable: /proc/PID belongs to root")
+    }
 }
