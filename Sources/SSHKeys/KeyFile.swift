@@ -100,7 +100,10 @@ extension SSHPrivateKey {
         let bytes = Array(contents)
         switch KeyFileKind(contents: bytes) {
         case .openSSHPrivateKey: return (try? OpenSSHPrivateKeyFormat.isEncrypted(bytes)) ?? false
-        case .pemPrivateKey: return PEMCodec.isEncryptedPrivateKey(bytes)
+        case .pemPrivateKey:
+            // A file whose KDF is out of bounds counts as plain, so reading it refuses it at once.
+            guard (try? PasswordKDFLimits.checkPKCS8(bytes)) != nil else { return false }
+            return PEMCodec.isEncryptedPrivateKey(bytes)
         default: return false
         }
     }

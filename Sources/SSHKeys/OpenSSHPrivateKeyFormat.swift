@@ -39,9 +39,10 @@ package enum OpenSSHPrivateKeyFormat {
     static let saltLength = 16
     /// The block size of the "none" cipher.
     static let noneBlockSize = 8
-    /// Refuse rounds that would take hours; ssh-keygen accepts any u32, but files
-    /// with absurd counts are a denial of service on whoever opens them.
-    package static let maximumRounds = 1 << 20
+    /// Refuse rounds that would take minutes; ssh-keygen accepts any u32 (bcrypt_pbkdf.c
+    /// checks only rounds ≥ 1), but a file with an absurd count is a denial of service on
+    /// whoever opens it.
+    package static let maximumRounds = PasswordKDFLimits.maximumBcryptRounds
 
     /// Whether `text` looks like an openssh-key-v1 file.
     package static func matches(_ text: some Collection<UInt8>) -> Bool {
@@ -111,6 +112,10 @@ package enum OpenSSHPrivateKeyFormat {
         guard (kdfName == "none") == (cipher == nil) else {
             throw SSHKeyError(.invalidFormat, "the key's cipher and key derivation disagree")
         }
+        if kdfName == "bcrypt" {
+            // Checked here, before any passphrase is asked for, so a hostile file is refused at once.
+            _ = try bcryptOptions(kdfOptions)
+        }
         let blockSize = cipher?.blockSize ?? noneBlockSize
         let tagSize = cipher?.tagSize ?? 0
         guard let n = Int(exactly: length), n >= blockSize, n % blockSize == 0 else {
@@ -131,6 +136,24 @@ package enum OpenSSHPrivateKeyFormat {
             tag: tag,
             cipher: cipher
         )
+    }
+
+    /// PROTOCOL.key: kdfoptions for bcrypt are `string salt, uint32 rounds`.
+    static func bcryptOptions(
+        _ options: ArraySlice<UInt8>
+    ) throws(SSHKeyError) -> (salt: ArraySlice<UInt8>, rounds: UInt32) {
+        var kdf = SSHWireReader(options)
+        let salt = try kdf.readString()
+        let rounds = try kdf.readUInt32()
+        try kdf.expectEnd("the key derivation options")
+        guard !salt.isEmpty else { throw SSHKeyError(.invalidFormat, "the key derivation has an empty salt") }
+        guard rounds >= 1, rounds <= maximumRounds else {
+            throw SSHKeyError(
+                .unsupported,
+                "the key asks for \(rounds) bcrypt rounds, outside 1 to \(maximumRounds); re-encrypt it with fewer (ssh-keygen -p -a 100)"
+            )
+        }
+        return (salt, rounds)
     }
 
     /// The public key stored in the clear in the file's header.
@@ -155,13 +178,7 @@ package enum OpenSSHPrivateKeyFormat {
             guard let passphrase, !passphrase.isEmpty else {
                 throw SSHKeyError(.passphraseRequired, "the key is protected by a passphrase")
             }
-            var kdf = SSHWireReader(header.kdfOptions)
-            let salt = try kdf.readString()
-            let rounds = try kdf.readUInt32()
-            try kdf.expectEnd("the key derivation options")
-            guard rounds >= 1, rounds <= maximumRounds, !salt.isEmpty else {
-                throw SSHKeyError(.invalidFormat, "the key derivation options are out of range (\(rounds) rounds)")
-            }
+            let (salt, rounds) = try bcryptOptions(header.kdfOptions)
             let derived = try wrapCrypto("deriving the key") { () throws(CryptoError) in
                 try BcryptPBKDF.deriveKey(
                     passphrase: passphrase,

@@ -201,6 +201,8 @@ extension SSHPublicKey {
 extension SSHPrivateKey {
     /// A key from PEM or DER: PKCS#1, SEC1 or PKCS#8, encrypted or not. PEM keys carry no comment.
     public init(pem data: some Collection<UInt8>, passphrase: SecureBytes?) throws(SSHKeyError) {
+        // Before OpenSSL runs the file's own KDF parameters: they may ask for hours of work.
+        try PasswordKDFLimits.checkPKCS8(data)
         let decoded = try wrapCrypto("reading the private key") { () throws(CryptoError) in
             try PEMCodec.decodePrivateKey(data, passphrase: passphrase)
         }

@@ -82,8 +82,8 @@ struct EncryptionOptions: ParsableArguments {
                 "Unknown cipher '\(self.cipher)'; use one of \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", "))."
             )
         }
-        guard self.rounds >= 1 && self.rounds <= 1 << 20 else {
-            throw ValidationError("Rounds must be between 1 and \(1 << 20).")
+        guard self.rounds >= 1 && self.rounds <= PasswordKDFLimits.maximumBcryptRounds else {
+            throw ValidationError("Rounds must be between 1 and \(PasswordKDFLimits.maximumBcryptRounds).")
         }
     }
 
