@@ -30,7 +30,7 @@ public enum KeyFileKind: Sendable, Equatable {
         // lines (an authorized_keys of thousands) has none, and one linear scan for it
         // spares the substring searches.
         guard Self.hasDashRun(bytes) else {
-            self = bytes.first == 0x30 ? .pemPrivateKey : .publicKeyLines
+            self = Self.looksLikeDER(contents) ? .pemPrivateKey : .publicKeyLines
             return
         }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -42,12 +42,21 @@ public enum KeyFileKind: Sendable, Equatable {
             self = .rfc4716PublicKey
         } else if text.contains("-----BEGIN PUBLIC KEY-----") || text.contains("-----BEGIN RSA PUBLIC KEY-----") {
             self = .pemPublicKey
-        } else if let first = bytes.first, first == 0x30 {
+        } else if Self.looksLikeDER(contents) {
             // DER SEQUENCE: let OpenSSL decide whether it is a private or public key.
             self = .pemPrivateKey
         } else {
             self = .publicKeyLines
         }
+    }
+
+    /// Whether `contents` could be one DER SEQUENCE: the tag 0x30 and then a long-form
+    /// length, or a short-form length that spans exactly the rest of the file. Text
+    /// starting with the digit 0 (a known_hosts line for 0.0.0.0) is not.
+    private static func looksLikeDER(_ contents: some Collection<UInt8>) -> Bool {
+        var bytes = contents.makeIterator()
+        guard bytes.next() == 0x30, let length = bytes.next() else { return false }
+        return length >= 0x80 || contents.count == 2 + Int(length)
     }
 
     /// Whether `bytes` contain `----`.
@@ -146,9 +155,14 @@ extension SSHPublicKey {
         case .openSSHPrivateKey, .pemPrivateKey:
             throw SSHKeyError(.invalidFormat, "this is a private key, not a public key file")
         case .publicKeyLines:
-            let text = String(decoding: bytes, as: UTF8.self)
-            let found = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap {
-                SSHPublicKey.parseLine($0)
+            // Lines end at LF; a CR before it is part of the line ending, not the comment.
+            let found = bytes.split(separator: 0x0A).compactMap { bytes -> SSHPublicKeyLine? in
+                guard var line = SSHPublicKey.parseLine(Substring(String(decoding: bytes, as: UTF8.self))) else {
+                    return nil
+                }
+                if line.comment?.last == "\r" { line.comment?.removeLast() }
+                if line.comment?.isEmpty == true { line.comment = nil }
+                return line
             }
             guard !found.isEmpty else { throw SSHKeyError(.invalidFormat, "not a public key file") }
             return found
