@@ -57,17 +57,13 @@ struct Fingerprint: ParsableCommand {
             for (key, comment) in entries {
                 let fp = key.fingerprint(function)
                 let shown = self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
-                let text = comment ?? "no comment"
                 if self.json {
                     objects.append(
-                        "{\"bits\":\(key.bits),\"fingerprint\":\(jsonString(shown)),\"comment\":\(comment.map(jsonString) ?? "null"),\"type\":\(jsonString(key.type.displayName))}"
+                        "{\"bits\":\(key.bits),\"fingerprint\":\(jsonString(shown)),\"comment\":\(comment.map { jsonString(String(decoding: $0, as: UTF8.self)) } ?? "null"),\"type\":\(jsonString(key.type.displayName))}"
                     )
                     continue
                 }
-                out += "\(key.bits) \(shown) \(escapeForTerminal(text)) (\(key.type.displayName))\n"
-                if self.visual {
-                    out += fp.randomArt(title: "\(key.type.displayName) \(key.bits)") + "\n"
-                }
+                self.appendLine(for: key, comment: comment, function: function, to: &out)
             }
             if self.json { out = "[" + objects.joined(separator: ",") + "]\n" }
             writeOut(out)
@@ -78,37 +74,32 @@ struct Fingerprint: ParsableCommand {
     /// or nil when no line holds a key.
     ///
     /// A streaming pass over a file of thousands of lines: each line is parsed, printed
-    /// into one output buffer and dropped, with no list of keys kept. The lines are the
-    /// ones `SSHPublicKey.keys(inFile:)` reads (the text split at line feeds, a CR LF
-    /// pair staying inside its line, as Swift's `Character` split keeps it).
+    /// into one output buffer and dropped, with no list of keys kept. The lines and
+    /// comments are the ones ssh-keygen -l reads (see `KeygenLineReader`).
     private func fingerprintLines(_ contents: [UInt8], function: HashFunction) -> String? {
-        let text = String(decoding: contents, as: UTF8.self)
-        let utf8 = text.utf8
         var out = ""
         out.reserveCapacity(contents.count + contents.count / 4)
+        var reader = KeygenLineReader()
         var found = false
-        var start = utf8.startIndex
-        var previous: UInt8 = 0
-        var index = start
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            let next = utf8.index(after: index)
-            if byte == 0x0A && previous != 0x0D || next == utf8.endIndex {
-                let end = byte == 0x0A && previous != 0x0D ? index : next
-                if start < end, let line = SSHPublicKey.parseLine(Substring(utf8[start..<end])) {
-                    found = true
-                    self.appendLine(for: line.key, comment: line.comment ?? line.prefix, function: function, to: &out)
-                }
-                start = next
+        var start = contents.startIndex
+        while start < contents.endIndex {
+            let end = contents[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? contents.endIndex
+            if let entry = reader.read(line: contents[start..<end]) {
+                found = true
+                self.appendLine(for: entry.key, comment: entry.comment, function: function, to: &out)
             }
-            previous = byte
-            index = next
+            start = end
         }
         return found ? out : nil
     }
 
     /// Appends ssh-keygen -l's line for `key` (and its randomart with -v) to `out`.
-    private func appendLine(for key: SSHPublicKey, comment: String?, function: HashFunction, to out: inout String) {
+    private func appendLine(
+        for key: SSHPublicKey,
+        comment: ArraySlice<UInt8>?,
+        function: HashFunction,
+        to out: inout String
+    ) {
         let fp = key.fingerprint(function)
         out += String(key.bits)
         out += " "
@@ -128,33 +119,38 @@ struct Fingerprint: ParsableCommand {
     }
 
     /// The keys and comments ssh-keygen -l would list for `contents`.
-    private func keys(in contents: [UInt8], path: String) throws -> [(SSHPublicKey, String?)] {
+    private func keys(in contents: [UInt8], path: String) throws -> [(SSHPublicKey, ArraySlice<UInt8>?)] {
         let kind = KeyFileKind(contents: contents)
         if (kind == .openSSHPrivateKey || kind == .pemPrivateKey) && self.file != "-" {
             return [try self.privateKeyFile(contents, path: path)]
         }
         do {
             return try SSHPublicKey.keys(inFile: contents).map { line in
-                (line.key, line.comment ?? line.prefix)
+                (line.key, (line.comment ?? line.prefix).map { Array($0.utf8)[...] })
             }
         } catch {
             throw Failure("\(path) is not a public key file")
         }
     }
 
-    /// As ssh-keygen's fingerprint_private: the key from FILE.pub or the file's own
-    /// clear public part, the comment from FILE.pub or else the unencrypted private key.
-    private func privateKeyFile(_ contents: [UInt8], path: String) throws -> (SSHPublicKey, String?) {
+    /// As ssh-keygen's fingerprint_private: the key and comment of FILE.pub's first key
+    /// line (a key line without a comment gives the name FILE.pub, as sshkey_load_public
+    /// does), else the file's own clear public part with the private key's comment when
+    /// it opens without a passphrase (a PEM key has none).
+    private func privateKeyFile(_ contents: [UInt8], path: String) throws -> (SSHPublicKey, ArraySlice<UInt8>?) {
+        let pubPath = path + ".pub"
         var key: SSHPublicKey? = nil
-        var comment: String? = nil
-        if let pub = try? KeyFileIO.readFile(path + ".pub"), let line = try? SSHPublicKey.keys(inFile: pub).first {
+        var comment: ArraySlice<UInt8>? = nil
+        if let pub = try? KeyFileIO.readFile(pubPath), let line = KeygenLineReader.firstKey(inPublicKeyFile: pub) {
             key = line.key
-            comment = line.comment
+            comment = line.comment.isEmpty ? Array(pubPath.utf8)[...] : line.comment
         }
-        if key == nil { key = SSHPublicKey.fromPrivateKeyFile(contents) }
-        if comment?.isEmpty ?? true, let priv = try? SSHPrivateKey(fileContents: contents, passphrase: nil) {
-            if key == nil { key = priv.publicKey }
-            comment = priv.comment.isEmpty ? nil : priv.comment
+        if comment == nil {
+            if key == nil { key = SSHPublicKey.fromPrivateKeyFile(contents) }
+            if let priv = try? SSHPrivateKey(fileContents: contents, passphrase: nil) {
+                if key == nil { key = priv.publicKey }
+                comment = KeyFileKind(contents: contents) == .openSSHPrivateKey ? Array(priv.comment.utf8)[...] : nil
+            }
         }
         guard let key else {
             throw Failure("\(path) is not a key file, or is encrypted without a \(path).pub beside it")
@@ -183,31 +179,4 @@ func jsonString(_ s: String) -> String {
         }
     }
     return out + "\""
-}
-
-/// Control characters as octal escapes (`\011`), as OpenSSH's mprintf shows them
-/// in a UTF-8 locale; printable text, including non-ASCII, is kept.
-func escapeForTerminal(_ s: String) -> String {
-    var out = ""
-    appendEscapedForTerminal(s, to: &out)
-    return out
-}
-
-/// Appends `s` to `out` as `escapeForTerminal` shows it; printable ASCII, the usual
-/// comment, is copied as it is.
-func appendEscapedForTerminal(_ s: String, to out: inout String) {
-    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
-        out += s
-        return
-    }
-    for u in s.unicodeScalars {
-        if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
-            for b in String(u).utf8 {
-                let o = String(b, radix: 8)
-                out += "\\" + String(repeating: "0", count: 3 - o.count) + o
-            }
-        } else {
-            out.unicodeScalars.append(u)
-        }
-    }
 }
