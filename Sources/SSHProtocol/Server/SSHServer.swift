@@ -427,6 +427,12 @@ private final class ServerConnection: @unchecked Sendable {
                     offset = 0
                 }
                 outgoing += more
+            } else if offset >= outgoing.count {
+                // Nothing to answer, so no reply will carry the ACK: send it now. OpenSSH's
+                // ssh leaves Nagle on for a command without a terminal and writes NEWKEYS and
+                // SERVICE_REQUEST separately, so it holds the second until the first is
+                // acknowledged, and a delayed ACK (up to 40 ms on Linux) stalls the login.
+                acknowledgeNow(self.fd)
             }
         }
         if !authenticated && self.refused && (outcome == "closed" || outcome == "disconnected") {
@@ -479,4 +485,13 @@ private final class ServerConnection: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Sends the ACK for what was read at once instead of delaying it (Linux TCP_QUICKACK,
+/// which lasts until the kernel sees a request-reply pattern again).
+private func acknowledgeNow(_ fd: Int32) {
+    #if os(Linux)
+    var one: Int32 = 1
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
+    #endif
 }
