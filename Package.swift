@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
+        .library(name: "SSHProtocol", targets: ["SSHProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

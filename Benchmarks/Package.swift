@@ -13,6 +13,15 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // A load generator for `keysmith serve` (scripts/bench.sh runs it).
+        .executableTarget(
+            name: "serve-load",
+            dependencies: [
+                .product(name: "SSHKeys", package: "keysmith"),
+                .product(name: "SSHProtocol", package: "keysmith"),
+            ],
+            path: "ServeLoad"
+        ),
         .executableTarget(
             name: "KeysmithBenchmarks",
             dependencies: [
@@ -25,6 +34,6 @@ let package = Package(
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "package-benchmark")
             ]
-        )
+        ),
     ]
 )
