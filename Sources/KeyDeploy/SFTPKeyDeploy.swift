@@ -19,7 +19,10 @@ import Darwin
 /// 2. create the directory 0700 when missing and clear group and other write bits
 ///    (`chmod go-w`), reporting each as the shell path does;
 /// 3. take the same lock as the shell script, `DIR/.keysmith.lock` (MKDIR fails while
-///    another deploy holds it, so deploys over the shell and over SFTP serialise);
+///    another deploy holds it, so deploys over the shell and over SFTP serialise), and write
+///    a holder record into it; a stale lock is broken as the shell script breaks one whose
+///    holder it cannot check (SFTP runs no `kill -0`): after 20 s unchanged, under
+///    `DIR/.keysmith.lock.break` (docs/limits.md);
 /// 4. read the file again and give up this round when it changed;
 /// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
 ///    offered, and `posix-rename@openssh.com` it over the target; remove the lock.
@@ -82,7 +85,9 @@ public enum SFTPKeyDeploy {
     }
 
     /// How long another deploy's lock is waited for, as in the shell script.
-    static let lockWait: Duration = .seconds(30)
+    static let lockWait: Duration = .seconds(60)
+    /// How long a lock must stay unchanged (same record, same directory time) to count as stale.
+    static let staleAfter: Duration = .seconds(20)
 
     /// The target as an absolute path, its directory and the home directory.
     struct Paths {
@@ -161,7 +166,10 @@ public enum SFTPKeyDeploy {
         func swap(expected: [UInt8]?, new: [UInt8], _ sftp: SFTPClient) throws -> Bool {
             let lock = self.directory + "/.keysmith.lock"
             try self.acquire(lock, sftp)
-            defer { try? sftp.removeDirectory(lock) }
+            defer {
+                try? sftp.remove(lock + "/holder")
+                try? sftp.removeDirectory(lock)
+            }
             guard try sftp.readFile(self.target) == expected else { return false }
             let temporary = self.target + ".keysmith.sftp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             do throws(SSHProtocolError) {
@@ -183,14 +191,17 @@ public enum SFTPKeyDeploy {
             return true
         }
 
-        /// MKDIR of the lock directory, retried while it exists for up to ``lockWait``.
+        /// MKDIR of the lock directory, retried while it exists for up to ``lockWait``;
+        /// then the holder record. Every second a waiter checks whether the lock is stale.
         func acquire(_ lock: String, _ sftp: SFTPClient) throws {
             let end = ContinuousClock.now + SFTPKeyDeploy.lockWait
             var vanished = 0
+            var polls = 0
+            var seen: (identity: [UInt8], since: ContinuousClock.Instant)? = nil
             while true {
                 do throws(SSHProtocolError) {
                     try sftp.makeDirectory(lock, permissions: 0o700)
-                    return
+                    break
                 } catch {
                     // MKDIR fails while the lock exists; when it is gone by the time we look,
                     // its holder just released it: try again at once, a few times.
@@ -200,14 +211,53 @@ public enum SFTPKeyDeploy {
                         continue
                     }
                 }
-                guard ContinuousClock.now < end else {
-                    throw KeyDeployError(
-                        .locked,
-                        "another deploy has held the lock \(lock) for 30 seconds; if none is running, remove that directory and try again"
-                    )
-                }
+                polls += 1
+                if polls % 10 == 0, try Self.breakIfStale(lock, sftp, seen: &seen) { continue }
+                guard ContinuousClock.now < end else { throw KeyDeploy.lockedError(lock) }
                 usleep(100_000)
             }
+            // The shell script's record is `HOST PID`; "(sftp)" is no host name, so a shell
+            // waiter treats this record as another host's, which it cannot check either.
+            let record = Array("(sftp) \(String(UInt64.random(in: 0...UInt64.max), radix: 16))\n".utf8)
+            do throws(SSHProtocolError) {
+                let handle = try sftp.open(lock + "/holder", flags: [.write, .create, .exclusive], permissions: 0o600)
+                defer { try? sftp.close(handle) }
+                try sftp.write(handle, offset: 0, record)
+            } catch {
+                try? sftp.remove(lock + "/holder")
+                try? sftp.removeDirectory(lock)
+                throw KeyDeployError(.remoteFailure, error.message)
+            }
+        }
+
+        /// The shell script's `stale` for a holder it cannot check: the lock is stale once its
+        /// record and its directory's modification time stayed the same for ``staleAfter``.
+        /// It is broken under `LOCK.break` after reading the record again, so two waiters
+        /// never both break it and a fresh lock is never taken for the stale one.
+        static func breakIfStale(
+            _ lock: String,
+            _ sftp: SFTPClient,
+            seen: inout (identity: [UInt8], since: ContinuousClock.Instant)?
+        ) throws(SSHProtocolError) -> Bool {
+            guard let attributes = try sftp.lstat(lock) else { return false }
+            let record = try sftp.readFile(lock + "/holder", maximumSize: 4096)
+            let identity = Array(String(attributes.modificationTime ?? 0).utf8) + [0x2F] + (record ?? [])
+            guard let previous = seen, previous.identity == identity else {
+                seen = (identity, ContinuousClock.now)
+                return false
+            }
+            guard ContinuousClock.now - previous.since >= SFTPKeyDeploy.staleAfter else { return false }
+            do throws(SSHProtocolError) {
+                try sftp.makeDirectory(lock + ".break", permissions: 0o700)
+            } catch {
+                return false
+            }
+            defer { try? sftp.removeDirectory(lock + ".break") }
+            guard try sftp.readFile(lock + "/holder", maximumSize: 4096) == record else { return false }
+            if record != nil { try sftp.remove(lock + "/holder") }
+            try? sftp.removeDirectory(lock)
+            seen = nil
+            return true
         }
     }
 }
