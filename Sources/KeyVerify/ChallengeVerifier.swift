@@ -16,11 +16,16 @@ import Darwin
 ///
 /// - `secret`: 32 random bytes (mode 0600) that authenticate every token. Created on first
 ///   use through a temporary file and `link(2)`, so concurrent first uses agree on one secret.
-/// - `used/`: one empty file per token already answered, named `EXPIRES-NONCE` and created
-///   with `O_CREAT|O_EXCL`, so of several verifiers racing with one token exactly one
-///   succeeds. Records are pruned once their token has expired: by each verifier at most
-///   once every ``pruneInterval`` seconds, so a long-lived verifier does not scan the
-///   directory on every verification.
+/// - `used/`: one name per token already answered, `EXPIRES-NONCE`, made with `link(2)`,
+///   which fails when the name exists, so of several verifiers racing with one token
+///   exactly one succeeds. Records are pruned once their token has expired: by each
+///   verifier at most once every ``pruneInterval`` seconds, so a long-lived verifier does
+///   not scan the directory on every verification.
+/// - `record`: the empty file (mode 0600) every name in `used/` is a hard link to. A link
+///   costs a directory entry only; a new file per token also costs an inode, which ext4
+///   allocates slowly while pruning keeps freeing others (about 500 µs of CPU against 20 µs
+///   per record, measured). Where a link cannot be made (a file system without hard links,
+///   the link count limit) the record is a new empty file made with `O_CREAT|O_EXCL`.
 ///
 /// Several processes may share a state directory; nothing else needs locking.
 ///
@@ -71,7 +76,17 @@ public struct ChallengeVerifier: Sendable {
             )
         }
         try state { () throws(SSHKeyError) in try KeyFileIO.ensureDirectory(directory + "/used", mode: 0o700) }
+        // The file the records link to; O_NOFOLLOW, so a symbolic link put in its place is refused.
+        let fd = open(directory + "/" + Self.recordFileName, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let path = directory + "/" + Self.recordFileName
+            throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
     }
+
+    /// The file in the state directory that the used-token records are hard links to.
+    static let recordFileName = "record"
 
     /// Reads the secret, first creating it if it does not exist. Of several processes
     /// creating it at once, the first `link(2)` wins and the others read its secret.
@@ -217,13 +232,17 @@ public struct ChallengeVerifier: Sendable {
         let now = Self.currentTime()
         if self.lastPrune.isDue(now: now, interval: Self.pruneInterval) { self.pruneUsedTokens(now: now) }
         let path = self.recordPath(token)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            let code = errno
+        if link(self.stateDirectory + "/" + Self.recordFileName, path) != 0 {
+            var code = errno
+            if code != EEXIST {
+                // No hard link here (EMLINK, EPERM, EXDEV, ENOENT, …): a file of its own.
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                code = fd >= 0 ? 0 : errno
+                if fd >= 0 { close(fd) }
+            }
             if code == EEXIST { throw KeyVerifyError(.replayed, "the token has already been used") }
-            throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(code)))")
+            if code != 0 { throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(code)))") }
         }
-        close(fd)
         // A pruner may have removed an earlier record of this token only after it expired
         // (plus the grace); checking the clock again after creating ours closes that window.
         if Self.currentTime() > token.expiresAt + Self.pruneGrace {

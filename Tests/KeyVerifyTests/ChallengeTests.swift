@@ -243,6 +243,48 @@ struct ChallengeTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: path + "/used").isEmpty)
     }
 
+    @Test("a used token is recorded as a hard link to the state directory's record file")
+    func recordsAreLinks() throws {
+        let (verifier, dir) = try self.verifier()
+        let key = try ChallengeKey(.ed25519)
+        func answer() throws -> ChallengeToken {
+            let token = try verifier.issue()
+            _ = try verifier.verify(
+                token: token.text,
+                response: try Challenge.respond(to: token.text, with: key.key),
+                authorizedKeys: key.authorizedKeys()
+            )
+            return token
+        }
+        let record = dir.path("state") + "/record"
+        func status(_ path: String) throws -> stat {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { throw POSIXError(.ENOENT) }
+            return st
+        }
+        #expect(try status(record).st_mode & 0o7777 == 0o600)
+        #expect(try status(record).st_size == 0)
+        _ = try answer()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path("state") + "/used")
+        #expect(names.count == 1)
+        let used = try status(dir.path("state") + "/used/" + names[0])
+        #expect(used.st_ino == (try status(record)).st_ino)
+        #expect(used.st_nlink == 2)
+
+        // Without the record file (removed, or a file system without hard links) each
+        // record is a file of its own, and a replay is still refused.
+        #expect(unlink(record) == 0)
+        let token = try answer()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("state") + "/used").count == 2)
+        let response = try Challenge.respond(to: token.text, with: key.key)
+        #expect(
+            code {
+                _ = try verifier.verify(token: token.text, response: response, authorizedKeys: key.authorizedKeys())
+            }
+                == .replayed
+        )
+    }
+
     @Test("a verifier prunes at most once per interval, not on every verification")
     func pruningIsRateLimited() throws {
         let (verifier, dir) = try self.verifier()
