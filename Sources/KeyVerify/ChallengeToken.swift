@@ -87,9 +87,18 @@ private func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
 /// base64url without padding (RFC 4648 §5), over SSHKeys' base64.
 enum Base64URL {
     static func encode(_ bytes: [UInt8]) -> String {
-        var text = Base64.encode(bytes)
-        while text.hasSuffix("=") { text.removeLast() }
-        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+        // On UTF-8 bytes, not Characters: mapping Characters costs a grapheme break per
+        // character, which made parsing a token cost as much as recording it as used.
+        var text = Array(Base64.encode(bytes).utf8)
+        while text.last == UInt8(ascii: "=") { text.removeLast() }
+        for i in text.indices {
+            if text[i] == UInt8(ascii: "+") {
+                text[i] = UInt8(ascii: "-")
+            } else if text[i] == UInt8(ascii: "/") {
+                text[i] = UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Strict: only the URL-safe alphabet, no padding, no blanks.
