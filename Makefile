@@ -8,7 +8,7 @@
 #   make man       regenerate man/ and completions/ from the command definitions
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
-#   make bench-serve  only the `keysmith serve` rows of make bench
+#   make bench-serve  only the server-side rows of make bench (serve, challenges)
 #   make bench-inprocess  in-process benchmarks of the libraries (Benchmarks/)
 #   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
 #   make sanitize  the test suite under AddressSanitizer and ThreadSanitizer
@@ -131,22 +131,25 @@ demo: release
 # and times `keysmith serve` against OpenSSH logins.
 # `keysmith serve` is also driven by serve-load (Benchmarks/ServeLoad), keysmith's own
 # client in threads, which spends far less CPU per login than an ssh process, so that
-# the server's rate is what is measured; `make bench-serve` runs the serve rows alone.
-SERVE_LOAD_BUILD = cd Benchmarks && $(SWIFT) build -c release --product serve-load $(SWIFT_FLAGS)
-bench: release
-	$(SERVE_LOAD_BUILD)
-	@SERVE_LOAD="$$(cd Benchmarks && $(SWIFT) build -c release --show-bin-path)/serve-load" \
+# the server's rate is what is measured; challenge-rate and ed25519-libraries print the
+# in-process server-side rates. `make bench-serve` runs those rows alone.
+BENCH_TOOLS = serve-load challenge-rate ed25519-libraries
+BENCH_TOOLS_BUILD = cd Benchmarks && for p in $(BENCH_TOOLS); do \
+	  $(SWIFT) build -c release --product $$p $(SWIFT_FLAGS) || exit 1; done
+BENCH_RUN = BENCH_BIN="$$(cd Benchmarks && $(SWIFT) build -c release --show-bin-path)" \
 	  sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" $${RUNS:-21}
+bench: release
+	@$(BENCH_TOOLS_BUILD)
+	@$(BENCH_RUN)
 
 bench-serve: release
-	$(SERVE_LOAD_BUILD)
-	@SERVE_ONLY=1 SERVE_LOAD="$$(cd Benchmarks && $(SWIFT) build -c release --show-bin-path)/serve-load" \
-	  sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith" $${RUNS:-21}
+	@$(BENCH_TOOLS_BUILD)
+	@SERVE_ONLY=1 $(BENCH_RUN)
 
 # In-process benchmarks of the libraries (ordo-one/package-benchmark). They live in
 # their own package, Benchmarks/, so the main build neither fetches nor compiles the harness.
 bench-inprocess: deps
-	cd Benchmarks && $(SWIFT) package benchmark --no-progress
+	cd Benchmarks && $(SWIFT) package benchmark --no-progress --target KeysmithBenchmarks
 
 # Where `make install` puts things; the completion directories are the ones
 # bash-completion, zsh and fish look in under a prefix.

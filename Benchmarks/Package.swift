@@ -22,6 +22,21 @@ let package = Package(
             ],
             path: "ServeLoad"
         ),
+        // Ed25519 challenge verifications per CPU-second (scripts/bench.sh runs it).
+        .executableTarget(
+            name: "challenge-rate",
+            dependencies: [
+                .product(name: "SSHKeys", package: "keysmith"),
+                .product(name: "KeyVerify", package: "keysmith"),
+            ],
+            path: "ChallengeRate"
+        ),
+        // Ed25519 in libsodium (what SSHCrypto uses) against OpenSSL 3, in C.
+        .executableTarget(
+            name: "ed25519-libraries",
+            path: "Ed25519Libraries",
+            linkerSettings: [.linkedLibrary("sodium"), .linkedLibrary("crypto")]
+        ),
         .executableTarget(
             name: "KeysmithBenchmarks",
             dependencies: [

@@ -11,9 +11,11 @@
 #
 #   scripts/bench.sh [KEYSMITH] [RUNS]
 #
-# RSA_RUNS, SERVE_LOGINS, SERVE_PARALLEL and SERVE_CLIENT_LOGINS tune the rest; SERVE_LOAD
-# names the serve-load executable (Benchmarks/ServeLoad) for the keysmith-client rows;
-# SERVE_ONLY=1 runs the serve rows alone.
+# RSA_RUNS, SERVE_LOGINS, SERVE_PARALLEL and SERVE_CLIENT_LOGINS tune the rest. BENCH_BIN
+# names the directory of the Benchmarks package's release executables (make bench builds
+# them): serve-load for the keysmith-client rows of serve, and challenge-rate and
+# ed25519-libraries for the server-side tables at the end. SERVE_ONLY=1 runs the serve
+# rows (and those tables) alone.
 set -eu
 KEYSMITH=${1:-keysmith}
 RUNS=${2:-21}
@@ -106,8 +108,8 @@ fi
 # ---- keysmith serve on 127.0.0.1 (no root needed) ------------------------------------
 # SERVE_LOGINS OpenSSH logins, SERVE_PARALLEL at a time: each ssh process spends far more
 # CPU than the server does for it (about 20 ms against 1-2 ms), and the clients share the
-# cores with the server, so this row is a floor for the server's own rate. With SERVE_LOAD
-# (Benchmarks/ServeLoad, built by `make bench`) the same logins are also made by
+# cores with the server, so this row is a floor for the server's own rate. With BENCH_BIN
+# (serve-load, Benchmarks/ServeLoad, built by `make bench`) the same logins are also made by
 # keysmith's own client, threads in one process, which measures the server. Server CPU
 # per login is the server process's utime + stime (/proc/PID/stat, every thread).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -155,7 +157,8 @@ while [ $i -lt "$RUNS" ]; do
 done
 printf '| serve: one OpenSSH ssh login at a time | %.1f ms per login (median of %d) | | |\n' \
     "$(med "$dir/o" | awk '{ print $1 / 1e6 }')" "$RUNS"
-if [ -n "${SERVE_LOAD:-}" ] && [ -x "$SERVE_LOAD" ]; then
+SERVE_LOAD=${BENCH_BIN:-/nonexistent}/serve-load
+if [ -x "$SERVE_LOAD" ]; then
     for c in "$SERVE_PARALLEL" 1; do
         out=$("$SERVE_LOAD" -p "$serve_port" -i "$dir/serve_id" -c "$c" -n "$SERVE_CLIENT_LOGINS" --server-pid "$serve_pid")
         field() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -164,12 +167,25 @@ if [ -n "${SERVE_LOAD:-}" ] && [ -x "$SERVE_LOAD" ]; then
             "$(field client_cpu_ms_per_login)" "$(field p50_ms)"
     done
 else
-    echo "(SERVE_LOAD not set: the keysmith-client rows for serve are skipped; make bench builds it)"
+    echo "(no serve-load in BENCH_BIN: the keysmith-client rows for serve are skipped; make bench builds it)"
 fi
 kill "$serve_pid" 2>/dev/null || true
 wait "$serve_pid" 2>/dev/null || true
 serve_pid=""
+
+# ---- in-process, one thread: challenge verifications and Ed25519 per CPU-second --------
+if [ -x "${BENCH_BIN:-/nonexistent}/challenge-rate" ]; then
+    echo
+    "$BENCH_BIN/challenge-rate" 20000
+fi
+if [ -x "${BENCH_BIN:-/nonexistent}/ed25519-libraries" ]; then
+    echo
+    "$BENCH_BIN/ed25519-libraries" 20000
+fi
 if [ "${SERVE_ONLY:-0}" = 1 ]; then exit 0; fi
+echo
+echo "| operation | keysmith | OpenSSH | ratio |"
+echo "|---|---|---|---|"
 
 # ---- over SSH: a throwaway sshd and account, as scripts/demo.sh makes them ----------
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v useradd >/dev/null 2>&1 ||

@@ -70,6 +70,20 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Ed25519 verification through SSHKeys (libsodium's crypto_sign_verify_detached
+    // underneath): the floor under the two rows below. Per CPU-second rates that other
+    // work on the machine does not lower: challenge-rate (Benchmarks/ChallengeRate).
+    let signedData = Array(repeating: UInt8(ascii: "x"), count: 200)
+    let ed25519Signature = try! ed25519.signature(for: signedData)
+    Benchmark(
+        "Ed25519 signature check (SSHPublicKey.isValidSignature)",
+        configuration: .init(maxDuration: .seconds(5))
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(ed25519.publicKey.isValidSignature(ed25519Signature, for: signedData))
+        }
+    }
+
     // Ed25519 challenge verification (KeyVerify's ChallengeVerifier): a fresh token
     // and response for every iteration, issued and answered outside the timed region
     // would hide nothing, so both are made ahead of time in batches.
