@@ -149,17 +149,30 @@ struct DeployFaultTests {
                 .sorted()
         }
 
-        /// Whether ~/.ssh holds an entry whose name starts with `prefix`.
-        func hasEntry(_ prefix: String) -> Bool {
+        /// Whether ~/.ssh holds an entry whose name satisfies `match`.
+        func hasEntry(_ match: (String) -> Bool) -> Bool {
             guard let d = opendir(self.sshDirectory) else { return false }
             defer { closedir(d) }
             while let entry = readdir(d) {
-                let match = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    raw.prefix(while: { $0 != 0 }).starts(with: prefix.utf8)
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
                 }
-                if match { return true }
+                if match(name) { return true }
             }
             return false
+        }
+
+        /// The process id of the remote script's `edit` (`sh -c SCRIPT keysmith edit TARGET`).
+        func remoteEdit() -> pid_t? {
+            for line in self.processes() {
+                guard let pid = pid_t(line.prefix { $0 != " " }),
+                    let cmdline = try? readBytes("/proc/\(pid)/cmdline")
+                else { continue }
+                let args = cmdline.split(separator: 0, omittingEmptySubsequences: false)
+                    .map { String(decoding: $0, as: UTF8.self) }
+                if args.count > 4 && args[0] == "sh" && args[3] == "keysmith" && args[4] == "edit" { return pid }
+            }
+            return nil
         }
     }
 
@@ -196,13 +209,16 @@ struct DeployFaultTests {
         return nil
     }
 
-    /// A moment at which a deploy is killed: `delay` µs after it starts, after an entry named
-    /// `prefix…` appears in ~/.ssh (the lock, the temporary file), or after authorized_keys
-    /// has been replaced (the client has yet to read the report and hang up).
+    /// A moment at which a deploy is killed: `delay` µs after it starts, after the lock or
+    /// the snapshot appears in ~/.ssh, after the temporary file with the new contents
+    /// appears, or after authorized_keys has been replaced (the client has yet to read the
+    /// report and hang up).
     struct KillPoint: CustomStringConvertible {
         enum Trigger {
             case start
-            case entry(String)
+            case lock
+            case snapshot
+            case upload
             case replaced
         }
 
@@ -210,47 +226,92 @@ struct DeployFaultTests {
         var delay: UInt32
 
         var description: String {
-            switch self.trigger {
-            case .start: "killed \(self.delay) µs after start"
-            case .entry(let prefix): "killed \(self.delay) µs after \(prefix)… appeared"
-            case .replaced: "killed \(self.delay) µs after authorized_keys was replaced"
-            }
+            let after =
+                switch self.trigger {
+                case .start: "start"
+                case .lock: "the lock appeared"
+                case .snapshot: "the snapshot appeared"
+                case .upload: "the temporary file appeared"
+                case .replaced: "authorized_keys was replaced"
+                }
+            return "killed \(self.delay) µs after \(after)"
         }
     }
 
-    /// Runs `arguments`, kills it with SIGKILL at `point`, and waits for the server side to end.
-    /// - Returns: whether the kill landed while the lock directory existed and the client ran.
-    static func kill(_ a: Account, _ arguments: [String], at point: KillPoint) throws -> Bool {
+    /// Starts a deploy and waits for `point` (or the deploy's end).
+    /// - Returns: the client's pid, and its wait status when it already ended.
+    static func start(_ a: Account, _ arguments: [String], until point: KillPoint) throws -> (pid_t, Int32?) {
         var before = Glibc.stat()
         lstat(a.target, &before)
         let pid = try a.spawn(arguments)
-        var status: Int32 = 0
-        var exited = false
         func reached() -> Bool {
             switch point.trigger {
             case .start: return true
-            case .entry(let prefix): return a.hasEntry(prefix)
+            case .lock: return access(a.sshDirectory + "/.keysmith.lock", F_OK) == 0
+            case .snapshot: return a.hasEntry { $0.hasPrefix("authorized_keys.keysmith.snap.") }
+            case .upload:
+                return a.hasEntry { name in
+                    // The shell's `authorized_keys.keysmith.PID`, or SFTP's `….sftp.HEX`.
+                    guard name.hasPrefix("authorized_keys.keysmith.") else { return false }
+                    let rest = name.dropFirst("authorized_keys.keysmith.".count)
+                    return rest.first?.isNumber == true || rest.hasPrefix("sftp.")
+                }
             case .replaced:
                 var now = Glibc.stat()
                 return lstat(a.target, &now) == 0 && now.st_ino != before.st_ino
             }
         }
-        // Poll for the trigger; a deploy that ends first is simply not killed.
+        var status: Int32 = 0
         while !reached() {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                exited = true
-                break
-            }
+            if waitpid(pid, &status, WNOHANG) == pid { return (pid, status) }
             usleep(100)
         }
         if point.delay > 0 { usleep(point.delay) }
+        return (pid, nil)
+    }
+
+    /// Runs `arguments`, kills the client with SIGKILL at `point`, and waits for the server
+    /// side to end.
+    /// - Returns: whether the kill landed while the lock directory existed and the client ran.
+    static func kill(_ a: Account, _ arguments: [String], at point: KillPoint) throws -> Bool {
+        let (pid, ended) = try Self.start(a, arguments, until: point)
         var locked = false
-        if !exited {
+        if ended == nil {
             locked = access(a.sshDirectory + "/.keysmith.lock", F_OK) == 0
             Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             // Killed after it had already ended: no mid-way kill.
             if status & 0x7F != SIGKILL { locked = false }
+        }
+        try a.settle()
+        return locked
+    }
+
+    /// Runs `arguments`, kills the remote script's `edit` with SIGKILL at `point` (a server
+    /// side that dies: the OOM killer, an administrator), and waits for the client to give up.
+    /// - Returns: whether the kill landed while the lock directory existed.
+    static func killRemote(_ a: Account, _ arguments: [String], at point: KillPoint) throws -> Bool {
+        let (pid, ended) = try Self.start(a, arguments, until: point)
+        var locked = false
+        if ended == nil, let remote = a.remoteEdit() {
+            locked = access(a.sshDirectory + "/.keysmith.lock", F_OK) == 0
+            Glibc.kill(remote, SIGKILL)
+        }
+        if ended == nil {
+            // The client must end by itself: its channel closes without an exit status.
+            var status: Int32 = 0
+            var waited = 0
+            while waitpid(pid, &status, WNOHANG) != pid {
+                waited += 1
+                if waited == 6000 {
+                    Issue.record("the client still ran 60 s after the remote script was killed (\(point))")
+                    Glibc.kill(pid, SIGKILL)
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                    break
+                }
+                usleep(10_000)
+            }
         }
         try a.settle()
         return locked
@@ -285,6 +346,7 @@ struct DeployFaultTests {
     static func sweep<Point: CustomStringConvertible>(
         _ a: Account,
         sftp: Bool,
+        leavesFiles: Bool? = nil,
         points: [(Operation, Point)],
         strike: (Operation, Point) throws -> Bool,
         full: (Operation) throws -> ProcessResult
@@ -304,16 +366,18 @@ struct DeployFaultTests {
             }
             var left = try a.leftovers()
             var runNext = index % 6 == 5
-            if sftp {
-                // A killed SFTP client leaves what it held: the lock (broken by the next deploy
-                // once it has stood unchanged for 20 s, waited out once per sweep) and its
-                // randomly named temporary file (which no later deploy trips over).
-                let temporaries = left.filter { $0.hasPrefix("authorized_keys.keysmith.sftp.") }
+            if leavesFiles ?? sftp {
+                // A killed SFTP client, or a killed remote script, leaves what it held: the
+                // lock (broken by the next deploy: after 20 s unchanged over SFTP, waited out
+                // once per sweep, or at once when its holder's process is gone) and its
+                // temporary files (named for their process or at random, so no later deploy
+                // trips over them).
+                let temporaries = left.filter { $0.hasPrefix("authorized_keys.keysmith.") }
                 counts.temporaries += temporaries.count
                 for t in temporaries { unlink(a.sshDirectory + "/" + t) }
                 if left.contains(".keysmith.lock") {
                     counts.staleLocks += 1
-                    if staleLockWaited {
+                    if staleLockWaited && sftp {
                         unlink(a.sshDirectory + "/.keysmith.lock/holder")
                         rmdir(a.sshDirectory + "/.keysmith.lock")
                     } else {
@@ -321,7 +385,7 @@ struct DeployFaultTests {
                         runNext = true
                     }
                 }
-                left = left.filter { !$0.hasPrefix("authorized_keys.keysmith.sftp.") && $0 != ".keysmith.lock" }
+                left = left.filter { !$0.hasPrefix("authorized_keys.keysmith.") && $0 != ".keysmith.lock" }
             }
             #expect(left.isEmpty, "\(what) left \(left) in ~/.ssh")
             // Every few points, and after a stale lock: OpenSSH still logs in with K0, and the
@@ -364,9 +428,8 @@ struct DeployFaultTests {
         }
         var points = (0..<26).map { KillPoint(trigger: .start, delay: UInt32(micros * 1.4 * Double($0) / 25)) }
         points += (0..<4).map { _ in KillPoint(trigger: .start, delay: UInt32(Double.random(in: 0...micros))) }
-        points += [0, 300, 1000, 3000, 10000].map { KillPoint(trigger: .entry(".keysmith.lock"), delay: $0) }
-        let temporary = sftp ? "authorized_keys.keysmith.sftp." : "authorized_keys.keysmith."
-        points += [0, 1000].map { KillPoint(trigger: .entry(temporary), delay: $0) }
+        points += [0, 300, 1000, 3000, 10000].map { KillPoint(trigger: .lock, delay: $0) }
+        points += [0, 1000].map { KillPoint(trigger: .upload, delay: $0) }
         points += [0, 0, 2000].map { KillPoint(trigger: .replaced, delay: $0) }
         return try Self.sweep(
             a,
@@ -444,6 +507,32 @@ struct DeployFaultTests {
         #expect(counts.old > 0 && counts.new > 0, "\(counts)")
         #expect(counts.locked > 0, "no kill struck while the lock was held: \(counts)")
         print("DeployFaultTests.sigkillShell: \(counts)")
+    }
+
+    @Test(
+        "the remote script killed with SIGKILL under the lock: the old file or the new; the next deploy breaks the lock"
+    )
+    func remoteKilled() throws {
+        let a = try Account()
+        let knownHosts = try a.sshd.knownHostsFile()
+        func arguments(_ operation: Operation) -> [String] {
+            a.arguments(operation, port: a.sshd.port, knownHosts: knownHosts, sftp: false)
+        }
+        var points = [0, 300, 1000, 3000].map { KillPoint(trigger: .lock, delay: $0) }
+        points += [KillPoint(trigger: .snapshot, delay: 0)]
+        points += [0, 300, 1000].map { KillPoint(trigger: .upload, delay: $0) }
+        points += [0, 0].map { KillPoint(trigger: .replaced, delay: $0) }
+        let counts = try Self.sweep(
+            a,
+            sftp: false,
+            leavesFiles: true,
+            points: points.enumerated().map { (Operation.allCases[$0.offset % 2], $0.element) },
+            strike: { try Self.killRemote(a, arguments($0), at: $1) },
+            full: { try a.run(arguments($0)) }
+        )
+        #expect(counts.old > 0 && counts.new > 0, "\(counts)")
+        #expect(counts.staleLocks > 0, "no kill left the lock behind: \(counts)")
+        print("DeployFaultTests.remoteKilled: \(counts)")
     }
 
     @Test("copy-id -s and remove-id -s killed with SIGKILL at 40 points: the old file or the new, whole")
