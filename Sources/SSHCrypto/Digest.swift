@@ -144,6 +144,20 @@ package struct DigestContext {
         guard ok == 1 else { fatalError("\(openSSLError(.libraryFailure, "EVP_DigestUpdate failed"))") }
     }
 
+    /// The digest of everything hashed, straight into secure storage (a derived key).
+    package consuming func finalizeSecure() -> SecureBytes {
+        let ctx = self.uniqueStorage().pointer
+        let out = SecureBytes(count: self.function.digestSize)
+        var length: UInt32 = 0
+        let ok = out.withUnsafeMutableBytes {
+            EVP_DigestFinal_ex(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), &length)
+        }
+        guard ok == 1, Int(length) == self.function.digestSize else {
+            fatalError("\(openSSLError(.libraryFailure, "EVP_DigestFinal_ex failed"))")
+        }
+        return out
+    }
+
     /// The digest of everything hashed. The context is consumed; copy it first to keep hashing.
     package consuming func finalize() -> [UInt8] {
         // A copy that shares the storage must keep its state, so finish on a private duplicate.

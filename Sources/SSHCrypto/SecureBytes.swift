@@ -9,13 +9,22 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
     // @unchecked: the buffer is written only during initialisation or through
     // `withUnsafeMutableBytes` by the single owner that created it.
     private let buffer: UnsafeMutableRawBufferPointer
+    /// Frees the storage after it was wiped; tests put an inspector here.
+    private let release: @Sendable (UnsafeMutableRawBufferPointer) -> Void
 
     /// Creates `count` zero bytes.
-    public init(count: Int) {
+    public convenience init(count: Int) {
+        self.init(count: count, release: { $0.deallocate() })
+    }
+
+    /// Creates `count` zero bytes whose storage is handed to `release`, wiped, instead of
+    /// being freed. For tests that check the wipe; `release` must deallocate it.
+    package init(count: Int, release: @escaping @Sendable (UnsafeMutableRawBufferPointer) -> Void) {
         precondition(count >= 0)
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         self.buffer.initializeMemory(as: UInt8.self, repeating: 0)
         self.count = count
+        self.release = release
     }
 
     /// Copies `bytes` into new secure storage.
@@ -24,14 +33,15 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
         UnsafeMutableRawBufferPointer(rebasing: self.buffer[0..<self.count]).copyBytes(from: bytes)
     }
 
-    /// Copies the UTF-8 of `string`; used for passphrases typed on a terminal.
+    /// Copies the UTF-8 of `string` (a passphrase given as an option); no intermediate copy
+    /// is made, but the String itself cannot be wiped.
     public convenience init(utf8 string: String) {
-        self.init(Array(string.utf8))
+        self.init(string.utf8)
     }
 
     deinit {
         sodium_memzero(self.buffer.baseAddress, self.buffer.count)
-        self.buffer.deallocate()
+        self.release(self.buffer)
     }
 
     /// The number of bytes.
@@ -75,13 +85,26 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
     public var description: String { "SecureBytes(\(self.count) bytes)" }
 }
 
-/// Compares two byte strings in constant time (for MACs and check values).
+/// Compares two byte strings in constant time (for MACs, tags and check values): the time
+/// depends on the lengths only, never on where the bytes differ. Unequal lengths are unequal.
 package func constantTimeEquals<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool
 where A.Element == UInt8, B.Element == UInt8 {
-    let x = Array(a)
-    let y = Array(b)
-    guard x.count == y.count else { return false }
-    if x.isEmpty { return true }
-    return x.withUnsafeBytes { p in y.withUnsafeBytes { q in sodium_memcmp(p.baseAddress, q.baseAddress, p.count) == 0 }
+    guard a.count == b.count else { return false }
+    if a.isEmpty { return true }
+    return withContiguousBytesForC(a) { p in
+        withContiguousBytesForC(b) { q in sodium_memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
     }
+}
+
+/// Overwrites `bytes` with zeros in a way the optimiser cannot drop (`sodium_memzero`).
+package func secureZero(_ bytes: UnsafeMutableRawBufferPointer) {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    sodium_memzero(base, bytes.count)
+}
+
+/// Zeroes an array's bytes where they are (when it shares its storage with another array,
+/// Swift copies it first and the other keeps the bytes: wipe the last owner) and empties it.
+package func secureWipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { secureZero($0) }
+    bytes.removeAll()
 }

@@ -292,15 +292,17 @@ enum KeyDerivation {
         var first = base
         first.update([letter])
         first.update(sessionID)
-        var output = SecureBytes(first.finalize())
+        var output = first.finalizeSecure()
         while output.count < count {
             var next = base
             next.update(output)
-            let more = next.finalize()
+            let more = next.finalizeSecure()
             let grown = SecureBytes(count: output.count + more.count)
             grown.withUnsafeMutableBytes { dst in
                 output.withUnsafeBytes { src in dst.copyMemory(from: src) }
-                UnsafeMutableRawBufferPointer(rebasing: dst[output.count...]).copyBytes(from: more)
+                more.withUnsafeBytes { src in
+                    UnsafeMutableRawBufferPointer(rebasing: dst[output.count...]).copyMemory(from: src)
+                }
             }
             output = grown
         }
