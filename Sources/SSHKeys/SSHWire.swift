@@ -79,14 +79,33 @@ package struct SSHWireReader {
 }
 
 /// Writes the SSH wire encoding (RFC 4251 §5).
+///
+/// Writers also assemble secrets (private key sections, passwords, the shared secret), so
+/// the buffer never reallocates behind our back: it grows by explicit copies that wipe
+/// the old storage, and ``wipe()`` zeroes it with `sodium_memzero`.
 package struct SSHWireWriter {
     package private(set) var bytes: [UInt8] = []
 
     package init(capacity: Int = 256) { self.bytes.reserveCapacity(capacity) }
 
-    package mutating func writeByte(_ b: UInt8) { self.bytes.append(b) }
+    /// Makes room for `extra` more bytes, wiping the storage it moves away from.
+    private mutating func reserve(_ extra: Int) {
+        let needed = self.bytes.count + extra
+        guard needed > self.bytes.capacity else { return }
+        var bigger: [UInt8] = []
+        bigger.reserveCapacity(max(needed, 2 * self.bytes.capacity))
+        bigger.append(contentsOf: self.bytes)
+        secureWipe(&self.bytes)
+        self.bytes = bigger
+    }
+
+    package mutating func writeByte(_ b: UInt8) {
+        self.reserve(1)
+        self.bytes.append(b)
+    }
 
     package mutating func writeUInt32(_ v: UInt32) {
+        self.reserve(4)
         self.bytes.append(UInt8(truncatingIfNeeded: v >> 24))
         self.bytes.append(UInt8(truncatingIfNeeded: v >> 16))
         self.bytes.append(UInt8(truncatingIfNeeded: v >> 8))
@@ -95,14 +114,14 @@ package struct SSHWireWriter {
 
     package mutating func writeString(_ s: some Collection<UInt8>) {
         self.writeUInt32(UInt32(s.count))
-        self.bytes.append(contentsOf: s)
+        self.writeBytes(s)
     }
 
     package mutating func writeString(_ s: String) { self.writeString(Array(s.utf8)) }
 
     package mutating func writeString(_ s: SecureBytes) {
         self.writeUInt32(UInt32(s.count))
-        s.withUnsafeBytes { self.bytes.append(contentsOf: $0) }
+        s.withUnsafeBytes { self.writeBytes($0) }
     }
 
     /// RFC 4251 §5 mpint from an unsigned big-endian magnitude: leading zeros
@@ -111,18 +130,21 @@ package struct SSHWireWriter {
         let trimmed = magnitude.drop { $0 == 0 }
         if let first = trimmed.first, first & 0x80 != 0 {
             self.writeUInt32(UInt32(trimmed.count + 1))
-            self.bytes.append(0)
+            self.writeByte(0)
         } else {
             self.writeUInt32(UInt32(trimmed.count))
         }
-        self.bytes.append(contentsOf: trimmed)
+        self.writeBytes(trimmed)
     }
 
     package mutating func writeMPInt(_ magnitude: SecureBytes) {
         magnitude.withUnsafeBytes { self.writeMPInt($0) }
     }
 
-    package mutating func writeBytes(_ b: some Collection<UInt8>) { self.bytes.append(contentsOf: b) }
+    package mutating func writeBytes(_ b: some Collection<UInt8>) {
+        self.reserve(b.count)
+        self.bytes.append(contentsOf: b)
+    }
 
     /// Moves the bytes into `SecureBytes` and wipes this writer's buffer.
     package mutating func takeSecure() -> SecureBytes {
@@ -131,11 +153,16 @@ package struct SSHWireWriter {
         return out
     }
 
-    /// Overwrites the buffer with zeros and empties it.
+    /// Overwrites the buffer with zeros and empties it. A copy of ``bytes`` taken earlier
+    /// keeps its own storage: take the bytes with ``take()`` and wipe them there instead.
     package mutating func wipe() {
-        self.bytes.withUnsafeMutableBufferPointer { p in
-            for i in p.indices { p[i] = 0 }
-        }
-        self.bytes.removeAll()
+        secureWipe(&self.bytes)
+    }
+
+    /// The bytes, moved out: the writer keeps no reference, so the caller's array is the
+    /// only owner and its ``secureWipe(_:)`` reaches the real storage.
+    package mutating func take() -> [UInt8] {
+        defer { self.bytes = [] }
+        return self.bytes
     }
 }

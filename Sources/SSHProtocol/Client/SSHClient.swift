@@ -342,7 +342,12 @@ public final class SSHClient {
             )
         case .authenticating(let auth):
             auth.serverSignatureAlgorithms = self.transport.serverSignatureAlgorithms
-            for reply in try auth.receive(payload) { try self.send(reply) }
+            // Replies may carry a password or keyboard-interactive answers: once the transport
+            // has encrypted them, zero the plaintext (unless a re-key holds it; then it lives on
+            // until sent, see docs/security.md).
+            var replies = try auth.receive(payload)
+            defer { for i in replies.indices { secureWipe(&replies[i]) } }
+            for reply in replies { try self.send(reply) }
             if auth.isAuthenticated { self.phase = .connected }
         case .connected:
             try self.connection.receive(payload)

@@ -256,9 +256,8 @@ package final class SSHUserAuthClient {
                     w.writeByte(0)
                     w.writeString(password)
                     self.step = .password
-                    let bytes = w.bytes
-                    w.wipe()
-                    return bytes
+                    // Moved out, not copied: the caller wipes the one copy after sending it.
+                    return w.take()
                 }
             }
         }
@@ -353,8 +352,6 @@ package final class SSHUserAuthClient {
         w.writeByte(UserAuthMessage.infoResponse)
         w.writeUInt32(UInt32(answers.count))
         for answer in answers { w.writeString(answer) }
-        let bytes = w.bytes
-        w.wipe()
-        return bytes
+        return w.take()
     }
 }

@@ -70,6 +70,8 @@ struct PacketEncoder {
         packet.append(contentsOf: payload)
         packet.append(contentsOf: self.randomBytes(padding))
         guard let keys = self.keys else { return packet }
+        // The plaintext may hold a password (RFC 4252 §8): zero it once it is encrypted.
+        defer { secureWipe(&packet) }
         do {
             if keys.algorithm.isAEAD {
                 // chacha20-poly1305 encrypts the length with its header key; GCM leaves it
