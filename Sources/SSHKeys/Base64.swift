@@ -1,3 +1,5 @@
+package import SSHCrypto
+
 /// Base64 (RFC 4648 §4) without Foundation, as OpenSSH's b64_ntop / b64_pton use it.
 package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
@@ -36,6 +38,53 @@ package enum Base64 {
             out.append(UInt8(ascii: "="))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `prefix`, then `bytes` encoded in lines of `width` characters each ending in a newline,
+    /// then `suffix`, written straight into secure storage: for an unencrypted private key
+    /// the text is the key, and a String of it could not be wiped.
+    package static func encodeSecure(
+        _ bytes: [UInt8],
+        lineWidth width: Int,
+        prefix: String,
+        suffix: String
+    ) -> SecureBytes {
+        let encodedCount = (bytes.count + 2) / 3 * 4
+        let lines = (encodedCount + width - 1) / width
+        let out = SecureBytes(count: prefix.utf8.count + encodedCount + lines + suffix.utf8.count)
+        out.withUnsafeMutableBytes { p in
+            var at = 0
+            var column = 0
+            func put(_ c: UInt8) {
+                p[at] = c
+                at += 1
+            }
+            func putEncoded(_ c: UInt8) {
+                put(c)
+                column += 1
+                if column == width {
+                    put(UInt8(ascii: "\n"))
+                    column = 0
+                }
+            }
+            for c in prefix.utf8 { put(c) }
+            var i = 0
+            while i < bytes.count {
+                let b0 = UInt32(bytes[i])
+                let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
+                let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
+                let v = b0 << 16 | b1 << 8 | b2
+                putEncoded(alphabet[Int(v >> 18 & 63)])
+                putEncoded(alphabet[Int(v >> 12 & 63)])
+                putEncoded(i + 1 < bytes.count ? alphabet[Int(v >> 6 & 63)] : UInt8(ascii: "="))
+                putEncoded(i + 2 < bytes.count ? alphabet[Int(v & 63)] : UInt8(ascii: "="))
+                i += 3
+            }
+            if column != 0 { put(UInt8(ascii: "\n")) }
+            for c in suffix.utf8 { put(c) }
+            precondition(at == p.count)
+        }
+        return out
     }
 
     /// Encodes `bytes` and breaks the text into lines of `width` characters, each

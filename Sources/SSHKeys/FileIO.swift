@@ -41,7 +41,8 @@ package enum KeyFileIO {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw systemError(path) }
         try checkPermissions(st, path: path)
-        return try readAll(fd, path: path)
+        // Sized from fstat so the array does not reallocate (leaving copies of the key behind).
+        return try readAll(fd, path: path, expectedSize: Int(st.st_size))
     }
 
     /// Refuses a private key file that is ours and open to group or others.
@@ -274,9 +275,11 @@ package enum KeyFileIO {
         }
     }
 
-    private static func readAll(_ fd: Int32, path: String) throws(SSHKeyError) -> [UInt8] {
+    private static func readAll(_ fd: Int32, path: String, expectedSize: Int = 0) throws(SSHKeyError) -> [UInt8] {
         var result = [UInt8]()
+        result.reserveCapacity(min(max(expectedSize, 0), maximumFileSize) + 1)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        defer { secureWipe(&chunk) }
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {

@@ -380,7 +380,8 @@ package enum KnownHostsFormat {
             return HostPattern.matchHostname(host, patterns: hosts) == .positive
         }
         guard let salt = extractSalt(hosts) else { return nil }
-        return Array(hashHostName(host, salt: salt).utf8) == hosts
+        // An HMAC compared in constant time, though here it hides little (hostfile.c uses strncmp).
+        return constantTimeEquals(hashHostName(host, salt: salt).utf8, hosts)
     }
 
     /// hostfile.c `extract_salt`: `|1|`, then 1 to 1024 base64 characters up to the next

@@ -172,7 +172,10 @@ package enum OpenSSHPrivateKeyFormat {
         _ text: some Collection<UInt8>,
         passphrase: SecureBytes?
     ) throws(SSHKeyError) -> SSHPrivateKey {
-        let header = try readHeader(try unarmor(Array(text)))
+        // An unencrypted file's base64 and its decoding are the private key itself.
+        var decoded = try unarmor(Array(text))
+        defer { secureWipe(&decoded) }
+        let header = try readHeader(decoded)
         let plain: SecureBytes
         if let cipher = header.cipher {
             guard let passphrase, !passphrase.isEmpty else {
@@ -203,7 +206,7 @@ package enum OpenSSHPrivateKeyFormat {
         return try plain.withUnsafeBytes { (raw) throws(SSHKeyError) -> SSHPrivateKey in
             // The reader needs an array; it lives only for this call and is wiped below.
             var bytes = Array(raw)
-            defer { bytes.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } } }
+            defer { secureWipe(&bytes) }
             var r = SSHWireReader(bytes)
             let check1 = try r.readUInt32()
             let check2 = try r.readUInt32()
@@ -290,9 +293,9 @@ package enum OpenSSHPrivateKeyFormat {
         } else {
             plain.withUnsafeBytes { w.writeBytes($0) }
         }
-        let text = beginMark + "\n" + Base64.encode(w.bytes, lineWidth: 70) + endMark + "\n"
+        let text = Base64.encodeSecure(w.bytes, lineWidth: 70, prefix: beginMark + "\n", suffix: endMark + "\n")
         w.wipe()
-        return SecureBytes(utf8: text)
+        return text
     }
 }
 

@@ -101,7 +101,9 @@ func loadPrivateKey(
     passphrase option: String?,
     optionName: String = "-P"
 ) throws -> (SSHPrivateKey, SecureBytes?) {
-    let contents = try KeyFileIO.readPrivateKeyFile(path)
+    var contents = try KeyFileIO.readPrivateKeyFile(path)
+    // The file's bytes are the key when it is not encrypted; zero them once it is decoded.
+    defer { secureWipe(&contents) }
     if !SSHPrivateKey.isEncrypted(fileContents: contents) {
         do {
             return (try SSHPrivateKey(fileContents: contents, passphrase: nil), nil)
