@@ -117,11 +117,7 @@ struct ConnectionOptions: ParsableArguments {
     /// The password from --password-stdin, read once before connecting.
     func readPasswordFromStdin() throws -> SecureBytes? {
         guard self.passwordStdin else { return nil }
-        var bytes = try readStandardInput()
-        if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) { bytes = Array(bytes[..<nl]) }
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        defer { for i in bytes.indices { bytes[i] = 0 } }
-        return SecureBytes(bytes)
+        return firstLine(try readSecret(from: 0))
     }
 
     /// Resolves the configuration for `destination`.
@@ -516,19 +512,11 @@ func askSecret(prompt: String) -> SecureBytes? {
 private func runAskpass(_ program: String, prompt: String) -> SecureBytes? {
     let command = shellWord(program) + " " + shellWord(prompt)
     guard let pipe = popen(command, "r") else { return nil }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1024)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, pipe)
-        if n <= 0 { break }
-        bytes += buffer[0..<n]
-    }
-    for i in buffer.indices { buffer[i] = 0 }
+    // Read with read(2), not stdio, so no FILE buffer keeps a copy of the secret.
+    let output = try? readSecret(from: fileno(pipe), limit: 1 << 20, what: "the askpass program's output")
     let status = pclose(pipe)
-    defer { for i in bytes.indices { bytes[i] = 0 } }
-    guard status == 0 else { return nil }
-    let line = bytes.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
-    return SecureBytes(line)
+    guard status == 0, let output else { return nil }
+    return firstLine(output)
 }
 
 private func shellWord(_ s: String) -> String {

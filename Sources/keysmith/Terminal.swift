@@ -166,6 +166,35 @@ func readStandardInput() throws -> [UInt8] {
     return out
 }
 
+/// Reads everything from `fd`, up to `limit` bytes, into secure storage: it grows by copies
+/// into new `SecureBytes`, so every buffer that held part of the secret is wiped.
+func readSecret(from fd: Int32, limit: Int = 16 << 20, what: String = "standard input") throws -> SecureBytes {
+    var storage = SecureBytes(count: 4096)
+    var length = 0
+    while true {
+        if length == storage.count {
+            guard storage.count < limit else { throw Failure("\(what) is larger than \(limit >> 20) MiB") }
+            let bigger = SecureBytes(count: min(storage.count * 2, limit))
+            bigger.withUnsafeMutableBytes { dst in storage.withUnsafeBytes { dst.copyMemory(from: $0) } }
+            storage = bigger
+        }
+        let n = storage.withUnsafeMutableBytes { p in read(fd, p.baseAddress! + length, p.count - length) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw Failure("cannot read \(what): \(String(cString: strerror(errno)))") }
+        if n == 0 { break }
+        length += n
+    }
+    return storage.slice(0..<length)
+}
+
+/// The bytes of `secret` before its first line break (LF, CR LF or CR).
+func firstLine(_ secret: SecureBytes) -> SecureBytes {
+    let end = secret.withUnsafeBytes { p in
+        p.firstIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") } ?? p.count
+    }
+    return secret.slice(0..<end)
+}
+
 /// A command that only groups subcommands. Run without one it is a usage error (exit 64,
 /// the usage on stderr), not help on stdout with exit 0 as ArgumentParser's default.
 protocol CommandGroup: ParsableCommand {}
