@@ -348,12 +348,14 @@ final class ConnectionShared: @unchecked Sendable {  // @unchecked: `loaded` is 
             if !defaults { printError("keysmith: no identity file \(path); skipping it") }
             return nil
         }
-        guard let contents = try? KeyFileIO.readPrivateKeyFile(path) else {
+        guard var contents = try? KeyFileIO.readPrivateKeyFile(path) else {
             printError(
                 "keysmith: cannot read the identity file \(path) (check that it exists and is chmod 600); skipping it"
             )
             return nil
         }
+        // The file's bytes are the key when it is not encrypted; zero them once it is decoded.
+        defer { secureWipe(&contents) }
         if !SSHPrivateKey.isEncrypted(fileContents: contents) { return try? SSHPrivateKey(fileContents: contents) }
         if defaults || batch { return nil }
         guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),

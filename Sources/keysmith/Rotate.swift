@@ -152,10 +152,12 @@ struct Rotate: ParsableCommand {
         guard KeyFileIO.fileExists(path) else {
             throw Failure("the new key \(path) does not exist; make it with keysmith generate; nothing was changed")
         }
-        let contents: [UInt8]
+        var contents: [UInt8]
         do { contents = try KeyFileIO.readPrivateKeyFile(path) } catch {
             throw Failure("cannot read the new key \(path): \(error.message); nothing was changed")
         }
+        // The file's bytes are the key when it is not encrypted; zero them once it is decoded.
+        defer { secureWipe(&contents) }
         var passphrase: SecureBytes? = nil
         if SSHPrivateKey.isEncrypted(fileContents: contents) {
             guard let typed = askSecret(prompt: "Enter passphrase for key '\(path)': ") else {

@@ -417,8 +417,10 @@ package final class SSHClientTransport {
         }
         self.isFirstKex = false
         self.completedKeyExchanges += 1
-        let held = self.held
+        var held = self.held
         self.held = []
+        // A held message may be a password request: zero each once it is encrypted.
+        defer { for i in held.indices { secureWipe(&held[i]) } }
         for payload in held { try self.sendPacket(payload) }
     }
 
