@@ -216,7 +216,12 @@ struct PromptTests {
     func noProgressWhenQuick() throws {
         let dir = try TempDir()
         let key = dir.path("k")
-        let t = try onTerminal(["generate", "-q", "-a", "1", "-N", "pw", "-f", key])
+        // A derivation shorter than the delay: a minute, not the default half second, so a
+        // slow machine or a sanitizer build cannot outlast it.
+        let t = try onTerminal(
+            ["generate", "-q", "-a", "1", "-N", "pw", "-f", key],
+            environment: ["KEYSMITH_PROGRESS_DELAY_MS": "60000"]
+        )
         #expect(t.status == 0 && t.screen.isEmpty, "\(t)")
     }
 
