@@ -11,7 +11,7 @@ private final class Released: @unchecked Sendable {
 
 @Suite("SecureBytes and constant-time comparison")
 struct SecureBytesTests {
-    @Test("the storage is zero when it is freed, for every way of making SecureBytes")
+    @Test("the storage is zero when it is freed (seen by the deallocator hook), at several sizes")
     func wipedOnRelease() {
         for count in [1, 16, 1000] {
             let released = Released()
