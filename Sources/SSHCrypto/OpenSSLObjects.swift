@@ -237,7 +237,19 @@ final class MemoryBIO {
 
     deinit { BIO_free(self.pointer) }
 
-    /// Everything written so far, as text. OpenSSL clears the BIO's buffer when it is freed.
+    /// Everything written so far, in secure storage (a private key's text). OpenSSL clears
+    /// the BIO's buffer when it is freed.
+    func readAllSecure() throws(CryptoError) -> SecureBytes {
+        let pending = Int(BIO_ctrl_pending(self.pointer))
+        let out = SecureBytes(count: pending)
+        if pending > 0 {
+            let n = out.withUnsafeMutableBytes { BIO_read(self.pointer, $0.baseAddress, Int32(pending)) }
+            guard n == Int32(pending) else { throw openSSLError(.libraryFailure, "BIO_read failed") }
+        }
+        return out
+    }
+
+    /// Everything written so far, as text (public keys). OpenSSL clears the BIO's buffer when it is freed.
     func readAllText() throws(CryptoError) -> String {
         let pending = Int(BIO_ctrl_pending(self.pointer))
         var out = [UInt8](repeating: 0, count: pending)

@@ -132,14 +132,26 @@ package enum PEMCodec {
         throw CryptoError(.unsupported, "only RSA, ECDSA and Ed25519 public keys are supported")
     }
 
-    /// Encodes a private key as PEM text, byte for byte as OpenSSL writes it for ssh-keygen.
-    /// An empty or nil passphrase writes it unencrypted.
-    /// - Throws: `.unsupported` for Ed25519 in the traditional format.
+    /// ``encodePrivateKeySecure(_:format:passphrase:)`` as a String, for tests that compare text.
     package static func encodePrivateKey(
         _ key: OpenSSLPrivateKey,
         format: PEMPrivateKeyFormat,
         passphrase: SecureBytes?
     ) throws(CryptoError) -> String {
+        try encodePrivateKeySecure(key, format: format, passphrase: passphrase).withUnsafeBytes {
+            String(decoding: $0, as: UTF8.self)
+        }
+    }
+
+    /// Encodes a private key as PEM text, byte for byte as OpenSSL writes it for ssh-keygen,
+    /// read out of OpenSSL's buffer straight into secure storage.
+    /// An empty or nil passphrase writes it unencrypted.
+    /// - Throws: `.unsupported` for Ed25519 in the traditional format.
+    package static func encodePrivateKeySecure(
+        _ key: OpenSSLPrivateKey,
+        format: PEMPrivateKeyFormat,
+        passphrase: SecureBytes?
+    ) throws(CryptoError) -> SecureBytes {
         let pkey: EVPKey
         switch key {
         case .rsa(let rsa):
@@ -191,7 +203,7 @@ package enum PEMCodec {
             }
         }
         guard ok == 1 else { throw openSSLError(.libraryFailure, "writing the PEM private key failed") }
-        return try bio.readAllText()
+        return try bio.readAllSecure()
     }
 
     /// Encodes a public key as SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY"), as `ssh-keygen -e -m PKCS8`.

@@ -243,9 +243,8 @@ extension SSHPrivateKey {
         if let pass, pass.count <= 4 {
             throw SSHKeyError(.invalidParameter, "passphrases for PEM and PKCS#8 keys must be at least five characters")
         }
-        let text = try wrapCrypto("encoding the private key") { () throws(CryptoError) in
-            try PEMCodec.encodePrivateKey(key, format: format, passphrase: pass)
+        return try wrapCrypto("encoding the private key") { () throws(CryptoError) in
+            try PEMCodec.encodePrivateKeySecure(key, format: format, passphrase: pass)
         }
-        return SecureBytes(utf8: text)
     }
 }
