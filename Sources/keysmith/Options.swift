@@ -62,7 +62,10 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
 struct EncryptionOptions: ParsableArguments {
     @Option(
         name: .customShort("a"),
-        help: ArgumentHelp("bcrypt_pbkdf rounds for the OpenSSH format (default 24).", valueName: "rounds")
+        help: ArgumentHelp(
+            "bcrypt_pbkdf rounds for the OpenSSH format, 1 to \(PasswordKDFLimits.maximumBcryptRounds) (default 24).",
+            valueName: "rounds"
+        )
     )
     var rounds: Int = OpenSSHKeyFileOptions.defaultRounds
 
