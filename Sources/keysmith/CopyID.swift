@@ -49,13 +49,7 @@ struct CopyID: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws {
-        if let o = self.keyOptions {
-            do { try AuthorizedKeys.validateOptions(o) } catch {
-                throw ValidationError(sentence(error.message.capitalizedFirst))
-            }
-        }
-    }
+    func validate() throws { try validateKeyOptions(self.keyOptions) }
 
     func run() throws {
         let source: String
@@ -216,4 +210,13 @@ func withSFTP<T>(_ client: SSHClient, _ body: (SFTPClient) throws -> T) throws -
     let sftp = try SFTPClient(over: client)
     defer { try? sftp.close() }
     return try body(sftp)
+}
+
+/// `--key-options` of copy-id and rotate, checked by sshd's grammar before any host is
+/// contacted; a refusal is a usage error.
+func validateKeyOptions(_ options: String?) throws {
+    guard let options else { return }
+    do { try AuthorizedKeys.validateOptions(options) } catch {
+        throw ValidationError(sentence(error.message.capitalizedFirst))
+    }
 }

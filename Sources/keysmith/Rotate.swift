@@ -49,13 +49,7 @@ struct Rotate: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws {
-        if let o = self.keyOptions {
-            do { try AuthorizedKeys.validateOptions(o) } catch {
-                throw ValidationError(sentence(error.message.capitalizedFirst))
-            }
-        }
-    }
+    func validate() throws { try validateKeyOptions(self.keyOptions) }
 
     func run() throws {
         let new: (key: SSHPrivateKey, comment: String?, path: String)
