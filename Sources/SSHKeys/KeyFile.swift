@@ -53,7 +53,7 @@ public enum KeyFileKind: Sendable, Equatable {
     /// Whether `contents` could be one DER SEQUENCE: the tag 0x30 and then a long-form
     /// length, or a short-form length that spans exactly the rest of the file. Text
     /// starting with the digit 0 (a known_hosts line for 0.0.0.0) is not.
-    private static func looksLikeDER(_ contents: some Collection<UInt8>) -> Bool {
+    package static func looksLikeDER(_ contents: some Collection<UInt8>) -> Bool {
         var bytes = contents.makeIterator()
         guard bytes.next() == 0x30, let length = bytes.next() else { return false }
         return length >= 0x80 || contents.count == 2 + Int(length)

@@ -23,7 +23,7 @@ public enum PasswordKDFLimits {
     /// - Throws: `.unsupported`, with one sentence naming the parameter and the cap.
     package static func checkPKCS8(_ data: some Collection<UInt8>) throws(SSHKeyError) {
         let bytes = Array(data)
-        if bytes.first == 0x30 {
+        if KeyFileKind.looksLikeDER(bytes) {
             try checkEncryptedPrivateKeyInfo(bytes[...])
             return
         }
