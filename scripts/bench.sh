@@ -25,16 +25,11 @@ SERVE_PARALLEL=${SERVE_PARALLEL:-8}
 SERVE_CLIENT_LOGINS=${SERVE_CLIENT_LOGINS:-2000}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/keysmith-bench.XXXXXX")
 shm=""
-sshd_pid=""
 serve_pid=""
-bench_user=""
+. "$(dirname "$0")/local-sshd.sh"
 cleanup() {
     if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
-    if [ -n "$sshd_pid" ]; then kill "$sshd_pid" 2>/dev/null || true; fi
-    if [ -n "$bench_user" ]; then
-        pkill -u "$bench_user" 2>/dev/null || true
-        userdel -r -f "$bench_user" 2>/dev/null || true
-    fi
+    stop_local_sshd
     rm -rf "$dir"
     if [ -n "$shm" ]; then rm -rf "$shm"; fi
 }
@@ -112,7 +107,6 @@ fi
 # (serve-load, Benchmarks/ServeLoad, built by `make bench`) the same logins are also made by
 # keysmith's own client, threads in one process, which measures the server. Server CPU
 # per login is the server process's utime + stime (/proc/PID/stat, every thread).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 serve_port=$(free_port)
@@ -194,36 +188,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v useradd >/dev/
     echo "(first deploy needs root, sshd, useradd, sshpass and ssh-copy-id: skipped)"
     exit 0
 fi
-mkdir -p "$dir/sshd" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$dir/sshd/host_ed25519"
-port=$(free_port)
-bench_user="ksbench$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-password="pw-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
-useradd -m -s /bin/sh "$bench_user"
-printf '%s:%s\n' "$bench_user" "$password" | chpasswd
-home=$(getent passwd "$bench_user" | cut -d: -f6)
-cat > "$dir/sshd/sshd_config" <<CONFIG
-Port $port
-ListenAddress 127.0.0.1
-HostKey $dir/sshd/host_ed25519
-PidFile $dir/sshd/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
-UsePAM yes
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-StrictModes yes
-MaxStartups 100
-AllowUsers $bench_user
-CONFIG
-/usr/sbin/sshd -D -e -f "$dir/sshd/sshd_config" 2>"$dir/sshd/log" &
-sshd_pid=$!
-i=0
-until grep -q "Server listening" "$dir/sshd/log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$sshd_pid" 2>/dev/null; then cat "$dir/sshd/log" >&2; exit 1; fi
-    sleep 0.1
-done
+start_local_sshd ksbench 'MaxStartups 100'
 known="$dir/known_hosts"
 ssh-keyscan -p "$port" 127.0.0.1 2>/dev/null > "$known"
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$dir/deploy"
@@ -235,6 +200,6 @@ chmod 700 "$dir/home/.ssh"
 opts="-p $port -o UserKnownHostsFile=$known -o StrictHostKeyChecking=yes"
 env="HOME=$dir/home SSH_AUTH_SOCK="
 pair "first deploy (copy-id vs ssh-copy-id, password)" \
-    "printf '%s\n' '$password' | $env $KEYSMITH copy-id -i $dir/deploy.pub -F /dev/null $opts --password-stdin $bench_user@127.0.0.1" \
-    "$env sshpass -p '$password' ssh-copy-id -i $dir/deploy.pub -F /dev/null $opts $bench_user@127.0.0.1" \
-    "rm -rf $home/.ssh"
+    "printf '%s\n' '$password' | $env $KEYSMITH copy-id -i $dir/deploy.pub -F /dev/null $opts --password-stdin $sshd_user@127.0.0.1" \
+    "$env sshpass -p '$password' ssh-copy-id -i $dir/deploy.pub -F /dev/null $opts $sshd_user@127.0.0.1" \
+    "rm -rf $sshd_home/.ssh"

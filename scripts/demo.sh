@@ -10,14 +10,9 @@
 set -eu
 KEYSMITH=${1:-keysmith}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/keysmith-demo.XXXXXX")
-sshd_pid=""
-demo_user=""
+. "$(dirname "$0")/local-sshd.sh"
 cleanup() {
-    if [ -n "$sshd_pid" ]; then kill "$sshd_pid" 2>/dev/null || true; fi
-    if [ -n "$demo_user" ]; then
-        pkill -u "$demo_user" 2>/dev/null || true
-        userdel -r -f "$demo_user" 2>/dev/null || true
-    fi
+    stop_local_sshd
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -53,35 +48,8 @@ fi
 
 echo
 echo "== a throwaway sshd on 127.0.0.1 with its own host key, config and user"
-mkdir -p "$dir/sshd" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$dir/sshd/host_ed25519"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-demo_user="ksdemo$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-password="pw-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
-useradd -m -s /bin/sh "$demo_user"
-printf '%s:%s\n' "$demo_user" "$password" | chpasswd
-cat > "$dir/sshd/sshd_config" <<CONFIG
-Port $port
-ListenAddress 127.0.0.1
-HostKey $dir/sshd/host_ed25519
-PidFile $dir/sshd/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
-UsePAM yes
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-StrictModes yes
-AllowUsers $demo_user
-CONFIG
-/usr/sbin/sshd -D -e -f "$dir/sshd/sshd_config" 2>"$dir/sshd/log" &
-sshd_pid=$!
-i=0
-until grep -q "Server listening" "$dir/sshd/log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$sshd_pid" 2>/dev/null; then cat "$dir/sshd/log"; exit 1; fi
-    sleep 0.1
-done
-echo "sshd (pid $sshd_pid) listens on 127.0.0.1:$port; user $demo_user has a password and no keys."
+start_local_sshd ksdemo
+echo "sshd (pid $sshd_pid) listens on 127.0.0.1:$port; user $sshd_user has a password and no keys."
 
 new="$dir/deploy_key"
 known="$dir/known_hosts"
@@ -92,44 +60,39 @@ echo "== keysmith generate -t ed25519 -N '' -f $new"
 "$KEYSMITH" generate -q -t ed25519 -N '' -C deploy@keysmith -f "$new"
 
 echo
-echo "== keysmith copy-id -i $new.pub -o StrictHostKeyChecking=accept-new --password-stdin $demo_user@127.0.0.1"
+echo "== keysmith copy-id -i $new.pub -o StrictHostKeyChecking=accept-new --password-stdin $sshd_user@127.0.0.1"
 # shellcheck disable=SC2086
 printf '%s\n' "$password" | "$KEYSMITH" copy-id -v -i "$new.pub" $conn -o StrictHostKeyChecking=accept-new \
-    --password-stdin "$demo_user@127.0.0.1"
+    --password-stdin "$sshd_user@127.0.0.1"
 
 echo "== the same again: nothing to add"
 # shellcheck disable=SC2086
-printf '%s\n' "$password" | "$KEYSMITH" copy-id -i "$new.pub" $conn --password-stdin "$demo_user@127.0.0.1"
+printf '%s\n' "$password" | "$KEYSMITH" copy-id -i "$new.pub" $conn --password-stdin "$sshd_user@127.0.0.1"
 
 echo
-echo "== ssh -i $new $demo_user@127.0.0.1   (OpenSSH logs in with the new key)"
+echo "== ssh -i $new $sshd_user@127.0.0.1   (OpenSSH logs in with the new key)"
 ssh -F /dev/null -i "$new" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$known" -p "$port" "$demo_user@127.0.0.1" \
+    -o UserKnownHostsFile="$known" -p "$port" "$sshd_user@127.0.0.1" \
     'echo "logged in as $(id -un); ~/.ssh/authorized_keys:"; ls -l ~/.ssh/authorized_keys'
 
 echo
-echo "== keysmith list-ids -o IdentityFile=$new $demo_user@127.0.0.1   (keysmith logs in with the key)"
+echo "== keysmith list-ids -o IdentityFile=$new $sshd_user@127.0.0.1   (keysmith logs in with the key)"
 # shellcheck disable=SC2086
-"$KEYSMITH" list-ids $conn -o IdentityFile="$new" -o BatchMode=yes "$demo_user@127.0.0.1"
+"$KEYSMITH" list-ids $conn -o IdentityFile="$new" -o BatchMode=yes "$sshd_user@127.0.0.1"
 
 echo
-echo "== keysmith remove-id -i $new.pub $demo_user@127.0.0.1"
+echo "== keysmith remove-id -i $new.pub $sshd_user@127.0.0.1"
 # shellcheck disable=SC2086
-"$KEYSMITH" remove-id -i "$new.pub" $conn -o IdentityFile="$new" -o BatchMode=yes "$demo_user@127.0.0.1"
+"$KEYSMITH" remove-id -i "$new.pub" $conn -o IdentityFile="$new" -o BatchMode=yes "$sshd_user@127.0.0.1"
 
 if ssh -F /dev/null -i "$new" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$known" -p "$port" "$demo_user@127.0.0.1" true 2>/dev/null; then
+    -o UserKnownHostsFile="$known" -p "$port" "$sshd_user@127.0.0.1" true 2>/dev/null; then
     echo "the key still logs in after remove-id" >&2
     exit 1
 fi
 echo "OpenSSH's login with the removed key is refused, as it should be."
 
 echo
-echo "== stopping sshd and deleting $demo_user"
-kill "$sshd_pid"
-wait "$sshd_pid" 2>/dev/null || true
-sshd_pid=""
-pkill -u "$demo_user" 2>/dev/null || true
-userdel -r -f "$demo_user" 2>/dev/null || true
-demo_user=""
+echo "== stopping sshd and deleting $sshd_user"
+stop_local_sshd
 echo "done."
