@@ -393,6 +393,10 @@ struct DeployFaultTests {
             if runNext {
                 let login = try a.sshd.sshLogin(identity: a.k0)
                 #expect(login.status == 0, "\(what): ssh -i K0 failed afterwards: \(login)")
+                // A fault after the replacement leaves the new file already; a deploy with
+                // nothing to change reads without the lock and would leave a stale one alone.
+                // From the old file the next deploy must write, so it must break that lock.
+                if Array(try readBytes(a.target)) != old { try a.install(old) }
                 let next = try full(operation)
                 #expect(next.status == 0, "\(what): the next deploy failed: \(next)")
                 #expect(Array(try readBytes(a.target)) == new, "\(what): the next deploy gave another file")
