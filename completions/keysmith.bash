@@ -606,7 +606,7 @@ _keysmith_list-ids() {
 
 _keysmith_rotate() {
     repeating_flags=()
-    non_repeating_flags=(-s --password-stdin -v -x --json --version -h --help)
+    non_repeating_flags=(-n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
     non_repeating_options=(-i --old --key-options -p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1

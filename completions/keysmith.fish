@@ -59,7 +59,7 @@ function __keysmith_parse_tokens -S
         case 'list-ids'
             __keysmith_parse_subcommand -r 1 'p=' 'o=+' 'F=' 't=' 's' 'password-stdin' 'v' 'json' 'hosts-file=' 'parallel=' 'version' 'h/help'
         case 'rotate'
-            __keysmith_parse_subcommand -r 1 'i=' 'old=' 'key-options=' 'p=' 'o=+' 'F=' 't=' 's' 'password-stdin' 'v' 'json' 'hosts-file=' 'parallel=' 'version' 'h/help'
+            __keysmith_parse_subcommand -r 1 'i=' 'old=' 'key-options=' 'n' 'p=' 'o=+' 'F=' 't=' 's' 'password-stdin' 'v' 'json' 'hosts-file=' 'parallel=' 'version' 'h/help'
         case 'challenge'
             __keysmith_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -279,6 +279,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" i' -s 'i' -d 'The new private key (NEWKEY.pub beside it must match it).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" old' -l 'old' -d 'The old public key file (every key in it is removed); OLDKEY beside it, if unencrypted or its passphrase is given, also logs in.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" key-options' -l 'key-options' -d 'authorized_keys options for the new key (default: those of the old key\'s line).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" n' -s 'n' -d 'Dry run: show what would be installed and removed on each host, change nothing.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" p' -s 'p' -d 'Port to connect to (wins over -o Port and ssh_config).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate"' -s 'o' -d 'An ssh_config option, as \'Keyword=value\' (may be repeated).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith rotate" F' -s 'F' -d 'ssh_config file to read instead of ~/.ssh/config.' -rfka ''

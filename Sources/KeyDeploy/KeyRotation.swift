@@ -14,15 +14,19 @@ public enum KeyRotation {
         public var list: () throws -> [KeyDeploy.ListedKey]
         public var copy: (_ lines: [String]) throws -> KeyDeploy.CopyResult
         public var remove: (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
+        /// What `remove` would take out, changing nothing (a dry run).
+        public var planRemove: (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
 
         public init(
             list: @escaping () throws -> [KeyDeploy.ListedKey],
             copy: @escaping (_ lines: [String]) throws -> KeyDeploy.CopyResult,
-            remove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
+            remove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult,
+            planRemove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
         ) {
             self.list = list
             self.copy = copy
             self.remove = remove
+            self.planRemove = planRemove
         }
 
         /// Edits `target` with ``KeyDeploy``'s remote script over `runner`.
@@ -33,7 +37,8 @@ public enum KeyRotation {
             Editor(
                 list: { try KeyDeploy.list(target: target, over: runner) },
                 copy: { try KeyDeploy.copy(lines: $0, target: target, over: runner) },
-                remove: { try KeyDeploy.remove(keys: $0, target: target, over: runner) }
+                remove: { try KeyDeploy.remove(keys: $0, target: target, over: runner) },
+                planRemove: { try KeyDeploy.remove(keys: $0, target: target, dryRun: true, over: runner) }
             )
         }
 
@@ -42,7 +47,8 @@ public enum KeyRotation {
             Editor(
                 list: { try SFTPKeyDeploy.list(target: target, over: sftp) },
                 copy: { try SFTPKeyDeploy.copy(lines: $0, target: target, over: sftp) },
-                remove: { try SFTPKeyDeploy.remove(keys: $0, target: target, over: sftp) }
+                remove: { try SFTPKeyDeploy.remove(keys: $0, target: target, over: sftp) },
+                planRemove: { try SFTPKeyDeploy.remove(keys: $0, target: target, dryRun: true, over: sftp) }
             )
         }
     }
@@ -68,6 +74,8 @@ public enum KeyRotation {
     public struct Report: Sendable {
         /// The line installed for the new key (with the options it carries).
         public var newLine: String = ""
+        /// The options of `newLine` (the old key's, or those given), nil when it has none.
+        public var newKeyOptions: String?
         /// Whether the new key was added (false: it was there already, or a step before failed).
         public var newKeyAdded = false
         /// Whether the new key was there before the rotation.
@@ -87,6 +95,54 @@ public enum KeyRotation {
 
         /// Whether every step succeeded: the new key logs in and the old one is gone.
         public var succeeded: Bool { self.failedStep == nil }
+    }
+
+    /// What ``rotate(newKey:comment:options:oldKeys:editor:proveLogin:)`` would do on one
+    /// account, changing nothing and logging in with nothing: the line it would install
+    /// (`newLine`, `newKeyWasPresent`), and the old key's lines it would remove after the
+    /// proof (`removed`, `oldKeysNotFound`). `newKeyAdded` stays false; `failedStep` is
+    /// `.read` when the file cannot be read.
+    public static func plan(
+        newKey: SSHPublicKey,
+        comment: String?,
+        options: String?,
+        oldKeys: [SSHPublicKey],
+        editor: Editor
+    ) -> Report {
+        var report = Report()
+        do {
+            let listed = try editor.list()
+            report.newKeyWasPresent = listed.contains { $0.key == newKey }
+            (report.newLine, report.newKeyOptions) = Self.newLine(
+                for: newKey,
+                comment: comment,
+                options: options,
+                oldKeys: oldKeys,
+                in: listed
+            )
+            let removal = try editor.planRemove(oldKeys)
+            report.removed = removal.removed
+            report.oldKeysNotFound = removal.notFound
+        } catch {
+            report.failedStep = .read
+            report.failure = error
+        }
+        return report
+    }
+
+    /// The line to install for `newKey`, and its options: `options`, or those of the first
+    /// line carrying one of `oldKeys` when `options` is nil (a restricted key stays as restricted).
+    static func newLine(
+        for newKey: SSHPublicKey,
+        comment: String?,
+        options: String?,
+        oldKeys: [SSHPublicKey],
+        in listed: [KeyDeploy.ListedKey]
+    ) -> (line: String, options: String?) {
+        let oldBlobs = Set(oldKeys.map(\.wireBlob))
+        let inherited = listed.first { oldBlobs.contains($0.key.wireBlob) }?.options
+        let chosen = (options ?? inherited).flatMap { $0.isEmpty ? nil : $0 }
+        return (AuthorizedKeys.line(for: newKey, comment: comment, options: chosen), chosen)
     }
 
     /// Rotates one account from `oldKeys` to `newKey`.
@@ -115,7 +171,6 @@ public enum KeyRotation {
         proveLogin: () throws -> Void
     ) -> Report {
         var report = Report()
-        let oldBlobs = Set(oldKeys.map(\.wireBlob))
         let listed: [KeyDeploy.ListedKey]
         do {
             listed = try editor.list()
@@ -125,8 +180,13 @@ public enum KeyRotation {
             return report
         }
         report.newKeyWasPresent = listed.contains { $0.key == newKey }
-        let inherited = listed.first { oldBlobs.contains($0.key.wireBlob) }?.options
-        report.newLine = AuthorizedKeys.line(for: newKey, comment: comment, options: options ?? inherited)
+        (report.newLine, report.newKeyOptions) = Self.newLine(
+            for: newKey,
+            comment: comment,
+            options: options,
+            oldKeys: oldKeys,
+            in: listed
+        )
 
         do {
             let copied = try editor.copy([report.newLine])

@@ -5,7 +5,7 @@ import KeyDeploy
 /// or a JSON object with the same.
 struct HostReport {
     enum Status: CaseIterable {
-        case done, alreadyPresent, removed, notPresent, listed, rotated, failed
+        case done, alreadyPresent, removed, notPresent, listed, rotated, wouldRotate, failed
 
         /// The words in the summary line.
         var words: String {
@@ -16,6 +16,7 @@ struct HostReport {
             case .notPresent: "not present"
             case .listed: "listed"
             case .rotated: "rotated"
+            case .wouldRotate: "would rotate"
             case .failed: "failed"
             }
         }
@@ -25,6 +26,7 @@ struct HostReport {
             switch self {
             case .alreadyPresent: "alreadyPresent"
             case .notPresent: "notPresent"
+            case .wouldRotate: "wouldRotate"
             default: self.words
             }
         }

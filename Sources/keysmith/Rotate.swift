@@ -21,6 +21,10 @@ struct Rotate: ParsableCommand {
             key is asked once; so is a password. Up to --parallel hosts are worked on at once; \
             each gets one line, then a summary line; the exit status is 0 only if every host \
             was rotated.
+
+            With -n, each host is logged in to and its file read, and its line says which line \
+            would be installed and which old lines removed; nothing is changed and no login \
+            with the new key is tried. The new key is checked here as in a real run.
             """
     )
 
@@ -46,6 +50,12 @@ struct Rotate: ParsableCommand {
         )
     )
     var keyOptions: String?
+
+    @Flag(
+        name: .customShort("n"),
+        help: "Dry run: show what would be installed and removed on each host, change nothing."
+    )
+    var dryRun = false
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -77,6 +87,23 @@ struct Rotate: ParsableCommand {
         let options = self.connection
         let (target, sftp, keyOptions) = (self.connection.target, self.connection.sftp, self.keyOptions)
         let newKey = new.key
+        if self.dryRun {
+            let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, _, client in
+                func plan(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
+                    KeyRotation.plan(
+                        newKey: newKey.publicKey,
+                        comment: new.comment,
+                        options: keyOptions,
+                        oldKeys: oldKeys,
+                        editor: editor
+                    )
+                }
+                if sftp { return try withSFTP(client) { plan(.sftp(target: target, over: $0)) } }
+                return plan(.shell(target: target, over: client))
+            }
+            try finishFleet(results.map { Self.planReport($0, newKey: newKey.publicKey) }, json: self.connection.json)
+            return
+        }
         let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, config, client in
             let prove = {
                 let proof = try options.connect(config, password: .ask, shared: shared, onlyKey: (new.path, newKey))
@@ -98,12 +125,48 @@ struct Rotate: ParsableCommand {
         try finishFleet(results.map(Self.report), json: self.connection.json)
     }
 
+    /// Why a host failed before anything was changed on it, saying so once.
+    private static func unchanged(_ error: any Error) -> String {
+        let reason = failureReason(error)
+        return reason.hasSuffix("nothing was changed)") ? reason : reason + "; nothing was changed"
+    }
+
+    /// One host's line in a dry run: what would be installed and removed.
+    private static func planReport(_ host: Fleet.HostResult<KeyRotation.Report>, newKey: SSHPublicKey) -> HostReport {
+        let r: KeyRotation.Report
+        switch host.outcome {
+        case .failure(let error):
+            return .failed(host.destination, Self.unchanged(error))
+        case .success(let report):
+            r = report
+        }
+        if r.failedStep != nil {
+            let reason = r.failure.map(failureReason) ?? "unknown error"
+            return .failed(host.destination, "could not read the authorized keys: \(reason); nothing was changed")
+        }
+        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
+        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
+        let json =
+            "\"dryRun\":true,\"newLine\":\(jsonString(r.newLine)),\"newKeyWasPresent\":\(r.newKeyWasPresent),\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))]"
+        let what = "\(newKey.type.displayName) \(newKey.fingerprint())" + (r.newKeyOptions.map { " with \($0)" } ?? "")
+        var detail = "would rotate: "
+        detail +=
+            r.newKeyWasPresent
+            ? "the new key is already installed; prove a login with it" : "install \(what), prove a login with it"
+        let lines = r.removed.map { String($0.line) }.joined(separator: ", ")
+        detail +=
+            r.removed.isEmpty
+            ? "; the old key is not installed"
+            : ", then remove the old key (\(r.removed.count == 1 ? "line" : "lines") \(lines))"
+        return HostReport(destination: host.destination, status: .wouldRotate, detail: detail, json: json)
+    }
+
     /// One host's line: what was done, or which step failed and what is left where.
     private static func report(_ host: Fleet.HostResult<KeyRotation.Report>) -> HostReport {
         let r: KeyRotation.Report
         switch host.outcome {
         case .failure(let error):
-            return .failed(host.destination, failureReason(error) + "; nothing was changed")
+            return .failed(host.destination, Self.unchanged(error))
         case .success(let report):
             r = report
         }

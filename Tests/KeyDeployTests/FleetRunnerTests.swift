@@ -59,7 +59,8 @@ struct FleetRunnerTests {
                     let (result, kept) = KeyDeploy.planRemove(keys: keys, from: self.contents)
                     self.contents = kept
                     return result
-                }
+                },
+                planRemove: { keys in KeyDeploy.planRemove(keys: keys, from: self.contents).0 }
             )
         }
     }
@@ -84,6 +85,42 @@ struct FleetRunnerTests {
         #expect(report.succeeded && proved)
         #expect(report.newKeyAdded && report.removed.count == 1)
         #expect(account.text == "\(other)\nrestrict,from=\"10.0.0.0/8\" \(new.openSSHLine(comment: "new"))\n")
+    }
+
+    @Test("a planned rotation names the line it would install and the lines it would remove, and changes nothing")
+    func rotationPlan() throws {
+        let old = try Self.key()
+        let new = try Self.key()
+        let gone = try Self.key()
+        let before = "# keys\nno-pty \(old.openSSHLine(comment: "old"))\n\(old.openSSHLine(comment: "again"))\n"
+        let account = FakeAccount(before)
+        let report = KeyRotation.plan(
+            newKey: new,
+            comment: "new",
+            options: nil,
+            oldKeys: [old, gone],
+            editor: account.editor
+        )
+        #expect(report.failedStep == nil && !report.newKeyAdded && !report.newKeyWasPresent)
+        #expect(report.newLine == "no-pty \(new.openSSHLine(comment: "new"))")
+        #expect(report.removed.map(\.line) == [2, 3])
+        #expect(report.oldKeysNotFound == [gone])
+        #expect(account.text == before)
+
+        let unreadable = KeyRotation.Editor(
+            list: { throw KeyDeployError(.remoteFailure, "no file") },
+            copy: { _ in throw KeyDeployError(.remoteFailure, "a plan copied") },
+            remove: { _ in throw KeyDeployError(.remoteFailure, "a plan removed") },
+            planRemove: { _ in throw KeyDeployError(.remoteFailure, "no file") }
+        )
+        let failed = KeyRotation.plan(
+            newKey: new,
+            comment: nil,
+            options: "restrict",
+            oldKeys: [old],
+            editor: unreadable
+        )
+        #expect(failed.failedStep == KeyRotation.Step.read)
     }
 
     @Test("a new key that cannot log in is taken out again; the old key stays")

@@ -207,6 +207,65 @@ struct FleetTests {
         }
     }
 
+    @Test("rotate -n: each host says what would be installed and removed; no file changes, over the shell and SFTP")
+    func rotateDryRun() throws {
+        let s = try Setup(accounts: 2)
+        let old = try s.key("id_old")
+        let new = try s.key("id_new")
+        #expect(try s.run(["copy-id", "-i", old + ".pub", "--key-options", "no-pty"] + s.urls).status == 0)
+        let before = s.accounts.map { s.sshd.authorizedKeys(of: $0) }
+        let newKey = try #require(
+            try runProcess(keysmithPath, ["fingerprint", "-f", new + ".pub"]).stdout.split(separator: " ").dropFirst()
+                .first
+        )
+
+        for sftp in [false, true] {
+            let flags = ["rotate", "-n", "-i", new, "--old", old + ".pub"] + (sftp ? ["-s"] : [])
+            let r = try s.run(flags + s.urls, passwordStdin: false)
+            #expect(r.status == 0, "\(r)")
+            for url in s.urls {
+                #expect(
+                    r.stdout.contains(
+                        "\(url): would rotate: install ED25519 \(newKey) with no-pty, prove a login with it, then remove the old key (line 1)\n"
+                    ),
+                    "\(r)"
+                )
+            }
+            #expect(r.stdout.hasSuffix("2 hosts: 2 would rotate\n"), "\(r)")
+            #expect(s.accounts.map { s.sshd.authorizedKeys(of: $0) } == before, "a dry run changed a file")
+            for account in s.accounts {
+                #expect(try s.logsIn(account, old))
+                #expect(try !s.logsIn(account, new))
+            }
+        }
+
+        let json = try s.run(
+            ["rotate", "-n", "--json", "-i", new, "--old", old + ".pub", s.urls[0]],
+            passwordStdin: false
+        )
+        let hosts = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [[String: Any]])
+        #expect(hosts.first?["status"] as? String == "wouldRotate", "\(json)")
+        #expect(hosts.first?["dryRun"] as? Bool == true)
+        #expect((hosts.first?["newLine"] as? String)?.hasPrefix("no-pty ssh-ed25519 ") == true, "\(json)")
+        #expect((hosts.first?["removed"] as? [[String: Any]])?.first?["line"] as? Int == 1, "\(json)")
+
+        // The real rotation then does what the dry run said.
+        let r = try s.run(["rotate", "-i", new, "--old", old + ".pub"] + s.urls, passwordStdin: false)
+        #expect(r.stdout.hasSuffix("2 hosts: 2 rotated\n"), "\(r)")
+        // The old key no longer logs in, and without the password the host fails, saying once
+        // that nothing was changed; with the password it logs in.
+        let refused = try s.run(["rotate", "-n", "-i", new, "--old", old + ".pub", s.urls[0]], passwordStdin: false)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stdout.contains("(the password or keys were refused; nothing was changed)\n"), "\(refused)")
+        let again = try s.run(["rotate", "-n", "-i", new, "--old", old + ".pub", s.urls[0]])
+        #expect(
+            again.stdout.contains(
+                "would rotate: the new key is already installed; prove a login with it; the old key is not installed\n"
+            ),
+            "\(again)"
+        )
+    }
+
     @Test("rotate with an unreachable host: the others are rotated, the dead one is named, exit 1")
     func rotateWithUnreachableHost() throws {
         let s = try Setup(accounts: 2)
