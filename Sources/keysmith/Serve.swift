@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import KeyVerify
 import Logging
+import SSHCrypto
 import SSHKeys
 
 #if canImport(Glibc)
@@ -82,7 +83,10 @@ struct Serve: ParsableCommand {
             for path in self.hostKeys {
                 let file = expandTilde(path)
                 do throws(SSHKeyError) {
-                    keys.append(try SSHPrivateKey(fileContents: try KeyFileIO.readPrivateKeyFile(file)))
+                    var contents = try KeyFileIO.readPrivateKeyFile(file)
+                    // An unencrypted host key's file bytes are the key: zero them once decoded.
+                    defer { secureWipe(&contents) }
+                    keys.append(try SSHPrivateKey(fileContents: contents))
                 } catch {
                     throw Failure("\(path): \(error.message)")
                 }
