@@ -138,7 +138,8 @@ struct PacketDecoder {
                 let length = try Self.checkedLength(rawLength, blockSize: blockSize, aligned: 0)
                 let total = 4 + length + keys.algorithm.tagSize
                 guard buffer.count >= total else { return nil }
-                let plain = try cipher.crypt(sequenceNumber: seq, buffer.prefix(total), aadLength: 4)
+                var plain = try cipher.crypt(sequenceNumber: seq, buffer.prefix(total), aadLength: 4)
+                defer { secureWipe(&plain) }
                 self.sequenceNumber &+= 1
                 return (try Self.payload(of: plain[...]), total, seq)
             }
@@ -159,28 +160,37 @@ struct PacketDecoder {
                 guard mac.verify(sequenceNumber: seq, body, mac: buffer.dropFirst(4 + length).prefix(macSize)) else {
                     throw SSHProtocolError(.protocolViolation, "a packet's MAC is wrong")
                 }
-                let plain = try cipher.crypt(sequenceNumber: seq, body, aadLength: 4)
+                var plain = try cipher.crypt(sequenceNumber: seq, body, aadLength: 4)
+                defer { secureWipe(&plain) }
                 self.sequenceNumber &+= 1
                 return (try Self.payload(of: plain[...]), total, seq)
             }
             // MAC-then-encrypt: decrypt the first block to learn the length (once: the
             // cipher's stream state moves on).
-            let first: [UInt8]
-            if let saved = self.firstBlock {
-                first = saved
-            } else {
+            if self.firstBlock == nil {
                 guard buffer.count >= blockSize else { return nil }
-                first = try cipher.crypt(sequenceNumber: seq, buffer.prefix(blockSize), aadLength: 0)
-                self.firstBlock = first
+                self.firstBlock = try cipher.crypt(sequenceNumber: seq, buffer.prefix(blockSize), aadLength: 0)
             }
-            let length = try Self.checkedLength(first.readUInt32(at: 0), blockSize: blockSize, aligned: 4)
+            let rawLength = self.firstBlock?.readUInt32(at: 0) ?? 0
+            let length = try Self.checkedLength(rawLength, blockSize: blockSize, aligned: 4)
             let total = 4 + length + macSize
-            guard buffer.count >= total else { return nil }
-            var plain = first
-            plain.reserveCapacity(4 + length)
-            let rest = buffer.dropFirst(blockSize).prefix(4 + length - blockSize)
-            plain.append(contentsOf: try cipher.crypt(sequenceNumber: seq, rest, aadLength: 0))
+            guard buffer.count >= total, var first = self.firstBlock else { return nil }
+            // The decrypted packet may hold a password (RFC 4252 §8): each plaintext buffer
+            // is zeroed once the payload is copied out (the first block is released by the
+            // codec first, so the copy wiped is the only one).
             self.firstBlock = nil
+            var plain = [UInt8]()
+            plain.reserveCapacity(4 + length)
+            plain.append(contentsOf: first)
+            secureWipe(&first)
+            defer { secureWipe(&plain) }
+            var rest = try cipher.crypt(
+                sequenceNumber: seq,
+                buffer.dropFirst(blockSize).prefix(4 + length - blockSize),
+                aadLength: 0
+            )
+            plain.append(contentsOf: rest)
+            secureWipe(&rest)
             guard mac.verify(sequenceNumber: seq, plain, mac: buffer.dropFirst(4 + length).prefix(macSize)) else {
                 throw SSHProtocolError(.protocolViolation, "a packet's MAC is wrong")
             }
