@@ -18,7 +18,8 @@ final class ServeFixture: @unchecked Sendable {
     let clientKeys: [String: String]
     /// Client public key lines by type name.
     let publicLines: [String: String]
-    private let pid: pid_t
+    /// The server's process id.
+    let pid: pid_t
 
     /// - Parameters:
     ///   - authorizedKeys: the file's contents; nil lists the three client keys.
