@@ -52,14 +52,42 @@ package enum Ed25519 {
         return signature
     }
 
-    /// Whether `signature` is valid for `message` under `publicKey`.
+    /// Whether `signature` is valid for `message` under `publicKey`, exactly as libsodium's
+    /// `crypto_sign_verify_detached` decides.
+    ///
+    /// A key verified against more than once is prepared (`Ed25519KeyCache`), and a valid
+    /// signature under it is accepted by `Ed25519PreparedKey` without libsodium; anything that
+    /// path does not accept is decided by libsodium.
     package static func verify(
         publicKey: some Collection<UInt8>,
         signature: some Collection<UInt8>,
         message: some Collection<UInt8>
     ) -> Bool {
+        Self.verify(publicKey: publicKey, signature: signature, message: message, cache: .shared).valid
+    }
+
+    /// `verify`, through `cache`, and whether the prepared key's path accepted the signature.
+    static func verify(
+        publicKey: some Collection<UInt8>,
+        signature: some Collection<UInt8>,
+        message: some Collection<UInt8>,
+        cache: Ed25519KeyCache
+    ) -> (valid: Bool, withoutLibsodium: Bool) {
         let pk = Array(publicKey)
         let sig = Array(signature)
+        guard sodiumIsReady, pk.count == Self.publicKeySize, sig.count == Self.signatureSize else {
+            return (false, false)
+        }
+        if let prepared = cache.preparedKey(for: pk), prepared.acceptsWithoutLibsodium(signature: sig, message: message)
+        {
+            return (true, true)
+        }
+        return (Self.libsodiumVerify(publicKey: pk, signature: sig, message: message), false)
+    }
+
+    /// libsodium's `crypto_sign_verify_detached`, for keys and signatures of the right length.
+    static func libsodiumVerify(publicKey pk: [UInt8], signature sig: [UInt8], message: some Collection<UInt8>) -> Bool
+    {
         guard sodiumIsReady, pk.count == Self.publicKeySize, sig.count == Self.signatureSize else { return false }
         let data = Array(message)
         let storage = data.isEmpty ? [0] : data
