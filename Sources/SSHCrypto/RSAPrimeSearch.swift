@@ -111,6 +111,9 @@ enum RSAPrimeSearch {
         }
 
         func run(worker: Int) {
+            // This may be a thread of Dispatch's pool, which stays idle afterwards and ends
+            // when it likes, perhaps while the process exits: free its OpenSSL state now.
+            defer { releaseThreadCryptoState() }
             let context = Worker(search: self, index: worker)
             let unmanaged = Unmanaged.passRetained(context)
             defer { unmanaged.release() }

@@ -1,4 +1,5 @@
 package import Logging
+import SSHCrypto
 package import SSHKeys
 
 #if canImport(Glibc)
@@ -261,11 +262,18 @@ private final class ServerConnection: @unchecked Sendable {
     }
 
     func run() {
+        let authenticated = self.serve()
+        // serve()'s OpenSSL objects (ciphers, MACs, kex) are freed by now. Free this thread's
+        // own OpenSSL state too before SSHServer.run() may return and the process exit:
+        // OpenSSL would free it when the thread ends, but not if that is after exit's cleanup.
+        releaseThreadCryptoState()
+        _ = close(self.fd)
+        self.server.connectionEnded(authenticated: authenticated)
+    }
+
+    /// Serves the connection until it ends; returns whether the client authenticated.
+    private func serve() -> Bool {
         var authenticated = false
-        defer {
-            _ = close(self.fd)
-            self.server.connectionEnded(authenticated: authenticated)
-        }
         let config = self.server.configuration
         let transport = SSHServerTransport(hostKeys: config.hostKeys, algorithms: config.algorithms)
         var phase = Phase.keyExchange
@@ -445,6 +453,7 @@ private final class ServerConnection: @unchecked Sendable {
         } else {
             self.logger.notice("connection closed", metadata: metadata)
         }
+        return authenticated
     }
 
     private func log(_ events: [SSHUserAuthServerEvent]) {
