@@ -148,6 +148,49 @@ public final class SFTPClient {
         }
     }
 
+    /// The names in the directory `path` (without `.` and `..`): OPENDIR, then READDIR until
+    /// EOF (§6.7: each NAME reply carries uint32 count, then count × (string filename,
+    /// string longname, ATTRS)), then CLOSE. At most `maximumCount` names are read.
+    public func listDirectory(_ path: String, maximumCount: Int = 100_000) throws(SSHProtocolError) -> [String] {
+        let reply = try self.request(SFTPMessage.opendir, "list", path) { $0.writeString(path) }
+        let handle = try self.parse(reply, expecting: SFTPMessage.handle, "list", path) { r in
+            let handle = try r.readString()
+            guard handle.count <= 256 else { throw SSHKeyError(.invalidFormat, "handle") }
+            return Handle(bytes: Array(handle), path: path)
+        }
+        var names: [String] = []
+        do throws(SSHProtocolError) {
+            while true {
+                let reply = try self.request(SFTPMessage.readdir, "list", path, allowEOF: true) { w in
+                    w.writeString(handle.bytes)
+                }
+                if reply.first == SFTPMessage.status { break }
+                let batch = try self.parse(reply, expecting: SFTPMessage.name, "list", path) { r in
+                    let count = try r.readUInt32()
+                    var batch: [String] = []
+                    for _ in 0..<count {
+                        batch.append(String(decoding: try r.readString(), as: UTF8.self))
+                        _ = try r.readString()
+                        _ = try SFTPAttributes.read(from: &r)
+                    }
+                    return batch
+                }
+                names += batch.filter { $0 != "." && $0 != ".." }
+                guard names.count <= maximumCount else {
+                    throw SSHProtocolError(
+                        .channelFailure,
+                        "\(path) on the server holds more than \(maximumCount) names"
+                    )
+                }
+            }
+        } catch {
+            try? self.close(handle)
+            throw error
+        }
+        try self.close(handle)
+        return names
+    }
+
     // MARK: Files
 
     /// OPEN flags (SSH_FXF_*, draft-ietf-secsh-filexfer-02 §6.3).

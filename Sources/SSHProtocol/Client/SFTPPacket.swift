@@ -10,6 +10,8 @@ enum SFTPMessage {
     static let write: UInt8 = 6
     static let lstat: UInt8 = 7
     static let setstat: UInt8 = 9
+    static let opendir: UInt8 = 11
+    static let readdir: UInt8 = 12
     static let remove: UInt8 = 13
     static let mkdir: UInt8 = 14
     static let rmdir: UInt8 = 15
