@@ -29,13 +29,45 @@
 ///   lock) is it chmodded 600 and renamed over the target. Prints `written`, `kept`,
 ///   `changed`, `locked LOCKDIR` or `failed WHAT`; a client that went away gets nothing.
 ///
-/// The lock is the directory `DIR/.keysmith.lock`; its holder writes `HOST PID` into
-/// `holder` inside it, and removes both when it exits, however it exits short of SIGKILL.
-/// A waiter polls every 0.1 s for up to 60 s and breaks a stale lock (docs/limits.md): one
-/// whose holder record names this host and a process that no longer runs, or one with no
-/// record (or another host's) that has stayed the same directory for 20 s. Breaking happens
-/// under a second lock, `DIR/.keysmith.lock.break`, after checking the record once more, so
-/// two waiters never both break it and a fresh lock is never taken for a stale one.
+/// The lock is the directory `DIR/.keysmith.lock`, held by whoever put the file `holder` into
+/// it; the record in `holder` is `HOST PID` (the SFTP path's is `(sftp) NONCE`). A taker
+/// creates the directory, writes its record into `rec.PID` and hard-links that to `holder`
+/// (`ln` fails when `holder` exists; where hard links are refused, a noclobber `>`), so a
+/// record appears whole and at most once; a taker that finds one there lost the directory
+/// to a waiter that took it over, and waits again. The holder removes `holder` and the
+/// directory when it exits, however it exits short of SIGKILL, and only while `holder` is
+/// still its own record.
+///
+/// A waiter polls every 0.1 s for up to 60 s and, every second, takes over a stale lock
+/// (docs/limits.md): one whose record names this host and a process that no longer runs,
+/// or one with no record (or another host's) whose inode, entries and record stayed the same
+/// for 20 s. Taking over never removes the directory: the waiter renames `holder` to
+/// `stale.PID` (of all waiters, only the one whose rename finds it goes on), checks that
+/// what it moved is the record it judged stale and names no running process (else it moves
+/// it back and waits), then puts its own record in as a taker does. With no record it only
+/// does the latter. Why no two waiters both take a lock over, and no fresh lock is taken
+/// for a stale one:
+///
+/// - Ownership changes only by putting `holder` into the directory, which succeeds for one
+///   party only, and a holder's record is never removed except by itself or by the one
+///   rename that moves it aside.
+/// - A waiter that moved a record aside acts only when that record is the one it judged
+///   stale; records are unique per holder (PID on this host, checked again with `kill -0`;
+///   a 64-bit nonce over SFTP), so a fresh holder's record is moved back, not broken.
+/// - A directory without a record is taken over by putting a record in; a taker still
+///   about to put its own in then fails and waits, so it never believes it holds a lock.
+/// - Whatever a killed waiter leaves is again a lock in one of these states (its own record
+///   naming a dead process, or no record with `stale.PID` inside), so no leftover ever
+///   blocks the next waiter: there is no second lock, as `DIR/.keysmith.lock.break` was.
+///   Older keysmith broke locks under that directory; a waiter removes one that stayed the
+///   same for 20 s.
+///
+/// The one assumption, as before: a holder whose process cannot be checked (another host,
+/// SFTP) finishes within 20 s. Once it holds the lock, the holder removes what killed deploys
+/// left, by exact name: `TARGET.keysmith.PID`, `TARGET.keysmith.snap.PID` and
+/// `TARGET.keysmith.sftp.HEX` beside the target, and `rec.*` and `stale.*` of the same forms
+/// inside the lock. Every writer of those files holds the lock while they exist, so none
+/// belongs to a live deploy.
 enum RemoteScript {
     static let text = #"""
         umask 077
@@ -68,40 +100,90 @@ enum RemoteScript {
         }
         sum() { if [ -e "$t" ]; then cksum < "$t"; else echo absent; fi; }
         host=$(uname -n 2>/dev/null) l=$d/.keysmith.lock snap= tmp=
-        cleanup() {
-            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"}
-            rm -f -- "$l/holder"
-            rmdir -- "$l" 2>/dev/null
+        num() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+        hex() { case $1 in '' | *[!0-9a-f]*) return 1 ;; esac; [ ${#1} -le 16 ]; }
+        own() {
+            say "$host $$" > "$l/rec.$$" 2>/dev/null && {
+                ln -- "$l/rec.$$" "$l/holder" 2>/dev/null ||
+                    { [ ! -e "$l/holder" ] && (set -C && cat -- "$l/rec.$$" > "$l/holder") 2>/dev/null; }
+            }
+            s=$?
+            rm -f -- "$l/rec.$$"
+            return $s
+        }
+        release() {
+            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"} "$l/rec.$$"
+            if [ -f "$l/stale.$$" ]; then
+                ln -- "$l/stale.$$" "$l/holder" 2>/dev/null
+                rm -f -- "$l/stale.$$"
+            fi
+            if [ "$(cat -- "$l/holder" 2>/dev/null)" = "$host $$" ]; then
+                rm -f -- "$l/holder"
+                rmdir -- "$l" 2>/dev/null
+            fi
+        }
+        alive() {
+            case $1 in "$host "*) kill -0 "${1##* }" 2>/dev/null && return 0 ;; esac
+            return 1
+        }
+        take() {
+            if [ -n "$h" ]; then
+                mv -f -- "$l/holder" "$l/stale.$$" 2>/dev/null || return 1
+                c=$(cat -- "$l/stale.$$" 2>/dev/null)
+                if [ "$c" != "$h" ] || alive "$c"; then
+                    ln -- "$l/stale.$$" "$l/holder" 2>/dev/null
+                    rm -f -- "$l/stale.$$"
+                    return 1
+                fi
+            fi
+            own || return 1
+            rm -f -- "$l/stale.$$"
         }
         stale() {
+            if b=$(ls -di -- "$l.break" 2>/dev/null); then
+                if [ "$b" != "$bseen" ]; then
+                    bseen=$b bsince=$n
+                elif [ $((n - bsince)) -ge 200 ]; then
+                    rmdir -- "$l.break" 2>/dev/null
+                fi
+            fi
             h=$(cat -- "$l/holder" 2>/dev/null)
             case $h in
-            "$host "*) kill -0 "${h##* }" 2>/dev/null && return 1 ;;
+            "$host "*) alive "$h" && return 1 ;;
             *)
-                i=$(ls -di -- "$l" 2>/dev/null) || return 1
-                i=${i%% *}/$h
+                i=$(ls -di -- "$l" && ls -A -- "$l") 2>/dev/null || return 1
+                i=$i/$h
                 if [ "$i" != "$seen" ]; then seen=$i since=$n; return 1; fi
                 [ $((n - since)) -ge 200 ] || return 1
                 ;;
             esac
-            mkdir -- "$l.break" 2>/dev/null || return 1
-            if [ "$(cat -- "$l/holder" 2>/dev/null)" = "$h" ]; then
-                rm -f -- "$l/holder"
-                rmdir -- "$l" 2>/dev/null
-            fi
-            rmdir -- "$l.break"
+            take
+        }
+        sweep() {
+            for f in "$l"/rec.* "$l"/stale.* "$t".keysmith.*; do
+                case $f in
+                "$l"/rec.sftp.*) hex "${f#"$l"/rec.sftp.}" ;;
+                "$l"/stale.sftp.*) hex "${f#"$l"/stale.sftp.}" ;;
+                "$l"/rec.*) num "${f#"$l"/rec.}" ;;
+                "$l"/stale.*) num "${f#"$l"/stale.}" ;;
+                "$t".keysmith.sftp.*) hex "${f#"$t".keysmith.sftp.}" ;;
+                "$t".keysmith.snap.*) num "${f#"$t".keysmith.snap.}" ;;
+                "$t".keysmith.*) num "${f#"$t".keysmith.}" ;;
+                *) false ;;
+                esac && rm -f -- "$f" 2>/dev/null
+            done
         }
         lock() {
-            n=0 seen= since=0
-            until mkdir -- "$l" 2>/dev/null; do
+            n=0 seen= since=0 bseen= bsince=0
+            trap release EXIT
+            trap 'exit 1' HUP INT TERM PIPE
+            until mkdir -- "$l" 2>/dev/null && own; do
                 n=$((n + 1))
-                if [ $((n % 10)) -eq 0 ] && stale; then continue; fi
+                if [ $((n % 10)) -eq 0 ] && stale; then break; fi
                 if [ $n -ge 600 ]; then say "locked $l"; exit 1; fi
                 sleep 0.1 2>/dev/null || sleep 1
             done
-            trap cleanup EXIT
-            trap 'exit 1' HUP INT TERM PIPE
-            say "$host $$" > "$l/holder"
+            sweep
         }
         case $op in
         read)

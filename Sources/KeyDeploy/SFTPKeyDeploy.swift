@@ -19,10 +19,10 @@ import Darwin
 /// 2. create the directory 0700 when missing and clear group and other write bits
 ///    (`chmod go-w`), reporting each as the shell path does;
 /// 3. take the same lock as the shell script, `DIR/.keysmith.lock` (MKDIR fails while
-///    another deploy holds it, so deploys over the shell and over SFTP serialise), and write
-///    a holder record into it; a stale lock is broken as the shell script breaks one whose
-///    holder it cannot check (SFTP runs no `kill -0`): after 20 s unchanged, under
-///    `DIR/.keysmith.lock.break` (docs/limits.md);
+///    another deploy holds it, so deploys over the shell and over SFTP serialise), by putting
+///    a whole holder record in; a stale lock is taken over as the shell script takes over one
+///    whose holder it cannot check (SFTP runs no `kill -0`): after 20 s unchanged
+///    (``Lock``, docs/limits.md); then remove what killed deploys left;
 /// 4. read the file again and give up this round when it changed;
 /// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
 ///    offered, and `posix-rename@openssh.com` it over the target; remove the lock.
@@ -86,7 +86,7 @@ public enum SFTPKeyDeploy {
 
     /// How long another deploy's lock is waited for, as in the shell script.
     static let lockWait: Duration = .seconds(60)
-    /// How long a lock must stay unchanged (same record, same directory time) to count as stale.
+    /// How long a lock must stay unchanged (same record, entries and directory time) to count as stale.
     static let staleAfter: Duration = .seconds(20)
 
     /// The target as an absolute path, its directory and the home directory.
@@ -164,12 +164,10 @@ public enum SFTPKeyDeploy {
         /// Under the lock: when the file still holds `expected` (nil: absent), replaces it
         /// with `new` through a temporary file. False when it changed meanwhile.
         func swap(expected: [UInt8]?, new: [UInt8], _ sftp: SFTPClient) throws -> Bool {
-            let lock = self.directory + "/.keysmith.lock"
-            try self.acquire(lock, sftp)
-            defer {
-                try? sftp.remove(lock + "/holder")
-                try? sftp.removeDirectory(lock)
-            }
+            let lock = Lock(directory: self.directory)
+            try lock.acquire(sftp)
+            defer { lock.release(sftp) }
+            lock.sweep(target: self.target, sftp)
             guard try sftp.readFile(self.target) == expected else { return false }
             let temporary = self.target + ".keysmith.sftp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             do throws(SSHProtocolError) {
@@ -190,74 +188,198 @@ public enum SFTPKeyDeploy {
             }
             return true
         }
+    }
 
-        /// MKDIR of the lock directory, retried while it exists for up to ``lockWait``;
-        /// then the holder record. Every second a waiter checks whether the lock is stale.
-        func acquire(_ lock: String, _ sftp: SFTPClient) throws {
+    /// The shell script's lock, `DIR/.keysmith.lock`, taken and broken over SFTP by the same
+    /// rules (``RemoteScript`` and docs/limits.md give the argument):
+    ///
+    /// - The lock is held by whoever put the file `holder` into the directory. A taker
+    ///   creates the directory with MKDIR, writes its record `(sftp) NONCE` into
+    ///   `rec.sftp.NONCE` and RENAMEs that to `holder`; RENAME fails when `holder` exists
+    ///   (draft-ietf-secsh-filexfer-02 §6.5; OpenSSH's sftp-server links, then unlinks), so
+    ///   the record appears whole and only once. A taker that finds `holder` there already
+    ///   lost the directory to a breaker and waits again.
+    /// - A waiter takes over a lock that stayed the same (record, entries, modification time)
+    ///   for ``staleAfter``: it RENAMEs `holder` to `stale.sftp.NONCE` (only one waiter's
+    ///   RENAME finds it), checks that it holds the record it judged stale (else it puts it
+    ///   back), and puts its own record in as a taker does. With no record, it only does the
+    ///   latter. It never removes the directory, so no fresh lock can be taken for the old one.
+    /// - The holder removes `holder` and the directory only while `holder` is its own record.
+    struct Lock {
+        /// `DIR/.keysmith.lock`.
+        let path: String
+        /// Names this deploy's record and its files inside the lock.
+        let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+
+        init(directory: String) { self.path = directory + "/.keysmith.lock" }
+
+        /// The holder record: `(sftp)` is no host name, so a shell waiter treats it as another
+        /// host's, whose process it cannot check either.
+        var record: [UInt8] { Array("(sftp) \(self.nonce)\n".utf8) }
+        var holder: String { self.path + "/holder" }
+
+        /// What a waiter watches between polls, and since when it has stayed the same.
+        typealias Observation = (identity: [UInt8], since: ContinuousClock.Instant)
+
+        /// MKDIR of the lock directory and the record, retried while another holds it for up
+        /// to ``lockWait``; every second a waiter checks whether the lock is stale and takes
+        /// it over when it is.
+        func acquire(_ sftp: SFTPClient) throws {
             let end = ContinuousClock.now + SFTPKeyDeploy.lockWait
             var vanished = 0
             var polls = 0
-            var seen: (identity: [UInt8], since: ContinuousClock.Instant)? = nil
+            var seen: Observation? = nil
+            var legacy: Observation? = nil
             while true {
                 do throws(SSHProtocolError) {
-                    try sftp.makeDirectory(lock, permissions: 0o700)
-                    break
+                    try sftp.makeDirectory(self.path, permissions: 0o700)
+                    if try self.own(sftp) { return }
+                } catch  where sftp.lastStatus == 0 {
+                    throw KeyDeployError(.remoteFailure, error.message)
                 } catch {
                     // MKDIR fails while the lock exists; when it is gone by the time we look,
                     // its holder just released it: try again at once, a few times.
-                    if try sftp.lstat(lock) == nil {
+                    if try sftp.lstat(self.path) == nil {
                         vanished += 1
                         guard vanished < 5 else { throw KeyDeployError(.remoteFailure, error.message) }
                         continue
                     }
                 }
                 polls += 1
-                if polls % 10 == 0, try Self.breakIfStale(lock, sftp, seen: &seen) { continue }
-                guard ContinuousClock.now < end else { throw KeyDeploy.lockedError(lock) }
+                if polls % 10 == 0 {
+                    try self.ageLegacyBreakLock(sftp, seen: &legacy)
+                    if try self.takeIfStale(sftp, seen: &seen) { return }
+                }
+                guard ContinuousClock.now < end else { throw KeyDeploy.lockedError(self.path) }
                 usleep(100_000)
-            }
-            // The shell script's record is `HOST PID`; "(sftp)" is no host name, so a shell
-            // waiter treats this record as another host's, which it cannot check either.
-            let record = Array("(sftp) \(String(UInt64.random(in: 0...UInt64.max), radix: 16))\n".utf8)
-            do throws(SSHProtocolError) {
-                let handle = try sftp.open(lock + "/holder", flags: [.write, .create, .exclusive], permissions: 0o600)
-                defer { try? sftp.close(handle) }
-                try sftp.write(handle, offset: 0, record)
-            } catch {
-                try? sftp.remove(lock + "/holder")
-                try? sftp.removeDirectory(lock)
-                throw KeyDeployError(.remoteFailure, error.message)
             }
         }
 
-        /// The shell script's `stale` for a holder it cannot check: the lock is stale once its
-        /// record and its directory's modification time stayed the same for ``staleAfter``.
-        /// It is broken under `LOCK.break` after reading the record again, so two waiters
-        /// never both break it and a fresh lock is never taken for the stale one.
-        static func breakIfStale(
-            _ lock: String,
-            _ sftp: SFTPClient,
-            seen: inout (identity: [UInt8], since: ContinuousClock.Instant)?
-        ) throws(SSHProtocolError) -> Bool {
-            guard let attributes = try sftp.lstat(lock) else { return false }
-            let record = try sftp.readFile(lock + "/holder", maximumSize: 4096)
-            let identity = Array(String(attributes.modificationTime ?? 0).utf8) + [0x2F] + (record ?? [])
+        /// Puts this deploy's record in as `holder`, whole, unless there is one already.
+        /// - Returns: whether this deploy now holds the lock.
+        func own(_ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
+            let staged = self.path + "/rec.sftp." + self.nonce
+            do throws(SSHProtocolError) {
+                let handle = try sftp.open(staged, flags: [.write, .create, .exclusive], permissions: 0o600)
+                do throws(SSHProtocolError) {
+                    try sftp.write(handle, offset: 0, self.record)
+                } catch {
+                    try? sftp.close(handle)
+                    throw error
+                }
+                try sftp.close(handle)
+                try sftp.rename(staged, to: self.holder)
+                return true
+            } catch  where sftp.lastStatus != 0 {
+                // A STATUS: `holder` exists (a breaker took the directory over) or the
+                // directory went away. The connection is fine; the lock is not ours.
+                try? sftp.remove(staged)
+                return false
+            }
+        }
+
+        /// Removes `holder` and the directory, if `holder` is still this deploy's record.
+        func release(_ sftp: SFTPClient) {
+            guard (try? sftp.readFile(self.holder, maximumSize: 4096)) == self.record else { return }
+            try? sftp.remove(self.holder)
+            try? sftp.removeDirectory(self.path)
+        }
+
+        /// One poll of a waiter: the lock is stale once its record, its entries and its
+        /// modification time stayed the same for ``staleAfter`` (SFTP runs no `kill -0`, so
+        /// every holder is judged as the shell judges another host's); then it is taken over.
+        /// - Returns: whether this deploy now holds the lock.
+        func takeIfStale(_ sftp: SFTPClient, seen: inout Observation?) throws(SSHProtocolError) -> Bool {
+            guard let attributes = try sftp.lstat(self.path) else { return false }
+            let names: [String]
+            do throws(SSHProtocolError) {
+                names = try sftp.listDirectory(self.path, maximumCount: 1000)
+            } catch  where sftp.lastStatus != 0 {
+                return false
+            }
+            let record = try sftp.readFile(self.holder, maximumSize: 4096)
+            var identity = Array(String(attributes.modificationTime ?? 0).utf8)
+            for name in names.sorted() { identity += [0x2F] + Array(name.utf8) }
+            identity += [0x00] + (record ?? [])
             guard let previous = seen, previous.identity == identity else {
                 seen = (identity, ContinuousClock.now)
                 return false
             }
             guard ContinuousClock.now - previous.since >= SFTPKeyDeploy.staleAfter else { return false }
-            do throws(SSHProtocolError) {
-                try sftp.makeDirectory(lock + ".break", permissions: 0o700)
-            } catch {
-                return false
-            }
-            defer { try? sftp.removeDirectory(lock + ".break") }
-            guard try sftp.readFile(lock + "/holder", maximumSize: 4096) == record else { return false }
-            if record != nil { try sftp.remove(lock + "/holder") }
-            try? sftp.removeDirectory(lock)
             seen = nil
-            return true
+            return try self.take(over: record, sftp)
         }
+
+        /// Takes over the lock judged stale while `holder` held `stale` (nil: none).
+        /// - Returns: whether this deploy now holds the lock.
+        func take(over stale: [UInt8]?, _ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
+            let claimed = self.path + "/stale.sftp." + self.nonce
+            if let stale {
+                do throws(SSHProtocolError) {
+                    try sftp.rename(self.holder, to: claimed)
+                } catch  where sftp.lastStatus != 0 {
+                    return false  // another waiter took it first, or its holder released it
+                }
+                guard try sftp.readFile(claimed, maximumSize: 4096) == stale else {
+                    // A fresh record: someone took the lock since it was judged. Give it back.
+                    try? sftp.rename(claimed, to: self.holder)
+                    try? sftp.remove(claimed)
+                    return false
+                }
+            }
+            let owned = try self.own(sftp)
+            if stale != nil { try? sftp.remove(claimed) }
+            return owned
+        }
+
+        /// Removes `DIR/.keysmith.lock.break`, which keysmith no longer takes, once it stayed
+        /// the same for ``staleAfter``: older versions broke locks under it, and one killed in
+        /// that instant left it behind, which kept those versions from breaking any lock.
+        func ageLegacyBreakLock(_ sftp: SFTPClient, seen: inout Observation?) throws(SSHProtocolError) {
+            guard let attributes = try sftp.lstat(self.path + ".break") else { return }
+            let identity = Array("\(attributes.modificationTime ?? 0) \(attributes.permissions ?? 0)".utf8)
+            guard let previous = seen, previous.identity == identity else {
+                seen = (identity, ContinuousClock.now)
+                return
+            }
+            if ContinuousClock.now - previous.since >= SFTPKeyDeploy.staleAfter {
+                try? sftp.removeDirectory(self.path + ".break")
+                seen = nil
+            }
+        }
+
+        /// Under the lock: removes what killed deploys left, by exact name only (see
+        /// ``leftover(_:target:)``); every writer of these files held the lock while they existed.
+        func sweep(target: String, _ sftp: SFTPClient) {
+            for name in (try? sftp.listDirectory(self.path, maximumCount: 1000)) ?? [] {
+                if SFTPKeyDeploy.leftover(name, inLock: true) { try? sftp.remove(self.path + "/" + name) }
+            }
+            let directory = Paths.parent(target)
+            let base = String(target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...])
+            for name in (try? sftp.listDirectory(directory)) ?? [] {
+                if SFTPKeyDeploy.leftover(name, target: base) { try? sftp.remove(directory + "/" + name) }
+            }
+        }
+    }
+
+    /// Whether `name` is a file a killed deploy leaves beside the target `target` (a file
+    /// name): the shell's `TARGET.keysmith.PID` and `TARGET.keysmith.snap.PID`, or SFTP's
+    /// `TARGET.keysmith.sftp.HEX`; or, `inLock`, one inside the lock directory: `rec.PID`,
+    /// `stale.PID`, `rec.sftp.HEX`, `stale.sftp.HEX`. PID is decimal digits, HEX 1 to 16
+    /// lowercase hexadecimal digits, as the shell script's `sweep` matches them.
+    static func leftover(_ name: String, target: String = "", inLock: Bool = false) -> Bool {
+        func digits(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { $0 >= "0" && $0 <= "9" } }
+        func hex(_ s: Substring) -> Bool {
+            !s.isEmpty && s.count <= 16 && s.allSatisfy { ($0 >= "0" && $0 <= "9") || ($0 >= "a" && $0 <= "f") }
+        }
+        func after(_ prefix: String) -> Substring? { name.hasPrefix(prefix) ? name.dropFirst(prefix.count) : nil }
+        let prefixes = inLock ? ["rec.", "stale."] : [target + ".keysmith."]
+        for prefix in prefixes {
+            guard let rest = after(prefix) else { continue }
+            if rest.hasPrefix("sftp.") { return hex(rest.dropFirst(5)) }
+            if !inLock && rest.hasPrefix("snap.") { return digits(rest.dropFirst(5)) }
+            return digits(rest)
+        }
+        return false
     }
 }

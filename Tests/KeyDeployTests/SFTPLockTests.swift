@@ -8,7 +8,7 @@ import Testing
 @testable import KeyDeploy
 
 /// A password connection to the fixture's sshd, with its SFTP channel.
-private func openSFTP(_ sshd: SSHDFixture) throws -> (SSHClient, SFTPClient) {
+func openSFTP(_ sshd: SSHDFixture) throws -> (SSHClient, SFTPClient) {
     let trusted = Set(sshd.hostKeys.values.compactMap { try? SSHPublicKey(openSSHLine: $0) })
     let secret = sshd.password
     let client = try SSHClient.connect(
@@ -32,7 +32,9 @@ private func openSFTP(_ sshd: SSHDFixture) throws -> (SSHClient, SFTPClient) {
 /// record, and a lock left by a holder that died is broken, by either path, whichever left it.
 @Suite("the authorized_keys lock over SFTP, against OpenSSH's sshd")
 struct SFTPLockTests {
-    @Test("while the SFTP path holds the lock, the lock holds a holder record; after the deploy neither is left")
+    @Test(
+        "while the SFTP path holds the lock, the lock holds its whole holder record; after the deploy neither is left"
+    )
     func holderRecord() throws {
         let sshd = try SSHDFixture()
         let dir = try TempDir()
@@ -41,17 +43,52 @@ struct SFTPLockTests {
         defer { client.close() }
         let paths = try SFTPKeyDeploy.Paths(target: KeyDeploy.defaultTarget, sftp: sftp)
         try sftp.makeDirectory(paths.directory, permissions: 0o700)
-        let lock = paths.directory + "/.keysmith.lock"
-        try paths.acquire(lock, sftp)
-        let record = try readText(sshd.home + "/.ssh/.keysmith.lock/holder")
-        #expect(record.hasPrefix("(sftp) ") && record.hasSuffix("\n"), "\(record)")
-        #expect(try fileMode(sshd.home + "/.ssh/.keysmith.lock/holder") & 0o077 == 0)
-        try sftp.remove(lock + "/holder")
-        try sftp.removeDirectory(lock)
+        let lock = SFTPKeyDeploy.Lock(directory: paths.directory)
+        try lock.acquire(sftp)
+        let lockPath = sshd.home + "/.ssh/.keysmith.lock"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: lockPath) == ["holder"])
+        let record = try readText(lockPath + "/holder")
+        #expect(record == "(sftp) \(lock.nonce)\n", "\(record)")
+        #expect(try fileMode(lockPath + "/holder") & 0o077 == 0)
+        // A holder whose record was replaced (its lock was taken for stale) leaves the lock alone.
+        try writeAsUser(sshd, ".ssh/.keysmith.lock/holder", Array("(sftp) 5eed\n".utf8))
+        lock.release(sftp)
+        #expect(try readText(lockPath + "/holder") == "(sftp) 5eed\n")
+        try FileManager.default.removeItem(atPath: lockPath)
+        try lock.acquire(sftp)
+        lock.release(sftp)
+        #expect(!FileManager.default.fileExists(atPath: lockPath))
 
         _ = try SFTPKeyDeploy.copy(lines: [key.line], over: sftp)
         #expect(try FileManager.default.contentsOfDirectory(atPath: sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
+    }
+
+    @Test("the names a killed deploy leaves are recognised exactly")
+    func leftoverNames() {
+        for name in [
+            "authorized_keys.keysmith.1", "authorized_keys.keysmith.4194304", "authorized_keys.keysmith.snap.77",
+            "authorized_keys.keysmith.sftp.0", "authorized_keys.keysmith.sftp.ffffffffffffffff",
+        ] {
+            #expect(SFTPKeyDeploy.leftover(name, target: "authorized_keys"), "\(name)")
+        }
+        for name in [
+            "authorized_keys", "authorized_keys.keysmith.", "authorized_keys.keysmith.12x",
+            "authorized_keys.keysmith.-1", "authorized_keys.keysmith.snap.", "authorized_keys.keysmith.snap.1.2",
+            "authorized_keys.keysmith.sftp.", "authorized_keys.keysmith.sftp.ABC",
+            "authorized_keys.keysmith.sftp.1ffffffffffffffff", "authorized_keys2.keysmith.1",
+            "xauthorized_keys.keysmith.1", "authorized_keys.keysmith.sftp.12 ", ".keysmith.lock", "rec.1",
+        ] {
+            #expect(!SFTPKeyDeploy.leftover(name, target: "authorized_keys"), "\(name)")
+        }
+        for name in ["rec.1", "stale.23", "rec.sftp.5eed", "stale.sftp.0"] {
+            #expect(SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
+        }
+        for name in [
+            "holder", "rec.", "rec.x", "stale.sftp.", "stale.sftp.XY", "rec.snap.1", "authorized_keys.keysmith.1",
+        ] {
+            #expect(!SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
+        }
     }
 
     enum Stale: String, CaseIterable, CustomTestStringConvertible {

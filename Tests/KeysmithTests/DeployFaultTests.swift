@@ -149,6 +149,14 @@ struct DeployFaultTests {
                 .sorted()
         }
 
+        /// Removes a lock a killed deploy left, with whatever is inside it (its record, or
+        /// the record it was putting in), as if it had been waited out.
+        func removeLock() throws {
+            let lock = self.sshDirectory + "/.keysmith.lock"
+            for name in try FileManager.default.contentsOfDirectory(atPath: lock) { unlink(lock + "/" + name) }
+            rmdir(lock)
+        }
+
         /// Whether ~/.ssh holds an entry whose name satisfies `match`.
         func hasEntry(_ match: (String) -> Bool) -> Bool {
             guard let d = opendir(self.sshDirectory) else { return false }
@@ -324,9 +332,11 @@ struct DeployFaultTests {
         var new = 0
         /// Faults that struck while the lock directory existed.
         var locked = 0
-        /// Locks the client left behind (SFTP only: there is no remote process to release them).
+        /// Locks left behind (by a killed SFTP client or remote script: no remote process
+        /// remains to release them).
         var staleLocks = 0
-        /// Temporary files left behind (SFTP only).
+        /// Temporary files left behind (by a killed SFTP client or remote script), each
+        /// removed by the next deploy.
         var temporaries = 0
 
         var description: String {
@@ -368,18 +378,19 @@ struct DeployFaultTests {
             var runNext = index % 6 == 5
             if leavesFiles ?? sftp {
                 // A killed SFTP client, or a killed remote script, leaves what it held: the
-                // lock (broken by the next deploy: after 20 s unchanged over SFTP, waited out
-                // once per sweep, or at once when its holder's process is gone) and its
-                // temporary files (named for their process or at random, so no later deploy
-                // trips over them).
+                // lock (taken over by the next deploy: after 20 s unchanged over SFTP, waited
+                // out once per sweep, or at once when its holder's process is gone) and its
+                // temporary files, which the next deploy that takes the lock must remove: a
+                // point that leaves one is followed by a full deploy that must leave nothing.
                 let temporaries = left.filter { $0.hasPrefix("authorized_keys.keysmith.") }
-                counts.temporaries += temporaries.count
-                for t in temporaries { unlink(a.sshDirectory + "/" + t) }
+                if !temporaries.isEmpty {
+                    counts.temporaries += temporaries.count
+                    runNext = true
+                }
                 if left.contains(".keysmith.lock") {
                     counts.staleLocks += 1
                     if staleLockWaited && sftp {
-                        unlink(a.sshDirectory + "/.keysmith.lock/holder")
-                        rmdir(a.sshDirectory + "/.keysmith.lock")
+                        try a.removeLock()
                     } else {
                         staleLockWaited = true
                         runNext = true
@@ -536,6 +547,8 @@ struct DeployFaultTests {
         )
         #expect(counts.old > 0 && counts.new > 0, "\(counts)")
         #expect(counts.staleLocks > 0, "no kill left the lock behind: \(counts)")
+        // Each was removed by the deploy after it (the sweep checks that it left nothing).
+        #expect(counts.temporaries > 0, "no kill left a temporary file behind: \(counts)")
         print("DeployFaultTests.remoteKilled: \(counts)")
     }
 
