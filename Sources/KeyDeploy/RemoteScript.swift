@@ -136,8 +136,10 @@ enum RemoteScript {
                     return 1
                 fi
             fi
-            own || return 1
+            own
+            s=$?
             rm -f -- "$l/stale.$$"
+            return $s
         }
         stale() {
             if b=$(ls -di -- "$l.break" 2>/dev/null); then
