@@ -147,31 +147,49 @@ struct NielsPoint {
     var xy2d: FieldElement
 }
 
-/// The multiples j·256^i·P, j = 1…8, i = 0…31, of one point P, in affine Niels form: with
-/// scalars in signed radix-16 digits, k = Σ e_m·16^m, e_m ∈ [−8, 8], a scalar multiple is
-/// Σ e_{2i}·256^i·P + 16·Σ e_{2i+1}·256^i·P, additions of table entries and 4 doublings.
+/// Multiples of one point P in affine Niels form, for scalars in signed radix-2^w digits,
+/// k = Σ e_m·2^(w·m) with |e_m| ≤ 2^(w−1): entry `multiples·i + (j − 1)` is j·2^(shift·i)·P for
+/// j = 1…`multiples`, i = 0…`positions` − 1.
 ///
-/// 256 entries of 3 field elements of 40 bytes: 30,720 bytes.
+/// Two layouts (`Layout`): a public key's table is radix 16 with every other digit position
+/// (shift 8), so Σ e_m·16^m·P = Σ e_(2i)·256^i·P + 16·Σ e_(2i+1)·256^i·P, table additions
+/// and 4 doublings; 256 entries of 120 bytes (3 field elements of 40), 30,720 bytes. The base
+/// point's table, one for the process, is radix 64 with every position (shift 6): 43 × 32
+/// entries, 165,120 bytes, and 43 additions for a scalar instead of 64.
 final class FixedBaseTable: Sendable {
-    static let positions = 32
-    static let multiples = 8
-    /// Entry 8i + (j − 1) is j·256^i·P.
+    /// A table's shape.
+    struct Layout {
+        /// Bits per digit.
+        let width: Int
+        /// Bits between positions: `width`, or twice it for the every-other-position layout.
+        let shift: Int
+        let positions: Int
+        var multiples: Int { 1 << (self.width - 1) }
+
+        /// A public key's table: radix 16, even and odd digits sharing positions.
+        static let publicKey = Layout(width: 4, shift: 8, positions: 32)
+        /// The base point's table: radix 64, one position per digit (⌈253 / 6⌉ = 43).
+        static let basePoint = Layout(width: 6, shift: 6, positions: 43)
+    }
+
+    let layout: Layout
     let entries: [NielsPoint]
 
-    init(_ point: EdwardsPoint) {
-        let count = Self.positions * Self.multiples
+    init(_ point: EdwardsPoint, layout: Layout) {
+        self.layout = layout
+        let count = layout.positions * layout.multiples
         var points: [EdwardsPoint] = []
         points.reserveCapacity(count)
         var base = point
-        for i in 0..<Self.positions {
+        for i in 0..<layout.positions {
             var multiple = base
             points.append(multiple)
-            for _ in 2...Self.multiples {
+            for _ in 1..<layout.multiples {
                 multiple = multiple + base
                 points.append(multiple)
             }
-            if i < Self.positions - 1 {
-                for _ in 0..<8 { base = base.doubled() }
+            if i < layout.positions - 1 {
+                for _ in 0..<layout.shift { base = base.doubled() }
             }
         }
         // One inversion for all: prefix[i] = z_0 ⋯ z_(i−1), then walk back from 1/(z_0 ⋯ z_(n−1)).
@@ -198,37 +216,61 @@ final class FixedBaseTable: Sendable {
     }
 
     /// The base point B of RFC 8032 §5.1: y = 4/5, x even; its encoding is 0x58 then 31 × 0x66.
+    static let basePointEncoding: [UInt8] = [0x58] + [UInt8](repeating: 0x66, count: 31)
+
+    /// B's table, built on first use (a few milliseconds).
     static let basePoint: FixedBaseTable = {
-        guard let b = EdwardsPoint(encoding: [0x58] + [UInt8](repeating: 0x66, count: 31)) else {
+        guard let b = EdwardsPoint(encoding: basePointEncoding) else {
             fatalError("the Ed25519 base point does not decode")
         }
-        return FixedBaseTable(b)
+        return FixedBaseTable(b, layout: .basePoint)
     }()
 }
 
-/// The 64 signed radix-16 digits of a 32-byte little-endian scalar below 2^255:
-/// k = Σ e_m·16^m with e_m ∈ [−8, 7], the last one in [0, 8].
+/// The signed radix-2^w digits of a 32-byte little-endian scalar below 2^253 (S and h are
+/// below ℓ): k = Σ e_m·2^(w·m) with e_m ∈ [−2^(w−1), 2^(w−1)), the last one in [0, 2].
 struct SignedDigits {
     private var storage: SIMD64<Int8>
 
     /// All digits zero.
     init() { self.storage = SIMD64() }
 
-    init(scalar: UnsafeRawBufferPointer) {
-        precondition(scalar.count == 32)
+    /// The digits of width `width` (4 or 6): ⌈256 / w⌉ of them.
+    init(scalar: UnsafeRawBufferPointer, width: Int) {
+        precondition(scalar.count == 32 && (width == 4 || width == 6) && scalar[31] < 0x20)
+        let words = (
+            UInt64(littleEndian: scalar.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            UInt64(littleEndian: scalar.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+            UInt64(littleEndian: scalar.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+            UInt64(littleEndian: scalar.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        )
+        func word(_ i: Int) -> UInt64 {
+            switch i {
+            case 0: words.0
+            case 1: words.1
+            case 2: words.2
+            case 3: words.3
+            default: 0
+            }
+        }
+        let count = (256 + width - 1) / width
+        let mask: UInt64 = (1 << UInt64(width)) - 1
+        let half = Int8(1 << (width - 1))
         var e = SIMD64<Int8>()
-        for i in 0..<32 {
-            let byte = scalar[i]
-            e[2 * i] = Int8(byte & 15)
-            e[2 * i + 1] = Int8(byte >> 4)
-        }
         var carry: Int8 = 0
-        for m in 0..<63 {
-            let digit = e[m] &+ carry
-            carry = (digit &+ 8) >> 4
-            e[m] = digit &- carry << 4
+        for m in 0..<count {
+            let bit = m * width
+            let offset = bit % 64
+            var bits = word(bit / 64) >> UInt64(offset)
+            if offset + width > 64 { bits |= word(bit / 64 + 1) << UInt64(64 - offset) }
+            let digit = Int8(bits & mask) &+ carry
+            if m == count - 1 {
+                e[m] = digit
+            } else {
+                carry = (digit &+ half) >> Int8(width)
+                e[m] = digit &- carry << Int8(width)
+            }
         }
-        e[63] = e[63] &+ carry
         self.storage = e
     }
 
@@ -237,48 +279,52 @@ struct SignedDigits {
 }
 
 extension EdwardsPoint {
-    /// [s]B − [h]P from the fixed-base tables of B and P: at most 128 mixed additions and
-    /// 4 doublings.
-    static func combination(
-        s: SignedDigits,
-        base: FixedBaseTable,
-        h: SignedDigits,
-        point: FixedBaseTable
-    ) -> EdwardsPoint {
+    /// [s]B − [h]P, s in radix-64 digits and h in radix-16 digits: at most 43 + 64 mixed
+    /// additions and 4 doublings.
+    static func combination(s: SignedDigits, h: SignedDigits, point: FixedBaseTable) -> EdwardsPoint {
+        var acc = Self.negatedMultiple(h: h, point: point)
+        let base = FixedBaseTable.basePoint
         base.entries.withUnsafeBufferPointer { b in
-            point.entries.withUnsafeBufferPointer { p in
-                var acc = EdwardsPoint.identity
-                for i in 0..<FixedBaseTable.positions {
-                    acc.addMultiple(s[2 * i + 1], of: b, position: i)
-                    acc.subtractMultiple(h[2 * i + 1], of: p, position: i)
-                }
-                acc = acc.doubled().doubled().doubled().doubled()
-                for i in 0..<FixedBaseTable.positions {
-                    acc.addMultiple(s[2 * i], of: b, position: i)
-                    acc.subtractMultiple(h[2 * i], of: p, position: i)
-                }
-                return acc
+            for i in 0..<base.layout.positions {
+                acc.addMultiple(s[i], of: b, at: i &* base.layout.multiples)
             }
         }
+        return acc
     }
 
-    /// self += digit·256^position·P.
-    @inline(__always)
-    mutating func addMultiple(_ digit: Int8, of table: UnsafeBufferPointer<NielsPoint>, position: Int) {
-        if digit > 0 {
-            self.add(table[position &* 8 &+ Int(digit) &- 1])
-        } else if digit < 0 {
-            self.subtract(table[position &* 8 &- Int(digit) &- 1])
+    /// −[h]P from P's table (`Layout.publicKey`), h in radix-16 digits.
+    static func negatedMultiple(h: SignedDigits, point: FixedBaseTable) -> EdwardsPoint {
+        precondition(point.layout.width == 4 && point.layout.shift == 8)
+        return point.entries.withUnsafeBufferPointer { p in
+            var acc = EdwardsPoint.identity
+            for i in 0..<point.layout.positions {
+                acc.subtractMultiple(h[2 * i + 1], of: p, at: i &* 8)
+            }
+            acc = acc.doubled().doubled().doubled().doubled()
+            for i in 0..<point.layout.positions {
+                acc.subtractMultiple(h[2 * i], of: p, at: i &* 8)
+            }
+            return acc
         }
     }
 
-    /// self −= digit·256^position·P.
+    /// self += digit·Q, where table[row + j − 1] is j·Q.
     @inline(__always)
-    mutating func subtractMultiple(_ digit: Int8, of table: UnsafeBufferPointer<NielsPoint>, position: Int) {
+    mutating func addMultiple(_ digit: Int8, of table: UnsafeBufferPointer<NielsPoint>, at row: Int) {
         if digit > 0 {
-            self.subtract(table[position &* 8 &+ Int(digit) &- 1])
+            self.add(table[row &+ Int(digit) &- 1])
         } else if digit < 0 {
-            self.add(table[position &* 8 &- Int(digit) &- 1])
+            self.subtract(table[row &- Int(digit) &- 1])
+        }
+    }
+
+    /// self −= digit·Q, where table[row + j − 1] is j·Q.
+    @inline(__always)
+    mutating func subtractMultiple(_ digit: Int8, of table: UnsafeBufferPointer<NielsPoint>, at row: Int) {
+        if digit > 0 {
+            self.subtract(table[row &+ Int(digit) &- 1])
+        } else if digit < 0 {
+            self.add(table[row &- Int(digit) &- 1])
         }
     }
 }

@@ -28,11 +28,10 @@ package final class Ed25519PreparedKey: Sendable {
         guard let point = EdwardsPoint(encoding: publicKey), !point.isIdentity, point.encoding == publicKey else {
             return nil
         }
-        let table = FixedBaseTable(point)
+        let table = FixedBaseTable(point, layout: .publicKey)
         // [ℓ]A must be the identity: A has prime order ℓ, no small-order component.
-        let orderDigits = Self.groupOrder.withUnsafeBytes { SignedDigits(scalar: $0) }
-        let minusOrderTimesA = EdwardsPoint.combination(s: SignedDigits(), base: table, h: orderDigits, point: table)
-        guard minusOrderTimesA.isIdentity else { return nil }
+        let orderDigits = Self.groupOrder.withUnsafeBytes { SignedDigits(scalar: $0, width: 4) }
+        guard EdwardsPoint.negatedMultiple(h: orderDigits, point: table).isIdentity else { return nil }
         self.publicKey = publicKey
         self.table = table
     }
@@ -95,9 +94,9 @@ package final class Ed25519PreparedKey: Sendable {
                     )
                 }
             }
-            let sDigits = SignedDigits(scalar: s)
-            let hDigits = withUnsafeBytes(of: &h) { SignedDigits(scalar: $0) }
-            let check = EdwardsPoint.combination(s: sDigits, base: .basePoint, h: hDigits, point: self.table)
+            let sDigits = SignedDigits(scalar: s, width: 6)
+            let hDigits = withUnsafeBytes(of: &h) { SignedDigits(scalar: $0, width: 4) }
+            let check = EdwardsPoint.combination(s: sDigits, h: hDigits, point: self.table)
             let (c0, c1, c2, c3) = check.encodingWords
             guard c0 == UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
                 c1 == UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),

@@ -115,33 +115,46 @@ struct Ed25519PreparedKeyTests {
     // MARK: Arithmetic
 
     @Test("the constants: d, sqrt(−1), the base point")
-    func constants() {
+    func constants() throws {
         // RFC 8032 §5.1: d = 37095705934669439343138083508754565189542113879843219016388785533085940283555.
         #expect(
             FieldElement.d.bytes == [UInt8](hex: "a3785913ca4deb75abd841414d0a700098e879777940c78c73fe6f2bee6c0352")
         )
         let minusOne = FieldElement.zero - .one
         #expect(FieldElement.equal(FieldElement.sqrtMinusOne.squared(), minusOne))
-        let b = [UInt8](hex: "5866666666666666666666666666666666666666666666666666666666666666")
-        let point = EdwardsPoint(encoding: b)
-        #expect(point?.encoding == b)
-        // [ℓ]B = 0 and [ℓ − 1]B = −B through the table.
-        let table = FixedBaseTable.basePoint
-        let order = Ed25519PreparedKey.groupOrder.withUnsafeBytes { SignedDigits(scalar: $0) }
-        #expect(EdwardsPoint.combination(s: order, base: table, h: SignedDigits(), point: table).isIdentity)
+        let encoding = [UInt8](hex: "5866666666666666666666666666666666666666666666666666666666666666")
+        #expect(encoding == FixedBaseTable.basePointEncoding)
+        let point = EdwardsPoint(encoding: encoding)
+        #expect(point?.encoding == encoding)
+        // [ℓ]B = 0 through both layouts of table.
+        let b = try #require(point)
+        let keyTable = FixedBaseTable(b, layout: .publicKey)
+        let order4 = Ed25519PreparedKey.groupOrder.withUnsafeBytes { SignedDigits(scalar: $0, width: 4) }
+        let order6 = Ed25519PreparedKey.groupOrder.withUnsafeBytes { SignedDigits(scalar: $0, width: 6) }
+        #expect(EdwardsPoint.combination(s: order6, h: SignedDigits(), point: keyTable).isIdentity)
+        #expect(EdwardsPoint.negatedMultiple(h: order4, point: keyTable).isIdentity)
+        #expect(EdwardsPoint.combination(s: order6, h: order4, point: keyTable).isIdentity)
     }
 
-    @Test("field arithmetic agrees with libsodium's scalar multiplication on random points")
-    func scalarMultiples() {
-        // [k]B by the table equals libsodium's crypto_scalarmult_ed25519_base_noclamp.
+    @Test("scalar multiples by both tables agree with libsodium's")
+    func scalarMultiples() throws {
+        let b = try #require(EdwardsPoint(encoding: FixedBaseTable.basePointEncoding))
+        let keyTable = FixedBaseTable(b, layout: .publicKey)
         for _ in 0..<(20 * Self.rounds) {
             var k = [UInt8](repeating: 0, count: 32)
             crypto_core_ed25519_scalar_random(&k)
             var expected = [UInt8](repeating: 0, count: 32)
             #expect(crypto_scalarmult_ed25519_base_noclamp(&expected, k) == 0)
-            let digits = k.withUnsafeBytes { SignedDigits(scalar: $0) }
-            let ours = EdwardsPoint.combination(s: digits, base: .basePoint, h: SignedDigits(), point: .basePoint)
-            #expect(ours.encoding == expected)
+            // [k]B by B's radix-64 table.
+            let k6 = k.withUnsafeBytes { SignedDigits(scalar: $0, width: 6) }
+            #expect(EdwardsPoint.combination(s: k6, h: SignedDigits(), point: keyTable).encoding == expected)
+            // −[k]B by a key's radix-16 table is [ℓ − k]B.
+            var negated = [UInt8](repeating: 0, count: 32)
+            crypto_core_ed25519_scalar_negate(&negated, k)
+            var expectedNegated = [UInt8](repeating: 0, count: 32)
+            #expect(crypto_scalarmult_ed25519_base_noclamp(&expectedNegated, negated) == 0)
+            let k4 = k.withUnsafeBytes { SignedDigits(scalar: $0, width: 4) }
+            #expect(EdwardsPoint.negatedMultiple(h: k4, point: keyTable).encoding == expectedNegated)
             // Decoding and encoding again is the identity on valid encodings.
             #expect(EdwardsPoint(encoding: expected)?.encoding == expected)
         }
