@@ -83,6 +83,44 @@ struct SFTPClientTests {
         #expect(try sftp.stat("dir") == nil)
     }
 
+    @Test(
+        "listDirectory: every name across several READDIR replies, odd names included; a missing directory is one sentence"
+    )
+    func listing() throws {
+        let sshd = try SSHDFixture()
+        let dir = sshd.home + "/many"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        // More names than one READDIR reply carries (sftp-server sends up to 100 at a time).
+        var expected = Set((0..<250).map { "f\($0)" })
+        expected.formUnion(["with space", "tab\there", "line\nbreak", ".hidden", "ünïcode", "sub"])
+        for name in expected where name != "sub" { try writeText(dir + "/" + name, "x") }
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: false)
+        _ = try runProcess("/bin/chown", ["-R", sshd.user, dir]).checked("chown")
+
+        let client = try connect(sshd)
+        defer { client.close() }
+        let sftp = try SFTPClient(over: client)
+        defer { try? sftp.close() }
+        let names = try sftp.listDirectory("many")
+        #expect(names.count == expected.count, "no name twice, no . or ..")
+        #expect(Set(names) == expected)
+        #expect(try sftp.listDirectory("many/sub").isEmpty)
+        do {
+            _ = try sftp.listDirectory("many", maximumCount: 100)
+            Issue.record("a listing beyond maximumCount was returned")
+        } catch {
+            #expect(error.message == "many on the server holds more than 100 names")
+        }
+        do {
+            _ = try sftp.listDirectory("missing")
+            Issue.record("listing a missing directory succeeded")
+        } catch {
+            #expect(error.message == "the SFTP server could not list missing: no such file")
+        }
+        // The handle was closed each time: the channel still answers.
+        #expect(try sftp.realPath("/") == "/")
+    }
+
     @Test("a STATUS error is one sentence naming the operation and path")
     func statusErrors() throws {
         let sshd = try SSHDFixture()
