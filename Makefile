@@ -112,7 +112,7 @@ fuzz-run:
 # Every sanitized process, the test runner and each keysmith it starts, writes its report
 # to a file in .build-X/sanitizer-logs (world-writable: some tests run keysmith as nobody),
 # so a report from a child whose failure a test expected still fails the target.
-# LeakSanitizer suppressions, each with its reason, are in scripts/sanitizers/lsan.supp.
+# Suppressions, each with its reason, are in scripts/sanitizers/lsan.supp and tsan.supp.
 # SANITIZE_FILTER narrows the run (e.g. SANITIZE_FILTER='SSHCryptoTests|SSHKeysTests|FuzzTests').
 # Each report file is named after its executable and pid (log_exe_name), e.g. asan.keysmith.1234.
 # SANITIZE_OPTIONS adds sanitizer options, e.g. SANITIZE_OPTIONS=fast_unwind_on_malloc=0 for
@@ -121,7 +121,7 @@ SANITIZE_FILTER ?=
 SANITIZE_OPTIONS ?=
 ASAN_ENV = ASAN_OPTIONS=log_path=$(CURDIR)/.build-asan/sanitizer-logs/asan:log_exe_name=1:detect_leaks=1$(if $(SANITIZE_OPTIONS),:$(SANITIZE_OPTIONS)) \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
-TSAN_ENV = TSAN_OPTIONS=log_path=$(CURDIR)/.build-tsan/sanitizer-logs/tsan:log_exe_name=1$(if $(SANITIZE_OPTIONS),:$(SANITIZE_OPTIONS))
+TSAN_ENV = TSAN_OPTIONS=log_path=$(CURDIR)/.build-tsan/sanitizer-logs/tsan:log_exe_name=1:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp$(if $(SANITIZE_OPTIONS),:$(SANITIZE_OPTIONS))
 # $(1): scratch directory suffix, $(2): sanitizer, $(3): its environment.
 define sanitize_run
 	$(SWIFT) build --build-tests --scratch-path .build-$(1) --sanitize=$(2) $(SWIFT_FLAGS)
