@@ -131,6 +131,14 @@ struct Rotate: ParsableCommand {
         return reason.hasSuffix("nothing was changed)") ? reason : reason + "; nothing was changed"
     }
 
+    /// The JSON members for the old key's lines removed (or to be removed) and those not found.
+    private static func removalJSON(_ r: KeyRotation.Report) -> String {
+        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
+        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
+        return
+            "\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))]"
+    }
+
     /// One host's line in a dry run: what would be installed and removed.
     private static func planReport(_ host: Fleet.HostResult<KeyRotation.Report>, newKey: SSHPublicKey) -> HostReport {
         let r: KeyRotation.Report
@@ -144,10 +152,8 @@ struct Rotate: ParsableCommand {
             let reason = r.failure.map(failureReason) ?? "unknown error"
             return .failed(host.destination, "could not read the authorized keys: \(reason); nothing was changed")
         }
-        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
         let json =
-            "\"dryRun\":true,\"newLine\":\(jsonString(r.newLine)),\"newKeyWasPresent\":\(r.newKeyWasPresent),\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))]"
+            "\"dryRun\":true,\"newLine\":\(jsonString(r.newLine)),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r))"
         let what = "\(newKey.type.displayName) \(newKey.fingerprint())" + (r.newKeyOptions.map { " with \($0)" } ?? "")
         var detail = "would rotate: "
         detail +=
@@ -170,10 +176,8 @@ struct Rotate: ParsableCommand {
         case .success(let report):
             r = report
         }
-        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
         let json =
-            "\"newKeyAdded\":\(r.newKeyAdded),\"newKeyWasPresent\":\(r.newKeyWasPresent),\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))],\"failedStep\":\(r.failedStep.map { jsonString($0.description) } ?? "null"),\"newKeyTakenOut\":\(r.newKeyTakenOut)"
+            "\"newKeyAdded\":\(r.newKeyAdded),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r)),\"failedStep\":\(r.failedStep.map { jsonString($0.description) } ?? "null"),\"newKeyTakenOut\":\(r.newKeyTakenOut)"
         guard let step = r.failedStep else {
             var detail = "rotated: "
             detail +=
