@@ -76,10 +76,16 @@ struct Challenge: ParsableCommand {
                 """
         )
 
-        @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
+        @Option(
+            name: .customShort("f", allowingJoined: true),
+            help: ArgumentHelp("Private key file.", valueName: "file")
+        )
         var keyFile: String
 
-        @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+        @Option(
+            name: .customShort("P", allowingJoined: true),
+            help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+        )
         var passphrase: String?
 
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))

@@ -13,13 +13,13 @@ import Darwin
 /// The options copy-id, remove-id and list-ids share: how to reach and log in to the hosts.
 struct ConnectionOptions: ParsableArguments {
     @Option(
-        name: .customShort("p"),
+        name: .customShort("p", allowingJoined: true),
         help: ArgumentHelp("Port to connect to (wins over -o Port and ssh_config).", valueName: "port")
     )
     var port: Int?
 
     @Option(
-        name: .customShort("o"),
+        name: .customShort("o", allowingJoined: true),
         help: ArgumentHelp(
             "An ssh_config option, as 'Keyword=value' (may be repeated).",
             discussion: """
@@ -33,13 +33,13 @@ struct ConnectionOptions: ParsableArguments {
     var options: [String] = []
 
     @Option(
-        name: .customShort("F"),
+        name: .customShort("F", allowingJoined: true),
         help: ArgumentHelp("ssh_config file to read instead of ~/.ssh/config.", valueName: "file")
     )
     var configFile: String?
 
     @Option(
-        name: .customShort("t"),
+        name: .customShort("t", allowingJoined: true),
         help: ArgumentHelp(
             "The remote authorized_keys path (relative paths are under the home directory).",
             valueName: "path"

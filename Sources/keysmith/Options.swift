@@ -61,7 +61,7 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
 /// `-Z` and `-a`: how openssh-key-v1 files are encrypted.
 struct EncryptionOptions: ParsableArguments {
     @Option(
-        name: .customShort("a"),
+        name: .customShort("a", allowingJoined: true),
         help: ArgumentHelp(
             "bcrypt_pbkdf rounds for the OpenSSH format, 1 to \(PasswordKDFLimits.maximumBcryptRounds) (default 24).",
             valueName: "rounds"
@@ -70,7 +70,7 @@ struct EncryptionOptions: ParsableArguments {
     var rounds: Int = OpenSSHKeyFileOptions.defaultRounds
 
     @Option(
-        name: .customShort("Z"),
+        name: .customShort("Z", allowingJoined: true),
         help: ArgumentHelp(
             "Cipher for the OpenSSH format (default aes256-ctr).",
             discussion: "One of: \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", ")).",

@@ -29,7 +29,7 @@ struct Rotate: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("i"),
+        name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp("The new private key (NEWKEY.pub beside it must match it).", valueName: "newkey")
     )
     var identity: String

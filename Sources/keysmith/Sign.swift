@@ -21,22 +21,25 @@ struct Sign: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("f"),
+        name: .customShort("f", allowingJoined: true),
         help: ArgumentHelp("Private key file (or its .pub file).", valueName: "file")
     )
     var keyFile: String
 
     @Option(
-        name: .customShort("n"),
+        name: .customShort("n", allowingJoined: true),
         help: ArgumentHelp("Signature namespace, e.g. file, git or email.", valueName: "namespace")
     )
     var namespace: String
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+    )
     var passphrase: String?
 
     @Option(
-        name: .customShort("O"),
+        name: .customShort("O", allowingJoined: true),
         help: ArgumentHelp("Signing option: hashalg=sha256 or hashalg=sha512.", valueName: "option")
     )
     var options: [String] = []
