@@ -93,8 +93,7 @@ struct Challenge: ParsableCommand {
 
         func run() throws {
             try reportingChallengeFailures {
-                var path = expandTilde(self.keyFile)
-                if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
+                let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
                 writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key))
             }

@@ -98,6 +98,21 @@ struct EncryptionOptions: ParsableArguments {
     }
 }
 
+/// The private key file that signs for `-f path`, as ssh-keygen's load_sign_key finds it:
+/// a path ending in `-cert.pub` or else `.pub` (and longer than that ending) names the
+/// private key beside it, so a certificate or public key can be given in its place.
+/// - Throws: `Failure` when `path` names a public key and there is no private key beside it.
+func signingKeyPath(_ path: String) throws -> String {
+    for suffix in ["-cert.pub", ".pub"] where path.count > suffix.count && path.hasSuffix(suffix) {
+        let privatePath = String(path.dropLast(suffix.count))
+        guard KeyFileIO.fileExists(privatePath) else {
+            throw Failure("no private key found for the public key \(path): \(privatePath) does not exist")
+        }
+        return privatePath
+    }
+    return path
+}
+
 /// Loads a private key file, asking for its passphrase only when it is encrypted.
 func loadPrivateKey(
     path: String,

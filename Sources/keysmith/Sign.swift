@@ -22,7 +22,7 @@ struct Sign: ParsableCommand {
 
     @Option(
         name: .customShort("f", allowingJoined: true),
-        help: ArgumentHelp("Private key file (or its .pub file).", valueName: "file")
+        help: ArgumentHelp("Private key file (or its .pub or -cert.pub file).", valueName: "file")
     )
     var keyFile: String
 
@@ -77,9 +77,7 @@ struct Sign: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let hash = try self.hashAlgorithm()
-            // ssh-keygen's load_sign_key: a .pub path names the private key beside it.
-            var path = expandTilde(self.keyFile)
-            if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
+            let path = try signingKeyPath(expandTilde(self.keyFile))
             let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
             var kept: [String] = []
             let targets = self.files.isEmpty ? ["-"] : self.files
