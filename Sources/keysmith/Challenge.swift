@@ -76,10 +76,16 @@ struct Challenge: ParsableCommand {
                 """
         )
 
-        @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
+        @Option(
+            name: .customShort("f", allowingJoined: true),
+            help: ArgumentHelp("Private key file.", valueName: "file")
+        )
         var keyFile: String
 
-        @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+        @Option(
+            name: .customShort("P", allowingJoined: true),
+            help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+        )
         var passphrase: String?
 
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
@@ -87,8 +93,7 @@ struct Challenge: ParsableCommand {
 
         func run() throws {
             try reportingChallengeFailures {
-                var path = expandTilde(self.keyFile)
-                if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
+                let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
                 writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key))
             }

@@ -12,10 +12,16 @@ struct CheckNoValidate: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("n"), help: ArgumentHelp("Signature namespace.", valueName: "namespace"))
+    @Option(
+        name: .customShort("n", allowingJoined: true),
+        help: ArgumentHelp("Signature namespace.", valueName: "namespace")
+    )
     var namespace: String
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Signature file.", valueName: "signature"))
+    @Option(
+        name: .customShort("s", allowingJoined: true),
+        help: ArgumentHelp("Signature file.", valueName: "signature")
+    )
     var signatureFile: String
 
     @OptionGroup var options: VerifyOptions

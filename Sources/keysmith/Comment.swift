@@ -8,13 +8,19 @@ struct Comment: ParsableCommand {
         discussion: "Rewrites the private key with the same passphrase and the public key file FILE.pub."
     )
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file (OpenSSH format).", valueName: "file"))
+    @Option(
+        name: .customShort("f", allowingJoined: true),
+        help: ArgumentHelp("Private key file (OpenSSH format).", valueName: "file")
+    )
     var file: String
 
-    @Option(name: .customShort("C"), help: ArgumentHelp("New comment.", valueName: "comment"))
+    @Option(name: .customShort("C", allowingJoined: true), help: ArgumentHelp("New comment.", valueName: "comment"))
     var comment: String
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+    )
     var passphrase: String?
 
     @OptionGroup var encryption: EncryptionOptions

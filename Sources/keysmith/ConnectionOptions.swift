@@ -13,13 +13,13 @@ import Darwin
 /// The options copy-id, remove-id and list-ids share: how to reach and log in to the hosts.
 struct ConnectionOptions: ParsableArguments {
     @Option(
-        name: .customShort("p"),
+        name: .customShort("p", allowingJoined: true),
         help: ArgumentHelp("Port to connect to (wins over -o Port and ssh_config).", valueName: "port")
     )
     var port: Int?
 
     @Option(
-        name: .customShort("o"),
+        name: .customShort("o", allowingJoined: true),
         help: ArgumentHelp(
             "An ssh_config option, as 'Keyword=value' (may be repeated).",
             discussion: """
@@ -33,13 +33,13 @@ struct ConnectionOptions: ParsableArguments {
     var options: [String] = []
 
     @Option(
-        name: .customShort("F"),
+        name: .customShort("F", allowingJoined: true),
         help: ArgumentHelp("ssh_config file to read instead of ~/.ssh/config.", valueName: "file")
     )
     var configFile: String?
 
     @Option(
-        name: .customShort("t"),
+        name: .customShort("t", allowingJoined: true),
         help: ArgumentHelp(
             "The remote authorized_keys path (relative paths are under the home directory).",
             valueName: "path"
@@ -175,7 +175,7 @@ struct ConnectionOptions: ParsableArguments {
                 return stdinUsed.take() ? fixed.get() : nil
             }
             if batch { return nil }
-            return askSecret(prompt: prompt)
+            return askSecretReportingFailure(prompt: prompt)
         }
         var credentials = SSHCredentials(
             keys: onlyKey == nil ? shared.identities(config) : [],
@@ -199,7 +199,7 @@ struct ConnectionOptions: ParsableArguments {
                         guard let a = askOnTerminal(prompt) else { return nil }
                         answers.append(SecureBytes(utf8: a))
                     } else {
-                        guard let a = askSecret(prompt: prompt) else { return nil }
+                        guard let a = askSecretReportingFailure(prompt: prompt) else { return nil }
                         answers.append(a)
                     }
                 }
@@ -246,7 +246,9 @@ struct ConnectionOptions: ParsableArguments {
         if let password = try self.readPasswordFromStdin() { return .shared(SharedSecret(password)) }
         if hosts == 1 { return .ask }
         return .shared(
-            SharedSecret(ask: { askSecret(prompt: "Password (asked once, sent to every host that asks): ") })
+            SharedSecret(ask: {
+                askSecretReportingFailure(prompt: "Password (asked once, sent to every host that asks): ")
+            })
         )
     }
 
@@ -358,7 +360,7 @@ final class ConnectionShared: @unchecked Sendable {  // @unchecked: `loaded` is 
         defer { secureWipe(&contents) }
         if !SSHPrivateKey.isEncrypted(fileContents: contents) { return try? SSHPrivateKey(fileContents: contents) }
         if defaults || batch { return nil }
-        guard let pass = readPassphrase(prompt: "Enter passphrase for key '\(path)': "),
+        guard let pass = askSecretReportingFailure(prompt: "Enter passphrase for key '\(path)': "),
             let key = try? withProgress(
                 "deriving the key from the passphrase",
                 { try SSHPrivateKey(fileContents: contents, passphrase: pass) }
@@ -495,34 +497,91 @@ func askOnTerminal(_ prompt: String) -> String? {
     return String(decoding: line, as: UTF8.self)
 }
 
-/// A secret from SSH_ASKPASS (when SSH_ASKPASS_REQUIRE is force or prefer, or there is no
-/// terminal), else from the terminal without echo.
-func askSecret(prompt: String) -> SecureBytes? {
-    let require = getenv("SSH_ASKPASS_REQUIRE").map { String(cString: $0) } ?? ""
-    let askpass = getenv("SSH_ASKPASS").map { String(cString: $0) }
-    let tty = open("/dev/tty", O_RDWR | O_NOCTTY)
-    let haveTTY = tty >= 0
-    if haveTTY { close(tty) }
-    if let askpass, !askpass.isEmpty, require == "force" || require == "prefer" || !haveTTY {
-        return runAskpass(askpass, prompt: prompt)
+/// A password or passphrase, from the askpass program or the terminal, by ssh's rules
+/// (readpass.c, read_passphrase):
+/// - the program named by SSH_ASKPASS may run only when DISPLAY or WAYLAND_DISPLAY is set,
+///   or when SSH_ASKPASS_REQUIRE is `force`; `never` forbids it (in any letter case);
+/// - it runs under `force`, under `prefer` when it may, and when there is no terminal and it may;
+/// - otherwise the terminal is asked, without echo.
+///
+/// - Returns: nil when there is no way to ask: no terminal, and no askpass program that may run.
+/// - Throws: `Failure` when the askpass program cannot be run or exits with a non-zero
+///   status. (ssh takes an empty answer then; keysmith takes none, so a cancelled dialog
+///   never becomes an empty passphrase.)
+func askSecret(prompt: String) throws -> SecureBytes? {
+    func variable(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+    let require = variable("SSH_ASKPASS_REQUIRE")?.lowercased()
+    var mayRun = variable("DISPLAY") != nil || variable("WAYLAND_DISPLAY") != nil
+    var wanted = false
+    switch require {
+    case "force":
+        mayRun = true
+        wanted = true
+    case "prefer": wanted = mayRun
+    case "never": mayRun = false
+    default: break
+    }
+    if !wanted {
+        let tty = open("/dev/tty", O_RDWR | O_NOCTTY)
+        if tty >= 0 { close(tty) } else { wanted = true }
+    }
+    if wanted && mayRun, let program = variable("SSH_ASKPASS") {
+        return try runAskpass(program, prompt: prompt)
     }
     if require == "force" { return nil }
     return readPassphrase(prompt: prompt)
 }
 
-/// Runs the askpass program with the prompt as its argument and takes the first line it prints.
-private func runAskpass(_ program: String, prompt: String) -> SecureBytes? {
-    let command = shellWord(program) + " " + shellWord(prompt)
-    guard let pipe = popen(command, "r") else { return nil }
-    // Read with read(2), not stdio, so no FILE buffer keeps a copy of the secret.
-    let output = try? readSecret(from: fileno(pipe), limit: 1 << 20, what: "the askpass program's output")
-    let status = pclose(pipe)
-    guard status == 0, let output else { return nil }
-    return firstLine(output)
+/// ``askSecret(prompt:)`` for a prompt that cannot fail the command (a server asking for a
+/// password): a failing askpass program is reported on stderr and counts as no answer.
+func askSecretReportingFailure(prompt: String) -> SecureBytes? {
+    do { return try askSecret(prompt: prompt) } catch let error as Failure {
+        printError("keysmith: \(sentence(error.message))")
+        return nil
+    } catch {
+        printError("keysmith: \(error)")
+        return nil
+    }
 }
 
-private func shellWord(_ s: String) -> String {
-    "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+/// Runs the askpass program as ssh does (execlp: looked up in PATH, no shell) with the
+/// prompt as its one argument, and takes the first line it prints.
+private func runAskpass(_ program: String, prompt: String) throws -> SecureBytes {
+    var fds: [Int32] = [-1, -1]
+    guard pipe(&fds) == 0 else {
+        throw Failure("cannot run the askpass program \(program): \(String(cString: strerror(errno)))")
+    }
+    // Neither end may stay open in the program (it must see end of file when we close ours),
+    // nor in anything else started meanwhile; dup2 gives the program its stdout without the flag.
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(program), strdup(prompt), nil]
+    defer { for argument in argv { free(argument) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+    close(fds[1])
+    defer { close(fds[0]) }
+    guard spawned == 0 else {
+        throw Failure("cannot run the askpass program \(program): \(String(cString: strerror(spawned)))")
+    }
+    // Read with read(2), not stdio, so no FILE buffer keeps a copy of the secret.
+    let output = Result { try readSecret(from: fds[0], limit: 1 << 20, what: "the askpass program's output") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // <sys/wait.h>: the low 7 bits are the signal that ended it, the next 8 its exit status.
+    if status & 0x7f != 0 {
+        throw Failure("the askpass program \(program) was killed by signal \(status & 0x7f) and gave no answer")
+    }
+    if status != 0 {
+        throw Failure("the askpass program \(program) exited with status \((status >> 8) & 0xff) and gave no answer")
+    }
+    return firstLine(try output.get())
 }
 
 extension String {

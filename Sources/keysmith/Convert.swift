@@ -18,7 +18,7 @@ struct Convert: ParsableCommand {
         case openssh, rfc4716, pem, pkcs8
     }
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("Key file.", valueName: "file"))
+    @Option(name: .customShort("f", allowingJoined: true), help: ArgumentHelp("Key file.", valueName: "file"))
     var file: String
 
     @Option(help: "Target format: openssh, rfc4716, pem or pkcs8.")
@@ -27,7 +27,10 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print the public key even when FILE is a private key.")
     var `public` = false
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+    )
     var passphrase: String?
 
     @OptionGroup var encryption: EncryptionOptions

@@ -25,7 +25,7 @@ struct CopyID: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("i"),
+        name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp(
             "Public key file to install (FILE.pub is used for a private key FILE); default: the newest ~/.ssh/id*.pub.",
             valueName: "file"

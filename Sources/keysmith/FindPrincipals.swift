@@ -13,14 +13,20 @@ struct FindPrincipals: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Signature file.", valueName: "signature"))
+    @Option(
+        name: .customShort("s", allowingJoined: true),
+        help: ArgumentHelp("Signature file.", valueName: "signature")
+    )
     var signatureFile: String
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("allowed_signers file.", valueName: "allowed_signers"))
+    @Option(
+        name: .customShort("f", allowingJoined: true),
+        help: ArgumentHelp("allowed_signers file.", valueName: "allowed_signers")
+    )
     var allowedSigners: String
 
     @Option(
-        name: .customShort("O"),
+        name: .customShort("O", allowingJoined: true),
         help: ArgumentHelp("verify-time=YYYYMMDD[HHMM[SS]][Z] to check validity at that time.", valueName: "option")
     )
     var options: [String] = []

@@ -19,13 +19,13 @@ struct Fingerprint: ParsableCommand {
     }
 
     @Option(
-        name: .customShort("f"),
+        name: .customShort("f", allowingJoined: true),
         help: ArgumentHelp("Key file, authorized_keys or known_hosts ('-' for standard input).", valueName: "file")
     )
     var file: String
 
     @Option(
-        name: .customShort("E"),
+        name: .customShort("E", allowingJoined: true),
         help: ArgumentHelp("Fingerprint hash: sha256 (default) or md5.", valueName: "hash")
     )
     var hash: HashName = .sha256

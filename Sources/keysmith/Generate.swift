@@ -14,29 +14,38 @@ struct Generate: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("t"), help: ArgumentHelp("Key type: ed25519, rsa or ecdsa.", valueName: "type"))
+    @Option(
+        name: .customShort("t", allowingJoined: true),
+        help: ArgumentHelp("Key type: ed25519, rsa or ecdsa.", valueName: "type")
+    )
     var type: String = "ed25519"
 
     @Option(
-        name: .customShort("b"),
+        name: .customShort("b", allowingJoined: true),
         help: ArgumentHelp("Key size: RSA 1024-16384 (default 3072); ECDSA 256, 384 or 521.", valueName: "bits")
     )
     var bits: Int?
 
-    @Option(name: .customShort("C"), help: ArgumentHelp("Comment (default user@host).", valueName: "comment"))
+    @Option(
+        name: .customShort("C", allowingJoined: true),
+        help: ArgumentHelp("Comment (default user@host).", valueName: "comment")
+    )
     var comment: String?
 
     @Option(
-        name: .customShort("f"),
+        name: .customShort("f", allowingJoined: true),
         help: ArgumentHelp("Private key file (default ~/.ssh/id_TYPE).", valueName: "file")
     )
     var file: String?
 
-    @Option(name: .customShort("N"), help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase"))
+    @Option(
+        name: .customShort("N", allowingJoined: true),
+        help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase")
+    )
     var passphrase: String?
 
     @Option(
-        name: .customShort("m"),
+        name: .customShort("m", allowingJoined: true),
         help: ArgumentHelp("Private key format: openssh (default), pem or pkcs8.", valueName: "format")
     )
     var format: PrivateKeyFileFormat = .openSSH

@@ -42,6 +42,32 @@ struct Keysmith: ParsableCommand {
     /// commands read or make a private key, and the two system calls cost nothing measurable.
     static func main() {
         ProcessHardening.disableCoreDumps()
-        Self.main(nil)
+        Self.main(splittingJoinedValues(Array(CommandLine.arguments.dropFirst())))
     }
+}
+
+/// The command line with each `-Xvalue=more` word before `--` split after its letter, as
+/// getopt splits it: `-Ohashalg=sha256` is `-O hashalg=sha256`, as ssh-keygen and git write it.
+/// ArgumentParser joins other values itself (`.customShort(_, allowingJoined: true)`), but reads
+/// a single-dash word holding `=` as a long option (`-Ohashalg` with the value `sha256`);
+/// keysmith has no single-dash long options, so such a word was always a usage error.
+func splittingJoinedValues(_ arguments: [String]) -> [String] {
+    var out: [String] = []
+    var rest = arguments[...]
+    while let argument = rest.popFirst() {
+        if argument == "--" {
+            out.append(argument)
+            out += rest
+            break
+        }
+        let characters = Array(argument)
+        if characters.count > 2, characters[0] == "-", characters[1].isLetter || characters[1].isNumber,
+            characters.contains("=")
+        {
+            out += [String(characters[0...1]), String(characters[2...])]
+        } else {
+            out.append(argument)
+        }
+    }
+    return out
 }

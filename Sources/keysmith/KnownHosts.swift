@@ -10,7 +10,7 @@ struct KnownHosts: ParsableCommand {
 
     struct FileOption: ParsableArguments {
         @Option(
-            name: .customShort("f"),
+            name: .customShort("f", allowingJoined: true),
             help: ArgumentHelp("known_hosts file (default ~/.ssh/known_hosts).", valueName: "file")
         )
         var file: String?

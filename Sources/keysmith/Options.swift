@@ -61,7 +61,7 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
 /// `-Z` and `-a`: how openssh-key-v1 files are encrypted.
 struct EncryptionOptions: ParsableArguments {
     @Option(
-        name: .customShort("a"),
+        name: .customShort("a", allowingJoined: true),
         help: ArgumentHelp(
             "bcrypt_pbkdf rounds for the OpenSSH format, 1 to \(PasswordKDFLimits.maximumBcryptRounds) (default 24).",
             valueName: "rounds"
@@ -70,7 +70,7 @@ struct EncryptionOptions: ParsableArguments {
     var rounds: Int = OpenSSHKeyFileOptions.defaultRounds
 
     @Option(
-        name: .customShort("Z"),
+        name: .customShort("Z", allowingJoined: true),
         help: ArgumentHelp(
             "Cipher for the OpenSSH format (default aes256-ctr).",
             discussion: "One of: \(CipherAlgorithm.allCases.map(\.sshName).joined(separator: ", ")).",
@@ -96,6 +96,21 @@ struct EncryptionOptions: ParsableArguments {
             rounds: self.rounds
         )
     }
+}
+
+/// The private key file that signs for `-f path`, as ssh-keygen's load_sign_key finds it:
+/// a path ending in `-cert.pub` or else `.pub` (and longer than that ending) names the
+/// private key beside it, so a certificate or public key can be given in its place.
+/// - Throws: `Failure` when `path` names a public key and there is no private key beside it.
+func signingKeyPath(_ path: String) throws -> String {
+    for suffix in ["-cert.pub", ".pub"] where path.count > suffix.count && path.hasSuffix(suffix) {
+        let privatePath = String(path.dropLast(suffix.count))
+        guard KeyFileIO.fileExists(privatePath) else {
+            throw Failure("no private key found for the public key \(path): \(privatePath) does not exist")
+        }
+        return privatePath
+    }
+    return path
 }
 
 /// Loads a private key file, asking for its passphrase only when it is encrypted.

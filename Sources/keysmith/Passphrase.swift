@@ -11,17 +11,23 @@ struct Passphrase: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
+    @Option(name: .customShort("f", allowingJoined: true), help: ArgumentHelp("Private key file.", valueName: "file"))
     var file: String
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Old passphrase.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Old passphrase.", valueName: "passphrase")
+    )
     var oldPassphrase: String?
 
-    @Option(name: .customShort("N"), help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase"))
+    @Option(
+        name: .customShort("N", allowingJoined: true),
+        help: ArgumentHelp("New passphrase ('' for none).", valueName: "passphrase")
+    )
     var newPassphrase: String?
 
     @Option(
-        name: .customShort("m"),
+        name: .customShort("m", allowingJoined: true),
         help: ArgumentHelp("Format to write: openssh (default), pem or pkcs8.", valueName: "format")
     )
     var format: PrivateKeyFileFormat = .openSSH

@@ -7,10 +7,13 @@ struct Public: ParsableCommand {
         abstract: "Print the public key of a private key file (ssh-keygen -y)."
     )
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file.", valueName: "file"))
+    @Option(name: .customShort("f", allowingJoined: true), help: ArgumentHelp("Private key file.", valueName: "file"))
     var file: String
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+    )
     var passphrase: String?
 
     func run() throws {

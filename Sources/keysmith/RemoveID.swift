@@ -19,7 +19,7 @@ struct RemoveID: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("i"),
+        name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp(
             "Public key file whose keys to remove; default: the newest ~/.ssh/id*.pub.",
             valueName: "file"

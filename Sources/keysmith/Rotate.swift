@@ -29,7 +29,7 @@ struct Rotate: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("i"),
+        name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp("The new private key (NEWKEY.pub beside it must match it).", valueName: "newkey")
     )
     var identity: String
@@ -221,7 +221,11 @@ struct Rotate: ParsableCommand {
         defer { secureWipe(&contents) }
         var passphrase: SecureBytes? = nil
         if SSHPrivateKey.isEncrypted(fileContents: contents) {
-            guard let typed = askSecret(prompt: "Enter passphrase for key '\(path)': ") else {
+            let typed: SecureBytes?
+            do { typed = try askSecret(prompt: "Enter passphrase for key '\(path)': ") } catch let error as Failure {
+                throw Failure("\(error.message); nothing was changed")
+            }
+            guard let typed else {
                 throw Failure("\(path) is protected by a passphrase and none was given; nothing was changed")
             }
             passphrase = typed

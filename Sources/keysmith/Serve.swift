@@ -26,7 +26,10 @@ struct Serve: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("p"), help: ArgumentHelp("Port to listen on (0 picks a free one).", valueName: "port"))
+    @Option(
+        name: .customShort("p", allowingJoined: true),
+        help: ArgumentHelp("Port to listen on (0 picks a free one).", valueName: "port")
+    )
     var port: Int
 
     @Option(

@@ -21,22 +21,25 @@ struct Sign: ParsableCommand {
     )
 
     @Option(
-        name: .customShort("f"),
-        help: ArgumentHelp("Private key file (or its .pub file).", valueName: "file")
+        name: .customShort("f", allowingJoined: true),
+        help: ArgumentHelp("Private key file (or its .pub or -cert.pub file).", valueName: "file")
     )
     var keyFile: String
 
     @Option(
-        name: .customShort("n"),
+        name: .customShort("n", allowingJoined: true),
         help: ArgumentHelp("Signature namespace, e.g. file, git or email.", valueName: "namespace")
     )
     var namespace: String
 
-    @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase")
+    )
     var passphrase: String?
 
     @Option(
-        name: .customShort("O"),
+        name: .customShort("O", allowingJoined: true),
         help: ArgumentHelp("Signing option: hashalg=sha256 or hashalg=sha512.", valueName: "option")
     )
     var options: [String] = []
@@ -74,9 +77,7 @@ struct Sign: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let hash = try self.hashAlgorithm()
-            // ssh-keygen's load_sign_key: a .pub path names the private key beside it.
-            var path = expandTilde(self.keyFile)
-            if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
+            let path = try signingKeyPath(expandTilde(self.keyFile))
             let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
             var kept: [String] = []
             let targets = self.files.isEmpty ? ["-"] : self.files

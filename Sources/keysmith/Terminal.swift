@@ -100,10 +100,11 @@ private func writeNewline(_ fd: Int32) {
     _ = nl.withUnsafeBytes { write(fd, $0.baseAddress, 1) }
 }
 
-/// A passphrase from an option, or from the terminal, or a failure saying which option to use.
+/// A passphrase from an option, or asked (askpass or terminal, see ``askSecret(prompt:)``),
+/// or a failure saying which option to use.
 func askExistingPassphrase(option: String?, optionName: String, file: String) throws -> SecureBytes {
     if let option { return SecureBytes(utf8: option) }
-    guard let typed = readPassphrase(prompt: "Enter passphrase for \(file): ") else {
+    guard let typed = try askSecret(prompt: "Enter passphrase for \(file): ") else {
         throw Failure(
             "\(file) is protected by a passphrase and there is no terminal to ask for it; give it with \(optionName)"
         )
@@ -111,16 +112,16 @@ func askExistingPassphrase(option: String?, optionName: String, file: String) th
     return typed
 }
 
-/// A new passphrase from an option, or typed twice on the terminal.
+/// A new passphrase from an option, or asked twice (askpass or terminal, see ``askSecret(prompt:)``).
 func askNewPassphrase(option: String?, optionName: String) throws -> SecureBytes {
     if let option { return SecureBytes(utf8: option) }
-    guard let first = readPassphrase(prompt: "Enter passphrase (empty for no passphrase): ") else {
+    guard let first = try askSecret(prompt: "Enter passphrase (empty for no passphrase): ") else {
         throw Failure(
             "there is no terminal to ask for a passphrase; give one with \(optionName) (\(optionName) '' for none)"
         )
     }
-    guard let second = readPassphrase(prompt: "Enter same passphrase again: ") else {
-        throw Failure("could not read the passphrase again from the terminal")
+    guard let second = try askSecret(prompt: "Enter same passphrase again: ") else {
+        throw Failure("could not read the passphrase again")
     }
     guard first.constantTimeEquals(second) else { throw Failure("the passphrases do not match; nothing was written") }
     return first

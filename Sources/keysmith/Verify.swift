@@ -13,19 +13,28 @@ struct Verify: ParsableCommand {
             """
     )
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("allowed_signers file.", valueName: "allowed_signers"))
+    @Option(
+        name: .customShort("f", allowingJoined: true),
+        help: ArgumentHelp("allowed_signers file.", valueName: "allowed_signers")
+    )
     var allowedSigners: String
 
     @Option(
-        name: .customShort("I"),
+        name: .customShort("I", allowingJoined: true),
         help: ArgumentHelp("Identity (principal) that must have signed.", valueName: "identity")
     )
     var identity: String
 
-    @Option(name: .customShort("n"), help: ArgumentHelp("Signature namespace.", valueName: "namespace"))
+    @Option(
+        name: .customShort("n", allowingJoined: true),
+        help: ArgumentHelp("Signature namespace.", valueName: "namespace")
+    )
     var namespace: String
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Signature file.", valueName: "signature"))
+    @Option(
+        name: .customShort("s", allowingJoined: true),
+        help: ArgumentHelp("Signature file.", valueName: "signature")
+    )
     var signatureFile: String
 
     @OptionGroup var options: VerifyOptions
@@ -49,7 +58,7 @@ struct Verify: ParsableCommand {
 /// `-O` options of verify, check-novalidate and find-principals, and `-q`.
 struct VerifyOptions: ParsableArguments {
     @Option(
-        name: .customShort("O"),
+        name: .customShort("O", allowingJoined: true),
         help: ArgumentHelp(
             "verify-time=YYYYMMDD[HHMM[SS]][Z] to check validity at that time, or print-pubkey.",
             valueName: "option"

@@ -380,3 +380,58 @@ struct SignInteropTests {
         #expect(bad.stderr.contains("BEGIN SSH SIGNATURE"))
     }
 }
+
+extension SignInteropTests {
+    @Test(
+        "sign and challenge respond given KEY-cert.pub or KEY.pub sign with KEY, as ssh-keygen's load_sign_key finds it"
+    )
+    func certificatePath() throws {
+        let s = try SigningSetup(type: ["-t", "ed25519"])
+        let ca = s.dir.path("ca")
+        try #require(try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "ca", "-f", ca]).status == 0)
+        try #require(try keygen(["-q", "-s", ca, "-I", "signer", "-n", "signer", s.key + ".pub"]).status == 0)
+        let plain = try keysmith(arguments: ["sign", "-f", s.key, "-n", "file"], input: s.message)
+        try #require(plain.status == 0, "\(plain)")
+        #expect(plain.stdout == (try keygen(["-Y", "sign", "-f", s.key, "-n", "file"], input: s.message)).stdout)
+        for path in [s.key + "-cert.pub", s.key + ".pub"] {
+            let ours = try keysmith(arguments: ["sign", "-f", path, "-n", "file"], input: s.message)
+            #expect(ours.status == 0 && ours.stdout == plain.stdout, "\(path): \(ours)")
+            let theirs = try keygen(["-Y", "sign", "-f", path, "-n", "file"], input: s.message)
+            #expect(theirs.status == 0, "\(path): \(theirs)")
+        }
+        // The signature of a file given with the certificate verifies against the plain key.
+        let signed = try keysmith(arguments: ["sign", "-q", "-f", s.key + "-cert.pub", "-n", "file", s.dir.path("msg")])
+        #expect(signed.status == 0, "\(signed)")
+        let signers = try s.signers(["signer@example.com KEY"])
+        let verified = try keygen(
+            ["-Y", "verify", "-f", signers, "-I", "signer@example.com", "-n", "file", "-s", s.dir.path("msg.sig")],
+            input: s.message
+        )
+        #expect(verified.status == 0, "\(verified)")
+
+        let issued = try keysmith(arguments: ["challenge", "issue", "--state", s.dir.path("state")])
+        let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let response = try keysmith(arguments: ["challenge", "respond", "-f", s.key, token])
+        let fromCertificate = try keysmith(arguments: ["challenge", "respond", "-f", s.key + "-cert.pub", token])
+        #expect(response.status == 0 && fromCertificate.status == 0, "\(response)\n\(fromCertificate)")
+        #expect(fromCertificate.stdout == response.stdout)
+    }
+
+    @Test("a certificate without its private key beside it is refused, as ssh-keygen refuses it")
+    func certificateWithoutKey() throws {
+        let s = try SigningSetup(type: ["-t", "ed25519"])
+        let ca = s.dir.path("ca")
+        try #require(try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "ca", "-f", ca]).status == 0)
+        try #require(try keygen(["-q", "-s", ca, "-I", "signer", "-n", "signer", s.key + ".pub"]).status == 0)
+        let lonely = s.dir.path("lonely-cert.pub")
+        try s.dir.write("lonely-cert.pub", try readText(s.key + "-cert.pub"), mode: 0o644)
+        let ours = try keysmith(arguments: ["sign", "-f", lonely, "-n", "file"], input: s.message)
+        #expect(ours.status == 1 && ours.stdout.isEmpty, "\(ours)")
+        #expect(
+            ours.stderr
+                == "keysmith: no private key found for the public key \(lonely): \(s.dir.path("lonely")) does not exist.\n"
+        )
+        let theirs = try keygen(["-Y", "sign", "-f", lonely, "-n", "file"], input: s.message)
+        #expect(theirs.status != 0 && theirs.stderr.contains("No private key found for public key"), "\(theirs)")
+    }
+}
