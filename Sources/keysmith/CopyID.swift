@@ -102,11 +102,11 @@ struct CopyID: ParsableCommand {
                 reports.append(self.json(destination: destination, config: config, result: result))
                 return
             }
-            for path in result.created { printError("keysmith: INFO: created \(path)") }
+            for path in result.created { printError("keysmith: INFO: created \(escapePeerText(path))") }
             for r in result.repaired {
                 let verb = self.dryRun ? "would repair" : "repaired"
                 printError(
-                    "keysmith: WARNING: \(verb) the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                    "keysmith: WARNING: \(verb) the mode of \(escapePeerText(r.path)) (was \(escapePeerText(r.mode))): sshd's StrictModes refuses group- or world-writable paths"
                 )
             }
             if result.addedFinalNewline {
@@ -166,10 +166,12 @@ struct CopyID: ParsableCommand {
                 continue
             }
             if !self.connection.json {
-                for path in result.created { printError("keysmith: INFO: \(destination): created \(path)") }
+                for path in result.created {
+                    printError("keysmith: INFO: \(destination): created \(escapePeerText(path))")
+                }
                 for r in result.repaired {
                     printError(
-                        "keysmith: WARNING: \(destination): \(dryRun ? "would repair" : "repaired") the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                        "keysmith: WARNING: \(destination): \(dryRun ? "would repair" : "repaired") the mode of \(escapePeerText(r.path)) (was \(escapePeerText(r.mode))): sshd's StrictModes refuses group- or world-writable paths"
                     )
                 }
             }
