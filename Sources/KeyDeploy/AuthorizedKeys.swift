@@ -37,7 +37,9 @@ public enum AuthorizedKeys {
         lines(of: contents).compactMap { keyBlob(ofLine: Substring(decoding: $0.text, as: UTF8.self)) }
     }
 
-    /// The line to install: `options type base64 comment`.
+    /// The line to install: `options type base64 comment`. Callers check `options` with
+    /// ``validateOptions(_:)`` and the comment for control characters first: either could
+    /// otherwise hold a line feed, and so a second key line.
     public static func line(for key: SSHPublicKey, comment: String?, options: String?) -> String {
         let keyText = key.openSSHLine(comment: comment)
         guard let options, !options.isEmpty else { return keyText }
@@ -55,6 +57,14 @@ public enum AuthorizedKeys {
             KeyDeployError(.invalidKeyOptions, "the key options '\(options)' are invalid: \(why)")
         }
         guard !options.isEmpty else { throw bad("they are empty") }
+        // sshd's parser would take a line feed inside a quoted value, and the file then holds a
+        // second key line with no options at all. The options are not echoed: they hold the byte.
+        if let control = KeyLineText.firstControlCharacter(in: options, allowingTab: false) {
+            throw KeyDeployError(
+                .invalidKeyOptions,
+                "the key options hold the control character \(KeyLineText.describe(control)), which would break or disguise the authorized_keys line"
+            )
+        }
         do {
             _ = try AuthorizedKeyOptions(parsing: options)
         } catch {

@@ -25,6 +25,8 @@ struct Comment: ParsableCommand {
 
     @OptionGroup var encryption: EncryptionOptions
 
+    func validate() throws { try validateComment(self.comment) }
+
     func run() throws {
         try reportingFailures {
             let path = expandTilde(self.file)

@@ -183,8 +183,9 @@ struct ConnectionOptions: ParsableArguments {
             password: { _ in askPassword("\(who)'s password: ") },
             keyboardInteractive: { name, instruction, prompts in
                 if !batch && fixed == nil {
-                    if !name.isEmpty { printError(name) }
-                    if !instruction.isEmpty { printError(instruction) }
+                    // The server's text, escaped as ssh's mprintf would (sshconnect2.c input_userauth_info_req).
+                    if !name.isEmpty { printError(escapePeerText(name, multiline: true)) }
+                    if !instruction.isEmpty { printError(escapePeerText(instruction, multiline: true)) }
                 }
                 var answers: [SecureBytes] = []
                 for (prompt, echo) in prompts {
@@ -196,10 +197,12 @@ struct ConnectionOptions: ParsableArguments {
                     } else if batch || fixed != nil {
                         return nil
                     } else if echo {
-                        guard let a = askOnTerminal(prompt) else { return nil }
+                        guard let a = askOnTerminal(escapePeerText(prompt, multiline: true)) else { return nil }
                         answers.append(SecureBytes(utf8: a))
                     } else {
-                        guard let a = askSecretReportingFailure(prompt: prompt) else { return nil }
+                        guard let a = askSecretReportingFailure(prompt: escapePeerText(prompt, multiline: true)) else {
+                            return nil
+                        }
                         answers.append(a)
                     }
                 }

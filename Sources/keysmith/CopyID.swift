@@ -60,6 +60,14 @@ struct CopyID: ParsableCommand {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
+        for comment in keys.compactMap(\.comment) {
+            if let control = KeyLineText.firstControlCharacter(in: comment, allowingTab: true) {
+                printError(
+                    "keysmith: a key comment in \(source) holds the control character \(KeyLineText.describe(control)), which keysmith will not write into authorized_keys; change it with keysmith comment"
+                )
+                throw ExitCode(1)
+            }
+        }
         let lines = keys.map { AuthorizedKeys.line(for: $0.key, comment: $0.comment, options: self.keyOptions) }
         let destinations: [String]
         do { destinations = try self.connection.allDestinations() } catch let error as Failure {
@@ -94,11 +102,11 @@ struct CopyID: ParsableCommand {
                 reports.append(self.json(destination: destination, config: config, result: result))
                 return
             }
-            for path in result.created { printError("keysmith: INFO: created \(path)") }
+            for path in result.created { printError("keysmith: INFO: created \(escapePeerText(path))") }
             for r in result.repaired {
                 let verb = self.dryRun ? "would repair" : "repaired"
                 printError(
-                    "keysmith: WARNING: \(verb) the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                    "keysmith: WARNING: \(verb) the mode of \(escapePeerText(r.path)) (was \(escapePeerText(r.mode))): sshd's StrictModes refuses group- or world-writable paths"
                 )
             }
             if result.addedFinalNewline {
@@ -158,10 +166,12 @@ struct CopyID: ParsableCommand {
                 continue
             }
             if !self.connection.json {
-                for path in result.created { printError("keysmith: INFO: \(destination): created \(path)") }
+                for path in result.created {
+                    printError("keysmith: INFO: \(destination): created \(escapePeerText(path))")
+                }
                 for r in result.repaired {
                     printError(
-                        "keysmith: WARNING: \(destination): \(dryRun ? "would repair" : "repaired") the mode of \(r.path) (was \(r.mode)): sshd's StrictModes refuses group- or world-writable paths"
+                        "keysmith: WARNING: \(destination): \(dryRun ? "would repair" : "repaired") the mode of \(escapePeerText(r.path)) (was \(escapePeerText(r.mode))): sshd's StrictModes refuses group- or world-writable paths"
                     )
                 }
             }
@@ -219,4 +229,15 @@ func validateKeyOptions(_ options: String?) throws {
     do { try AuthorizedKeys.validateOptions(options) } catch {
         throw ValidationError(sentence(error.message.capitalizedFirst))
     }
+}
+
+/// `-C` of generate and comment: the comment goes into the `.pub` line (and, copied, into
+/// authorized_keys), where a control character would break or disguise it; a usage error.
+func validateComment(_ comment: String?) throws {
+    guard let comment, let control = KeyLineText.firstControlCharacter(in: comment, allowingTab: true) else { return }
+    throw ValidationError(
+        sentence(
+            "The comment holds the control character \(KeyLineText.describe(control)), which would break or disguise the public key line"
+        )
+    )
 }

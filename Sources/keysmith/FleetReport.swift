@@ -64,7 +64,8 @@ func finishFleet(_ reports: [HostReport], json: Bool) throws {
     } else {
         for report in reports {
             let lines = report.status == .failed ? nil : report.lines
-            writeOut((lines ?? ["\(report.destination): \(report.detail)"]).map { $0 + "\n" }.joined())
+            // Details and lines carry the hosts' own text (paths, options, stderr): escaped, one line each.
+            writeOut((lines ?? ["\(report.destination): \(report.detail)"]).map { escapePeerText($0) + "\n" }.joined())
         }
         let counts = HostReport.Status.allCases.compactMap { status -> String? in
             let n = reports.filter { $0.status == status }.count

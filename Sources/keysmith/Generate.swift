@@ -52,6 +52,8 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var encryption: EncryptionOptions
 
+    func validate() throws { try validateComment(self.comment) }
+
     @Flag(help: "Replace an existing key file.")
     var force = false
 

@@ -79,7 +79,7 @@ struct ListIDs: ParsableCommand {
 
     /// `bits fingerprint comment (type)`, as ssh-keygen -l prints a key.
     private static func line(_ entry: KeyDeploy.ListedKey) -> String {
-        let comment = escapeForTerminal(entry.comment ?? "no comment")
+        let comment = escapePeerText(entry.comment ?? "no comment")
         return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
     }
 

@@ -76,7 +76,7 @@ struct RemoveID: ParsableCommand {
             }
             if self.dryRun {
                 writeOut("Would have removed the following line(s) of \(self.connection.target):\n")
-                writeOut(result.removed.map { "\($0.line): \($0.text)\n" }.joined())
+                writeOut(result.removed.map { "\($0.line): \(escapePeerText($0.text))\n" }.joined())
                 return
             }
             writeOut("Number of key(s) removed from \(destination): \(result.removed.count)\n")

@@ -251,6 +251,11 @@ struct Rotate: ParsableCommand {
             }
             comment = lines[0].comment ?? comment
         }
+        if let comment, let control = KeyLineText.firstControlCharacter(in: comment, allowingTab: true) {
+            throw Failure(
+                "the comment of the new key \(path) holds the control character \(KeyLineText.describe(control)), which keysmith will not write into authorized_keys; change it with keysmith comment; nothing was changed"
+            )
+        }
         return (key, comment, path)
     }
 

@@ -11,7 +11,7 @@ import Darwin
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
-    var line = Array(message.utf8)
+    var line = Array(escapeControlCharacters(message).utf8)
     line.append(UInt8(ascii: "\n"))
     line.withUnsafeBytes { p in _ = write(2, p.baseAddress, p.count) }
 }

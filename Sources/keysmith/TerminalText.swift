@@ -64,6 +64,53 @@ func appendEscapedForTerminal(_ bytes: some Collection<UInt8>, to out: inout Str
     out += String(decoding: kept, as: UTF8.self)
 }
 
+/// Text that came from a peer (a server's keyboard-interactive name, instruction and
+/// prompts, remote paths, modes and authorized_keys lines, remote stderr) as
+/// `escapeForTerminal` shows it, with NUL, carriage return and, unless `multiline`, line
+/// feed escaped as well: a field can neither end the line keysmith prints, nor write over
+/// it, nor cut short what follows.
+func escapePeerText(_ s: some StringProtocol, multiline: Bool = false) -> String {
+    var out = ""
+    var segment: [UInt8] = []
+    for byte in s.utf8 {
+        if byte == 0 || byte == 0x0D || (byte == 0x0A && !multiline) {
+            appendEscapedForTerminal(segment, to: &out)
+            segment.removeAll()
+            appendOctal(byte, to: &out)
+        } else {
+            segment.append(byte)
+        }
+    }
+    appendEscapedForTerminal(segment, to: &out)
+    return out
+}
+
+/// `message` with every C0 control character but tab and line feed, DEL, and the C1
+/// controls (U+0080 to U+009F, which a UTF-8 terminal may obey) shown as octal escapes of
+/// their bytes. The last guard before stderr: keysmith's own sentences hold none of them,
+/// so only text that came from elsewhere and was not escaped on its way changes.
+func escapeControlCharacters(_ message: String) -> String {
+    guard message.unicodeScalars.contains(where: isControl) else { return message }
+    var out = ""
+    for scalar in message.unicodeScalars {
+        if isControl(scalar) {
+            for byte in String(scalar).utf8 { appendOctal(byte, to: &out) }
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+}
+
+/// `\ooo`, as OpenSSH's vis(3) with VIS_OCTAL and its mprintf show a byte.
+private func appendOctal(_ byte: UInt8, to out: inout String) {
+    out += "\\" + String(byte >> 6) + String((byte >> 3) & 7) + String(byte & 7)
+}
+
 /// LC_CTYPE set once as OpenSSH's msetlocale sets it: from the environment, except that
 /// Turkish locales fall back to C.UTF-8 (or C), whose case rules ssh cannot cope with.
 private let terminalLocale: Void = {

@@ -39,4 +39,26 @@ struct KeyOptionsTests {
             #expect(error.message.contains(why), "\(error.message)")
         }
     }
+
+    @Test(
+        "refuses control characters, which would end the line or hide text, without echoing them",
+        arguments: [
+            (
+                "command=\"x\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\"",
+                "0x0A (line feed)"
+            ),
+            ("command=\"x\rssh-ed25519\"", "0x0D (carriage return)"),
+            ("command=\"\u{1B}[2K\"", "0x1B (escape)"), ("restrict\t", "0x09 (tab)"), ("from=\"\u{7F}\"", "0x7F"),
+        ]
+    )
+    func refusesControlCharacters(options: String, shown: String) {
+        do {
+            try AuthorizedKeys.validateOptions(options)
+            Issue.record("accepted \(options.debugDescription)")
+        } catch {
+            #expect(error.code == .invalidKeyOptions)
+            #expect(error.message.contains("control character \(shown)"), "\(error.message)")
+            #expect(!error.message.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "\(error.message.debugDescription)")
+        }
+    }
 }

@@ -103,6 +103,61 @@ struct CopyIDTests {
         #expect(try s.sshd.sshLogin(identity: s.key).status == 0)
     }
 
+    @Test("control characters in --key-options or a comment are refused before any host is contacted")
+    func controlCharactersInLines() throws {
+        let s = try Setup()
+        let injected = s.dir.path("injected")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", injected]).checked("ssh-keygen")
+        let injectedLine = try readText(injected + ".pub").trimmingCharacters(in: .whitespacesAndNewlines)
+        func untouched(_ r: ProcessResult, status: Int32, _ shown: String) {
+            #expect(r.status == status, "\(r)")
+            // A usage error (64) is the sentence then ArgumentParser's usage lines, as for every usage error.
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.first?.contains(shown) == true && (status == 64 || lines.count == 1), "\(r)")
+            #expect(!r.stderr.utf8.contains { $0 < 0x20 && $0 != 0x0A }, "\(r.stderr.debugDescription)")
+            #expect(s.sshd.authorizedKeys() == nil)
+            // The fixture's readiness probe is the only connection sshd has seen.
+            #expect(s.sshd.log.components(separatedBy: "Connection from").count <= 2, "\(s.sshd.log)")
+        }
+
+        // A line feed in a quoted value would give sshd a second, unrestricted line.
+        let options = "command=\"true\n" + injectedLine + " x\""
+        untouched(try s.copy(["--key-options", options]), status: 64, "control character 0x0A (line feed)")
+        untouched(try s.copy(["-n", "--key-options", "restrict,from=\"\r\""]), status: 64, "0x0D (carriage return)")
+
+        // A .pub comment with an escape sequence and a carriage return.
+        let pub = s.dir.path("shady.pub")
+        let keyText = try readText(s.key + ".pub").split(separator: " ").prefix(2).joined(separator: " ")
+        try writeText(pub, keyText + " ok\r\u{1B}[2Kfine\n", mode: 0o644)
+        untouched(try s.run("copy-id", ["-i", pub]), status: 1, "control character 0x0D (carriage return)")
+
+        // rotate: an OpenSSH key whose own comment holds a line feed and a key line (ssh-keygen writes it).
+        let new = s.dir.path("new")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "new\n" + injectedLine, "-f", new]).checked("ssh-keygen")
+        try FileManager.default.removeItem(atPath: new + ".pub")
+        let rotate = try s.run("rotate", ["-i", new, "--old", s.key + ".pub"])
+        untouched(rotate, status: 1, "control character 0x0A (line feed)")
+        #expect(rotate.stderr.contains("nothing was changed"), "\(rotate)")
+
+        // generate -C and comment -C: usage errors, no file written or changed.
+        let made = s.dir.path("made")
+        let generate = try runProcess(
+            keysmithPath,
+            ["generate", "-q", "-t", "ed25519", "-N", "", "-C", "a\nb", "-f", made]
+        )
+        #expect(generate.status == 64 && generate.stderr.contains("0x0A (line feed)"), "\(generate)")
+        #expect(!FileManager.default.fileExists(atPath: made) && !FileManager.default.fileExists(atPath: made + ".pub"))
+        let before = try readBytes(s.key)
+        let comment = try runProcess(keysmithPath, ["comment", "-f", s.key, "-C", "x\u{1B}]0;owned\u{07}"])
+        #expect(comment.status == 64 && comment.stderr.contains("0x1B (escape)"), "\(comment)")
+        #expect(try readBytes(s.key) == before)
+
+        // The same commands with ordinary text still work, byte for byte as before.
+        let fine = try s.copy(["--key-options", "restrict"])
+        #expect(fine.status == 0, "\(fine)")
+        #expect(s.sshd.authorizedKeys() == "restrict " + (try readText(s.key + ".pub")))
+    }
+
     @Test("refusals change nothing and say why in one sentence")
     func refusals() throws {
         let s = try Setup()

@@ -148,7 +148,7 @@ struct KDFLimitsTests {
             (Self.pbkdf2(iterations: Self.integer(10_000_001)), "10000001"),
             (Self.pbkdf2(iterations: Self.integer(1 << 40)), "1099511627776"),
             (Self.pbkdf2(iterations: Self.integer([0x01] + Array(repeating: 0, count: 12))), "beyond 2^63"),
-            (Self.pbkdf2(iterations: Self.integer([0x80])), "-1"),
+            (Self.pbkdf2(iterations: Self.integer([0x80])), "-128"),
             (
                 Self.epki(
                     Self.seq(Self.oid(Self.pkcs12TripleDESOID), Self.seq(Self.der(0x04, [1]), Self.integer(1 << 31)))
@@ -212,6 +212,118 @@ struct KDFLimitsTests {
                 #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1, "\(r)")
                 #expect(r.stderr.contains("scrypt parameters (N 16384, r 8, p 33)"), "\(r)")
             }
+        }
+    }
+
+    // MARK: BER
+
+    /// `der` with every constructed element re-encoded with a BER indefinite length (X.690
+    /// §8.1.3.6: 0x80, the contents, two zero octets) and each primitive element passed through `replace`.
+    static func indefinite(_ der: ArraySlice<UInt8>, _ replace: ([UInt8]) -> [UInt8] = { $0 }) -> [UInt8] {
+        var rest = der
+        var out: [UInt8] = []
+        while let tag = rest.popFirst(), let first = rest.popFirst() {
+            var length = Int(first)
+            var header = [tag, first]
+            if first & 0x80 != 0 {
+                let octets = Int(first & 0x7F)
+                header += rest.prefix(octets)
+                length = rest.prefix(octets).reduce(0) { $0 << 8 | Int($1) }
+                rest = rest.dropFirst(octets)
+            }
+            let contents = rest.prefix(length)
+            rest = rest.dropFirst(length)
+            if tag & 0x20 != 0 {
+                out += [tag, 0x80] + indefinite(contents, replace) + [0, 0]
+            } else {
+                out += replace(header + contents)
+            }
+        }
+        return out
+    }
+
+    @Test("PKCS#8 in BER with indefinite lengths, which OpenSSL decrypts, is bounded the same way")
+    func berIndefiniteLengths() throws {
+        let dir = try TempDir()
+        _ = try keygen(["-q", "-t", "ecdsa", "-N", "", "-m", "PEM", "-f", dir.path("ec")]).checked("ssh-keygen")
+        _ = try runProcess(
+            "/usr/bin/openssl",
+            [
+                "pkcs8", "-topk8", "-in", dir.path("ec"), "-outform", "DER", "-out", dir.path("ec.der"),
+                "-passout", "pass:secret", "-iter", "2048",
+            ]
+        ).checked("openssl pkcs8")
+        let der = Array(try readBytes(dir.path("ec.der")))
+        func ber(iterations: UInt64) -> [UInt8] {
+            Self.indefinite(der[...]) { $0 == Self.integer(2048) ? Self.integer(iterations) : $0 }
+        }
+        // OpenSSL 3 decrypts the BER form with its own count: the hostile forms below are files it would run.
+        let readable = ber(iterations: 2048)
+        #expect(readable != der && readable.contains(0x80))
+        try Data(readable).write(to: URL(fileURLWithPath: dir.path("ber.der")))
+        let openssl = try runProcess(
+            "/usr/bin/openssl",
+            ["pkcs8", "-inform", "DER", "-in", dir.path("ber.der"), "-passin", "pass:secret"]
+        )
+        #expect(openssl.status == 0 && openssl.stdout.contains("BEGIN PRIVATE KEY"), "\(openssl)")
+        for file in [readable, Self.pem(readable)] {
+            let error = Self.readError(file)
+            #expect(error == nil, "\(String(describing: error))")
+        }
+
+        let hostile: [(file: [UInt8], shown: String)] = [
+            (ber(iterations: 10_000_001), "iteration count 10000001 is outside"),
+            (ber(iterations: 1 << 40), "iteration count 1099511627776 is outside"),
+            (Self.indefinite(Self.scrypt(n: 1 << 20, r: 8, p: 1)[...]), "scrypt parameters (N 1048576, r 8, p 1)"),
+        ]
+        for (der, shown) in hostile {
+            for file in [der, Self.pem(der)] {
+                #expect(throws: SSHKeyError.self) { try PasswordKDFLimits.checkPKCS8(file) }
+                let error = Self.readError(file)
+                #expect(error?.0 == .unsupported && error?.1.contains(shown) == true, "\(String(describing: error))")
+                #expect(!SSHPrivateKey.isEncrypted(fileContents: file))
+            }
+        }
+
+        // From the command line: one sentence, exit 1, at once. OpenSSL would spend about 20 minutes
+        // per output block on 2,000,000,000 iterations (it reads the count into an int, so 2^40 would fail).
+        let path = dir.path("hostile.der")
+        try Data(ber(iterations: 2_000_000_000)).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let r = try runProcess("/usr/bin/timeout", ["60", keysmithPath, "public", "-f", path, "-P", "secret"])
+        let elapsed = clock.now - start
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("2000000000"), "\(r)")
+        #expect(elapsed < .seconds(10), "\(elapsed)")
+    }
+
+    @Test("PKCS#8 whose KDF parameters OpenSSL cannot read, or cannot be seen before decrypting, is refused")
+    func unreadableParameters() throws {
+        // PBES2 with PBKDF2 whose parameters are not a SEQUENCE.
+        let salt = Self.der(0x04, Array(repeating: 7, count: 8))
+        let scheme = Self.seq(Self.oid(Self.aes256CBCOID), Self.der(0x04, Array(repeating: 1, count: 16)))
+        let broken = Self.epki(
+            Self.seq(Self.oid(Self.pbes2OID), Self.seq(Self.seq(Self.oid(Self.pbkdf2OID), salt), scheme))
+        )
+        // Legacy PEM encryption around an EncryptedPrivateKeyInfo: OpenSSL would decrypt the
+        // outer layer and then run whatever KDF is inside.
+        let legacy = Array(
+            ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                + "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"
+                + Data(Self.pbkdf2(iterations: Self.integer(2048))).base64EncodedString(
+                    options: .lineLength64Characters
+                )
+                + "\n-----END ENCRYPTED PRIVATE KEY-----\n").utf8
+        )
+        for file in [broken, Self.pem(broken), legacy] {
+            let error = Self.readError(file)
+            #expect(
+                error?.0 == .unsupported && error?.1.contains("the work it asks for is unknown") == true,
+                "\(String(describing: error))"
+            )
         }
     }
 }
