@@ -35,7 +35,11 @@ if command -v ssh-keygen >/dev/null 2>&1; then
     echo
     echo "== ssh-keygen -y -f $key -P '…'   (OpenSSH reads our file)"
     ssh-keygen -y -f "$key" -P "$pass" | tee "$dir/openssh.pub"
-    cmp -s "$dir/readback.pub" "$dir/openssh.pub" && cmp -s "$dir/readback.pub" "$key.pub"
+    # Not `cmp && cmp`: set -e does not stop at a failure left of &&.
+    if ! cmp -s "$dir/readback.pub" "$dir/openssh.pub" || ! cmp -s "$dir/readback.pub" "$key.pub"; then
+        echo "demo: OpenSSH and keysmith disagree on the key." >&2
+        exit 1
+    fi
     echo "OpenSSH and keysmith agree on the key."
 fi
 

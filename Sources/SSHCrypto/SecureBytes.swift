@@ -105,6 +105,15 @@ package func secureZero(_ bytes: UnsafeMutableRawBufferPointer) {
 /// Zeroes an array's bytes where they are (when it shares its storage with another array,
 /// Swift copies it first and the other keeps the bytes: wipe the last owner) and empties it.
 package func secureWipe(_ bytes: inout [UInt8]) {
-    bytes.withUnsafeMutableBytes { secureZero($0) }
+    secureWipe(&bytes, inspectingWipedStorage: { _ in })
+}
+
+/// ``secureWipe(_:)`` that shows `inspect` the storage after the wipe and before the array
+/// lets it go, for tests that check the wipe.
+package func secureWipe(_ bytes: inout [UInt8], inspectingWipedStorage inspect: (UnsafeRawBufferPointer) -> Void) {
+    bytes.withUnsafeMutableBytes {
+        secureZero($0)
+        inspect(UnsafeRawBufferPointer($0))
+    }
     bytes.removeAll()
 }

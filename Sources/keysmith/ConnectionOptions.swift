@@ -236,6 +236,9 @@ struct ConnectionOptions: ParsableArguments {
         }
         let client = try SSHClient.connect(options)
         if self.verbose {
+            if let negotiated = client.negotiatedAlgorithms {
+                for line in negotiated.verboseLines { printError("keysmith: \(line)") }
+            }
             printError(
                 "keysmith: authenticated with \(client.authenticatedWith); host key \(client.hostKey.type.displayName) \(client.hostKey.fingerprint())"
             )

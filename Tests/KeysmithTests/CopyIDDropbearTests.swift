@@ -104,13 +104,17 @@ struct CopyIDDropbearMatrixTests {
         }
     }
 
-    @Test("copy-id deploys over the forced combination; OpenSSH logs in with the new key", arguments: Self.product)
+    @Test(
+        "copy-id deploys over the forced combination, -v names it; OpenSSH logs in with the new key",
+        arguments: Self.product
+    )
     func combination(_ c: AlgorithmCase) throws {
         let s = try #require(DropbearServerTrait.current)
         let key = try s.newKey(UUID().uuidString)
-        let r = try s.run("copy-id", ["-i", key + ".pub"] + c.options.flatMap { ["-o", $0] })
+        let r = try s.run("copy-id", ["-v", "-i", key + ".pub"] + c.options.flatMap { ["-o", $0] })
         #expect(r.status == 0, "\(c.testDescription): \(r)")
         #expect(r.stdout.contains("Number of key(s) added: 1"), "\(c.testDescription): \(r)")
+        expectNegotiated(r.stderr, kex: c.kex, hostKey: c.hostKey, cipher: c.cipher, mac: c.mac)
         let login = try s.server.sshLogin(identity: key)
         #expect(login.status == 0, "\(c.testDescription): \(login)")
     }

@@ -38,14 +38,16 @@ final class MatrixServer: Sendable {
         try writeText(self.knownHosts, lines.joined(separator: "\n") + "\n", mode: 0o644)
     }
 
-    /// Deploys a fresh Ed25519 key with `keysmith copy-id` narrowed by `options` (`-o` values),
-    /// then proves it with OpenSSH's ssh logging in with that key alone.
+    /// Deploys a fresh Ed25519 key with `keysmith copy-id -v` narrowed to the combination `c`
+    /// (`-o` values), checks that `-v` names that combination as negotiated, then proves the
+    /// deploy with OpenSSH's ssh logging in with that key alone.
     ///
     /// Cases block on child processes, so they run as wide as Swift's cooperative pool (one
     /// thread per core). Moving them onto threads of their own ran them wider, but then
     /// Foundation's Process.run crashed under that many concurrent launches, and keysmith's
     /// compare-and-swap on the one shared authorized_keys gave up ("kept changing").
-    func deployAndProve(_ options: [String]) throws {
+    func deployAndProve(_ c: AlgorithmCase) throws {
+        let options = c.options
         let work = try TempDir()
         try FileManager.default.createDirectory(atPath: work.path("home"), withIntermediateDirectories: true)
         let key = work.path("id_ed25519")
@@ -54,7 +56,7 @@ final class MatrixServer: Sendable {
         let deploy = try runProcess(
             keysmithPath,
             [
-                "copy-id", "-i", key + ".pub", "-p", String(self.sshd.port),
+                "copy-id", "-v", "-i", key + ".pub", "-p", String(self.sshd.port),
                 "-o", "UserKnownHostsFile=\(self.knownHosts)", "-o", "StrictHostKeyChecking=yes",
                 "-o", "PreferredAuthentications=password", "--password-stdin",
             ] + options.flatMap { ["-o", $0] } + ["\(self.sshd.user)@\(self.sshd.host)"],
@@ -64,6 +66,7 @@ final class MatrixServer: Sendable {
         let login = try self.login(identity: key)
         #expect(deploy.status == 0, "\(options): \(deploy)")
         #expect(deploy.stdout.contains("Number of key(s) added: 1"), "\(options): \(deploy)")
+        expectNegotiated(deploy.stderr, kex: c.kex, hostKey: c.hostKey, cipher: c.cipher, mac: c.mac)
         #expect(login.status == 0 && login.stdout == "matrix-ok\n", "\(options): \(login)")
     }
 
@@ -136,13 +139,13 @@ struct CopyIDMatrixTests {
     @Test("copy-id deploys over the forced combination; OpenSSH logs in with the new key", arguments: Self.product)
     func combination(_ c: AlgorithmCase) throws {
         let server = try #require(MatrixServer.current)
-        try server.deployAndProve(c.options)
+        try server.deployAndProve(c)
     }
 
     @Test("every MAC with every non-AEAD cipher", arguments: Self.macCases)
     func mac(_ c: AlgorithmCase) throws {
         let server = try #require(MatrixServer.current)
-        try server.deployAndProve(c.options)
+        try server.deployAndProve(c)
     }
 }
 

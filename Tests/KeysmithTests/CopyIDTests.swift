@@ -221,21 +221,38 @@ struct CopyIDTests {
         ("diffie-hellman-group-exchange-sha256", "aes256-gcm@openssh.com", "hmac-sha2-512", "ssh-ed25519"),
     ]
 
-    @Test("copy-id deploys over each algorithm forced with -o; OpenSSH logs in with each key")
+    @Test("copy-id deploys over each algorithm forced with -o, sshd and -v name it; OpenSSH logs in with each key")
     func algorithmMatrix() throws {
-        let s = try Setup()
+        // sshd logs what it negotiated ("kex: algorithm: …") from LogLevel DEBUG1 on.
+        let s = try Setup(extraConfig: ["LogLevel DEBUG1"])
         for (i, c) in Self.algorithmCases.enumerated() {
             let key = s.dir.path("k\(i)")
             _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-f", key]).checked("ssh-keygen")
+            let logBefore = s.sshd.log.utf8.count
             let r = try s.run(
                 "copy-id",
                 [
-                    "-i", key + ".pub", "-o", "KexAlgorithms=\(c.kex)", "-o", "Ciphers=\(c.cipher)", "-o",
+                    "-v", "-i", key + ".pub", "-o", "KexAlgorithms=\(c.kex)", "-o", "Ciphers=\(c.cipher)", "-o",
                     "MACs=\(c.mac)",
                     "-o", "HostKeyAlgorithms=\(c.hostKey)",
                 ]
             )
             #expect(r.status == 0, "\(c): \(r)")
+            expectNegotiated(r.stderr, kex: c.kex, hostKey: c.hostKey, cipher: c.cipher, mac: c.mac)
+            // The server's side of this one connection (the deploy holds no other).
+            let log = String(decoding: Array(s.sshd.log.utf8).dropFirst(logBefore), as: UTF8.self)
+            let mac = c.cipher.hasSuffix("-ctr") ? c.mac : "<implicit>"
+            for line in [
+                "debug1: kex: algorithm: \(c.kex)", "debug1: kex: host key algorithm: \(c.hostKey)",
+                "debug1: kex: client->server cipher: \(c.cipher) MAC: \(mac) compression: none",
+                "debug1: kex: server->client cipher: \(c.cipher) MAC: \(mac) compression: none",
+            ] {
+                // The unprivileged child that runs the key exchange marks its lines [preauth].
+                #expect(
+                    log.split(whereSeparator: \.isNewline).contains { $0.hasSuffix(line + " [preauth]") },
+                    "\(c): sshd did not log \(line)\n\(log)"
+                )
+            }
             #expect(try s.sshd.sshLogin(identity: key).status == 0, "\(c)")
         }
     }

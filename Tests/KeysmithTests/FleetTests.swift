@@ -248,6 +248,7 @@ struct FleetTests {
         #expect(hosts.first?["dryRun"] as? Bool == true)
         #expect((hosts.first?["newLine"] as? String)?.hasPrefix("no-pty ssh-ed25519 ") == true, "\(json)")
         #expect((hosts.first?["removed"] as? [[String: Any]])?.first?["line"] as? Int == 1, "\(json)")
+        #expect(hosts.first?["oldKeysNotFound"] as? [String] == [], "\(json)")
 
         // The real rotation then does what the dry run said.
         let r = try s.run(["rotate", "-i", new, "--old", old + ".pub"] + s.urls, passwordStdin: false)
@@ -264,6 +265,22 @@ struct FleetTests {
             ),
             "\(again)"
         )
+
+        // --json names the old key that was not found, in the dry run and in the rotation.
+        let oldKey = try #require(
+            try runProcess(keysmithPath, ["fingerprint", "-f", old + ".pub"]).stdout.split(separator: " ").dropFirst()
+                .first.map(String.init)
+        )
+        for dryRun in [true, false] {
+            let r = try s.run(
+                ["rotate"] + (dryRun ? ["-n"] : []) + ["--json", "-i", new, "--old", old + ".pub", s.urls[0]]
+            )
+            #expect(r.status == 0, "\(r)")
+            let host = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]]).first
+            #expect(host?["status"] as? String == (dryRun ? "wouldRotate" : "rotated"), "\(r)")
+            #expect((host?["removed"] as? [Any])?.isEmpty == true, "\(r)")
+            #expect(host?["oldKeysNotFound"] as? [String] == [oldKey], "\(r)")
+        }
     }
 
     @Test("rotate with an unreachable host: the others are rotated, the dead one is named, exit 1")

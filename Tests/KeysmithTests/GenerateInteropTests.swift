@@ -63,6 +63,28 @@ struct GenerateInteropTests {
         let pub = try readText(key + ".pub")
         #expect(pub.hasSuffix(" test comment é\n"))
 
+        // ssh-keygen -y reads any cipher, rounds and format: check the ones asked for were written.
+        let written = try readText(key)
+        switch v.format {
+        case nil:
+            let header = try #require(OpenSSHKeyHeader(written), "\(written)")
+            let encrypted = v.passphrase != nil
+            #expect(header.cipher == (encrypted ? v.cipher ?? "aes256-ctr" : "none"))
+            #expect(header.kdf == (encrypted ? "bcrypt" : "none"))
+            #expect(header.rounds == (encrypted ? UInt32(v.rounds) : nil))
+        case "pem":
+            let label = v.type == "rsa" ? "RSA PRIVATE KEY" : "EC PRIVATE KEY"
+            #expect(written.hasPrefix("-----BEGIN \(label)-----\n"), "\(written)")
+            #expect(written.hasSuffix("-----END \(label)-----\n"), "\(written)")
+            // RFC 1421 encapsulated headers: present exactly when there is a passphrase.
+            #expect(written.contains("\nProc-Type: 4,ENCRYPTED\nDEK-Info: ") == (v.passphrase != nil), "\(written)")
+        default:
+            let label = v.passphrase == nil ? "PRIVATE KEY" : "ENCRYPTED PRIVATE KEY"
+            #expect(written.hasPrefix("-----BEGIN \(label)-----\n"), "\(written)")
+            #expect(written.hasSuffix("-----END \(label)-----\n"), "\(written)")
+            #expect(!written.contains("Proc-Type:"), "\(written)")
+        }
+
         // ssh-keygen derives the same public key from our private key file.
         let y = try keygen(["-y", "-P", v.passphrase ?? "", "-f", key])
         #expect(y.status == 0, "\(y)")
@@ -180,5 +202,46 @@ struct GenerateInteropTests {
         let r = try keysmith(arguments: args + ["-f", dir.path("k"), "-N", ""].filter { _ in args[0] == "generate" })
         #expect(r.status == 64, "\(r)")
         #expect(!FileManager.default.fileExists(atPath: dir.path("k")))
+    }
+}
+
+/// The unencrypted header of an openssh-key-v1 file (PROTOCOL.key): the cipher and KDF
+/// names and, for bcrypt, the rounds in the KDF options.
+struct OpenSSHKeyHeader {
+    var cipher: String
+    var kdf: String
+    var rounds: UInt32?
+
+    init?(_ text: String) {
+        let armour = "-----BEGIN OPENSSH PRIVATE KEY-----"
+        guard text.hasPrefix(armour + "\n") else { return nil }
+        let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        guard let data = Data(base64Encoded: body) else { return nil }
+        var bytes = [UInt8](data)[...]
+        let magic = Array("openssh-key-v1".utf8) + [0]
+        guard bytes.starts(with: magic) else { return nil }
+        bytes = bytes.dropFirst(magic.count)
+        func string() -> ArraySlice<UInt8>? {
+            guard bytes.count >= 4 else { return nil }
+            let n = bytes.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+            bytes = bytes.dropFirst(4)
+            guard bytes.count >= n else { return nil }
+            defer { bytes = bytes.dropFirst(n) }
+            return bytes.prefix(n)
+        }
+        guard let cipher = string(), let kdf = string(), var options = string() else { return nil }
+        self.cipher = String(decoding: cipher, as: UTF8.self)
+        self.kdf = String(decoding: kdf, as: UTF8.self)
+        if self.kdf == "bcrypt" {
+            // string salt, uint32 rounds
+            guard options.count >= 4 else { return nil }
+            let saltLength = options.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+            options = options.dropFirst(4 + saltLength)
+            guard options.count == 4 else { return nil }
+            self.rounds = options.reduce(0) { $0 << 8 | UInt32($1) }
+        } else {
+            guard options.isEmpty else { return nil }
+            self.rounds = nil
+        }
     }
 }

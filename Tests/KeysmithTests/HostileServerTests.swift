@@ -63,6 +63,11 @@ struct HostileServerTests {
         }
         try #require(Int(port) != nil, "the hostile server did not start: \(port)")
         _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path("id")]).checked("keygen")
+        // GNU time (Debian's time package, installed by make deps) reports the exit status and peak memory.
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
+            "/usr/bin/time is missing: install Debian's time package (make deps)"
+        )
 
         for command in [["list-ids"], ["copy-id", "-i", dir.path("id.pub")]] {
             let r = try runProcess(

@@ -228,7 +228,14 @@ struct SecretsTests {
         // The probe, checked on a process that is dumpable: its files belong to its uid.
         let control = try Self.startAsNobody(dir, ["/bin/sleep", "60"], ready: nil)
         defer { stopDaemon(control) }
-        usleep(100_000)
+        // setpriv's change of uid makes it not dumpable until it execs sleep; the kernel sets
+        // the new program's dumpability before its name, so wait for the name.
+        var command = ""
+        for _ in 0..<500 where command != "sleep" {
+            command = ((try? readText("/proc/\(control)/comm")) ?? "").trimmingCharacters(in: .newlines)
+            if command != "sleep" { usleep(20_000) }
+        }
+        try #require(command == "sleep", "setpriv did not exec sleep within 10 s")
         #expect(try Self.procOwner(control) == "65534", "the probe sees a dumpable process")
 
         let pid = try Self.startAsNobody(

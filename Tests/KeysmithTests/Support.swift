@@ -1,5 +1,6 @@
 import Foundation
 import KeysmithTestSupport
+import Testing
 
 /// The keysmith executable built beside the test bundle.
 let keysmithPath: String = {
@@ -36,4 +37,34 @@ func keygen(_ arguments: [String], input: Data? = nil) throws -> ProcessResult {
 /// The public line without its comment: `type base64`.
 func keyPart(_ line: String) -> String {
     line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").prefix(2).joined(separator: " ")
+}
+
+/// Checks that keysmith's `-v` output on `stderr` names the negotiated algorithms as
+/// `ssh -v` does: this key exchange, host key algorithm and cipher both ways, and the MAC
+/// (`<implicit>` for an AEAD cipher; not checked when `mac` is nil and the cipher needs one).
+func expectNegotiated(
+    _ stderr: String,
+    kex: String,
+    hostKey: String,
+    cipher: String,
+    mac: String?,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let lines = stderr.split(separator: "\n").map(String.init)
+    let aead = cipher.hasSuffix("-gcm@openssh.com") || cipher == "chacha20-poly1305@openssh.com"
+    let expectedMAC = aead ? "<implicit>" : mac
+    #expect(lines.contains("keysmith: kex: algorithm: \(kex)"), "\(stderr)", sourceLocation: sourceLocation)
+    #expect(
+        lines.contains("keysmith: kex: host key algorithm: \(hostKey)"),
+        "\(stderr)",
+        sourceLocation: sourceLocation
+    )
+    for direction in ["server->client", "client->server"] {
+        let prefix = "keysmith: kex: \(direction) cipher: \(cipher) MAC: "
+        let line = lines.first { $0.hasPrefix(prefix) && $0.hasSuffix(" compression: none") }
+        #expect(line != nil, "\(direction) \(cipher): \(stderr)", sourceLocation: sourceLocation)
+        if let line, let expectedMAC {
+            #expect(line == prefix + expectedMAC + " compression: none", "\(stderr)", sourceLocation: sourceLocation)
+        }
+    }
 }

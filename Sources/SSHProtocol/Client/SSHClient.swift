@@ -140,6 +140,9 @@ public final class SSHClient {
     /// The texts of SSH_MSG_USERAUTH_BANNER messages the server sent (RFC 4252 §5.4).
     public private(set) var banners: [String] = []
 
+    /// The algorithms of the latest key exchange (what `ssh -v` prints as its `kex:` lines).
+    public var negotiatedAlgorithms: SSHNegotiatedAlgorithms? { self.transport.negotiated }
+
     private init(options: SSHClientOptions, peer: String, socket: TCPConnection, deadline: ContinuousClock.Instant) {
         self.options = options
         self.peer = peer

@@ -12,6 +12,20 @@ public struct SSHNegotiatedAlgorithms: Sendable, Hashable {
     public var macServerToClient: String?
 }
 
+extension SSHNegotiatedAlgorithms {
+    /// The client's view as the `kex:` lines `ssh -v` prints (OpenSSH's kex.c `kex_choose_conf`):
+    /// the method, the host key algorithm, then each direction, the incoming one first.
+    /// An AEAD cipher's MAC is `<implicit>`; keysmith never compresses.
+    public var verboseLines: [String] {
+        [
+            "kex: algorithm: \(self.keyExchange)",
+            "kex: host key algorithm: \(self.hostKey)",
+            "kex: server->client cipher: \(self.cipherServerToClient) MAC: \(self.macServerToClient ?? "<implicit>") compression: none",
+            "kex: client->server cipher: \(self.cipherClientToServer) MAC: \(self.macClientToServer ?? "<implicit>") compression: none",
+        ]
+    }
+}
+
 /// What the transport hands to the layer above.
 public enum SSHTransportEvent: Sendable {
     /// The first key exchange finished; `sessionID` is the exchange hash H of it.
