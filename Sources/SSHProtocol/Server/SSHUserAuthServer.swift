@@ -24,7 +24,8 @@ package enum SSHUserAuthServerEvent: Sendable, Hashable {
 
 /// The server side of SSH user authentication (RFC 4252), sans I/O, for public keys only.
 ///
-/// It accepts the `ssh-userauth` service, answers `none`, `password`,
+/// It accepts the `ssh-userauth` service (again each time it is asked, until authentication
+/// succeeds, as sshd does), answers `none`, `password`,
 /// `keyboard-interactive` and every other method with SSH_MSG_USERAUTH_FAILURE listing only
 /// `publickey`, and handles `publickey` as sshd's auth2-pubkey.c: a request without a
 /// signature gets SSH_MSG_USERAUTH_PK_OK when the key would be accepted (RFC 4252 §7), a
@@ -89,8 +90,10 @@ package final class SSHUserAuthServer {
         guard let type = payload.first else { throw clientMalformed("empty") }
         var r = SSHWireReader(payload.dropFirst())
         switch type {
-        case UserAuthMessage.serviceRequest where !self.serviceAccepted:
-            // RFC 4253 §10: string service name.
+        case UserAuthMessage.serviceRequest where self.authenticated == nil:
+            // RFC 4253 §10: string service name. sshd (auth2.c) keeps answering `ssh-userauth`
+            // until authentication succeeds, and some clients (paramiko) ask again before
+            // each attempt; the failures counted so far stay counted.
             guard let name = try? r.readString(), r.isAtEnd else { throw clientMalformed("SERVICE_REQUEST") }
             guard name.elementsEqual("ssh-userauth".utf8) else {
                 throw SSHProtocolError(
