@@ -85,4 +85,16 @@ struct ServeParamikoTests {
         #expect(reference.status == 0, "\(reference)\n\(sshd.log)")
         #expect(reference.stdout == sshd.user + "\n")
     }
+
+    @Test("repeated none requests end the connection after as many failures as sshd allows (MaxAuthTries 6)")
+    func repeatedNone() throws {
+        let sshd = try SSHDFixture()
+        let reference = try Self.paramiko(["none", String(sshd.port), sshd.user, try sshd.knownHostsFile()])
+        #expect(reference.stdout == "6\n", "\(reference)\n\(sshd.log)")
+
+        let server = try ServeFixture()
+        let result = try Self.paramiko(["none", String(server.port), "alice", server.knownHosts])
+        #expect(result.stdout == reference.stdout, "\(result)\n\(server.log)")
+        #expect(server.log.contains("too many authentication failures"), "\(server.log)")
+    }
 }

@@ -48,7 +48,8 @@ package enum SSHUserAuthServerEvent: Sendable, Hashable {
 ///
 /// Not `Sendable`: one connection's state, driven from one place.
 package final class SSHUserAuthServer {
-    /// sshd's MaxAuthTries default.
+    /// sshd's MaxAuthTries default. As in sshd, every failed request counts toward it but a
+    /// `none` that is the connection's first request.
     package static let defaultMaximumFailures = 6
     /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
     /// certificates, security keys and SHA-1 RSA).
@@ -57,6 +58,8 @@ package final class SSHUserAuthServer {
     private let sessionID: [UInt8]
     private let maximumFailures: Int
     private let decide: (String, SSHPublicKey) -> SSHPublicKeyDecision
+    /// USERAUTH_REQUEST messages received (auth2.c's `attempt`).
+    private var requests = 0
     private var serviceAccepted = false
     private var failures = 0
     private var firstUser: String?
@@ -107,6 +110,7 @@ package final class SSHUserAuthServer {
             w.writeString("ssh-userauth")
             return [w.bytes]
         case UserAuthMessage.request where self.serviceAccepted && self.authenticated == nil:
+            self.requests += 1
             return try self.request(&r)
         default:
             throw SSHProtocolError(.protocolViolation, "unexpected message \(type) during user authentication")
@@ -129,9 +133,11 @@ package final class SSHUserAuthServer {
             throw SSHProtocolError(.protocolViolation, "the client asked for the unknown service \(printable(service))")
         }
         guard method == "publickey" else {
-            // auth2.c counts every failed method but the first "none".
+            // auth2.c's userauth_finish counts every failed request toward MaxAuthTries but
+            // a "none" that is the connection's first request.
+            let free = method == "none" && self.requests == 1
             if method != "none" { self.events.append(.methodRefused(user: user, method: method)) }
-            return try self.failure(counting: method != "none")
+            return try self.failure(counting: !free)
         }
         guard let hasSignature = try? r.readByte(), let algorithmBytes = try? r.readString(),
             let blob = try? r.readString()
