@@ -184,6 +184,18 @@ public enum KeyDeploy {
         dryRun: Bool = false,
         over runner: some RemoteCommandRunner
     ) throws -> CopyResult {
+        try Self.copy(lines: lines, target: target, force: force, dryRun: dryRun, timing: .standard, over: runner)
+    }
+
+    /// ``copy(lines:target:force:dryRun:over:)`` with the lock's `timing`.
+    static func copy(
+        lines: [String],
+        target: String = defaultTarget,
+        force: Bool = false,
+        dryRun: Bool = false,
+        timing: LockTiming,
+        over runner: some RemoteCommandRunner
+    ) throws -> CopyResult {
         for _ in 0..<Self.attempts {
             let file = try Self.read(target: target, over: runner)
             let plan = Self.planCopy(lines: lines, into: file.contents, force: force)
@@ -202,7 +214,8 @@ public enum KeyDeploy {
             // Something to write: plan again under the lock, held until the file is replaced.
             var reports = CopyResult()
             var planned = result
-            let outcome = try Self.lockedEdit(target: target, over: runner, into: &reports) { contents in
+            let outcome = try Self.lockedEdit(target: target, timing: timing, over: runner, into: &reports) {
+                contents in
                 let (plan, new) = Self.planCopy(lines: lines, into: contents, force: force)
                 planned = plan
                 return plan.added.isEmpty ? nil : new
@@ -217,7 +230,14 @@ public enum KeyDeploy {
                 planned.repaired = reports.repaired
                 return planned
             }
-            if try Self.write(contents, target: target, expected: file.checksum, into: &result, over: runner) {
+            if try Self.write(
+                contents,
+                target: target,
+                expected: file.checksum,
+                timing: timing,
+                into: &result,
+                over: runner
+            ) {
                 return result
             }
             Self.backOff()
@@ -232,13 +252,25 @@ public enum KeyDeploy {
         dryRun: Bool = false,
         over runner: some RemoteCommandRunner
     ) throws -> RemoveResult {
+        try Self.remove(keys: keys, target: target, dryRun: dryRun, timing: .standard, over: runner)
+    }
+
+    /// ``remove(keys:target:dryRun:over:)`` with the lock's `timing`.
+    static func remove(
+        keys: [SSHPublicKey],
+        target: String = defaultTarget,
+        dryRun: Bool = false,
+        timing: LockTiming,
+        over runner: some RemoteCommandRunner
+    ) throws -> RemoveResult {
         for _ in 0..<Self.attempts {
             let file = try Self.read(target: target, over: runner)
             let (result, kept) = Self.planRemove(keys: keys, from: file.contents)
             if dryRun || result.removed.isEmpty { return result }
             var ignored = CopyResult()
             var removed = result
-            let outcome = try Self.lockedEdit(target: target, over: runner, into: &ignored) { contents in
+            let outcome = try Self.lockedEdit(target: target, timing: timing, over: runner, into: &ignored) {
+                contents in
                 let (plan, kept) = Self.planRemove(keys: keys, from: contents)
                 removed = plan
                 return plan.removed.isEmpty ? nil : kept
@@ -250,7 +282,14 @@ public enum KeyDeploy {
                 continue
             case .done: return removed
             }
-            if try Self.write(kept, target: target, expected: file.checksum, into: &ignored, over: runner) {
+            if try Self.write(
+                kept,
+                target: target,
+                expected: file.checksum,
+                timing: timing,
+                into: &ignored,
+                over: runner
+            ) {
                 return result
             }
             Self.backOff()
@@ -328,10 +367,14 @@ public enum KeyDeploy {
         _ contents: [UInt8],
         target: String,
         expected: String,
+        timing: LockTiming = .standard,
         into result: inout CopyResult,
         over runner: some RemoteCommandRunner
     ) throws -> Bool {
-        let r = try runner.run(RemoteScript.command("write", target: target, extra: [expected]), stdin: contents)
+        let r = try runner.run(
+            RemoteScript.command("write", target: target, extra: [expected], timing: timing),
+            stdin: contents
+        )
         var written = false
         var changed = false
         try Self.parseReports(r, into: &result, doing: "write \(target)") { word, rest in
@@ -339,6 +382,7 @@ public enum KeyDeploy {
             case "written": written = true
             case "changed": changed = true
             case "locked": throw Self.lockedError(rest)
+            case "lost": throw Self.lostLockError(rest, target: target)
             default: break
             }
         }
@@ -355,11 +399,14 @@ public enum KeyDeploy {
     ///   was modified by something that ignored the lock (try again), `.done` otherwise.
     static func lockedEdit(
         target: String,
+        timing: LockTiming = .standard,
         over runner: some RemoteCommandRunner,
         into result: inout CopyResult,
         change: ([UInt8]) throws -> [UInt8]?
     ) throws -> EditOutcome {
-        guard let session = try runner.start(RemoteScript.command("edit", target: target)) else { return .unsupported }
+        guard let session = try runner.start(RemoteScript.command("edit", target: target, timing: timing)) else {
+            return .unsupported
+        }
         let doing = "edit \(target)"
         var out: [UInt8] = []
         var contentsStart = 0
@@ -406,9 +453,10 @@ public enum KeyDeploy {
         r.stdout = Array(out[(contentsStart + size)...]) + r.stdout
         var written = false
         var changed = false
-        try Self.parseReports(r, into: &result, doing: doing) { word, _ in
+        try Self.parseReports(r, into: &result, doing: doing) { word, rest in
             if word == "written" { written = true }
             if word == "changed" { changed = true }
+            if word == "lost" { throw Self.lostLockError(rest, target: target) }
         }
         if changed { return .changed }
         guard written else { throw Self.failure(r, doing: doing) }
@@ -423,6 +471,14 @@ public enum KeyDeploy {
         KeyDeployError(
             .locked,
             "another deploy has held the lock \(lock) for a minute; if none is running, remove that directory and try again"
+        )
+    }
+
+    /// The holder's lock was taken over before its final rename: nothing was written.
+    static func lostLockError(_ lock: some StringProtocol, target: String) -> KeyDeployError {
+        KeyDeployError(
+            .locked,
+            "another deploy took over the lock \(lock) while this one was working, so \(target) was left unchanged; try again"
         )
     }
 

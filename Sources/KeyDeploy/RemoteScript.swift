@@ -15,19 +15,21 @@
 /// - `write EXPECTED`: creates the directory (0700) if missing, repairs the unsafe modes
 ///   (`chmod go-w`), takes the lock `DIR/.keysmith.lock` (below),
 ///   and if `cksum` of the current file (or `absent`) equals EXPECTED, writes stdin to a
-///   temporary file beside the target, chmods it 600 and renames it over the target;
-///   then runs `restorecon` where it exists. Prints `created PATH`, `repaired LS-MODE PATH`,
-///   `written`, or `changed` (the checksum differed; nothing written), `locked LOCKDIR`
-///   (timeout), or `failed WHAT`.
+///   temporary file beside the target, chmods it 600 and, if it still holds the lock,
+///   renames it over the target; then runs `restorecon` where it exists. Prints
+///   `created PATH`, `repaired LS-MODE PATH`, `written`, or `changed` (the checksum
+///   differed; nothing written), `locked LOCKDIR` (timeout), `lost LOCKDIR` (the lock was
+///   taken over meanwhile; nothing written), or `failed WHAT`.
 /// - `repair`: only the directory creation and mode repairs of `write`.
 /// - `edit`: what keysmith uses when it can stream a command's input (its own client): the
 ///   repairs of `write`, then the lock, held until the command ends; then the header and bytes
 ///   of `read` (of a snapshot taken under the lock). The client answers on stdin with
 ///   `keep`, or `write SIZE` and the new contents then EOF. The contents go to a temporary
 ///   file beside the target; only when exactly SIZE bytes arrived (a client killed or cut off
-///   midway sends fewer) and the file still matches the snapshot (someone may ignore the
-///   lock) is it chmodded 600 and renamed over the target. Prints `written`, `kept`,
-///   `changed`, `locked LOCKDIR` or `failed WHAT`; a client that went away gets nothing.
+///   midway sends fewer), the file still matches the snapshot (someone may ignore the
+///   lock) and the lock is still its own is it chmodded 600 and renamed over the target.
+///   Prints `written`, `kept`, `changed`, `locked LOCKDIR`, `lost LOCKDIR` or
+///   `failed WHAT`; a client that went away gets nothing.
 ///
 /// The lock is the directory `DIR/.keysmith.lock`, held by whoever put the file `holder` into
 /// it; the record in `holder` is `HOST PID` (the SFTP path's is `(sftp) NONCE`). A taker
@@ -62,12 +64,23 @@
 ///   Older keysmith broke locks under that directory; a waiter removes one that stayed the
 ///   same for 20 s.
 ///
-/// The one assumption, as before: a holder whose process cannot be checked (another host,
-/// SFTP) finishes within 20 s. Once it holds the lock, the holder removes what killed deploys
-/// left, by exact name: `TARGET.keysmith.PID`, `TARGET.keysmith.snap.PID` and
-/// `TARGET.keysmith.sftp.HEX` beside the target, and `rec.*` and `stale.*` of the same forms
-/// inside the lock. Every writer of those files holds the lock while they exist, so none
-/// belongs to a live deploy.
+/// A holder whose process a waiter cannot check (another host, SFTP) shows that it is alive
+/// instead: while it holds the lock, a background loop replaces its file `beat.PID.N` in the
+/// lock by `beat.PID.N+1` every 5 s, a new name each time, so the lock's entries never stay
+/// the same for 20 s while the holder runs, however long keysmith takes to send the new
+/// contents. The loop checks every second that `holder` is still its record and the script
+/// still runs, and stops otherwise; the script kills it when it exits. Its input and output
+/// are /dev/null, so it never keeps the session's pipes open. And
+/// just before its final rename the holder checks that `holder` is still its record; if it
+/// is not (its lock was taken over after all), it writes nothing and reports `lost LOCKDIR`.
+/// Once it holds the lock, the holder removes what killed deploys left, by exact name:
+/// `TARGET.keysmith.PID`, `TARGET.keysmith.snap.PID` and `TARGET.keysmith.sftp.HEX` beside
+/// the target, and `rec.*`, `stale.*` and `beat.*` of the same forms (`beat.PID.N`,
+/// `beat.sftp.HEX.N`) inside the lock. Every writer of those files holds the lock while they
+/// exist, so none belongs to a live deploy.
+///
+/// The timings (60 s, 20 s, 5 s) come first in the script, as polls of 0.1 s and seconds
+/// (``LockTiming``); tests shorten them.
 enum RemoteScript {
     static let text = #"""
         umask 077
@@ -111,8 +124,24 @@ enum RemoteScript {
             rm -f -- "$l/rec.$$"
             return $s
         }
+        mine() { [ "$(cat -- "$l/holder" 2>/dev/null)" = "$host $$" ]; }
+        beat() {
+            k=0 w=0
+            while mine && kill -0 $$ 2>/dev/null; do
+                if [ "$w" -le 0 ]; then
+                    : > "$l/beat.$$.$((k + 1))" 2>/dev/null || break
+                    rm -f -- "$l/beat.$$.$k"
+                    k=$((k + 1)) w=$rsecs
+                fi
+                w=$((w - 1))
+                sleep 1 2>/dev/null || break
+            done
+            rm -f -- "$l/beat.$$.$k"
+        }
         release() {
-            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"} "$l/rec.$$"
+            # SIGKILL: a TERM sent before the subshell dropped our traps would be lost.
+            if [ -n "$bpid" ]; then kill -9 "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null; fi
+            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"} "$l/rec.$$" "$l"/beat.$$.*
             if [ -f "$l/stale.$$" ]; then
                 ln -- "$l/stale.$$" "$l/holder" 2>/dev/null
                 rm -f -- "$l/stale.$$"
@@ -145,7 +174,7 @@ enum RemoteScript {
             if b=$(ls -di -- "$l.break" 2>/dev/null); then
                 if [ "$b" != "$bseen" ]; then
                     bseen=$b bsince=$n
-                elif [ $((n - bsince)) -ge 200 ]; then
+                elif [ $((n - bsince)) -ge "$spolls" ]; then
                     rmdir -- "$l.break" 2>/dev/null
                 fi
             fi
@@ -156,14 +185,16 @@ enum RemoteScript {
                 i=$(ls -di -- "$l" && ls -A -- "$l") 2>/dev/null || return 1
                 i=$i/$h
                 if [ "$i" != "$seen" ]; then seen=$i since=$n; return 1; fi
-                [ $((n - since)) -ge 200 ] || return 1
+                [ $((n - since)) -ge "$spolls" ] || return 1
                 ;;
             esac
             take
         }
         sweep() {
-            for f in "$l"/rec.* "$l"/stale.* "$t".keysmith.*; do
+            for f in "$l"/rec.* "$l"/stale.* "$l"/beat.* "$t".keysmith.*; do
                 case $f in
+                "$l"/beat.sftp.*) r=${f#"$l"/beat.sftp.} && [ "${r%.*}" != "$r" ] && hex "${r%.*}" && num "${r##*.}" ;;
+                "$l"/beat.*) r=${f#"$l"/beat.} && [ "${r%.*}" != "$r" ] && num "${r%.*}" && num "${r##*.}" ;;
                 "$l"/rec.sftp.*) hex "${f#"$l"/rec.sftp.}" ;;
                 "$l"/stale.sftp.*) hex "${f#"$l"/stale.sftp.}" ;;
                 "$l"/rec.*) num "${f#"$l"/rec.}" ;;
@@ -176,16 +207,18 @@ enum RemoteScript {
             done
         }
         lock() {
-            n=0 seen= since=0 bseen= bsince=0
+            n=0 seen= since=0 bseen= bsince=0 bpid=
             trap release EXIT
             trap 'exit 1' HUP INT TERM PIPE
             until mkdir -- "$l" 2>/dev/null && own; do
                 n=$((n + 1))
                 if [ $((n % 10)) -eq 0 ] && stale; then break; fi
-                if [ $n -ge 600 ]; then say "locked $l"; exit 1; fi
+                if [ $n -ge "$wpolls" ]; then say "locked $l"; exit 1; fi
                 sleep 0.1 2>/dev/null || sleep 1
             done
             sweep
+            (exec < /dev/null > /dev/null 2>&1; beat) &
+            bpid=$!
         }
         case $op in
         read)
@@ -203,7 +236,9 @@ enum RemoteScript {
             lock
             if [ "$(sum)" != "$3" ]; then say changed; cat > /dev/null; exit 0; fi
             tmp=$t.keysmith.$$
-            if cat > "$tmp" && chmod 600 -- "$tmp" && mv -f -- "$tmp" "$t"; then
+            cat > "$tmp" && chmod 600 -- "$tmp" || { say "failed write $t"; exit 1; }
+            mine || { say "lost $l"; exit 1; }
+            if mv -f -- "$tmp" "$t"; then
                 command -v restorecon > /dev/null 2>&1 && restorecon -F -- "$d" "$t" > /dev/null 2>&1
                 say written
             else
@@ -238,6 +273,7 @@ enum RemoteScript {
             got=$(wc -c < "$tmp")
             [ "$((got))" = "$size" ] || exit 1
             if [ "$(sum)" != "$c" ]; then say changed; exit 0; fi
+            mine || { say "lost $l"; exit 1; }
             if chmod 600 -- "$tmp" && mv -f -- "$tmp" "$t"; then
                 command -v restorecon > /dev/null 2>&1 && restorecon -F -- "$d" "$t" > /dev/null 2>&1
                 say written
@@ -250,9 +286,15 @@ enum RemoteScript {
         esac
         """#
 
-    /// The command line that runs the script for `operation` on `target`.
-    static func command(_ operation: String, target: String, extra: [String] = []) -> String {
-        (["exec", "sh", "-c", Self.text, "keysmith", operation, target] + extra).map(shellQuoted).joined(separator: " ")
+    /// The command line that runs the script for `operation` on `target`, with the lock's `timing`.
+    static func command(
+        _ operation: String,
+        target: String,
+        extra: [String] = [],
+        timing: LockTiming = .standard
+    ) -> String {
+        (["exec", "sh", "-c", timing.scriptSettings + Self.text, "keysmith", operation, target] + extra)
+            .map(shellQuoted).joined(separator: " ")
     }
 
     /// `s` in single quotes for sh (a `'` becomes `'\''`); plain words stay bare.

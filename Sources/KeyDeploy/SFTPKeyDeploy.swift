@@ -25,7 +25,9 @@ import Darwin
 ///    (``Lock``, docs/limits.md); then remove what killed deploys left;
 /// 4. read the file again and give up this round when it changed;
 /// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
-///    offered, and `posix-rename@openssh.com` it over the target; remove the lock.
+///    offered, check that the lock is still its own, and `posix-rename@openssh.com` it over
+///    the target; remove the lock. Between the requests of steps 4 and 5 the holder
+///    refreshes the lock every 5 s, so that a waiter never takes a slow holder's lock for stale.
 ///
 /// `restorecon` cannot run over SFTP; the renamed file keeps the directory's default label.
 public enum SFTPKeyDeploy {
@@ -35,6 +37,18 @@ public enum SFTPKeyDeploy {
         target: String = KeyDeploy.defaultTarget,
         force: Bool = false,
         dryRun: Bool = false,
+        over sftp: SFTPClient
+    ) throws -> KeyDeploy.CopyResult {
+        try Self.copy(lines: lines, target: target, force: force, dryRun: dryRun, timing: .standard, over: sftp)
+    }
+
+    /// ``copy(lines:target:force:dryRun:over:)`` with the lock's `timing`.
+    static func copy(
+        lines: [String],
+        target: String = KeyDeploy.defaultTarget,
+        force: Bool = false,
+        dryRun: Bool = false,
+        timing: LockTiming,
         over sftp: SFTPClient
     ) throws -> KeyDeploy.CopyResult {
         let paths = try Paths(target: target, sftp: sftp)
@@ -49,7 +63,7 @@ public enum SFTPKeyDeploy {
             }
             try paths.repair(unsafe, sftp, into: &result)
             if result.added.isEmpty { return result }
-            if try paths.swap(expected: contents, new: new, sftp) { return result }
+            if try paths.swap(expected: contents, new: new, timing: timing, sftp) { return result }
             KeyDeploy.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
@@ -62,6 +76,17 @@ public enum SFTPKeyDeploy {
         dryRun: Bool = false,
         over sftp: SFTPClient
     ) throws -> KeyDeploy.RemoveResult {
+        try Self.remove(keys: keys, target: target, dryRun: dryRun, timing: .standard, over: sftp)
+    }
+
+    /// ``remove(keys:target:dryRun:over:)`` with the lock's `timing`.
+    static func remove(
+        keys: [SSHPublicKey],
+        target: String = KeyDeploy.defaultTarget,
+        dryRun: Bool = false,
+        timing: LockTiming,
+        over sftp: SFTPClient
+    ) throws -> KeyDeploy.RemoveResult {
         let paths = try Paths(target: target, sftp: sftp)
         for _ in 0..<KeyDeploy.attempts {
             let contents = try sftp.readFile(paths.target)
@@ -69,7 +94,7 @@ public enum SFTPKeyDeploy {
             if dryRun || result.removed.isEmpty { return result }
             var ignored = KeyDeploy.CopyResult()
             try paths.repair(try paths.unsafe(sftp), sftp, into: &ignored)
-            if try paths.swap(expected: contents, new: kept, sftp) { return result }
+            if try paths.swap(expected: contents, new: kept, timing: timing, sftp) { return result }
             KeyDeploy.backOff()
         }
         throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
@@ -83,11 +108,6 @@ public enum SFTPKeyDeploy {
         let paths = try Paths(target: target, sftp: sftp)
         return KeyDeploy.listed(in: try sftp.readFile(paths.target) ?? [])
     }
-
-    /// How long another deploy's lock is waited for, as in the shell script.
-    static let lockWait: Duration = .seconds(60)
-    /// How long a lock must stay unchanged (same record, entries and directory time) to count as stale.
-    static let staleAfter: Duration = .seconds(20)
 
     /// The target as an absolute path, its directory and the home directory.
     struct Paths {
@@ -162,18 +182,27 @@ public enum SFTPKeyDeploy {
         }
 
         /// Under the lock: when the file still holds `expected` (nil: absent), replaces it
-        /// with `new` through a temporary file. False when it changed meanwhile.
-        func swap(expected: [UInt8]?, new: [UInt8], _ sftp: SFTPClient) throws -> Bool {
-            let lock = Lock(directory: self.directory)
+        /// with `new` through a temporary file, if the lock is still this deploy's just before
+        /// the rename. False when the file changed meanwhile.
+        /// - Throws: ``KeyDeployError`` `.locked` when the lock was taken over (nothing written).
+        func swap(expected: [UInt8]?, new: [UInt8], timing: LockTiming = .standard, _ sftp: SFTPClient) throws -> Bool {
+            let lock = Lock(directory: self.directory, timing: timing)
             try lock.acquire(sftp)
             defer { lock.release(sftp) }
             lock.sweep(target: self.target, sftp)
-            guard try sftp.readFile(self.target) == expected else { return false }
+            try lock.working(sftp, target: self.target)
+            guard try self.read(self.target, under: lock, sftp) == expected else { return false }
             let temporary = self.target + ".keysmith.sftp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            do throws(SSHProtocolError) {
+            do {
                 let handle = try sftp.open(temporary, flags: [.write, .create, .exclusive], permissions: 0o600)
-                do throws(SSHProtocolError) {
-                    try sftp.write(handle, offset: 0, new)
+                do {
+                    var offset = 0
+                    repeat {
+                        let end = min(offset + SFTPClient.chunkSize, new.count)
+                        try sftp.write(handle, offset: UInt64(offset), Array(new[offset..<end]))
+                        try lock.working(sftp, target: self.target)
+                        offset = end
+                    } while offset < new.count
                     try sftp.fsync(handle)
                 } catch {
                     try? sftp.close(handle)
@@ -181,12 +210,47 @@ public enum SFTPKeyDeploy {
                 }
                 try sftp.close(handle)
                 try sftp.setPermissions(temporary, 0o600)
+                try lock.working(sftp, target: self.target)
+                // A waiter that took the lock over may be editing the file now: then keep out.
+                guard try lock.holds(sftp) else { throw KeyDeploy.lostLockError(lock.path, target: self.target) }
                 try sftp.posixRename(temporary, to: self.target)
-            } catch {
+            } catch let error as SSHProtocolError {
                 try? sftp.remove(temporary)
                 throw KeyDeployError(.remoteFailure, error.message)
+            } catch {
+                try? sftp.remove(temporary)
+                throw error
             }
             return true
+        }
+
+        /// ``SFTPClient/readFile(_:maximumSize:)`` under the lock, refreshing it between reads.
+        func read(_ path: String, under lock: Lock, _ sftp: SFTPClient) throws -> [UInt8]? {
+            let handle: SFTPClient.Handle
+            do throws(SSHProtocolError) {
+                handle = try sftp.open(path, flags: .read)
+            } catch {
+                if try sftp.stat(path) == nil { return nil }
+                throw error
+            }
+            var contents: [UInt8] = []
+            do {
+                while let chunk = try sftp.read(handle, offset: UInt64(contents.count), length: SFTPClient.chunkSize) {
+                    contents += chunk
+                    guard contents.count <= KeyDeploy.maximumFileSize else {
+                        throw KeyDeployError(
+                            .remoteFailure,
+                            "\(path) on the server is larger than \(KeyDeploy.maximumFileSize >> 20) MiB"
+                        )
+                    }
+                    try lock.working(sftp, target: path)
+                }
+            } catch {
+                try? sftp.close(handle)
+                throw error
+            }
+            try sftp.close(handle)
+            return contents
         }
     }
 
@@ -205,13 +269,27 @@ public enum SFTPKeyDeploy {
     ///   back), and puts its own record in as a taker does. With no record, it only does the
     ///   latter. It never removes the directory, so no fresh lock can be taken for the old one.
     /// - The holder removes `holder` and the directory only while `holder` is its own record.
-    struct Lock {
+    /// - While it works, the holder refreshes the lock (``working(_:target:)``): every
+    ///   ``LockTiming/refresh`` it checks that `holder` is still its record and replaces its
+    ///   file `beat.sftp.NONCE.N` by `beat.sftp.NONCE.N+1`, so the lock's entries and time
+    ///   change and no waiter takes a live, slow holder's lock for stale. Just before its
+    ///   final rename it checks `holder` once more (``holds(_:)``).
+    ///
+    /// Not `Sendable`: one deploy's lock, used from one thread.
+    final class Lock {
         /// `DIR/.keysmith.lock`.
         let path: String
         /// Names this deploy's record and its files inside the lock.
         let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let timing: LockTiming
+        /// The number of this holder's current `beat.sftp.NONCE.N` (0: none yet).
+        private var beat = 0
+        private var refreshed = ContinuousClock.now
 
-        init(directory: String) { self.path = directory + "/.keysmith.lock" }
+        init(directory: String, timing: LockTiming = .standard) {
+            self.path = directory + "/.keysmith.lock"
+            self.timing = timing
+        }
 
         /// The holder record: `(sftp)` is no host name, so a shell waiter treats it as another
         /// host's, whose process it cannot check either.
@@ -222,10 +300,10 @@ public enum SFTPKeyDeploy {
         typealias Observation = (identity: [UInt8], since: ContinuousClock.Instant)
 
         /// MKDIR of the lock directory and the record, retried while another holds it for up
-        /// to ``lockWait``; every second a waiter checks whether the lock is stale and takes
-        /// it over when it is.
+        /// to ``LockTiming/wait``; every second a waiter checks whether the lock is stale and
+        /// takes it over when it is.
         func acquire(_ sftp: SFTPClient) throws {
-            let end = ContinuousClock.now + SFTPKeyDeploy.lockWait
+            let end = ContinuousClock.now + self.timing.wait
             var vanished = 0
             var polls = 0
             var seen: Observation? = nil
@@ -278,15 +356,39 @@ public enum SFTPKeyDeploy {
             }
         }
 
-        /// Removes `holder` and the directory, if `holder` is still this deploy's record.
+        func beatPath(_ number: Int) -> String { self.path + "/beat.sftp.\(self.nonce).\(number)" }
+
+        /// Whether `holder` is still this deploy's record.
+        func holds(_ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
+            try sftp.readFile(self.holder, maximumSize: 4096) == self.record
+        }
+
+        /// Called between the steps of the work under the lock: every ``LockTiming/refresh``
+        /// (and the first time), checks that the lock is still this deploy's and puts the next
+        /// beat file in place of the last, a new name that a waiter sees as a change.
+        /// - Throws: ``KeyDeployError`` `.locked` when the lock was taken over.
+        func working(_ sftp: SFTPClient, target: String) throws {
+            self.timing.work?()
+            guard self.beat == 0 || ContinuousClock.now - self.refreshed >= self.timing.refresh else { return }
+            guard try self.holds(sftp) else { throw KeyDeploy.lostLockError(self.path, target: target) }
+            let next = self.beatPath(self.beat + 1)
+            try sftp.close(try sftp.open(next, flags: [.write, .create, .exclusive], permissions: 0o600))
+            if self.beat > 0 { try? sftp.remove(self.beatPath(self.beat)) }
+            self.beat += 1
+            self.refreshed = ContinuousClock.now
+        }
+
+        /// Removes this deploy's beat file, then `holder` and the directory if `holder` is
+        /// still this deploy's record.
         func release(_ sftp: SFTPClient) {
+            if self.beat > 0 { try? sftp.remove(self.beatPath(self.beat)) }
             guard (try? sftp.readFile(self.holder, maximumSize: 4096)) == self.record else { return }
             try? sftp.remove(self.holder)
             try? sftp.removeDirectory(self.path)
         }
 
         /// One poll of a waiter: the lock is stale once its record, its entries and its
-        /// modification time stayed the same for ``staleAfter`` (SFTP runs no `kill -0`, so
+        /// modification time stayed the same for ``LockTiming/staleAfter`` (SFTP runs no `kill -0`, so
         /// every holder is judged as the shell judges another host's); then it is taken over.
         /// - Returns: whether this deploy now holds the lock.
         func takeIfStale(_ sftp: SFTPClient, seen: inout Observation?) throws(SSHProtocolError) -> Bool {
@@ -305,7 +407,7 @@ public enum SFTPKeyDeploy {
                 seen = (identity, ContinuousClock.now)
                 return false
             }
-            guard ContinuousClock.now - previous.since >= SFTPKeyDeploy.staleAfter else { return false }
+            guard ContinuousClock.now - previous.since >= self.timing.staleAfter else { return false }
             seen = nil
             return try self.take(over: record, sftp)
         }
@@ -333,7 +435,7 @@ public enum SFTPKeyDeploy {
         }
 
         /// Removes `DIR/.keysmith.lock.break`, which keysmith no longer takes, once it stayed
-        /// the same for ``staleAfter``: older versions broke locks under it, and one killed in
+        /// the same for ``LockTiming/staleAfter``: older versions broke locks under it, and one killed in
         /// that instant left it behind, which kept those versions from breaking any lock.
         func ageLegacyBreakLock(_ sftp: SFTPClient, seen: inout Observation?) throws(SSHProtocolError) {
             guard let attributes = try sftp.lstat(self.path + ".break") else { return }
@@ -342,7 +444,7 @@ public enum SFTPKeyDeploy {
                 seen = (identity, ContinuousClock.now)
                 return
             }
-            if ContinuousClock.now - previous.since >= SFTPKeyDeploy.staleAfter {
+            if ContinuousClock.now - previous.since >= self.timing.staleAfter {
                 try? sftp.removeDirectory(self.path + ".break")
                 seen = nil
             }
@@ -365,17 +467,22 @@ public enum SFTPKeyDeploy {
     /// Whether `name` is a file a killed deploy leaves beside the target `target` (a file
     /// name): the shell's `TARGET.keysmith.PID` and `TARGET.keysmith.snap.PID`, or SFTP's
     /// `TARGET.keysmith.sftp.HEX`; or, `inLock`, one inside the lock directory: `rec.PID`,
-    /// `stale.PID`, `rec.sftp.HEX`, `stale.sftp.HEX`. PID is decimal digits, HEX 1 to 16
-    /// lowercase hexadecimal digits, as the shell script's `sweep` matches them.
+    /// `stale.PID`, `beat.PID.N`, `rec.sftp.HEX`, `stale.sftp.HEX`, `beat.sftp.HEX.N`. PID and
+    /// N are decimal digits, HEX 1 to 16 lowercase hexadecimal digits, as the shell script's
+    /// `sweep` matches them.
     static func leftover(_ name: String, target: String = "", inLock: Bool = false) -> Bool {
         func digits(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { $0 >= "0" && $0 <= "9" } }
         func hex(_ s: Substring) -> Bool {
             !s.isEmpty && s.count <= 16 && s.allSatisfy { ($0 >= "0" && $0 <= "9") || ($0 >= "a" && $0 <= "f") }
         }
         func after(_ prefix: String) -> Substring? { name.hasPrefix(prefix) ? name.dropFirst(prefix.count) : nil }
-        let prefixes = inLock ? ["rec.", "stale."] : [target + ".keysmith."]
+        let prefixes = inLock ? ["rec.", "stale.", "beat."] : [target + ".keysmith."]
         for prefix in prefixes {
-            guard let rest = after(prefix) else { continue }
+            guard var rest = after(prefix) else { continue }
+            if prefix == "beat." {
+                guard let dot = rest.lastIndex(of: "."), digits(rest[rest.index(after: dot)...]) else { return false }
+                rest = rest[..<dot]
+            }
             if rest.hasPrefix("sftp.") { return hex(rest.dropFirst(5)) }
             if !inLock && rest.hasPrefix("snap.") { return digits(rest.dropFirst(5)) }
             return digits(rest)

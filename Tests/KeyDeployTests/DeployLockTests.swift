@@ -79,8 +79,10 @@ struct DeployLockTests {
         try writeAsUser(sshd, ".ssh/authorized_keys", [])
         let inside =
             switch killed {
-            case .shellBrokenBySFTP: ["stale.4242": "elsewhere 4241\n", "rec.4243": "elsewhere 4243\n"]
-            case .sftpBrokenByShell: ["stale.sftp.5eed": "(sftp) 1\n", "rec.sftp.c0ffee": "(sftp) c0ffee\n"]
+            case .shellBrokenBySFTP:
+                ["stale.4242": "elsewhere 4241\n", "rec.4243": "elsewhere 4243\n", "beat.4241.7": ""]
+            case .sftpBrokenByShell:
+                ["stale.sftp.5eed": "(sftp) 1\n", "rec.sftp.c0ffee": "(sftp) c0ffee\n", "beat.sftp.1.3": ""]
             }
         for (name, text) in inside { try writeAsUser(sshd, ".ssh/.keysmith.lock/" + name, Array(text.utf8)) }
 

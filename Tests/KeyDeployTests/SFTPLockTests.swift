@@ -9,9 +9,15 @@ import Testing
 
 /// A password connection to the fixture's sshd, with its SFTP channel.
 func openSFTP(_ sshd: SSHDFixture) throws -> (SSHClient, SFTPClient) {
+    let client = try openClient(sshd)
+    return (client, try SFTPClient(over: client))
+}
+
+/// A password connection to the fixture's sshd.
+func openClient(_ sshd: SSHDFixture) throws -> SSHClient {
     let trusted = Set(sshd.hostKeys.values.compactMap { try? SSHPublicKey(openSSHLine: $0) })
     let secret = sshd.password
-    let client = try SSHClient.connect(
+    return try SSHClient.connect(
         SSHClientOptions(
             host: sshd.host,
             port: sshd.port,
@@ -25,7 +31,6 @@ func openSFTP(_ sshd: SSHDFixture) throws -> (SSHClient, SFTPClient) {
             guard trusted.contains(key) else { throw SSHProtocolError(.hostKeyRejected, "unknown host key") }
         }
     )
-    return (client, try SFTPClient(over: client))
 }
 
 /// The SFTP path's lock behaves as the shell script's (docs/limits.md): it carries a holder
@@ -81,11 +86,13 @@ struct SFTPLockTests {
         ] {
             #expect(!SFTPKeyDeploy.leftover(name, target: "authorized_keys"), "\(name)")
         }
-        for name in ["rec.1", "stale.23", "rec.sftp.5eed", "stale.sftp.0"] {
+        for name in ["rec.1", "stale.23", "rec.sftp.5eed", "stale.sftp.0", "beat.4242.0", "beat.sftp.5eed.17"] {
             #expect(SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
         }
         for name in [
             "holder", "rec.", "rec.x", "stale.sftp.", "stale.sftp.XY", "rec.snap.1", "authorized_keys.keysmith.1",
+            "beat.", "beat.1", "beat.1.", "beat..1", "beat.1.2.3", "beat.x.1", "beat.sftp.1", "beat.sftp.XY.1",
+            "beat.sftp.5eed.x",
         ] {
             #expect(!SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
         }

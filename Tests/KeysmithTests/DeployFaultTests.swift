@@ -172,15 +172,20 @@ struct DeployFaultTests {
 
         /// The process id of the remote script's `edit` (`sh -c SCRIPT keysmith edit TARGET`).
         func remoteEdit() -> pid_t? {
+            var found: [pid_t: pid_t] = [:]
             for line in self.processes() {
                 guard let pid = pid_t(line.prefix { $0 != " " }),
-                    let cmdline = try? readBytes("/proc/\(pid)/cmdline")
+                    let cmdline = try? readBytes("/proc/\(pid)/cmdline"),
+                    let status = try? readText("/proc/\(pid)/status"),
+                    let ppid = status.split(separator: "\n").first(where: { $0.hasPrefix("PPid:") })
+                        .flatMap({ pid_t($0.dropFirst(5).trimmingCharacters(in: .whitespaces)) })
                 else { continue }
                 let args = cmdline.split(separator: 0, omittingEmptySubsequences: false)
                     .map { String(decoding: $0, as: UTF8.self) }
-                if args.count > 4 && args[0] == "sh" && args[3] == "keysmith" && args[4] == "edit" { return pid }
+                if args.count > 4 && args[0] == "sh" && args[3] == "keysmith" && args[4] == "edit" { found[pid] = ppid }
             }
-            return nil
+            // The script, not its lock's heartbeat: a subshell, forked with the same command line.
+            return found.first { found[$0.value] == nil }?.key
         }
     }
 

@@ -249,6 +249,42 @@ struct UserAuthServerTests {
         }
     }
 
+    @Test("only a none that is the first request is free; every later none counts (MaxAuthTries 6)")
+    func noneCounted() throws {
+        let server = try self.server(accepting: nil)
+        _ = try server.receive(self.request("none"))
+        for _ in 0..<5 { _ = try server.receive(self.request("none")) }
+        #expect(throws: SSHProtocolError.self) { try server.receive(self.request("none")) }
+
+        // A none after another method is counted too, as auth2.c counts it.
+        let other = try self.server(accepting: nil)
+        for _ in 0..<5 { _ = try other.receive(self.request("password") { $0.writeByte(0) }) }
+        #expect(throws: SSHProtocolError.self) { try other.receive(self.request("none")) }
+    }
+
+    @Test("a repeated ssh-userauth SERVICE_REQUEST is answered and the failures still count")
+    func repeatedServiceRequest() throws {
+        let serviceRequest = [UserAuthMessage.serviceRequest, 0, 0, 0, 12] + Array("ssh-userauth".utf8)
+        let accept = [UserAuthMessage.serviceAccept, 0, 0, 0, 12] + Array("ssh-userauth".utf8)
+        let server = try self.server(accepting: nil)
+        for _ in 0..<5 {
+            #expect(try server.receive(serviceRequest) == [accept])
+            _ = try server.receive(self.request("password") { $0.writeByte(0) })
+        }
+        #expect(try server.receive(serviceRequest) == [accept])
+        #expect(throws: SSHProtocolError.self) { try server.receive(self.request("password") { $0.writeByte(0) }) }
+        // Another service is still refused.
+        let other = try self.server(accepting: nil)
+        #expect(throws: SSHProtocolError.self) {
+            try other.receive([UserAuthMessage.serviceRequest, 0, 0, 0, 14] + Array("ssh-connection".utf8))
+        }
+        // After authentication, no more: the session layer takes over.
+        let key = ServerTestKeys.hostKeys[0]
+        let done = try self.server(accepting: key.publicKey)
+        _ = try done.receive(try self.publicKeyRequest(key, algorithm: "ssh-ed25519", sign: true))
+        #expect(throws: SSHProtocolError.self) { try done.receive(serviceRequest) }
+    }
+
     @Test("changing the user name mid-authentication is refused")
     func userChange() throws {
         let server = try self.server(accepting: nil)

@@ -24,7 +24,8 @@ package enum SSHUserAuthServerEvent: Sendable, Hashable {
 
 /// The server side of SSH user authentication (RFC 4252), sans I/O, for public keys only.
 ///
-/// It accepts the `ssh-userauth` service, answers `none`, `password`,
+/// It accepts the `ssh-userauth` service (again each time it is asked, until authentication
+/// succeeds, as sshd does), answers `none`, `password`,
 /// `keyboard-interactive` and every other method with SSH_MSG_USERAUTH_FAILURE listing only
 /// `publickey`, and handles `publickey` as sshd's auth2-pubkey.c: a request without a
 /// signature gets SSH_MSG_USERAUTH_PK_OK when the key would be accepted (RFC 4252 §7), a
@@ -47,7 +48,8 @@ package enum SSHUserAuthServerEvent: Sendable, Hashable {
 ///
 /// Not `Sendable`: one connection's state, driven from one place.
 package final class SSHUserAuthServer {
-    /// sshd's MaxAuthTries default.
+    /// sshd's MaxAuthTries default. As in sshd, every failed request counts toward it but a
+    /// `none` that is the connection's first request.
     package static let defaultMaximumFailures = 6
     /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
     /// certificates, security keys and SHA-1 RSA).
@@ -56,6 +58,8 @@ package final class SSHUserAuthServer {
     private let sessionID: [UInt8]
     private let maximumFailures: Int
     private let decide: (String, SSHPublicKey) -> SSHPublicKeyDecision
+    /// USERAUTH_REQUEST messages received (auth2.c's `attempt`).
+    private var requests = 0
     private var serviceAccepted = false
     private var failures = 0
     private var firstUser: String?
@@ -89,8 +93,10 @@ package final class SSHUserAuthServer {
         guard let type = payload.first else { throw clientMalformed("empty") }
         var r = SSHWireReader(payload.dropFirst())
         switch type {
-        case UserAuthMessage.serviceRequest where !self.serviceAccepted:
-            // RFC 4253 §10: string service name.
+        case UserAuthMessage.serviceRequest where self.authenticated == nil:
+            // RFC 4253 §10: string service name. sshd (auth2.c) keeps answering `ssh-userauth`
+            // until authentication succeeds, and some clients (paramiko) ask again before
+            // each attempt; the failures counted so far stay counted.
             guard let name = try? r.readString(), r.isAtEnd else { throw clientMalformed("SERVICE_REQUEST") }
             guard name.elementsEqual("ssh-userauth".utf8) else {
                 throw SSHProtocolError(
@@ -104,6 +110,7 @@ package final class SSHUserAuthServer {
             w.writeString("ssh-userauth")
             return [w.bytes]
         case UserAuthMessage.request where self.serviceAccepted && self.authenticated == nil:
+            self.requests += 1
             return try self.request(&r)
         default:
             throw SSHProtocolError(.protocolViolation, "unexpected message \(type) during user authentication")
@@ -126,9 +133,11 @@ package final class SSHUserAuthServer {
             throw SSHProtocolError(.protocolViolation, "the client asked for the unknown service \(printable(service))")
         }
         guard method == "publickey" else {
-            // auth2.c counts every failed method but the first "none".
+            // auth2.c's userauth_finish counts every failed request toward MaxAuthTries but
+            // a "none" that is the connection's first request.
+            let free = method == "none" && self.requests == 1
             if method != "none" { self.events.append(.methodRefused(user: user, method: method)) }
-            return try self.failure(counting: method != "none")
+            return try self.failure(counting: !free)
         }
         guard let hasSignature = try? r.readByte(), let algorithmBytes = try? r.readString(),
             let blob = try? r.readString()
