@@ -71,7 +71,7 @@ FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 15
 FUZZ_TARGETS ?= FuzzPrivateKey FuzzPublicKey FuzzKeyLines FuzzSSHSIG FuzzChallenge FuzzTransport \
 	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP FuzzServerTransport FuzzServerUserAuth \
-	FuzzServerSession
+	FuzzServerSession FuzzEd25519
 FUZZ_SCRATCH = .build-fuzz
 FUZZ_OUT = $(FUZZ_SCRATCH)/findings
 FUZZ_BUILD = KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) \

@@ -131,7 +131,7 @@ if Context.environment["KEYSMITH_FUZZ"] != nil {
         "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
         "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP", "FuzzServerTransport",
         "FuzzServerUserAuth",
-        "FuzzServerSession",
+        "FuzzServerSession", "FuzzEd25519",
     ] {
         package.targets.append(
             .executableTarget(

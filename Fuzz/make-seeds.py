@@ -340,3 +340,12 @@ try:
         n += 1
 finally:
     shutil.rmtree(tmp)
+
+# FuzzEd25519: byte 0 picks the case (Ed25519Differential), 32 bytes of seed, then the
+# message, whose last two bytes pick a position and a point of small order.
+for i, name in enumerate(["valid", "flip-signature", "flip-message", "flip-key", "s-plus-order",
+                          "small-order-r", "key-plus-order2", "key-plus-order8", "hand-signed", "raw",
+                          "small-order-key", "s-near-order"]):
+    seed = bytes((i * 37 + j * 11) % 256 for j in range(32))
+    message = ("keysmith challenge " + name).encode() + bytes([i * 5 % 256, i * 9 % 256])
+    out("FuzzEd25519", "%02d-%s" % (i, name), bytes([i]) + seed + message)

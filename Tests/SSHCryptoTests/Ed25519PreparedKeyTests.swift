@@ -402,6 +402,40 @@ struct Ed25519PreparedKeyTests {
         #expect(!cache.isPrepared(pk))
     }
 
+    @Test("KEYSMITH_ED25519=libsodium leaves every verification to libsodium")
+    func libsodiumOnlySwitch() throws {
+        #expect(!Ed25519.usesPreparedKeys(environmentValue: "libsodium"))
+        #expect(Ed25519.usesPreparedKeys(environmentValue: nil))
+        #expect(Ed25519.usesPreparedKeys(environmentValue: "prepared"))
+        let cache = Ed25519KeyCache(capacity: 2)
+        let (seed, pk) = Ed25519.generate()
+        let message = Array("challenge".utf8)
+        let sig = try Ed25519.sign(seed: seed, message: message)
+        for _ in 0..<3 {
+            let result = Ed25519.verify(
+                publicKey: pk,
+                signature: sig,
+                message: message,
+                cache: cache,
+                preparedKeys: false
+            )
+            #expect(result.valid && !result.withoutLibsodium)
+        }
+        #expect(cache.count == 0)
+    }
+
+    @Test("the differential harness of FuzzEd25519 finds the two paths agreeing on every kind of case")
+    func differentialHarness() {
+        var failures: [String] = []
+        var g = SystemRandomNumberGenerator()
+        for round in 0..<(240 * Self.rounds) {
+            var input = [UInt8(round % Ed25519Differential.caseCount)]
+            input += (0..<(33 + round % 90)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            if let failure = Ed25519Differential.disagreement(input) { failures.append(failure) }
+        }
+        #expect(failures.isEmpty, "\(failures.count) disagreements, first: \(failures.first ?? "")")
+    }
+
     @Test("many threads verifying through one cache agree with libsodium")
     func concurrentVerification() throws {
         let cache = Ed25519KeyCache(capacity: 3)
