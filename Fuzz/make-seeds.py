@@ -121,9 +121,9 @@ try:
     if KEYSMITH:
         state = os.path.join(tmp, "state")
         for t in ["ed25519", "ecdsa256", "rsa1024"]:
-            token = run(KEYSMITH, "challenge", "issue", "--state", state).decode().strip()
+            token = run(KEYSMITH, "challenge", "issue", "--state", state, "--audience", "fuzz.example").decode().strip()
             key = os.path.join(tmp, f"{t}-openssh-plain")
-            response = run(KEYSMITH, "challenge", "respond", "-f", key, token).decode()
+            response = run(KEYSMITH, "challenge", "respond", "-f", key, "--audience", "fuzz.example", token).decode()
             out("FuzzChallenge", f"{t}", token + "\n" + response)
 
     # --- transport: what a real sshd sends ---------------------------------------------

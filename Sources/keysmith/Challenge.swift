@@ -13,11 +13,13 @@ struct Challenge: ParsableCommand {
         commandName: "challenge",
         abstract: "Prove who holds a key: issue a challenge, answer it, verify the answer.",
         discussion: """
-            The server issues a token, the client signs it with its SSH key (keysmith \
-            challenge respond, or: printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith \
-            -f KEY), and the server verifies the signature, that the key is in its \
-            authorized_keys file with the entry's options honoured, and that the token is \
-            used only once.
+            The server issues a token naming its audience (the server's name or URL), the \
+            client signs it with its SSH key (keysmith challenge respond --audience NAME, \
+            which refuses a token for another audience), and the server verifies the \
+            signature, the audience, that the key is in its authorized_keys file with the \
+            entry's options honoured, and that the token is used only once. \
+            printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith -f KEY answers too, \
+            but signs without looking at the audience.
             """,
         subcommands: [Issue.self, Respond.self, Verify.self]
     )
@@ -33,6 +35,14 @@ struct Challenge: ParsableCommand {
         )
         var directory: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "This server's name or URL, put in every token and required of every token verified; kept in the state directory on first use, which then refuses another.",
+                valueName: "name"
+            )
+        )
+        var audience: String?
+
         var path: String {
             if let directory { return expandTilde(directory) }
             if let xdg = getenv("XDG_STATE_HOME"), xdg.pointee != 0 {
@@ -47,9 +57,10 @@ struct Challenge: ParsableCommand {
             commandName: "issue",
             abstract: "Print a new challenge token.",
             discussion: """
-                The token holds a random nonce, its issue time and its expiry, authenticated \
-                with this server's secret (created in the state directory on first use), so \
-                verifying needs no record of issued tokens.
+                The token holds a random nonce, its issue time, its expiry and the audience, \
+                authenticated with this server's secret (created in the state directory on \
+                first use), so verifying needs no record of issued tokens. The first use of a \
+                state directory needs --audience.
                 """
         )
 
@@ -60,7 +71,7 @@ struct Challenge: ParsableCommand {
 
         func run() throws {
             try reportingChallengeFailures {
-                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 writeOut(try verifier.issue(lifetime: self.ttl).text + "\n")
             }
         }
@@ -72,7 +83,10 @@ struct Challenge: ParsableCommand {
             abstract: "Answer a challenge token with a private key.",
             discussion: """
                 Prints an armoured SSH signature of the token in the namespace \
-                challenge@keysmith, as ssh-keygen -Y sign makes it.
+                challenge@keysmith, as ssh-keygen -Y sign makes it, after checking that the \
+                token is for the audience given with --audience: a token for another audience \
+                is refused, since signing it would let whoever passed it on log in there as \
+                you. On a terminal the audience is shown on standard error before signing.
                 """
         )
 
@@ -82,15 +96,28 @@ struct Challenge: ParsableCommand {
         @Option(name: .customShort("P"), help: ArgumentHelp("Passphrase of the private key.", valueName: "passphrase"))
         var passphrase: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "The name or URL of the server you mean to answer; a token for another is refused.",
+                valueName: "name"
+            )
+        )
+        var audience: String
+
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
         var token: String
 
         func run() throws {
             try reportingChallengeFailures {
+                // The token and its audience first: nothing is asked or read for a token
+                // that would be refused.
+                let parsed = try ChallengeToken(text: self.token)
+                try KeyVerify.Challenge.checkAudience(parsed, expected: self.audience)
+                if isatty(2) == 1 { printError("keysmith: signing a challenge for the audience \(parsed.audience)") }
                 var path = expandTilde(self.keyFile)
                 if path.hasSuffix(".pub") && path.count > 4 { path = String(path.dropLast(4)) }
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key))
+                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key, audience: self.audience))
             }
         }
     }
@@ -100,7 +127,7 @@ struct Challenge: ParsableCommand {
             commandName: "verify",
             abstract: "Verify a response to a challenge token.",
             discussion: """
-                Checks the token's MAC and expiry, the signature and its namespace, that the \
+                Checks the token's MAC, audience and expiry, the signature and its namespace, that the \
                 key is in the authorized_keys file with its options honoured (from= against \
                 --from, expiry-time=), and that the token has not been used: a token is used \
                 up by its first successful verification. On success prints the key's \
@@ -138,7 +165,7 @@ struct Challenge: ParsableCommand {
                 let path = expandTilde(self.authorizedKeys)
                 let keys = try AuthorizedKeysFile(path: path)
                 for warning in keys.warnings { printError("keysmith: \(warning)") }
-                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 let result = try verifier.verify(
                     token: self.token,
                     response: try self.responseText(),

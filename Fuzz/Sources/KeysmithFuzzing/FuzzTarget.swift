@@ -183,6 +183,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// (Swift packs spare bits into the Optional's pointers, so the scan cannot see them).
     private static let verifier: ChallengeVerifier? = {
         let directory = NSTemporaryDirectory() + "keysmith-fuzz-\(getpid())"
-        return try? ChallengeVerifier(stateDirectory: directory)
+        return try? ChallengeVerifier(stateDirectory: directory, audience: "fuzz.example")
     }()
 }
