@@ -238,10 +238,12 @@ public struct ChallengeVerifier: Sendable {
     /// Verifies a response to a token and, on success, uses the token up.
     ///
     /// In order: the token's MAC, audience and lifetime; the response is an SSH signature
-    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace`` over the token's
-    /// text (with or without one final newline, so `echo "$TOKEN" | ssh-keygen -Y sign`
-    /// answers too); its key is authorized by `authorizedKeys` from `address` at `now`, with
-    /// the entry's `from=` and `expiry-time=` honoured; and the token was not used before.
+    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace``; its key is
+    /// authorized by `authorizedKeys` from `address` at `now`, with the entry's `from=` and
+    /// `expiry-time=` honoured; the signature is over the token's text (with or without one
+    /// final newline, so `echo "$TOKEN" | ssh-keygen -Y sign` answers too); and the token was
+    /// not used before. As sshd does, the key is looked up before any signature work, so a
+    /// key that is not authorized costs no verification.
     /// Only a response that passes every check uses the token.
     ///
     /// - Parameters:
@@ -274,19 +276,19 @@ public struct ChallengeVerifier: Sendable {
                 "the response was signed for namespace \"\(signature.namespace)\", not \"\(Challenge.namespace)\""
             )
         }
+        let entry: AuthorizedKeysEntry
+        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
+        case .authorized(let found): entry = found
+        case .refused(let refusal):
+            throw KeyVerifyError(.notAuthorized, refusal.message)
+        }
+
         let message = token.signedBytes
         guard
             (try? signature.verify(message, namespace: Challenge.namespace)) != nil
                 || (try? signature.verify(message + [UInt8(ascii: "\n")], namespace: Challenge.namespace)) != nil
         else {
             throw KeyVerifyError(.badSignature, "the response's signature does not match this token")
-        }
-
-        let entry: AuthorizedKeysEntry
-        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
-        case .authorized(let found): entry = found
-        case .refused(let refusal):
-            throw KeyVerifyError(.notAuthorized, refusal.message)
         }
 
         try self.useUp(token)

@@ -70,8 +70,9 @@ package enum Ed25519 {
     /// Whether `signature` is valid for `message` under `publicKey`, exactly as libsodium's
     /// `crypto_sign_verify_detached` decides.
     ///
-    /// A key verified against more than once is prepared (`Ed25519KeyCache`), and a valid
-    /// signature under it is accepted by `Ed25519PreparedKey` without libsodium; anything that
+    /// A key is prepared (`Ed25519KeyCache`) on its next use after a signature under it
+    /// verified, and a valid signature under it is then accepted by `Ed25519PreparedKey`
+    /// without libsodium; anything that
     /// path does not accept is decided by libsodium. With `KEYSMITH_ED25519=libsodium` in the
     /// environment, libsodium decides every signature.
     package static func verify(
@@ -105,7 +106,10 @@ package enum Ed25519 {
         {
             return (true, true)
         }
-        return (Self.libsodiumVerify(publicKey: pk, signature: sig, message: message), false)
+        let valid = Self.libsodiumVerify(publicKey: pk, signature: sig, message: message)
+        // Only a key that verified something takes a place in the cache.
+        if valid && preparedKeys { cache.recordVerified(pk) }
+        return (valid, false)
     }
 
     /// libsodium's `crypto_sign_verify_detached`, for keys and signatures of the right length.

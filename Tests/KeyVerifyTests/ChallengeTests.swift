@@ -144,6 +144,45 @@ struct ChallengeTests {
         #expect(code { _ = try Challenge.respond(to: v1, with: key.key, audience: "a.example") } == .malformedToken)
     }
 
+    @Test("a key not in authorized_keys costs no signature check and is never prepared")
+    func lookupBeforeVerification() throws {
+        let (verifier, _dir) = try self.verifier()
+        _ = _dir
+        let listed = try ChallengeKey(.ed25519)
+        let stranger = try ChallengeKey(.ed25519)
+        guard case .ed25519(let strangerKey) = stranger.key.publicKey.backing else { throw FixtureError("not ed25519") }
+        for _ in 0..<3 {
+            // A good signature and a bad one by a key the file does not list.
+            let token = try verifier.issue()
+            let good = try Challenge.respond(to: token.text, with: stranger.key, audience: verifier.audience)
+            #expect(
+                code {
+                    _ = try verifier.verify(token: token.text, response: good, authorizedKeys: listed.authorizedKeys())
+                }
+                    == .notAuthorized
+            )
+            let other = try verifier.issue()
+            #expect(
+                code {
+                    _ = try verifier.verify(token: other.text, response: good, authorizedKeys: listed.authorizedKeys())
+                }
+                    == .notAuthorized
+            )
+        }
+        // Verifying would have recorded the key and prepared a table for it on its second use.
+        #expect(!Ed25519KeyCache.shared.isPrepared(strangerKey))
+        // Listed, the same key answers.
+        let token = try verifier.issue()
+        let foreign = try Challenge.respond(to: token.text, with: stranger.key, audience: verifier.audience)
+        let both = AuthorizedKeysFile(
+            contents: Array(
+                (listed.key.publicKey.openSSHLine() + "\n" + stranger.key.publicKey.openSSHLine() + "\n").utf8
+            ),
+            path: "authorized_keys"
+        )
+        _ = try verifier.verify(token: token.text, response: foreign, authorizedKeys: both)
+    }
+
     @Test("our response verifies with ssh-keygen -Y verify")
     func verifiedBySSHKeygen() throws {
         let (verifier, dir) = try self.verifier()

@@ -395,11 +395,40 @@ struct Ed25519PreparedKeyTests {
         bad[40] ^= 4
         let refused = Ed25519.verify(publicKey: pk, signature: bad, message: message, cache: cache)
         #expect(!refused.valid && !refused.withoutLibsodium)
-        // Two more keys: the least recently used one goes.
-        let others = [Ed25519.generate().publicKey, Ed25519.generate().publicKey]
-        for other in others { _ = Ed25519.verify(publicKey: other, signature: sig, message: message, cache: cache) }
+        // Two more keys that verify: the least recently used one goes.
+        for _ in 0..<2 {
+            let (otherSeed, other) = Ed25519.generate()
+            let otherSig = try Ed25519.sign(seed: otherSeed, message: message)
+            #expect(Ed25519.verify(publicKey: other, signature: otherSig, message: message, cache: cache).valid)
+        }
         #expect(cache.count == 2)
         #expect(!cache.isPrepared(pk))
+    }
+
+    @Test("a key whose signatures never verified takes no place in the cache and is never prepared")
+    func failedVerificationsAreNotCached() throws {
+        let cache = Ed25519KeyCache(capacity: 2)
+        let (seed, pk) = Ed25519.generate()
+        let message = Array("challenge".utf8)
+        var bad = try Ed25519.sign(seed: seed, message: message)
+        bad[40] ^= 4
+        // Two prepared real keys, then many uses of unknown keys with bad signatures.
+        let real = try (0..<2).map { _ -> (pk: [UInt8], sig: [UInt8]) in
+            let (s, p) = Ed25519.generate()
+            return (p, try Ed25519.sign(seed: s, message: message))
+        }
+        for r in real {
+            for _ in 0..<2 { _ = Ed25519.verify(publicKey: r.pk, signature: r.sig, message: message, cache: cache) }
+            #expect(cache.isPrepared(r.pk))
+        }
+        for _ in 0..<3 {
+            #expect(!Ed25519.verify(publicKey: pk, signature: bad, message: message, cache: cache).valid)
+            let stranger = Ed25519.generate().publicKey
+            #expect(!Ed25519.verify(publicKey: stranger, signature: bad, message: message, cache: cache).valid)
+        }
+        #expect(!cache.isPrepared(pk))
+        #expect(cache.count == 2)
+        for r in real { #expect(cache.isPrepared(r.pk)) }
     }
 
     @Test("KEYSMITH_ED25519=libsodium leaves every verification to libsodium")
