@@ -712,7 +712,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --authorized-keys --from)
+    non_repeating_options=(--state --audience --authorized-keys --from --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -727,6 +727,9 @@ _keysmith_challenge_verify() {
         return
         ;;
     '--from')
+        return
+        ;;
+    '--response-file')
         return
         ;;
     esac

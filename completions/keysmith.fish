@@ -68,7 +68,7 @@ function __keysmith_parse_tokens -S
             case 'respond'
                 __keysmith_parse_subcommand 1 'f=' 'P=' 'audience=' 'version' 'h/help'
             case 'verify'
-                __keysmith_parse_subcommand 2 'state=' 'audience=' 'authorized-keys=' 'from=' 'json' 'version' 'h/help'
+                __keysmith_parse_subcommand 2 'state=' 'audience=' 'authorized-keys=' 'from=' 'json' 'response-file=' 'version' 'h/help'
             end
         case 'serve'
             __keysmith_parse_subcommand 0 'p=' 'listen=+' 'host-key=+' 'authorized-keys=' 'login-grace-time=' 'max-startups=' 'log-level=' 'version' 'h/help'
@@ -312,6 +312,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" authorized-keys' -l 'authorized-keys' -d 'The authorized_keys file listing the keys allowed to answer.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" from' -l 'from' -d 'The client\'s IP address, matched against from= options.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" json' -l 'json' -d 'Print {fingerprint, comment, type, line} as JSON.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" response-file' -l 'response-file' -d 'The file holding the response (- for standard input).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" version' -l 'version' -d 'Show the version.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith challenge verify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith serve" p' -s 'p' -d 'Port to listen on (0 picks a free one).' -rfka ''

@@ -130,6 +130,15 @@ public struct ChallengeVerifier: Sendable {
             )
         }
         try state { () throws(SSHKeyError) in try KeyFileIO.ensureDirectory(directory + "/used", mode: 0o700) }
+        // An existing used/ that others may write to is refused as the directory is: whoever
+        // can remove a record can replay its token.
+        let usedMode = try state { () throws(SSHKeyError) in try KeyFileIO.mode(of: directory + "/used") }
+        guard usedMode & 0o022 == 0 else {
+            throw KeyVerifyError(
+                .stateError,
+                "the directory \(directory)/used is writable by others; run chmod 700 \(directory)/used"
+            )
+        }
         // The file the records link to; O_NOFOLLOW, so a symbolic link put in its place is refused.
         let fd = open(directory + "/" + Self.recordFileName, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -159,7 +168,8 @@ public struct ChallengeVerifier: Sendable {
         var raw = try state { () throws(SSHKeyError) in try KeyFileIO.readPrivateKeyFile(path) }
         let secret = SecureBytes(raw)
         let count = raw.count
-        for i in raw.indices { raw[i] = 0 }
+        // A loop of stores to a buffer read no more may be removed by the optimiser.
+        secureWipe(&raw)
         guard count == ChallengeToken.macSize else {
             throw KeyVerifyError(
                 .stateError,

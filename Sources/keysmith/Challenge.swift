@@ -132,8 +132,10 @@ struct Challenge: ParsableCommand {
                 --from, expiry-time=), and that the token has not been used: a token is used \
                 up by its first successful verification. On success prints the key's \
                 fingerprint and comment and exits 0; otherwise prints one sentence and exits 1. \
-                RESPONSE is a file holding the signature, - for standard input, or the \
-                signature text itself.
+                The response is read from --response-file (- for standard input); a service \
+                should use it, so that text a client sent is never taken for a path. Given \
+                after the token instead, RESPONSE is a file holding the signature, - for \
+                standard input, or the signature text itself.
                 """
         )
 
@@ -157,8 +159,28 @@ struct Challenge: ParsableCommand {
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
         var token: String
 
-        @Argument(help: ArgumentHelp("The response: a file, - for standard input, or the text.", valueName: "response"))
-        var response: String
+        @Option(
+            name: .customLong("response-file"),
+            help: ArgumentHelp("The file holding the response (- for standard input).", valueName: "file")
+        )
+        var responseFile: String?
+
+        @Argument(
+            help: ArgumentHelp(
+                "The response, when --response-file is not given: a file, - for standard input, or the text.",
+                valueName: "response"
+            )
+        )
+        var response: String?
+
+        func validate() throws {
+            switch (self.responseFile, self.response) {
+            case (nil, nil): throw ValidationError("give the response with --response-file FILE")
+            case (.some, .some):
+                throw ValidationError("give the response either with --response-file or after the token")
+            default: break
+            }
+        }
 
         func run() throws {
             try reportingChallengeFailures {
@@ -185,9 +207,13 @@ struct Challenge: ParsableCommand {
         }
 
         private func responseText() throws -> String {
-            if self.response.hasPrefix("-----BEGIN") { return self.response }
-            let bytes =
-                self.response == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(self.response))
+            if let file = self.responseFile {
+                let bytes = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(file))
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            let response = self.response ?? ""
+            if response.hasPrefix("-----BEGIN") { return response }
+            let bytes = response == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(response))
             return String(decoding: bytes, as: UTF8.self)
         }
     }

@@ -329,6 +329,15 @@ struct ChallengeTests {
         try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
         chmod(open, 0o777)
         #expect(code { _ = try ChallengeVerifier(stateDirectory: open, audience: "verifier.example") } == .stateError)
+        // So is a state directory whose used/ others can write to (they could remove records).
+        let openUsed = dir.path("open-used")
+        _ = try ChallengeVerifier(stateDirectory: openUsed, audience: "verifier.example")
+        for mode: mode_t in [0o777, 0o720, 0o702] {
+            chmod(openUsed + "/used", mode)
+            #expect(code { _ = try ChallengeVerifier(stateDirectory: openUsed) } == .stateError)
+        }
+        chmod(openUsed + "/used", 0o755)
+        _ = try ChallengeVerifier(stateDirectory: openUsed)
 
         // Records of used tokens go once their token has expired (plus the grace).
         let key = try ChallengeKey(.ed25519)

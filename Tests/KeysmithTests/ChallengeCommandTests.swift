@@ -179,6 +179,30 @@ struct ChallengeCommandTests {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
+    @Test("--response-file: the response is read from that file only; the text is never taken for a path")
+    func responseFile() throws {
+        let s = try Setup()
+        let token = try s.issue()
+        try s.dir.write("answer", try s.respond(token))
+        let base = ["challenge", "verify", "--authorized-keys", s.authorizedKeys, "--state", s.state]
+        let ok = try keysmith(arguments: base + ["--response-file", s.dir.path("answer"), token])
+        #expect(ok.status == 0, "\(ok)")
+        #expect(ok.stdout == "\(s.fingerprint) alice@example\n")
+        let second = try s.issue()
+        let stdin = try keysmith(
+            arguments: base + ["--response-file", "-", second],
+            input: Data(try s.respond(second).utf8)
+        )
+        #expect(stdin.status == 0, "\(stdin)")
+        let both = try keysmith(
+            arguments: base + ["--response-file", s.dir.path("answer"), token, s.dir.path("answer")]
+        )
+        #expect(both.status == 64)
+        let neither = try keysmith(arguments: base + [token])
+        #expect(neither.status == 64)
+        #expect(neither.stderr.contains("--response-file"))
+    }
+
     @Test("many concurrent verify processes with one token: exactly one succeeds")
     func concurrentVerifiers() throws {
         let s = try Setup()
