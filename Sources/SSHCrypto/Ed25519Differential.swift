@@ -166,3 +166,108 @@ private func hexString(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
     return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
 }
+
+extension Ed25519Differential {
+    /// What a long differential run found.
+    package struct RunSummary: Sendable {
+        /// Cases compared, and how many of them libsodium accepted.
+        package var cases = 0
+        package var accepted = 0
+        /// Descriptions of the cases where the prepared path and libsodium disagreed.
+        package var disagreements: [String] = []
+    }
+
+    /// The long differential run: `count` cases over `keyCount` keys, each prepared once,
+    /// with `messagesPerKey` messages signed once per key; each case takes one of those
+    /// signatures and keeps it, or flips a bit of R, S or the message, adds ℓ to S, puts a
+    /// point of small order or a random point for R, takes S near ℓ, pairs it with another
+    /// message or key, or replaces it with random bytes. Each case is decided by
+    /// `Ed25519PreparedKey.acceptsWithoutLibsodium` and by libsodium, and must agree.
+    /// Deterministic for a given `seed`; `progress` is called every `progressEvery` cases.
+    package static func run(
+        count: Int,
+        seed: UInt64,
+        keyCount: Int = 256,
+        messagesPerKey: Int = 16,
+        progressEvery: Int = 1_000_000,
+        progress: (RunSummary) -> Void = { _ in }
+    ) -> RunSummary {
+        precondition(sodium_init() >= 0)
+        var random = SplitMix64(seed)
+        struct Signed {
+            var message: [UInt8]
+            var signature: [UInt8]
+        }
+        var keys: [(publicKey: [UInt8], prepared: Ed25519PreparedKey, signed: [Signed])] = []
+        while keys.count < keyCount {
+            let seedBytes = random.bytes(32)
+            var publicKey = [UInt8](repeating: 0, count: 32)
+            var secretKey = [UInt8](repeating: 0, count: 64)
+            _ = crypto_sign_seed_keypair(&publicKey, &secretKey, seedBytes)
+            guard let prepared = Ed25519PreparedKey(publicKey: publicKey) else { continue }
+            let signed = (0..<messagesPerKey).map { _ -> Signed in
+                let message = random.bytes(Int(random.next() % 200))
+                return Signed(message: message, signature: Self.sign(message, secretKey: secretKey))
+            }
+            keys.append((publicKey, prepared, signed))
+        }
+        var summary = RunSummary()
+        for i in 0..<count {
+            let k = Int(random.next() % UInt64(keys.count))
+            let key = keys[k]
+            let base = key.signed[Int(random.next() % UInt64(messagesPerKey))]
+            var message = base.message
+            var signature = base.signature
+            let r = random.next()
+            let position = Int(r >> 8 % 64)
+            let bit = UInt8(1) << UInt8(r >> 16 % 8)
+            switch r % 12 {
+            case 0, 1: break
+            case 2: signature[32 + position % 32] ^= bit
+            case 3: signature[position % 32] ^= bit
+            case 4: if !message.isEmpty { message[position % message.count] ^= bit } else { message = [bit] }
+            case 5: signature.replaceSubrange(32..<64, with: Self.addOrder(Array(signature[32..<64])))
+            case 6: signature.replaceSubrange(0..<32, with: Self.smallOrderPoints[position % 8])
+            case 7: signature.replaceSubrange(32..<64, with: Self.subtractFromOrder(Array(signature[32..<64])))
+            case 8: message = key.signed[(position + 1) % messagesPerKey].message
+            case 9: signature = keys[(k + 1) % keys.count].signed[position % messagesPerKey].signature
+            case 10: signature = random.bytes(64)
+            default: signature.replaceSubrange(0..<32, with: random.bytes(32))
+            }
+            let oracle = Ed25519.libsodiumVerify(publicKey: key.publicKey, signature: signature, message: message)
+            let fast = key.prepared.acceptsWithoutLibsodium(signature: signature, message: message)
+            summary.cases += 1
+            if oracle { summary.accepted += 1 }
+            if fast != oracle {
+                summary.disagreements.append(
+                    "prepared path \(fast), libsodium \(oracle); pk \(hexString(key.publicKey))"
+                        + " sig \(hexString(signature)) msg \(hexString(message))"
+                )
+            }
+            if (i + 1) % progressEvery == 0 { progress(summary) }
+        }
+        return summary
+    }
+}
+
+/// SplitMix64: a fast, seedable generator for reproducible runs (not for secrets).
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(_ seed: UInt64) { self.state = seed }
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9e37_79b9_7f4a_7c15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count + 8)
+        while out.count < count { withUnsafeBytes(of: self.next()) { out += $0 } }
+        return Array(out.prefix(count))
+    }
+}

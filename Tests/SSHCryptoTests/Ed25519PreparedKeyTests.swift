@@ -465,6 +465,14 @@ struct Ed25519PreparedKeyTests {
         #expect(failures.isEmpty, "\(failures.count) disagreements, first: \(failures.first ?? "")")
     }
 
+    @Test("the long differential run, briefly: no disagreement, and valid and invalid cases both")
+    func longRunBriefly() {
+        let summary = Ed25519Differential.run(count: 600 * Self.rounds, seed: 3, keyCount: 8, messagesPerKey: 4)
+        #expect(summary.disagreements.isEmpty, "\(summary.disagreements.first ?? "")")
+        #expect(summary.cases == 600 * Self.rounds)
+        #expect(summary.accepted > summary.cases / 10 && summary.accepted < summary.cases / 2)
+    }
+
     @Test("many threads verifying through one cache agree with libsodium")
     func concurrentVerification() throws {
         let cache = Ed25519KeyCache(capacity: 3)
