@@ -11,6 +11,7 @@
 #   make bench-serve  only the server-side rows of make bench (serve, challenges)
 #   make bench-inprocess  in-process benchmarks of the libraries (Benchmarks/)
 #   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
+#   make ed25519-differential  the long differential run of the Ed25519 fast path (docs/security.md)
 #   make sanitize  the test suite under AddressSanitizer and ThreadSanitizer (docs/sanitizers.md)
 
 PREFIX ?= /usr/local
@@ -18,7 +19,7 @@ SWIFT ?= swift
 SWIFT_FLAGS ?=
 DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt python3-cryptography python3-paramiko openssl sshpass dropbear-bin time groff-base man-db zsh fish
 
-.PHONY: all deps build release lint test demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds sanitize sanitize-address sanitize-thread
+.PHONY: all deps build release lint test demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
 
 all: build
 
@@ -71,7 +72,7 @@ FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 15
 FUZZ_TARGETS ?= FuzzPrivateKey FuzzPublicKey FuzzKeyLines FuzzSSHSIG FuzzChallenge FuzzTransport \
 	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP FuzzServerTransport FuzzServerUserAuth \
-	FuzzServerSession
+	FuzzServerSession FuzzEd25519
 FUZZ_SCRATCH = .build-fuzz
 FUZZ_OUT = $(FUZZ_SCRATCH)/findings
 FUZZ_BUILD = KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) \
@@ -105,6 +106,15 @@ fuzz-run:
 	  fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failures in$$failed"; exit 1; fi
+
+# The long differential run of the Ed25519 prepared-key path against libsodium
+# (docs/security.md): a release build without sanitizers in its own scratch directory,
+# ED25519_CASES cases (seed ED25519_SEED); fails on any disagreement.
+ED25519_CASES ?= 10000000
+ED25519_SEED ?= 1
+ed25519-differential: deps
+	KEYSMITH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-diff --product Ed25519LongRun $(SWIFT_FLAGS)
+	.build-diff/release/Ed25519LongRun $(ED25519_CASES) $(ED25519_SEED)
 
 # The test suite under AddressSanitizer and under ThreadSanitizer (docs/sanitizers.md), each in
 # its own scratch directory so the everyday .build stays warm. Not part of `make test`: on two
@@ -219,4 +229,4 @@ completions:
 	"$$bin" --generate-completion-script fish > completions/keysmith.fish
 
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-tsan
+	rm -rf .build .build-fuzz .build-diff .build-asan .build-tsan

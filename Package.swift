@@ -131,7 +131,7 @@ if Context.environment["KEYSMITH_FUZZ"] != nil {
         "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
         "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP", "FuzzServerTransport",
         "FuzzServerUserAuth",
-        "FuzzServerSession",
+        "FuzzServerSession", "FuzzEd25519",
     ] {
         package.targets.append(
             .executableTarget(
@@ -143,4 +143,15 @@ if Context.environment["KEYSMITH_FUZZ"] != nil {
         )
         package.products.append(.executable(name: name, targets: [name]))
     }
+    // The long differential run of the Ed25519 prepared-key path (docs/security.md): an
+    // ordinary release executable, built without sanitizers by `make ed25519-differential`.
+    package.targets.append(
+        .executableTarget(
+            name: "Ed25519LongRun",
+            dependencies: ["SSHCrypto"],
+            path: "Fuzz/Sources/Ed25519LongRun",
+            swiftSettings: strict
+        )
+    )
+    package.products.append(.executable(name: "Ed25519LongRun", targets: ["Ed25519LongRun"]))
 }

@@ -121,9 +121,9 @@ try:
     if KEYSMITH:
         state = os.path.join(tmp, "state")
         for t in ["ed25519", "ecdsa256", "rsa1024"]:
-            token = run(KEYSMITH, "challenge", "issue", "--state", state).decode().strip()
+            token = run(KEYSMITH, "challenge", "issue", "--state", state, "--audience", "fuzz.example").decode().strip()
             key = os.path.join(tmp, f"{t}-openssh-plain")
-            response = run(KEYSMITH, "challenge", "respond", "-f", key, token).decode()
+            response = run(KEYSMITH, "challenge", "respond", "-f", key, "--audience", "fuzz.example", token).decode()
             out("FuzzChallenge", f"{t}", token + "\n" + response)
 
     # --- transport: what a real sshd sends ---------------------------------------------
@@ -340,3 +340,12 @@ try:
         n += 1
 finally:
     shutil.rmtree(tmp)
+
+# FuzzEd25519: byte 0 picks the case (Ed25519Differential), 32 bytes of seed, then the
+# message, whose last two bytes pick a position and a point of small order.
+for i, name in enumerate(["valid", "flip-signature", "flip-message", "flip-key", "s-plus-order",
+                          "small-order-r", "key-plus-order2", "key-plus-order8", "hand-signed", "raw",
+                          "small-order-key", "s-near-order"]):
+    seed = bytes((i * 37 + j * 11) % 256 for j in range(32))
+    message = ("keysmith challenge " + name).encode() + bytes([i * 5 % 256, i * 9 % 256])
+    out("FuzzEd25519", "%02d-%s" % (i, name), bytes([i]) + seed + message)

@@ -670,12 +670,15 @@ _keysmith_challenge_issue() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --ttl)
+    non_repeating_options=(--state --audience --ttl)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--audience')
         return
         ;;
     '--ttl')
@@ -688,7 +691,7 @@ _keysmith_challenge_respond() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(-f -P)
+    non_repeating_options=(-f -P --audience)
     __keysmith_offer_flags_options 1
 
     # Offer option value completions
@@ -699,6 +702,9 @@ _keysmith_challenge_respond() {
     '-P')
         return
         ;;
+    '--audience')
+        return
+        ;;
     esac
 }
 
@@ -706,7 +712,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --authorized-keys --from)
+    non_repeating_options=(--state --audience --authorized-keys --from --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -714,10 +720,16 @@ _keysmith_challenge_verify() {
     '--state')
         return
         ;;
+    '--audience')
+        return
+        ;;
     '--authorized-keys')
         return
         ;;
     '--from')
+        return
+        ;;
+    '--response-file')
         return
         ;;
     esac

@@ -69,17 +69,17 @@ let authorizedKeys = AuthorizedKeysFile(contents: Array(line.utf8), path: "autho
 var template = Array("/tmp/keysmith-challenge-rate.XXXXXX".utf8CString)
 let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
 let stateDirectory = String(cString: made!)
-let verifier = try! ChallengeVerifier(stateDirectory: stateDirectory)
+let verifier = try! ChallengeVerifier(stateDirectory: stateDirectory, audience: "bench.example")
 
 let message = Array(repeating: UInt8(ascii: "x"), count: 200)
 let signature = try! key.signature(for: message)
 let token = try! verifier.issue().text
-let response = try! Challenge.respond(to: token, with: key)
+let response = try! Challenge.respond(to: token, with: key, audience: "bench.example")
 var pairs: [(String, String)] = []
 pairs.reserveCapacity(count)
 for _ in 0..<count {
     let token = try! verifier.issue().text
-    pairs.append((token, try! Challenge.respond(to: token, with: key)))
+    pairs.append((token, try! Challenge.respond(to: token, with: key, audience: "bench.example")))
 }
 
 // 200 keys for the first- and second-use rows (fewer than the 256 keys SSHCrypto keeps).
@@ -101,7 +101,7 @@ let coldSSHSIG = (0..<coldCount).map { _ in
         publicKey: k.publicKey,
         signature: try! k.signature(for: message),
         token: token,
-        response: try! Challenge.respond(to: token, with: k)
+        response: try! Challenge.respond(to: token, with: k, audience: "bench.example")
     )
 }
 

@@ -16,6 +16,9 @@ import Darwin
 ///
 /// - `secret`: 32 random bytes (mode 0600) that authenticate every token. Created on first
 ///   use through a temporary file and `link(2)`, so concurrent first uses agree on one secret.
+/// - `audience`: the verifier's name or URL (mode 0600, one line), put in every token it
+///   issues and required of every token it verifies. Written, the same way as the secret,
+///   by the first use that names one; a later use naming another is refused.
 /// - `used/`: one name per token already answered, `EXPIRES-NONCE`, made with `link(2)`,
 ///   which fails when the name exists, so of several verifiers racing with one token
 ///   exactly one succeeds. Records are pruned once their token has expired: by each
@@ -30,9 +33,10 @@ import Darwin
 /// Several processes may share a state directory; nothing else needs locking.
 ///
 /// ```swift
-/// let verifier = try ChallengeVerifier(stateDirectory: "/var/lib/myapp/challenges")
+/// let verifier = try ChallengeVerifier(stateDirectory: "/var/lib/myapp/challenges",
+///                                      audience: "https://app.example")
 /// let token = try verifier.issue()                  // send token.text to the client
-/// // … the client answers with `keysmith challenge respond` or `ssh-keygen -Y sign` …
+/// // … the client answers with `keysmith challenge respond --audience https://app.example` …
 /// let keys = try AuthorizedKeysFile(path: "/home/alice/.ssh/authorized_keys")
 /// let result = try verifier.verify(token: tokenText, response: responseText,
 ///                                  authorizedKeys: keys, from: clientAddress)
@@ -49,20 +53,70 @@ public struct ChallengeVerifier: Sendable {
 
     /// The state directory.
     public let stateDirectory: String
+    /// The name or URL of this verifier, in every token it issues.
+    public let audience: String
     private let secret: SecureBytes
     /// When this verifier last pruned, shared by its copies.
     private let lastPrune = PruneClock()
 
-    /// Opens (and on first use creates) the state directory and its secret.
+    /// Opens (and on first use creates) the state directory, its secret and its audience.
     ///
     /// The directory is created with mode 0700; an existing one that others may write to
     /// is refused, since whoever can delete the used-token records can replay tokens.
     ///
-    /// - Throws: ``KeyVerifyError/Code/stateError`` naming the path and what to do.
-    public init(stateDirectory: String) throws(KeyVerifyError) {
+    /// - Parameter audience: This verifier's name or URL (printable ASCII, no spaces, at
+    ///   most 255 bytes). Required when the state directory has none yet, which it then
+    ///   keeps; nil uses the one kept.
+    /// - Throws: ``KeyVerifyError/Code/stateError`` naming the path and what to do;
+    ///   ``KeyVerifyError/Code/invalidParameter`` for an unusable audience or none at all;
+    ///   ``KeyVerifyError/Code/wrongAudience`` when the directory keeps another audience.
+    public init(stateDirectory: String, audience: String? = nil) throws(KeyVerifyError) {
+        if let audience, !ChallengeToken.isValidAudience(audience) {
+            throw KeyVerifyError(
+                .invalidParameter,
+                "the audience must be 1 to \(ChallengeToken.maximumAudienceLength) printable ASCII characters without spaces"
+            )
+        }
         self.stateDirectory = stateDirectory
         try Self.prepare(stateDirectory)
         self.secret = try Self.loadSecret(stateDirectory + "/secret")
+        self.audience = try Self.loadAudience(stateDirectory + "/audience", given: audience)
+    }
+
+    /// Reads the kept audience, first writing `given` if there is none; refuses a `given`
+    /// that differs from the kept one, and no audience at all.
+    private static func loadAudience(_ path: String, given: String?) throws(KeyVerifyError) -> String {
+        if !KeyFileIO.fileExists(path) {
+            guard let given else {
+                throw KeyVerifyError(
+                    .invalidParameter,
+                    "the state directory names no audience yet; give this verifier's name or URL with --audience"
+                )
+            }
+            do {
+                try KeyFileIO.writeAtomically(
+                    path: path,
+                    contents: Array((given + "\n").utf8),
+                    mode: 0o600,
+                    overwrite: false
+                )
+            } catch {
+                // .fileExists: another process wrote it first; theirs is checked below.
+                if error.code != .fileExists { throw KeyVerifyError(.stateError, error.message) }
+            }
+        }
+        let raw = try state { () throws(SSHKeyError) in try KeyFileIO.readFile(path) }
+        let kept = String(decoding: raw.last == UInt8(ascii: "\n") ? raw.dropLast() : raw[...], as: UTF8.self)
+        guard ChallengeToken.isValidAudience(kept) else {
+            throw KeyVerifyError(.stateError, "the audience file \(path) is damaged; write this verifier's name in it")
+        }
+        if let given, given != kept {
+            throw KeyVerifyError(
+                .wrongAudience,
+                "the state directory serves the audience \(kept), not \(given); use another --state for another audience"
+            )
+        }
+        return kept
     }
 
     /// Creates the directory and `used/` (0700) and refuses a directory others may write to.
@@ -76,6 +130,15 @@ public struct ChallengeVerifier: Sendable {
             )
         }
         try state { () throws(SSHKeyError) in try KeyFileIO.ensureDirectory(directory + "/used", mode: 0o700) }
+        // An existing used/ that others may write to is refused as the directory is: whoever
+        // can remove a record can replay its token.
+        let usedMode = try state { () throws(SSHKeyError) in try KeyFileIO.mode(of: directory + "/used") }
+        guard usedMode & 0o022 == 0 else {
+            throw KeyVerifyError(
+                .stateError,
+                "the directory \(directory)/used is writable by others; run chmod 700 \(directory)/used"
+            )
+        }
         // The file the records link to; O_NOFOLLOW, so a symbolic link put in its place is refused.
         let fd = open(directory + "/" + Self.recordFileName, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -105,7 +168,8 @@ public struct ChallengeVerifier: Sendable {
         var raw = try state { () throws(SSHKeyError) in try KeyFileIO.readPrivateKeyFile(path) }
         let secret = SecureBytes(raw)
         let count = raw.count
-        for i in raw.indices { raw[i] = 0 }
+        // A loop of stores to a buffer read no more may be removed by the optimiser.
+        secureWipe(&raw)
         guard count == ChallengeToken.macSize else {
             throw KeyVerifyError(
                 .stateError,
@@ -142,19 +206,38 @@ public struct ChallengeVerifier: Sendable {
         let issued = now ?? Self.currentTime()
         let nonce = SecureRandom.bytes(ChallengeToken.nonceSize)
         let expires = issued + lifetime
-        let body = ChallengeToken.body(nonce: nonce, issuedAt: issued, expiresAt: expires)
-        return ChallengeToken(nonce: nonce, issuedAt: issued, expiresAt: expires, mac: self.mac(body))
+        let body = ChallengeToken.body(nonce: nonce, issuedAt: issued, expiresAt: expires, audience: self.audience)
+        return ChallengeToken(
+            nonce: nonce,
+            issuedAt: issued,
+            expiresAt: expires,
+            audience: self.audience,
+            mac: self.mac(body)
+        )
     }
 
     private func mac(_ body: [UInt8]) -> [UInt8] { HMAC.authenticate(.sha256, key: self.secret, data: body) }
 
-    /// Checks that `token` was issued with this verifier's secret and has not expired at `now`.
+    /// Checks that `token` was issued with this verifier's secret for its audience and has
+    /// not expired at `now`.
     ///
-    /// - Throws: ``KeyVerifyError/Code/foreignToken`` or ``KeyVerifyError/Code/expired``.
+    /// - Throws: ``KeyVerifyError/Code/foreignToken``, ``KeyVerifyError/Code/wrongAudience``
+    ///   or ``KeyVerifyError/Code/expired``.
     public func checkToken(_ token: ChallengeToken, now: Int64? = nil) throws(KeyVerifyError) {
-        let body = ChallengeToken.body(nonce: token.nonce, issuedAt: token.issuedAt, expiresAt: token.expiresAt)
+        let body = ChallengeToken.body(
+            nonce: token.nonce,
+            issuedAt: token.issuedAt,
+            expiresAt: token.expiresAt,
+            audience: token.audience
+        )
         guard constantTimeEquals(self.mac(body), token.mac) else {
             throw KeyVerifyError(.foreignToken, "the token was not issued by this server or has been altered")
+        }
+        guard token.audience == self.audience else {
+            throw KeyVerifyError(
+                .wrongAudience,
+                "the token is for the audience \(token.audience), not \(self.audience)"
+            )
         }
         let now = now ?? Self.currentTime()
         guard now <= token.expiresAt else {
@@ -164,11 +247,13 @@ public struct ChallengeVerifier: Sendable {
 
     /// Verifies a response to a token and, on success, uses the token up.
     ///
-    /// In order: the token's MAC and lifetime; the response is an SSH signature
-    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace`` over the token's
-    /// text (with or without one final newline, so `echo "$TOKEN" | ssh-keygen -Y sign`
-    /// answers too); its key is authorized by `authorizedKeys` from `address` at `now`, with
-    /// the entry's `from=` and `expiry-time=` honoured; and the token was not used before.
+    /// In order: the token's MAC, audience and lifetime; the response is an SSH signature
+    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace``; its key is
+    /// authorized by `authorizedKeys` from `address` at `now`, with the entry's `from=` and
+    /// `expiry-time=` honoured; the signature is over the token's text (with or without one
+    /// final newline, so `echo "$TOKEN" | ssh-keygen -Y sign` answers too); and the token was
+    /// not used before. As sshd does, the key is looked up before any signature work, so a
+    /// key that is not authorized costs no verification.
     /// Only a response that passes every check uses the token.
     ///
     /// - Parameters:
@@ -201,19 +286,19 @@ public struct ChallengeVerifier: Sendable {
                 "the response was signed for namespace \"\(signature.namespace)\", not \"\(Challenge.namespace)\""
             )
         }
+        let entry: AuthorizedKeysEntry
+        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
+        case .authorized(let found): entry = found
+        case .refused(let refusal):
+            throw KeyVerifyError(.notAuthorized, refusal.message)
+        }
+
         let message = token.signedBytes
         guard
             (try? signature.verify(message, namespace: Challenge.namespace)) != nil
                 || (try? signature.verify(message + [UInt8(ascii: "\n")], namespace: Challenge.namespace)) != nil
         else {
             throw KeyVerifyError(.badSignature, "the response's signature does not match this token")
-        }
-
-        let entry: AuthorizedKeysEntry
-        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
-        case .authorized(let found): entry = found
-        case .refused(let refusal):
-            throw KeyVerifyError(.notAuthorized, refusal.message)
         }
 
         try self.useUp(token)
@@ -304,16 +389,36 @@ public enum Challenge {
 
     /// Answers `token` with `key`: an armoured SSHSIG signature over the token's text in the
     /// ``namespace``, the same as
-    /// `printf %s "$TOKEN" | ssh-keygen -Y sign -n challenge@keysmith -f KEY`.
+    /// `printf %s "$TOKEN" | ssh-keygen -Y sign -n challenge@keysmith -f KEY`, but only when
+    /// the token is for `audience`, the verifier the caller means to answer: a token another
+    /// verifier issued, relayed by this one, is refused rather than signed.
     ///
     /// - Throws: ``KeyVerifyError/Code/malformedToken`` when `token` is not a challenge
-    ///   token; ``KeyVerifyError/Code/invalidParameter`` when signing fails.
-    public static func respond(to token: String, with key: SSHPrivateKey) throws(KeyVerifyError) -> String {
+    ///   token; ``KeyVerifyError/Code/wrongAudience`` when it is for another audience;
+    ///   ``KeyVerifyError/Code/invalidParameter`` when signing fails.
+    public static func respond(
+        to token: String,
+        with key: SSHPrivateKey,
+        audience: String
+    ) throws(KeyVerifyError) -> String {
         let parsed = try ChallengeToken(text: token)
+        try Self.checkAudience(parsed, expected: audience)
         do {
             return try SSHSIGSignature.sign(parsed.signedBytes, with: key, namespace: namespace).armored
         } catch {
             throw KeyVerifyError(.invalidParameter, "signing the token failed: \(error.message)")
+        }
+    }
+}
+
+extension Challenge {
+    /// Throws ``KeyVerifyError/Code/wrongAudience`` unless `token` is for `expected`.
+    public static func checkAudience(_ token: ChallengeToken, expected: String) throws(KeyVerifyError) {
+        guard token.audience == expected else {
+            throw KeyVerifyError(
+                .wrongAudience,
+                "the token is for the audience \(token.audience), not \(expected); refusing to sign it"
+            )
         }
     }
 }

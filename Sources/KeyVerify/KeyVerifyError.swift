@@ -18,6 +18,9 @@ public struct KeyVerifyError: Error, Sendable, Hashable, CustomStringConvertible
         public static let replayed = Code("replayed")
         /// The response is not a readable SSH signature.
         public static let malformedResponse = Code("malformed response")
+        /// The token is for another audience than the verifier's (or than the one the
+        /// responder expected), or the state directory serves another audience.
+        public static let wrongAudience = Code("wrong audience")
         /// The response was signed for another namespace than ``Challenge/namespace``.
         public static let wrongNamespace = Code("wrong namespace")
         /// The response's signature does not verify over this token.

@@ -1,7 +1,22 @@
 internal import CSodium
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// libsodium must be initialised once before use; Swift runs a global's initialiser once, thread-safely.
 private let sodiumIsReady: Bool = sodium_init() >= 0
+
+/// Whether verification may use prepared keys (`Ed25519PreparedKey`): yes unless the
+/// environment sets `KEYSMITH_ED25519=libsodium`, which leaves every verification to libsodium.
+/// Read once, at the first verification.
+let preparedKeysEnabled = Ed25519.usesPreparedKeys(
+    environmentValue: getenv("KEYSMITH_ED25519").map { String(cString: $0) }
+)
 
 /// Ed25519 (RFC 8032) through libsodium.
 package enum Ed25519 {
@@ -55,9 +70,11 @@ package enum Ed25519 {
     /// Whether `signature` is valid for `message` under `publicKey`, exactly as libsodium's
     /// `crypto_sign_verify_detached` decides.
     ///
-    /// A key verified against more than once is prepared (`Ed25519KeyCache`), and a valid
-    /// signature under it is accepted by `Ed25519PreparedKey` without libsodium; anything that
-    /// path does not accept is decided by libsodium.
+    /// A key is prepared (`Ed25519KeyCache`) on its next use after a signature under it
+    /// verified, and a valid signature under it is then accepted by `Ed25519PreparedKey`
+    /// without libsodium; anything that
+    /// path does not accept is decided by libsodium. With `KEYSMITH_ED25519=libsodium` in the
+    /// environment, libsodium decides every signature.
     package static func verify(
         publicKey: some Collection<UInt8>,
         signature: some Collection<UInt8>,
@@ -66,23 +83,33 @@ package enum Ed25519 {
         Self.verify(publicKey: publicKey, signature: signature, message: message, cache: .shared).valid
     }
 
-    /// `verify`, through `cache`, and whether the prepared key's path accepted the signature.
+    /// Whether `KEYSMITH_ED25519` set to `environmentValue` lets verification use prepared keys:
+    /// anything but `libsodium` does.
+    static func usesPreparedKeys(environmentValue: String?) -> Bool { environmentValue != "libsodium" }
+
+    /// `verify`, through `cache` (unless `preparedKeys` is false), and whether the prepared
+    /// key's path accepted the signature.
     static func verify(
         publicKey: some Collection<UInt8>,
         signature: some Collection<UInt8>,
         message: some Collection<UInt8>,
-        cache: Ed25519KeyCache
+        cache: Ed25519KeyCache,
+        preparedKeys: Bool = preparedKeysEnabled
     ) -> (valid: Bool, withoutLibsodium: Bool) {
         let pk = Array(publicKey)
         let sig = Array(signature)
         guard sodiumIsReady, pk.count == Self.publicKeySize, sig.count == Self.signatureSize else {
             return (false, false)
         }
-        if let prepared = cache.preparedKey(for: pk), prepared.acceptsWithoutLibsodium(signature: sig, message: message)
+        if preparedKeys, let prepared = cache.preparedKey(for: pk),
+            prepared.acceptsWithoutLibsodium(signature: sig, message: message)
         {
             return (true, true)
         }
-        return (Self.libsodiumVerify(publicKey: pk, signature: sig, message: message), false)
+        let valid = Self.libsodiumVerify(publicKey: pk, signature: sig, message: message)
+        // Only a key that verified something takes a place in the cache.
+        if valid && preparedKeys { cache.recordVerified(pk) }
+        return (valid, false)
     }
 
     /// libsodium's `crypto_sign_verify_detached`, for keys and signatures of the right length.

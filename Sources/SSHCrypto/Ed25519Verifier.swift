@@ -110,11 +110,13 @@ package final class Ed25519PreparedKey: Sendable {
     }
 }
 
-/// The Ed25519 public keys verified against lately, and for those seen more than once their
-/// prepared form; thread-safe. A key's first verification only records it (32 bytes), so
-/// keys seen once cost no table; the second prepares it (about two verifications' worth of
-/// work), and later ones use the table. At most `capacity` keys are kept, the least recently
-/// used evicted first: with the default 256, at most 256 × 30,720 bytes = 7.5 MiB of tables.
+/// The Ed25519 public keys that lately verified a signature, and for those used again their
+/// prepared form; thread-safe. A key enters only once a signature under it verified
+/// (`recordVerified`, 32 bytes), so keys that never signed anything valid (an unknown key
+/// sent by anyone) take no place and push no real key out; its next use prepares it (about
+/// two verifications' worth of work), and later ones use the table. At most `capacity` keys
+/// are kept, the least recently used evicted first: with the default 256, at most
+/// 256 × 30,720 bytes = 7.5 MiB of tables.
 package final class Ed25519KeyCache: Sendable {
     /// The cache `Ed25519.verify` uses.
     package static let shared = Ed25519KeyCache(capacity: 256)
@@ -135,7 +137,7 @@ package final class Ed25519KeyCache: Sendable {
     }
 
     private enum Status {
-        case seenOnce, preparing, unpreparable
+        case verifiedOnce, preparing, unpreparable
         case prepared(Ed25519PreparedKey)
     }
 
@@ -163,29 +165,21 @@ package final class Ed25519KeyCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The prepared form of `publicKey` (32 bytes) when it has one, preparing it on its second
-    /// use; nil on its first use, while another thread prepares it, or when it cannot be prepared.
+    /// The prepared form of `publicKey` (32 bytes) when it has one, preparing it when a
+    /// signature under it verified before; nil for a key not recorded (`recordVerified`),
+    /// while another thread prepares it, or when it cannot be prepared. Records nothing.
     package func preparedKey(for publicKey: [UInt8]) -> Ed25519PreparedKey? {
         guard publicKey.count == Ed25519.publicKeySize else { return nil }
         let key = KeyBytes(publicKey)
         let lookup = self.state.withLock { state -> Lookup in
+            guard var entry = state.entries[key] else { return .none }
             state.clock &+= 1
-            let now = state.clock
-            guard var entry = state.entries[key] else {
-                if state.entries.count >= self.capacity,
-                    let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
-                {
-                    state.entries.removeValue(forKey: oldest.key)
-                }
-                state.entries[key] = Entry(status: .seenOnce, lastUse: now)
-                return .none
-            }
-            entry.lastUse = now
+            entry.lastUse = state.clock
             let lookup: Lookup
             switch entry.status {
             case .prepared(let prepared): lookup = .prepared(prepared)
             case .preparing, .unpreparable: lookup = .none
-            case .seenOnce:
+            case .verifiedOnce:
                 entry.status = .preparing
                 lookup = .prepare
             }
@@ -203,6 +197,27 @@ package final class Ed25519KeyCache: Sendable {
                 state.entries[key]?.status = prepared.map { .prepared($0) } ?? .unpreparable
             }
             return prepared
+        }
+    }
+
+    /// Records that a signature under `publicKey` (32 bytes) verified, so that its next use
+    /// prepares it; evicts the least recently used key when full. A key already kept is only
+    /// marked as used.
+    package func recordVerified(_ publicKey: [UInt8]) {
+        guard publicKey.count == Ed25519.publicKeySize else { return }
+        let key = KeyBytes(publicKey)
+        self.state.withLock { state in
+            state.clock &+= 1
+            if state.entries[key] != nil {
+                state.entries[key]?.lastUse = state.clock
+                return
+            }
+            if state.entries.count >= self.capacity,
+                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
+                state.entries.removeValue(forKey: oldest.key)
+            }
+            state.entries[key] = Entry(status: .verifiedOnce, lastUse: state.clock)
         }
     }
 

@@ -114,13 +114,29 @@ package final class RSAKey: @unchecked Sendable {
         )
     }
 
-    /// Rejects moduli outside `allowedBits`, even moduli, and even or tiny exponents.
+    /// OpenSSL's public-key operation (`rsa_ossl_public_decrypt`, which OpenSSH's signature
+    /// check goes through) refuses an exponent of more than 64 bits
+    /// (OPENSSL_RSA_MAX_PUBEXP_BITS) once the modulus has more than 3072
+    /// (OPENSSL_RSA_SMALL_MODULUS_BITS); smaller moduli may have any exponent below them.
+    package static let maximumExponentBitsForLargeModuli = 64
+    package static let smallModulusBits = 3072
+
+    /// Rejects moduli outside `allowedBits`, even moduli, even or tiny exponents, exponents
+    /// not below the modulus and, as OpenSSL (and so OpenSSH) does, exponents of more than
+    /// 64 bits with a modulus of more than 3072: keys no OpenSSH could verify a signature
+    /// with, refused when read rather than after an exponentiation.
     private static func checkPublic(n: BigNumber, e: BigNumber) throws(CryptoError) {
         guard Self.allowedBits.contains(n.bitCount) else {
             throw CryptoError(.invalidKey, "RSA modulus of \(n.bitCount) bits is outside 1024...16384")
         }
         guard n.isOdd, e.isOdd, e.bitCount >= 2, e < n else {
             throw CryptoError(.invalidKey, "RSA modulus or exponent is invalid")
+        }
+        guard n.bitCount <= Self.smallModulusBits || e.bitCount <= Self.maximumExponentBitsForLargeModuli else {
+            throw CryptoError(
+                .invalidKey,
+                "RSA public exponent of \(e.bitCount) bits is too large for a \(n.bitCount)-bit modulus (the maximum is 64)"
+            )
         }
     }
 

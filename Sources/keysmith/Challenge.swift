@@ -13,11 +13,13 @@ struct Challenge: ParsableCommand {
         commandName: "challenge",
         abstract: "Prove who holds a key: issue a challenge, answer it, verify the answer.",
         discussion: """
-            The server issues a token, the client signs it with its SSH key (keysmith \
-            challenge respond, or: printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith \
-            -f KEY), and the server verifies the signature, that the key is in its \
-            authorized_keys file with the entry's options honoured, and that the token is \
-            used only once.
+            The server issues a token naming its audience (the server's name or URL), the \
+            client signs it with its SSH key (keysmith challenge respond --audience NAME, \
+            which refuses a token for another audience), and the server verifies the \
+            signature, the audience, that the key is in its authorized_keys file with the \
+            entry's options honoured, and that the token is used only once. \
+            printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith -f KEY answers too, \
+            but signs without looking at the audience.
             """,
         subcommands: [Issue.self, Respond.self, Verify.self]
     )
@@ -33,6 +35,14 @@ struct Challenge: ParsableCommand {
         )
         var directory: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "This server's name or URL, put in every token and required of every token verified; kept in the state directory on first use, which then refuses another.",
+                valueName: "name"
+            )
+        )
+        var audience: String?
+
         var path: String {
             if let directory { return expandTilde(directory) }
             if let xdg = getenv("XDG_STATE_HOME"), xdg.pointee != 0 {
@@ -47,9 +57,10 @@ struct Challenge: ParsableCommand {
             commandName: "issue",
             abstract: "Print a new challenge token.",
             discussion: """
-                The token holds a random nonce, its issue time and its expiry, authenticated \
-                with this server's secret (created in the state directory on first use), so \
-                verifying needs no record of issued tokens.
+                The token holds a random nonce, its issue time, its expiry and the audience, \
+                authenticated with this server's secret (created in the state directory on \
+                first use), so verifying needs no record of issued tokens. The first use of a \
+                state directory needs --audience.
                 """
         )
 
@@ -60,7 +71,7 @@ struct Challenge: ParsableCommand {
 
         func run() throws {
             try reportingChallengeFailures {
-                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 writeOut(try verifier.issue(lifetime: self.ttl).text + "\n")
             }
         }
@@ -72,7 +83,10 @@ struct Challenge: ParsableCommand {
             abstract: "Answer a challenge token with a private key.",
             discussion: """
                 Prints an armoured SSH signature of the token in the namespace \
-                challenge@keysmith, as ssh-keygen -Y sign makes it.
+                challenge@keysmith, as ssh-keygen -Y sign makes it, after checking that the \
+                token is for the audience given with --audience: a token for another audience \
+                is refused, since signing it would let whoever passed it on log in there as \
+                you. On a terminal the audience is shown on standard error before signing.
                 """
         )
 
@@ -88,14 +102,27 @@ struct Challenge: ParsableCommand {
         )
         var passphrase: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "The name or URL of the server you mean to answer; a token for another is refused.",
+                valueName: "name"
+            )
+        )
+        var audience: String
+
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
         var token: String
 
         func run() throws {
             try reportingChallengeFailures {
+                // The token and its audience first: nothing is asked or read for a token
+                // that would be refused.
+                let parsed = try ChallengeToken(text: self.token)
+                try KeyVerify.Challenge.checkAudience(parsed, expected: self.audience)
+                if isatty(2) == 1 { printError("keysmith: signing a challenge for the audience \(parsed.audience)") }
                 let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key))
+                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key, audience: self.audience))
             }
         }
     }
@@ -105,13 +132,15 @@ struct Challenge: ParsableCommand {
             commandName: "verify",
             abstract: "Verify a response to a challenge token.",
             discussion: """
-                Checks the token's MAC and expiry, the signature and its namespace, that the \
+                Checks the token's MAC, audience and expiry, the signature and its namespace, that the \
                 key is in the authorized_keys file with its options honoured (from= against \
                 --from, expiry-time=), and that the token has not been used: a token is used \
                 up by its first successful verification. On success prints the key's \
                 fingerprint and comment and exits 0; otherwise prints one sentence and exits 1. \
-                RESPONSE is a file holding the signature, - for standard input, or the \
-                signature text itself.
+                The response is read from --response-file (- for standard input); a service \
+                should use it, so that text a client sent is never taken for a path. Given \
+                after the token instead, RESPONSE is a file holding the signature, - for \
+                standard input, or the signature text itself.
                 """
         )
 
@@ -135,15 +164,35 @@ struct Challenge: ParsableCommand {
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
         var token: String
 
-        @Argument(help: ArgumentHelp("The response: a file, - for standard input, or the text.", valueName: "response"))
-        var response: String
+        @Option(
+            name: .customLong("response-file"),
+            help: ArgumentHelp("The file holding the response (- for standard input).", valueName: "file")
+        )
+        var responseFile: String?
+
+        @Argument(
+            help: ArgumentHelp(
+                "The response, when --response-file is not given: a file, - for standard input, or the text.",
+                valueName: "response"
+            )
+        )
+        var response: String?
+
+        func validate() throws {
+            switch (self.responseFile, self.response) {
+            case (nil, nil): throw ValidationError("give the response with --response-file FILE")
+            case (.some, .some):
+                throw ValidationError("give the response either with --response-file or after the token")
+            default: break
+            }
+        }
 
         func run() throws {
             try reportingChallengeFailures {
                 let path = expandTilde(self.authorizedKeys)
                 let keys = try AuthorizedKeysFile(path: path)
                 for warning in keys.warnings { printError("keysmith: \(warning)") }
-                let verifier = try ChallengeVerifier(stateDirectory: self.state.path)
+                let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 let result = try verifier.verify(
                     token: self.token,
                     response: try self.responseText(),
@@ -163,9 +212,13 @@ struct Challenge: ParsableCommand {
         }
 
         private func responseText() throws -> String {
-            if self.response.hasPrefix("-----BEGIN") { return self.response }
-            let bytes =
-                self.response == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(self.response))
+            if let file = self.responseFile {
+                let bytes = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(file))
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            let response = self.response ?? ""
+            if response.hasPrefix("-----BEGIN") { return response }
+            let bytes = response == "-" ? try readStandardInput() : try KeyFileIO.readFile(expandTilde(response))
             return String(decoding: bytes, as: UTF8.self)
         }
     }

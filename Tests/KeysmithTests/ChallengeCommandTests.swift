@@ -11,9 +11,11 @@ struct ChallengeCommandTests {
         var key: String { self.dir.path("id_ed25519") }
         var authorizedKeys: String { self.dir.path("authorized_keys") }
         let fingerprint: String
+        let audience: String
 
-        init(options: String? = nil) throws {
+        init(options: String? = nil, audience: String = "app.example") throws {
             self.dir = try TempDir()
+            self.audience = audience
             let made = try keygen([
                 "-q", "-t", "ed25519", "-N", "", "-C", "alice@example", "-f", self.dir.path("id_ed25519"),
             ])
@@ -25,13 +27,17 @@ struct ChallengeCommandTests {
         }
 
         func issue(_ extra: [String] = []) throws -> String {
-            let run = try keysmith(arguments: ["challenge", "issue", "--state", self.state] + extra)
+            let run = try keysmith(
+                arguments: ["challenge", "issue", "--state", self.state, "--audience", self.audience] + extra
+            )
             #expect(run.status == 0, "\(run)")
             return run.stdout.trimmingCharacters(in: .newlines)
         }
 
         func respond(_ token: String) throws -> String {
-            let run = try keysmith(arguments: ["challenge", "respond", "-f", self.key, token])
+            let run = try keysmith(arguments: [
+                "challenge", "respond", "-f", self.key, "--audience", self.audience, token,
+            ])
             #expect(run.status == 0, "\(run)")
             return run.stdout
         }
@@ -49,7 +55,8 @@ struct ChallengeCommandTests {
     func roundTrip() throws {
         let s = try Setup()
         let token = try s.issue()
-        #expect(token.count == 108)
+        #expect(token.count == 124)
+        #expect(try readText(s.state + "/audience") == "app.example\n")
         #expect(try fileMode(s.state) == 0o700)
         #expect(try fileMode(s.state + "/secret") == 0o600)
         let response = try s.respond(token)
@@ -120,10 +127,80 @@ struct ChallengeCommandTests {
         #expect(strangerRun.status == 1)
         #expect(strangerRun.stderr == "keysmith: the key \(stranger.fingerprint) is not in \(s.authorizedKeys).\n")
 
-        let bad = try keysmith("challenge", "respond", "-f", s.key, "not-a-token")
+        let bad = try keysmith("challenge", "respond", "-f", s.key, "--audience", "app.example", "not-a-token")
         #expect(bad.status == 1)
         #expect(bad.stderr == "keysmith: the token is not a keysmith challenge token.\n")
         #expect(try keysmith("challenge", "issue", "--state", s.state, "--ttl", "0").status == 1)
+    }
+
+    @Test("a token relayed by another verifier is refused by respond; tokens without an audience are refused")
+    func audienceBinding() throws {
+        // A issues; B, a verifier the user also answers, passes A's token on as its own.
+        let a = try Setup(audience: "a.example")
+        let token = try a.issue()
+        let relayed = try keysmith(
+            arguments: ["challenge", "respond", "-f", a.key, "--audience", "b.example", token]
+        )
+        #expect(relayed.status == 1)
+        #expect(relayed.stdout.isEmpty)
+        #expect(
+            relayed.stderr == "keysmith: the token is for the audience a.example, not b.example; refusing to sign it.\n"
+        )
+        let missing = try keysmith(arguments: ["challenge", "respond", "-f", a.key, token])
+        #expect(missing.status == 64)
+        // Answered for the right audience, it verifies (with the audience kept in the state).
+        #expect(try a.verify(token, try a.respond(token)).status == 0)
+
+        // The state keeps its audience: another is refused, none at first use too.
+        let other = try keysmith("challenge", "issue", "--state", a.state, "--audience", "b.example")
+        #expect(other.status == 1)
+        #expect(
+            other.stderr
+                == "keysmith: the state directory serves the audience a.example, not b.example; use another --state for another audience.\n"
+        )
+        let unnamed = try keysmith("challenge", "issue", "--state", a.dir.path("fresh"))
+        #expect(unnamed.status == 1)
+        #expect(unnamed.stderr.contains("--audience"))
+        let spaced = try keysmith("challenge", "issue", "--state", a.dir.path("fresh"), "--audience", "a b")
+        #expect(spaced.status == 1)
+
+        // A version 1 token (no audience), as keysmith issued them before: refused by both sides.
+        let v1 = Self.base64URL([1] + [UInt8](repeating: 7, count: 32 + 16 + 32))
+        let old = try keysmith("challenge", "respond", "-f", a.key, "--audience", "a.example", v1)
+        #expect(old.status == 1)
+        #expect(
+            old.stderr == "keysmith: the token names no audience (an older keysmith issued it); ask for a new one.\n"
+        )
+        #expect(try a.verify(v1, try a.respond(try a.issue())).status == 1)
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    @Test("--response-file: the response is read from that file only; the text is never taken for a path")
+    func responseFile() throws {
+        let s = try Setup()
+        let token = try s.issue()
+        try s.dir.write("answer", try s.respond(token))
+        let base = ["challenge", "verify", "--authorized-keys", s.authorizedKeys, "--state", s.state]
+        let ok = try keysmith(arguments: base + ["--response-file", s.dir.path("answer"), token])
+        #expect(ok.status == 0, "\(ok)")
+        #expect(ok.stdout == "\(s.fingerprint) alice@example\n")
+        let second = try s.issue()
+        let stdin = try keysmith(
+            arguments: base + ["--response-file", "-", second],
+            input: Data(try s.respond(second).utf8)
+        )
+        #expect(stdin.status == 0, "\(stdin)")
+        let both = try keysmith(
+            arguments: base + ["--response-file", s.dir.path("answer"), token, s.dir.path("answer")]
+        )
+        #expect(both.status == 64)
+        let neither = try keysmith(arguments: base + [token])
+        #expect(neither.status == 64)
+        #expect(neither.stderr.contains("--response-file"))
     }
 
     @Test("many concurrent verify processes with one token: exactly one succeeds")

@@ -77,7 +77,7 @@ struct OutputTests {
             ["convert", "-f", k.dir.path("garbage"), "--to", "pem"],
             ["known-hosts", "remove", "host", "-f", k.dir.path("missing")],
             ["sign", "-f", k.locked, "-P", "wrong", "-n", "file", k.authorized],
-            ["challenge", "respond", "-f", k.plain, "not-a-token"],
+            ["challenge", "respond", "-f", k.plain, "--audience", "app.example", "not-a-token"],
         ]
         for arguments in runs {
             let r = try keysmith(arguments: arguments)

@@ -395,11 +395,82 @@ struct Ed25519PreparedKeyTests {
         bad[40] ^= 4
         let refused = Ed25519.verify(publicKey: pk, signature: bad, message: message, cache: cache)
         #expect(!refused.valid && !refused.withoutLibsodium)
-        // Two more keys: the least recently used one goes.
-        let others = [Ed25519.generate().publicKey, Ed25519.generate().publicKey]
-        for other in others { _ = Ed25519.verify(publicKey: other, signature: sig, message: message, cache: cache) }
+        // Two more keys that verify: the least recently used one goes.
+        for _ in 0..<2 {
+            let (otherSeed, other) = Ed25519.generate()
+            let otherSig = try Ed25519.sign(seed: otherSeed, message: message)
+            #expect(Ed25519.verify(publicKey: other, signature: otherSig, message: message, cache: cache).valid)
+        }
         #expect(cache.count == 2)
         #expect(!cache.isPrepared(pk))
+    }
+
+    @Test("a key whose signatures never verified takes no place in the cache and is never prepared")
+    func failedVerificationsAreNotCached() throws {
+        let cache = Ed25519KeyCache(capacity: 2)
+        let (seed, pk) = Ed25519.generate()
+        let message = Array("challenge".utf8)
+        var bad = try Ed25519.sign(seed: seed, message: message)
+        bad[40] ^= 4
+        // Two prepared real keys, then many uses of unknown keys with bad signatures.
+        let real = try (0..<2).map { _ -> (pk: [UInt8], sig: [UInt8]) in
+            let (s, p) = Ed25519.generate()
+            return (p, try Ed25519.sign(seed: s, message: message))
+        }
+        for r in real {
+            for _ in 0..<2 { _ = Ed25519.verify(publicKey: r.pk, signature: r.sig, message: message, cache: cache) }
+            #expect(cache.isPrepared(r.pk))
+        }
+        for _ in 0..<3 {
+            #expect(!Ed25519.verify(publicKey: pk, signature: bad, message: message, cache: cache).valid)
+            let stranger = Ed25519.generate().publicKey
+            #expect(!Ed25519.verify(publicKey: stranger, signature: bad, message: message, cache: cache).valid)
+        }
+        #expect(!cache.isPrepared(pk))
+        #expect(cache.count == 2)
+        for r in real { #expect(cache.isPrepared(r.pk)) }
+    }
+
+    @Test("KEYSMITH_ED25519=libsodium leaves every verification to libsodium")
+    func libsodiumOnlySwitch() throws {
+        #expect(!Ed25519.usesPreparedKeys(environmentValue: "libsodium"))
+        #expect(Ed25519.usesPreparedKeys(environmentValue: nil))
+        #expect(Ed25519.usesPreparedKeys(environmentValue: "prepared"))
+        let cache = Ed25519KeyCache(capacity: 2)
+        let (seed, pk) = Ed25519.generate()
+        let message = Array("challenge".utf8)
+        let sig = try Ed25519.sign(seed: seed, message: message)
+        for _ in 0..<3 {
+            let result = Ed25519.verify(
+                publicKey: pk,
+                signature: sig,
+                message: message,
+                cache: cache,
+                preparedKeys: false
+            )
+            #expect(result.valid && !result.withoutLibsodium)
+        }
+        #expect(cache.count == 0)
+    }
+
+    @Test("the differential harness of FuzzEd25519 finds the two paths agreeing on every kind of case")
+    func differentialHarness() {
+        var failures: [String] = []
+        var g = SystemRandomNumberGenerator()
+        for round in 0..<(240 * Self.rounds) {
+            var input = [UInt8(round % Ed25519Differential.caseCount)]
+            input += (0..<(33 + round % 90)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            if let failure = Ed25519Differential.disagreement(input) { failures.append(failure) }
+        }
+        #expect(failures.isEmpty, "\(failures.count) disagreements, first: \(failures.first ?? "")")
+    }
+
+    @Test("the long differential run, briefly: no disagreement, and valid and invalid cases both")
+    func longRunBriefly() {
+        let summary = Ed25519Differential.run(count: 600 * Self.rounds, seed: 3, keyCount: 8, messagesPerKey: 4)
+        #expect(summary.disagreements.isEmpty, "\(summary.disagreements.first ?? "")")
+        #expect(summary.cases == 600 * Self.rounds)
+        #expect(summary.accepted > summary.cases / 10 && summary.accepted < summary.cases / 2)
     }
 
     @Test("many threads verifying through one cache agree with libsodium")

@@ -9,6 +9,21 @@ let sharedRSAKey: RSAKey = try! RSAKey.generate(bits: 2048)
 
 @Suite("RSA")
 struct RSATests {
+    @Test("public exponents: over 64 bits refused with a modulus over 3072 bits, as OpenSSL's check does")
+    func exponentBounds() throws {
+        // Odd moduli of exactly 3072 and 4096 bits; a key read needs no factorisation.
+        func modulus(_ bits: Int) -> [UInt8] { [0x80] + [UInt8](repeating: 0x5b, count: bits / 8 - 2) + [0x01] }
+        let e65: [UInt8] = [0x01] + [UInt8](repeating: 0, count: 7) + [0x01]  // 2^64 + 1, 65 bits
+        let e64: [UInt8] = [0x80] + [UInt8](repeating: 0, count: 6) + [0x01]  // 2^63 + 1, 64 bits
+        let huge: [UInt8] = [0x40] + [UInt8](repeating: 0x11, count: 382) + [0x01]  // 3071 bits
+        #expect(throws: CryptoError.self) { try RSAKey(n: modulus(4096), e: e65) }
+        #expect(throws: CryptoError.self) { try RSAKey(n: modulus(16384), e: huge) }
+        _ = try RSAKey(n: modulus(4096), e: e64)
+        // OpenSSH (through OpenSSL) lets a modulus of 3072 bits or fewer have any exponent below it.
+        _ = try RSAKey(n: modulus(3072), e: e65)
+        _ = try RSAKey(n: modulus(3072), e: huge)
+    }
+
     @Test("sign and verify", arguments: [HashFunction.sha1, .sha256, .sha512])
     func signVerify(_ hash: HashFunction) throws {
         let key = sharedRSAKey

@@ -79,4 +79,23 @@ struct SecretHandlingTests {
         }
         #expect(hits.isEmpty, "compare these with constantTimeEquals:\n\(hits.joined(separator: "\n"))")
     }
+
+    @Test("no copy of a secret is wiped by a loop of stores, which the optimiser may drop")
+    func noHandWrittenWipes() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let pattern = try NSRegularExpression(pattern: #"for \w+ in [\w.]+ \{ [\w.]+\[\w+\] = 0 \}"#)
+        var hits: [String] = []
+        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)!
+        for case let url as URL in files where url.pathExtension == "swift" {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let s = String(line)
+                if pattern.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil {
+                    hits.append("\(url.lastPathComponent):\(n + 1): \(s.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        #expect(hits.isEmpty, "wipe these with secureWipe:\n\(hits.joined(separator: "\n"))")
+    }
 }

@@ -290,6 +290,15 @@ struct UserAuthServerTests {
         let server = try self.server(accepting: nil)
         _ = try server.receive(self.request("none", user: "alice"))
         #expect(throws: SSHProtocolError.self) { try server.receive(self.request("none", user: "bob")) }
+        // Names that differ only past what a log shows, or that escape alike, differ too.
+        let long = String(repeating: "a", count: 64)
+        let first = try self.server(accepting: nil)
+        _ = try first.receive(self.request("none", user: long + "x"))
+        #expect(throws: SSHProtocolError.self) { try first.receive(self.request("none", user: long + "y")) }
+        let escaped = try self.server(accepting: nil)
+        _ = try escaped.receive(self.request("none", user: "\u{1}"))
+        #expect(throws: SSHProtocolError.self) { try escaped.receive(self.request("none", user: "\\x01")) }
+        _ = try escaped.receive(self.request("none", user: "\u{1}"))
     }
 }
 

@@ -88,7 +88,7 @@ let benchmarks: @Sendable () -> Void = {
     // and response for every iteration, issued and answered outside the timed region
     // would hide nothing, so both are made ahead of time in batches.
     let state = makeStateDirectory()
-    let verifier = try! ChallengeVerifier(stateDirectory: state)
+    let verifier = try! ChallengeVerifier(stateDirectory: state, audience: "bench.example")
     let authorizedKeys = AuthorizedKeysFile(contents: Array(ed25519Line.utf8), path: "authorized_keys")
     Benchmark(
         "Ed25519 challenge verification (ChallengeVerifier.verify)",
@@ -98,7 +98,7 @@ let benchmarks: @Sendable () -> Void = {
         pairs.reserveCapacity(benchmark.scaledIterations.count)
         for _ in benchmark.scaledIterations {
             let token = try verifier.issue().text
-            pairs.append((token, try Challenge.respond(to: token, with: ed25519)))
+            pairs.append((token, try Challenge.respond(to: token, with: ed25519, audience: "bench.example")))
         }
         benchmark.startMeasurement()
         for (token, response) in pairs {
@@ -111,7 +111,7 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(maxDuration: .seconds(5))
     ) { benchmark in
         let token = try verifier.issue().text
-        let response = try Challenge.respond(to: token, with: ed25519)
+        let response = try Challenge.respond(to: token, with: ed25519, audience: "bench.example")
         let signature = try SSHSIGSignature(armored: response)
         let message = Array(token.utf8)
         benchmark.startMeasurement()

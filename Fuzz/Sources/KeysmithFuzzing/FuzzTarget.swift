@@ -40,6 +40,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case serverUserAuth = "FuzzServerUserAuth"
     /// Server-side session channel messages from the client.
     case serverSession = "FuzzServerSession"
+    /// Ed25519 verification: the prepared-key path against libsodium on mutated keys,
+    /// messages and signatures; any disagreement is a crash.
+    case ed25519 = "FuzzEd25519"
 
     /// Runs one input through the target.
     public func run(_ data: [UInt8]) {
@@ -58,6 +61,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .serverTransport: ProtocolFuzzing.serverTransport(data)
         case .serverUserAuth: ProtocolFuzzing.serverUserAuth(data)
         case .serverSession: ProtocolFuzzing.serverSession(data)
+        case .ed25519:
+            if let disagreement = Ed25519Differential.disagreement(data) {
+                fatalError("Ed25519 paths disagree: \(disagreement)")
+            }
         }
     }
 
@@ -176,6 +183,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// (Swift packs spare bits into the Optional's pointers, so the scan cannot see them).
     private static let verifier: ChallengeVerifier? = {
         let directory = NSTemporaryDirectory() + "keysmith-fuzz-\(getpid())"
-        return try? ChallengeVerifier(stateDirectory: directory)
+        return try? ChallengeVerifier(stateDirectory: directory, audience: "fuzz.example")
     }()
 }

@@ -62,7 +62,7 @@ package final class SSHUserAuthServer {
     private var requests = 0
     private var serviceAccepted = false
     private var failures = 0
-    private var firstUser: String?
+    private var firstUser: [UInt8]?
 
     /// The events of the latest ``receive(_:)`` call.
     package private(set) var events: [SSHUserAuthServerEvent] = []
@@ -124,11 +124,12 @@ package final class SSHUserAuthServer {
         else { throw clientMalformed("USERAUTH_REQUEST") }
         let user = printable(userBytes.prefix(256))
         let method = printable(methodBytes.prefix(64))
-        // auth2.c: "Change of username or service not allowed".
-        if let firstUser, firstUser != user {
+        // auth2.c: "Change of username or service not allowed". On the bytes received: `user`
+        // is escaped and cut for logs, and two different names can escape alike.
+        if let firstUser, !firstUser.elementsEqual(userBytes) {
             throw SSHProtocolError(.protocolViolation, "the client changed the user name during authentication")
         }
-        self.firstUser = user
+        self.firstUser = Array(userBytes)
         guard service.elementsEqual("ssh-connection".utf8) else {
             throw SSHProtocolError(.protocolViolation, "the client asked for the unknown service \(printable(service))")
         }
