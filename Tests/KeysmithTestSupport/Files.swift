@@ -50,6 +50,19 @@ public func writeText(_ path: String, _ text: String, mode: Int = 0o600) throws 
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
 }
 
+/// Writes an executable program (a script) holding `text` to `path`, with `mode`.
+///
+/// A child process writes it: a write descriptor of this process could be inherited by a
+/// process that another test forks meanwhile, and running the program would then fail with
+/// "Text file busy" (ETXTBSY) until that child has exec'd.
+public func writeProgram(_ path: String, _ text: String, mode: Int = 0o755) throws {
+    _ = try runProcess(
+        "/bin/sh",
+        ["-c", #"cat > "$1" && chmod "$2" "$1""#, "sh", path, String(mode, radix: 8)],
+        input: Data(text.utf8)
+    ).checked("sh")
+}
+
 /// The permission bits of `path`, or -1 when Foundation does not report them.
 public func fileMode(_ path: String) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1

@@ -46,17 +46,6 @@ private struct Askpass {
     }
 }
 
-/// Creates an executable file holding `text`.
-private func writeProgram(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
-    guard fd >= 0 else { throw FixtureError("cannot create \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-        throw FixtureError("cannot write \(path)")
-    }
-}
-
 /// Runs ssh-keygen in a new session, so it has no controlling terminal.
 private func keygenWithoutTerminal(
     _ arguments: [String],

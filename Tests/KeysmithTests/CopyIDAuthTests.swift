@@ -80,7 +80,7 @@ struct CopyIDAuthTests {
         let s = try Setup(extraConfig: ["PasswordAuthentication no"])
         let askpass = s.dir.path("askpass")
         let prompts = s.dir.path("prompts")
-        try writeText(
+        try writeProgram(
             askpass,
             "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\nprintf '%s\\n' '\(s.sshd.password)'\n",
             mode: 0o700

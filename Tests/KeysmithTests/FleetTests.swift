@@ -353,10 +353,9 @@ struct FleetTests {
         let log = s.dir.path("askpass.log")
         let askpass = s.dir.path("askpass")
         // Prints the one secret for every prompt (the new key's passphrase is the password).
-        try writeText(
+        try writeProgram(
             askpass,
-            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(log)'\nprintf '%s\\n' '\(s.sshd.password)'\n",
-            mode: 0o755
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(log)'\nprintf '%s\\n' '\(s.sshd.password)'\n"
         )
         let environment = ["SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ""]
         let copy = try s.run(

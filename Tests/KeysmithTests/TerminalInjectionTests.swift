@@ -226,7 +226,7 @@ struct TerminalInjectionTests {
         try #require(Int(port) != nil, "the hostile server did not start: \(port)")
         // The hidden prompt goes to SSH_ASKPASS, which records what it was shown.
         let askpass = dir.path("askpass")
-        try writeText(askpass, "#!/bin/sh\nprintf '%s' \"$1\" > '\(dir.path("asked"))'\necho answer\n", mode: 0o755)
+        try writeProgram(askpass, "#!/bin/sh\nprintf '%s' \"$1\" > '\(dir.path("asked"))'\necho answer\n")
         let r = try runProcess(
             keysmithPath,
             [
