@@ -212,9 +212,11 @@ struct AskpassTests {
         #expect(try readText(key).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"))
         #expect(try keysmith(arguments: ["public", "-f", key, "-P", "old secret"]).status == 0)
 
-        let issued = try keysmith(arguments: ["challenge", "issue", "--state", askpass.dir.path("state")])
+        let issued = try keysmith(arguments: [
+            "challenge", "issue", "--state", askpass.dir.path("state"), "--audience", "a.example",
+        ])
         let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let respond = ["challenge", "respond", "-f", key, token]
+        let respond = ["challenge", "respond", "--audience", "a.example", "-f", key, token]
         let response = try withoutTerminal(respond, environment: askpass.environment())
         #expect(response.status == 0, "\(response)")
         #expect(askpass.takePrompts().count == 1)

@@ -247,12 +247,14 @@ struct JoinedOptionTests {
     @Test("challenge respond: -f -P")
     func challengeRespond() throws {
         let s = try JoinedSetup()
-        let issued = try keysmith(arguments: ["challenge", "issue", "--state", s.dir.path("state")])
+        let issued = try keysmith(arguments: [
+            "challenge", "issue", "--state", s.dir.path("state"), "--audience", "a.example",
+        ])
         try #require(issued.status == 0, "\(issued)")
         let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try expectBothSpellings(
-            ["challenge", "respond", "-f", s.key, "-P", "pw", token],
-            ["challenge", "respond", "-f\(s.key)", "-Ppw", token]
+            ["challenge", "respond", "--audience", "a.example", "-f", s.key, "-P", "pw", token],
+            ["challenge", "respond", "--audience", "a.example", "-f\(s.key)", "-Ppw", token]
         )
     }
 

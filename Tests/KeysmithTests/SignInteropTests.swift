@@ -409,10 +409,14 @@ extension SignInteropTests {
         )
         #expect(verified.status == 0, "\(verified)")
 
-        let issued = try keysmith(arguments: ["challenge", "issue", "--state", s.dir.path("state")])
+        let issued = try keysmith(arguments: [
+            "challenge", "issue", "--state", s.dir.path("state"), "--audience", "a.example",
+        ])
         let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let response = try keysmith(arguments: ["challenge", "respond", "-f", s.key, token])
-        let fromCertificate = try keysmith(arguments: ["challenge", "respond", "-f", s.key + "-cert.pub", token])
+        let response = try keysmith(arguments: ["challenge", "respond", "--audience", "a.example", "-f", s.key, token])
+        let fromCertificate = try keysmith(arguments: [
+            "challenge", "respond", "--audience", "a.example", "-f", s.key + "-cert.pub", token,
+        ])
         #expect(response.status == 0 && fromCertificate.status == 0, "\(response)\n\(fromCertificate)")
         #expect(fromCertificate.stdout == response.stdout)
     }
