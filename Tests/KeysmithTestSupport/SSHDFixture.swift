@@ -235,6 +235,31 @@ public final class SSHDFixture: @unchecked Sendable {
     }
 }
 
+/// Starts a loopback server written in Python (Debian's `/usr/bin/python3 -c SCRIPT ARGUMENTS…`)
+/// that prints its port as the first line of `log`, and waits up to 10 s for that line.
+///
+/// - Returns: the server's process (stop it with ``stopDaemon(_:)``) and its port.
+/// - Throws: ``FixtureError`` when it does not start; the process is stopped then.
+public func startPythonServer(
+    _ script: String,
+    _ arguments: [String] = [],
+    log: String
+) throws -> (
+    pid: Int32, port: String
+) {
+    let pid = try spawnDaemon("/usr/bin/python3", ["-c", script] + arguments, log: log)
+    var port = ""
+    for _ in 0..<200 where port.isEmpty {
+        port = ((try? readText(log)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
+        if port.isEmpty { usleep(50_000) }
+    }
+    guard Int(port) != nil else {
+        stopDaemon(pid)
+        throw FixtureError("the Python server did not start: \((try? readText(log)) ?? "")")
+    }
+    return (pid, port)
+}
+
 /// Starts `executable` with stdin from /dev/null and stdout and stderr appended to `log`.
 /// - Returns: its process id; stop it with ``stopDaemon(_:)``.
 public func spawnDaemon(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {

@@ -54,14 +54,8 @@ struct HostileServerTests {
     func hostile(_ mode: String) throws {
         let dir = try TempDir()
         let log = dir.path("server.log")
-        let pid = try spawnDaemon("/usr/bin/python3", ["-c", Self.server, mode], log: log)
+        let (pid, port) = try startPythonServer(Self.server, [mode], log: log)
         defer { stopDaemon(pid) }
-        var port = ""
-        for _ in 0..<200 where port.isEmpty {
-            port = ((try? readText(log)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
-            if port.isEmpty { usleep(50_000) }
-        }
-        try #require(Int(port) != nil, "the hostile server did not start: \(port)")
         _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path("id")]).checked("keygen")
         // GNU time (Debian's time package, installed by make deps) reports the exit status and peak memory.
         try #require(

@@ -216,14 +216,8 @@ struct TerminalInjectionTests {
     func keyboardInteractive() throws {
         let dir = try TempDir()
         let log = dir.path("server.log")
-        let pid = try spawnDaemon("/usr/bin/python3", ["-c", Self.keyboardInteractiveServer], log: log)
+        let (pid, port) = try startPythonServer(Self.keyboardInteractiveServer, log: log)
         defer { stopDaemon(pid) }
-        var port = ""
-        for _ in 0..<200 where port.isEmpty {
-            port = ((try? readText(log)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
-            if port.isEmpty { usleep(50_000) }
-        }
-        try #require(Int(port) != nil, "the hostile server did not start: \(port)")
         // The hidden prompt goes to SSH_ASKPASS, which records what it was shown.
         let askpass = dir.path("askpass")
         try writeProgram(askpass, "#!/bin/sh\nprintf '%s' \"$1\" > '\(dir.path("asked"))'\necho answer\n")
