@@ -41,7 +41,7 @@ public struct SSHPeer: Sendable, Hashable, CustomStringConvertible {
 
 /// A blocking SSH server that authenticates public keys and runs nothing: it listens on
 /// one or more addresses, serves each connection on its own thread with
-/// ``SSHServerTransport``, ``SSHUserAuthServer`` and ``SSHSessionServer``, and answers an
+/// ``SSHTransport``, ``SSHUserAuthServer`` and ``SSHSessionServer``, and answers an
 /// exec or shell request with the text the caller makes from the authenticated key.
 ///
 /// Every connection is bounded: by the login grace time until it authenticates, by the
@@ -275,7 +275,7 @@ private final class ServerConnection: @unchecked Sendable {
     private func serve() -> Bool {
         var authenticated = false
         let config = self.server.configuration
-        let transport = SSHServerTransport(hostKeys: config.hostKeys, algorithms: config.algorithms)
+        let transport = SSHTransport(hostKeys: config.hostKeys, algorithms: config.algorithms)
         var phase = Phase.keyExchange
         var outgoing: [UInt8] = transport.takeOutbound()
         var offset = 0

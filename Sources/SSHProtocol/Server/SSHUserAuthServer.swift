@@ -53,7 +53,7 @@ package final class SSHUserAuthServer {
     package static let defaultMaximumFailures = 6
     /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
     /// certificates, security keys and SHA-1 RSA).
-    package static let acceptedAlgorithms: Set<String> = Set(SSHServerTransport.signatureAlgorithms)
+    package static let acceptedAlgorithms: Set<String> = Set(SSHTransport.signatureAlgorithms)
 
     private let sessionID: [UInt8]
     private let maximumFailures: Int
