@@ -12,10 +12,15 @@ struct InMemoryLink {
     var clientEvents: [SSHTransportEvent] = []
     var serverEvents: [SSHTransportEvent] = []
 
-    /// Both ends with the same preferences; the server holds a host key of every type.
-    init(_ algorithms: SSHAlgorithms, hostKeys: [SSHPrivateKey] = ServerTestKeys.hostKeys) {
+    /// The client with `algorithms`, the server with `serverAlgorithms` (by default the
+    /// same); the server holds a host key of every type.
+    init(
+        _ algorithms: SSHAlgorithms,
+        server serverAlgorithms: SSHAlgorithms? = nil,
+        hostKeys: [SSHPrivateKey] = ServerTestKeys.hostKeys
+    ) {
         self.client = SSHTransport(role: .client(hostKeyVerifier: { _ in }), algorithms: algorithms)
-        self.server = SSHTransport(role: .server(hostKeys: hostKeys), algorithms: algorithms)
+        self.server = SSHTransport(role: .server(hostKeys: hostKeys), algorithms: serverAlgorithms ?? algorithms)
     }
 
     /// Moves bytes both ways until neither end has anything to send.

@@ -24,30 +24,6 @@ enum ServerTestKeys {
     }()
 }
 
-/// Our client transport and our server transport wired to each other in memory.
-struct TransportPair {
-    let client: SSHTransport
-    let server: SSHTransport
-    var clientEvents: [SSHTransportEvent] = []
-    var serverEvents: [SSHTransportEvent] = []
-
-    init(client algorithms: SSHAlgorithms, hostKeys: [SSHPrivateKey] = ServerTestKeys.hostKeys) {
-        self.client = SSHTransport(algorithms: algorithms, hostKeyVerifier: { _ in })
-        self.server = SSHTransport(hostKeys: hostKeys)
-    }
-
-    /// Moves bytes both ways until neither side has anything to send.
-    mutating func pump() throws {
-        for _ in 0..<64 {
-            let toServer = self.client.takeOutbound()
-            let toClient = self.server.takeOutbound()
-            if toServer.isEmpty && toClient.isEmpty { return }
-            if !toServer.isEmpty { self.serverEvents += try self.server.receive(toServer) }
-            if !toClient.isEmpty { self.clientEvents += try self.client.receive(toClient) }
-        }
-    }
-}
-
 @Suite("SSHTransport, server role against client role, in memory")
 struct ServerTransportTests {
     static let combinations: [(String, String, String)] =
@@ -61,7 +37,7 @@ struct ServerTransportTests {
         algorithms.keyExchange = [kex]
         algorithms.ciphers = [cipher]
         algorithms.hostKey = [hostKey]
-        var pair = TransportPair(client: algorithms)
+        var pair = InMemoryLink(algorithms, server: .clientDefaults)
         try pair.pump()
         guard case .ready(let clientSession) = pair.clientEvents.first,
             case .ready(let serverSession) = pair.serverEvents.first
