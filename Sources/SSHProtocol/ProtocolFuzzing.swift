@@ -11,7 +11,7 @@ package enum ProtocolFuzzing {
     /// pre-banner lines, packet framing, KEXINIT negotiation, kex replies, NEWKEYS.
     /// The bytes arrive in two pieces, so reassembly is exercised too.
     package static func clientTransport(_ data: [UInt8]) {
-        let transport = SSHClientTransport(
+        let transport = SSHTransport(
             algorithms: .clientDefaults,
             hostKeyVerifier: { (_: SSHPublicKey) throws(SSHProtocolError) in }
         )
@@ -146,7 +146,7 @@ package enum ProtocolFuzzing {
     /// The server transport from the client's first byte: version exchange, packets, the
     /// client's KEXINIT and kex init messages, NEWKEYS. Two pieces, as for the client.
     package static func serverTransport(_ data: [UInt8]) {
-        let transport = SSHServerTransport(hostKeys: [Self.key])
+        let transport = SSHTransport(hostKeys: [Self.key])
         _ = transport.takeOutbound()
         let half = data.count / 2
         for piece in [data[..<half], data[half...]] {

@@ -24,31 +24,7 @@ enum ServerTestKeys {
     }()
 }
 
-/// Our client transport and our server transport wired to each other in memory.
-struct TransportPair {
-    let client: SSHClientTransport
-    let server: SSHServerTransport
-    var clientEvents: [SSHTransportEvent] = []
-    var serverEvents: [SSHTransportEvent] = []
-
-    init(client algorithms: SSHAlgorithms, hostKeys: [SSHPrivateKey] = ServerTestKeys.hostKeys) {
-        self.client = SSHClientTransport(algorithms: algorithms, hostKeyVerifier: { _ in })
-        self.server = SSHServerTransport(hostKeys: hostKeys)
-    }
-
-    /// Moves bytes both ways until neither side has anything to send.
-    mutating func pump() throws {
-        for _ in 0..<64 {
-            let toServer = self.client.takeOutbound()
-            let toClient = self.server.takeOutbound()
-            if toServer.isEmpty && toClient.isEmpty { return }
-            if !toServer.isEmpty { self.serverEvents += try self.server.receive(toServer) }
-            if !toClient.isEmpty { self.clientEvents += try self.client.receive(toClient) }
-        }
-    }
-}
-
-@Suite("SSHServerTransport against SSHClientTransport, in memory")
+@Suite("SSHTransport, server role against client role, in memory")
 struct ServerTransportTests {
     static let combinations: [(String, String, String)] =
         SSHAlgorithms.supportedKeyExchange.map { ($0, "chacha20-poly1305@openssh.com", "ssh-ed25519") }
@@ -61,7 +37,7 @@ struct ServerTransportTests {
         algorithms.keyExchange = [kex]
         algorithms.ciphers = [cipher]
         algorithms.hostKey = [hostKey]
-        var pair = TransportPair(client: algorithms)
+        var pair = InMemoryLink(algorithms, server: .clientDefaults)
         try pair.pump()
         guard case .ready(let clientSession) = pair.clientEvents.first,
             case .ready(let serverSession) = pair.serverEvents.first
@@ -74,7 +50,7 @@ struct ServerTransportTests {
         #expect(pair.server.negotiated == pair.client.negotiated)
         #expect(pair.client.hostKey?.type.sshName == (hostKey.hasPrefix("rsa-") ? "ssh-rsa" : hostKey))
         // ext-info-s's server-sig-algs reached the client.
-        #expect(pair.client.serverSignatureAlgorithms == SSHServerTransport.signatureAlgorithms)
+        #expect(pair.client.serverSignatureAlgorithms == SSHTransport.signatureAlgorithms)
         try pair.client.send([UserAuthMessage.serviceRequest, 0, 0, 0, 1, 0x41])
         try pair.pump()
         guard case .payload(let payload) = pair.serverEvents.last else {
@@ -86,16 +62,16 @@ struct ServerTransportTests {
 
     @Test("only the version line may come first: a banner line from a client is refused")
     func noPreamble() {
-        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        let server = SSHTransport(hostKeys: ServerTestKeys.hostKeys)
         #expect(throws: SSHProtocolError.self) { try server.receive(Array("hello there\r\nSSH-2.0-x\r\n".utf8)) }
     }
 
     @Test("a version line over 8192 bytes, or random bytes, is refused")
     func junk() {
-        let long = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        let long = SSHTransport(hostKeys: ServerTestKeys.hostKeys)
         #expect(throws: SSHProtocolError.self) { try long.receive(Array(repeating: UInt8(ascii: "S"), count: 9000)) }
         for seed in 0..<32 {
-            let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+            let server = SSHTransport(hostKeys: ServerTestKeys.hostKeys)
             var bytes = SecureRandom.bytes(64 + seed * 7)
             bytes[0] = UInt8(ascii: "X")
             #expect(throws: SSHProtocolError.self) { try server.receive(bytes) }
@@ -104,7 +80,7 @@ struct ServerTransportTests {
 
     @Test("a packet length over 256 KiB is refused before waiting for it")
     func hugePacket() throws {
-        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        let server = SSHTransport(hostKeys: ServerTestKeys.hostKeys)
         _ = try server.receive(Array("SSH-2.0-test\r\n".utf8))
         #expect(throws: SSHProtocolError.self) { try server.receive([0x7F, 0xFF, 0xFF, 0xF0, 0x04]) }
         // The dead transport says why in a DISCONNECT (after its version and KEXINIT).
@@ -113,7 +89,7 @@ struct ServerTransportTests {
 
     @Test("strict kex: a client packet before KEXINIT ends the connection")
     func strictKex() throws {
-        let server = SSHServerTransport(hostKeys: ServerTestKeys.hostKeys)
+        let server = SSHTransport(hostKeys: ServerTestKeys.hostKeys)
         _ = try server.receive(Array("SSH-2.0-test\r\n".utf8))
         var encoder = PacketEncoder()
         let ignore = try encoder.encode([SSHMessageNumber.ignore, 0, 0, 0, 0])

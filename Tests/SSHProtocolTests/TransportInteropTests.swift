@@ -9,9 +9,9 @@ import Testing
 import Glibc
 #endif
 
-/// Drives an `SSHClientTransport` over a blocking loopback TCP socket (poll + read/write).
+/// Drives an `SSHTransport` over a blocking loopback TCP socket (poll + read/write).
 final class TransportTestConnection {
-    let transport: SSHClientTransport
+    let transport: SSHTransport
     private let fd: Int32
     private(set) var payloads: [[UInt8]] = []
     private(set) var readyCount = 0
@@ -37,7 +37,7 @@ final class TransportTestConnection {
             throw FixtureError("connect to port \(port) failed")
         }
         self.fd = fd
-        self.transport = SSHClientTransport(algorithms: algorithms, hostKeyVerifier: verifier)
+        self.transport = SSHTransport(algorithms: algorithms, hostKeyVerifier: verifier)
     }
 
     deinit { close(self.fd) }

@@ -109,16 +109,16 @@ struct TransportNegotiationTests {
 
     @Test("group exchange asks for OpenSSH's group size")
     func groupSize() {
-        #expect(ClientKeyExchange.estimatedGroupBits(128) == 3072)
-        #expect(ClientKeyExchange.estimatedGroupBits(256) == 8192)
-        #expect(ClientKeyExchange.estimatedGroupBits(112) == 2048)
+        #expect(KeyExchange.estimatedGroupBits(128) == 3072)
+        #expect(KeyExchange.estimatedGroupBits(256) == 8192)
+        #expect(KeyExchange.estimatedGroupBits(112) == 2048)
     }
 }
 
 @Suite("version exchange and transport state")
 struct TransportStateTests {
-    private func transport() -> SSHClientTransport {
-        SSHClientTransport(algorithms: .clientDefaults, hostKeyVerifier: { _ in })
+    private func transport() -> SSHTransport {
+        SSHTransport(algorithms: .clientDefaults, hostKeyVerifier: { _ in })
     }
 
     @Test("our version line and KEXINIT go out at once")

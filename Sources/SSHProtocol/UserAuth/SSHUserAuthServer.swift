@@ -53,7 +53,7 @@ package final class SSHUserAuthServer {
     package static let defaultMaximumFailures = 6
     /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
     /// certificates, security keys and SHA-1 RSA).
-    package static let acceptedAlgorithms: Set<String> = Set(SSHServerTransport.signatureAlgorithms)
+    package static let acceptedAlgorithms: Set<String> = Set(SSHTransport.signatureAlgorithms)
 
     private let sessionID: [UInt8]
     private let maximumFailures: Int
@@ -170,15 +170,15 @@ package final class SSHUserAuthServer {
         guard let signatureBlob = try? r.readString(), r.isAtEnd else {
             throw clientMalformed("publickey USERAUTH_REQUEST")
         }
-        var signed = SSHWireWriter(capacity: 512)
-        signed.writeString(self.sessionID)
-        signed.writeByte(UserAuthMessage.request)
-        signed.writeString(userBytes)
-        signed.writeString(service)
-        signed.writeString("publickey")
-        signed.writeByte(1)
-        signed.writeString(algorithmBytes)
-        signed.writeString(blob)
+        let signed = PublicKeyAuthRequest.signedData(
+            sessionID: self.sessionID,
+            request: PublicKeyAuthRequest.signedRequest(
+                user: userBytes,
+                service: service,
+                algorithm: algorithmBytes,
+                publicKeyBlob: blob
+            )
+        )
         switch self.decide(user, key) {
         case .refuse(let reason):
             self.events.append(.keyRefused(user: user, key: key, algorithm: algorithm, reason: reason))
@@ -186,7 +186,7 @@ package final class SSHUserAuthServer {
         case .accept(let comment):
             // sshkey_verify with the request's algorithm: the signature must use it.
             guard let signature = try? SSHSignature(wireEncoding: signatureBlob), signature.algorithm == algorithm,
-                key.isValidSignature(signature, for: signed.bytes)
+                key.isValidSignature(signature, for: signed)
             else {
                 self.events.append(.badSignature(user: user, key: key))
                 return try self.failure(counting: true)

@@ -96,7 +96,7 @@ public struct SSHExecResult: Sendable {
 }
 
 /// A blocking SSH client: one TCP connection, authenticated, running commands on
-/// session channels. Drives ``SSHClientTransport`` and the userauth and connection
+/// session channels. Drives ``SSHTransport`` and the userauth and connection
 /// layers over a socket with poll(2), under the options' time limits.
 ///
 /// Every wait is bounded: the TCP connect by `connectTimeout`, each wait for the server by
@@ -121,7 +121,7 @@ public final class SSHClient {
     /// `host:port` (`[v6]:port`), for messages.
     private let peer: String
     private let socket: TCPConnection
-    private let transport: SSHClientTransport
+    private let transport: SSHTransport
     private let connection: SSHConnectionClient
     private let deadline: ContinuousClock.Instant
     private var phase = Phase.keyExchange
@@ -148,7 +148,7 @@ public final class SSHClient {
         self.peer = peer
         self.socket = socket
         self.deadline = deadline
-        self.transport = SSHClientTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
+        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
         self.connection = SSHConnectionClient(peer: peer)
         // Replaced by the verified key once the key exchange is done; never read before.
         self.hostKey = SSHPublicKey(backing: .ed25519([UInt8](repeating: 0, count: 32)))

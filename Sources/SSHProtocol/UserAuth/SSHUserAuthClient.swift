@@ -289,20 +289,24 @@ package final class SSHUserAuthClient {
         _ identity: SSHAuthIdentity,
         algorithm: String
     ) throws(SSHProtocolError) -> [UInt8] {
-        var w = self.requestWriter(method: "publickey")
-        w.writeByte(1)
-        w.writeString(algorithm)
-        w.writeString(identity.publicKey.wireBlob)
-        var signed = SSHWireWriter()
-        signed.writeString(self.sessionID)
-        signed.writeBytes(w.bytes)
-        let signature = try identity.sign(signed.bytes, algorithm)
+        let request = PublicKeyAuthRequest.signedRequest(
+            user: self.user.utf8,
+            service: "ssh-connection".utf8,
+            algorithm: algorithm.utf8,
+            publicKeyBlob: identity.publicKey.wireBlob
+        )
+        let signature = try identity.sign(
+            PublicKeyAuthRequest.signedData(sessionID: self.sessionID, request: request),
+            algorithm
+        )
         guard signature.algorithm == algorithm else {
             throw SSHProtocolError(
                 .cryptoFailure,
                 "\(identity.label) signed with \(signature.algorithm) instead of \(algorithm)"
             )
         }
+        var w = SSHWireWriter()
+        w.writeBytes(request)
         w.writeString(signature.wireEncoding)
         return w.bytes
     }

@@ -9,20 +9,8 @@ enum ServerSocket {
     /// Binds every address `address` resolves to (AI_PASSIVE, both families) and listens.
     static func listen(address: String, port: Int) throws(SSHProtocolError) -> [(fd: Int32, address: String, port: Int)]
     {
-        let name = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(name, String(port), &hints, &list)
-        guard rc == 0, let list else {
-            throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
-        }
+        let name = unbracketed(address)
+        let list = try resolveTCP(address, port: port, passive: true)
         defer { freeaddrinfo(list) }
         var result: [(fd: Int32, address: String, port: Int)] = []
         var cursor: UnsafeMutablePointer<addrinfo>? = list

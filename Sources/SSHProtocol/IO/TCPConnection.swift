@@ -20,20 +20,7 @@ final class TCPConnection {
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
     init(host: String, port: Int, connectTimeout: Double, deadline: ContinuousClock.Instant) throws(SSHProtocolError) {
         let peer = Self.describe(host: host, port: port)
-        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(name, String(port), &hints, &list)
-        guard rc == 0, let list else {
-            throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
-        }
+        let list = try resolveTCP(host, port: port, passive: false)
         defer { freeaddrinfo(list) }
 
         var lastError = SSHProtocolError(.connectionFailed, "cannot connect to \(peer): no address")
@@ -180,4 +167,30 @@ private func systemConnect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr
 }
 private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, pointer, count)
+}
+
+/// getaddrinfo(3) for TCP over IPv4 and IPv6, `host` without the brackets of `[::1]`;
+/// `passive` for an address to listen on. The caller frees the list with freeaddrinfo.
+/// - Throws: `.connectionFailed` naming the host when it cannot be resolved.
+func resolveTCP(_ host: String, port: Int, passive: Bool) throws(SSHProtocolError) -> UnsafeMutablePointer<addrinfo> {
+    let name = unbracketed(host)
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    #if canImport(Glibc)
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    #else
+    hints.ai_socktype = SOCK_STREAM
+    #endif
+    hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV
+    var list: UnsafeMutablePointer<addrinfo>?
+    let rc = getaddrinfo(name, String(port), &hints, &list)
+    guard rc == 0, let list else {
+        throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
+    }
+    return list
+}
+
+/// `host` without the brackets of an IPv6 literal such as `[::1]`.
+func unbracketed(_ host: String) -> String {
+    host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
 }

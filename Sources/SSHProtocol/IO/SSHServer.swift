@@ -41,7 +41,7 @@ public struct SSHPeer: Sendable, Hashable, CustomStringConvertible {
 
 /// A blocking SSH server that authenticates public keys and runs nothing: it listens on
 /// one or more addresses, serves each connection on its own thread with
-/// ``SSHServerTransport``, ``SSHUserAuthServer`` and ``SSHSessionServer``, and answers an
+/// ``SSHTransport``, ``SSHUserAuthServer`` and ``SSHSessionServer``, and answers an
 /// exec or shell request with the text the caller makes from the authenticated key.
 ///
 /// Every connection is bounded: by the login grace time until it authenticates, by the
@@ -190,7 +190,7 @@ package final class SSHServer: @unchecked Sendable {
             // sshd: "drop connection #N from [addr]:port past MaxStartups".
             self.logger.warning(
                 "connection dropped",
-                metadata: ["peer": "\(peer)", "outcome": "dropped", "reason": "max-startups"]
+                metadata: ["peer": "\(peer)", "outcome": "\(LogOutcome.dropped)", "reason": "max-startups"]
             )
             _ = close(fd)
             return
@@ -211,7 +211,7 @@ package final class SSHServer: @unchecked Sendable {
         do {
             try startThread { connection.run() }
         } catch {
-            logger.error("cannot start a thread", metadata: ["outcome": "error"])
+            logger.error("cannot start a thread", metadata: ["outcome": "\(LogOutcome.error)"])
             _ = close(fd)
             self.connectionEnded(authenticated: false)
         }
@@ -237,6 +237,30 @@ package final class SSHServer: @unchecked Sendable {
     {
         (self.hostKeys, self.algorithms, self.limits, self.decide, self.answer, self.stopPipe.read)
     }
+}
+
+/// The `outcome` a log line reports; its text is the case's name.
+private enum LogOutcome: String, CustomStringConvertible {
+    /// The client closed the connection (or, authenticated, ended it cleanly).
+    case closed
+    /// The login grace time or the idle limit ran out.
+    case timeout
+    /// A socket, thread or protocol error.
+    case error
+    /// The server was stopped.
+    case stopped
+    /// The session's request was answered.
+    case answered
+    /// The client sent DISCONNECT before an answer.
+    case disconnected
+    /// Authentication failed, a key or method was refused, or the client left after a refusal.
+    case refused
+    /// A key was accepted.
+    case accepted
+    /// The connection was dropped past MaxStartups.
+    case dropped
+
+    var description: String { self.rawValue }
 }
 
 /// One connection, served on its own thread.
@@ -275,7 +299,7 @@ private final class ServerConnection: @unchecked Sendable {
     private func serve() -> Bool {
         var authenticated = false
         let config = self.server.configuration
-        let transport = SSHServerTransport(hostKeys: config.hostKeys, algorithms: config.algorithms)
+        let transport = SSHTransport(hostKeys: config.hostKeys, algorithms: config.algorithms)
         var phase = Phase.keyExchange
         var outgoing: [UInt8] = transport.takeOutbound()
         var offset = 0
@@ -284,19 +308,19 @@ private final class ServerConnection: @unchecked Sendable {
         var lastInput = start
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
         var finishing = false
-        var outcome = "closed"
+        var outcome = LogOutcome.closed
         var reason: String? = nil
 
         loop: while true {
             let now = ContinuousClock.now
             if !authenticated && now >= graceEnd {
                 // sshd: "Timeout before authentication for ...".
-                outcome = "timeout"
+                outcome = .timeout
                 reason = "login grace time"
                 break
             }
             if now - lastInput >= .seconds(config.limits.idleTimeout) {
-                outcome = "timeout"
+                outcome = .timeout
                 reason = "idle"
                 break
             }
@@ -314,12 +338,12 @@ private final class ServerConnection: @unchecked Sendable {
             let rc = poll(&pfds, 2, milliseconds(end - now))
             if rc < 0 {
                 if errno == EINTR { continue }
-                outcome = "error"
+                outcome = .error
                 reason = errnoText()
                 break
             }
             if pfds[1].revents != 0 {
-                outcome = "stopped"
+                outcome = .stopped
                 break
             }
             if pfds[0].revents & Int16(POLLOUT) != 0 && offset < outgoing.count {
@@ -331,7 +355,7 @@ private final class ServerConnection: @unchecked Sendable {
                         offset = 0
                     }
                 } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                    outcome = "error"
+                    outcome = .error
                     reason = "write: \(errnoText())"
                     break
                 }
@@ -340,12 +364,12 @@ private final class ServerConnection: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { read(self.fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
-                outcome = "error"
+                outcome = .error
                 reason = "read: \(errnoText())"
                 break
             }
             if n == 0 {
-                outcome = "closed"
+                outcome = .closed
                 break
             }
             lastInput = ContinuousClock.now
@@ -397,11 +421,11 @@ private final class ServerConnection: @unchecked Sendable {
                             }
                         case .session(let session):
                             for reply in try session.receive(payload) { try transport.send(reply) }
-                            if let request = session.answeredRequest, outcome != "answered" {
-                                outcome = "answered"
+                            if let request = session.answeredRequest, outcome != .answered {
+                                outcome = .answered
                                 self.logger.info(
                                     "answered",
-                                    metadata: ["request": "\(request)", "outcome": "answered"]
+                                    metadata: ["request": "\(request)", "outcome": "\(LogOutcome.answered)"]
                                 )
                             }
                             if session.isFinished { finishing = true }
@@ -411,13 +435,13 @@ private final class ServerConnection: @unchecked Sendable {
             } catch {
                 switch error.code {
                 case .disconnected:
-                    outcome = outcome == "answered" ? "answered" : "disconnected"
+                    outcome = outcome == .answered ? .answered : .disconnected
                 case .authenticationFailed:
-                    outcome = "refused"
+                    outcome = .refused
                     reason = error.message
                     transport.disconnect(reason: 2, description: "Too many authentication failures")
                 default:
-                    outcome = "error"
+                    outcome = .error
                     reason = error.message
                 }
                 // Send the DISCONNECT the transport queued, if the socket takes it now.
@@ -443,12 +467,12 @@ private final class ServerConnection: @unchecked Sendable {
                 acknowledgeNow(self.fd)
             }
         }
-        if !authenticated && self.refused && (outcome == "closed" || outcome == "disconnected") {
-            outcome = "refused"
+        if !authenticated && self.refused && (outcome == .closed || outcome == .disconnected) {
+            outcome = .refused
         }
         var metadata: Logger.Metadata = ["outcome": "\(outcome)"]
         if let reason { metadata["reason"] = "\(reason)" }
-        if outcome == "answered" || outcome == "stopped" || outcome == "closed" && authenticated {
+        if outcome == .answered || outcome == .stopped || outcome == .closed && authenticated {
             self.logger.info("connection closed", metadata: metadata)
         } else {
             self.logger.notice("connection closed", metadata: metadata)
@@ -467,7 +491,8 @@ private final class ServerConnection: @unchecked Sendable {
             case .keyRefused(let user, let key, let algorithm, let reason):
                 self.refused = true
                 var metadata: Logger.Metadata = [
-                    "user": "\(user)", "algorithm": "\(algorithm)", "outcome": "refused", "reason": "\(reason)",
+                    "user": "\(user)", "algorithm": "\(algorithm)", "outcome": "\(LogOutcome.refused)",
+                    "reason": "\(reason)",
                 ]
                 if let key { metadata["fingerprint"] = "\(key.fingerprint())" }
                 self.logger.notice("key refused", metadata: metadata)
@@ -475,20 +500,22 @@ private final class ServerConnection: @unchecked Sendable {
                 self.refused = true
                 self.logger.notice(
                     "bad signature",
-                    metadata: ["user": "\(user)", "fingerprint": "\(key.fingerprint())", "outcome": "refused"]
+                    metadata: [
+                        "user": "\(user)", "fingerprint": "\(key.fingerprint())", "outcome": "\(LogOutcome.refused)",
+                    ]
                 )
             case .methodRefused(let user, let method):
                 self.refused = true
                 self.logger.notice(
                     "method refused",
-                    metadata: ["user": "\(user)", "method": "\(method)", "outcome": "refused"]
+                    metadata: ["user": "\(user)", "method": "\(method)", "outcome": "\(LogOutcome.refused)"]
                 )
             case .authenticated(let user, let key, let comment):
                 self.logger.notice(
                     "authenticated",
                     metadata: [
                         "user": "\(user)", "fingerprint": "\(key.fingerprint())", "comment": "\(comment ?? "")",
-                        "outcome": "accepted",
+                        "outcome": "\(LogOutcome.accepted)",
                     ]
                 )
             }
