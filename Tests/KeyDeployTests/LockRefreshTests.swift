@@ -12,11 +12,11 @@ import Glibc
 
 /// A holder that works longer than the stale time keeps its lock, and a holder whose lock
 /// was taken over anyway writes nothing (docs/limits.md), over the shell script and over
-/// SFTP, against OpenSSH's sshd. The timings are shortened: stale after 4 s, refreshed every
-/// second.
+/// SFTP, against OpenSSH's sshd. The timings are shortened: stale after 2 s, refreshed every
+/// half second.
 @Suite("a slow holder keeps the lock; one that lost it writes nothing, against OpenSSH's sshd")
 struct LockRefreshTests {
-    static let timing = LockTiming(staleAfter: .seconds(4), refresh: .seconds(1))
+    static let timing = LockTiming.scaled(staleAfter: .seconds(2))
 
     /// When each of two deploys finished, and what the waiter threw.
     final class Record: @unchecked Sendable {  // @unchecked: every access holds `lock`
@@ -65,21 +65,17 @@ struct LockRefreshTests {
         let done = Self.startWaiter(after: held, record) {
             let (waiterClient, sftp) = try openSFTP(sshd)
             defer { waiterClient.close() }
-            _ = try SFTPKeyDeploy.copy(lines: [second.line], timing: Self.timing, over: sftp)
+            _ = try SFTPAuthorizedKeysStore(timing: Self.timing, over: sftp).copy(lines: [second.line])
         }
         var reports = KeyDeploy.CopyResult()
-        let outcome = try KeyDeploy.lockedEdit(
-            target: KeyDeploy.defaultTarget,
-            timing: Self.timing,
-            over: client,
-            into: &reports
-        ) { contents in
+        let store = ShellAuthorizedKeysStore(timing: Self.timing, over: client)
+        let replaced = try store.replace(try store.read(), into: &reports) { contents in
             held.signal()
-            usleep(12_000_000)
+            usleep(6_000_000)
             record.add("holder writes")
             return contents + Array((first.line + "\n").utf8)
         }
-        #expect(outcome == .done)
+        #expect(replaced)
         done.wait()
         #expect(record.all == ["holder writes", "waiter done"])
         #expect(sshd.authorizedKeys() == first.line + "\n" + second.line + "\n")
@@ -99,15 +95,16 @@ struct LockRefreshTests {
         let record = Record()
         let held = DispatchSemaphore(value: 0)
         let done = Self.startWaiter(after: held, record) {
-            _ = try KeyDeploy.copy(lines: [second.line], timing: Self.timing, over: OpenSSHRunner(sshd: sshd))
+            _ = try ShellAuthorizedKeysStore(timing: Self.timing, over: OpenSSHRunner(sshd: sshd))
+                .copy(lines: [second.line])
         }
         var slow = Self.timing
         // Between the steps of its work (after the sweep, each write, before the rename).
         slow.work = {
             held.signal()
-            usleep(2_500_000)
+            usleep(1_300_000)
         }
-        _ = try SFTPKeyDeploy.copy(lines: [first.line], timing: slow, over: sftp)
+        _ = try SFTPAuthorizedKeysStore(timing: slow, over: sftp).copy(lines: [first.line])
         record.add("holder done")
         done.wait()
         #expect(record.all == ["holder done", "waiter done"])
@@ -126,8 +123,9 @@ struct LockRefreshTests {
         let client = try openClient(sshd)
         defer { client.close() }
         var reports = KeyDeploy.CopyResult()
+        let store = ShellAuthorizedKeysStore(timing: .standard, over: client)
         let error = #expect(throws: KeyDeployError.self) {
-            try KeyDeploy.lockedEdit(target: KeyDeploy.defaultTarget, over: client, into: &reports) { contents in
+            try store.replace(try store.read(), into: &reports) { contents in
                 // A waiter on another host took the lock over meanwhile.
                 try writeAsUser(sshd, ".ssh/.keysmith.lock/holder", Array("elsewhere 4242\n".utf8))
                 return contents + Array((key.line + "\n").utf8)
@@ -164,7 +162,7 @@ struct LockRefreshTests {
             }
         }
         let error = #expect(throws: KeyDeployError.self) {
-            try SFTPKeyDeploy.copy(lines: [key.line], timing: timing, over: sftp)
+            try SFTPAuthorizedKeysStore(timing: timing, over: sftp).copy(lines: [key.line])
         }
         #expect(error?.code == .locked)
         #expect(error?.message.contains("took over the lock") == true, "\(String(describing: error))")

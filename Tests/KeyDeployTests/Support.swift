@@ -1,7 +1,8 @@
 import Foundation
-import KeyDeploy
 import KeysmithTestSupport
 import SSHKeys
+
+@testable import KeyDeploy
 
 /// Runs KeyDeploy's commands through OpenSSH's `ssh` with the fixture's password (sshpass),
 /// so the remote script is exercised on the real sshd before keysmith's own client is used.
@@ -54,3 +55,7 @@ func writeAsUser(_ sshd: SSHDFixture, _ relative: String, _ bytes: [UInt8], mode
 func authorizedKeysBytes(_ sshd: SSHDFixture) -> [UInt8] {
     (try? Array(readBytes(sshd.home + "/.ssh/authorized_keys"))) ?? []
 }
+
+/// The lock's timings for tests whose stale lock has no live holder: stale after a second
+/// (the standard 20 s scaled down), so a takeover costs a second, not twenty.
+let quickLock = LockTiming.scaled(staleAfter: .seconds(1))
