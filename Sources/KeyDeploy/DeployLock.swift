@@ -6,7 +6,7 @@ import Darwin
 
 /// The authorized_keys lock's protocol, defined once for both stores: the names in the
 /// target's directory and in the lock, the holder record, and (``LockTiming``) the timings.
-/// ``SFTPKeyDeploy/Lock`` uses them directly; ``RemoteScript`` gets them as shell variables
+/// ``SFTPAuthorizedKeysStore/Lock`` uses them directly; ``RemoteScript`` gets them as shell variables
 /// generated from here (``scriptSettings(_:)``), so the two can never disagree.
 /// docs/limits.md gives the rules and why they are safe.
 enum DeployLock {

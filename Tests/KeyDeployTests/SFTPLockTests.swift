@@ -46,9 +46,9 @@ struct SFTPLockTests {
         let key = try makeKey(dir, "k")
         let (client, sftp) = try openSFTP(sshd)
         defer { client.close() }
-        let paths = try SFTPKeyDeploy.Paths(target: KeyDeploy.defaultTarget, sftp: sftp)
+        let paths = try SFTPAuthorizedKeysStore.Paths(target: KeyDeploy.defaultTarget, sftp: sftp)
         try sftp.makeDirectory(paths.directory, permissions: 0o700)
-        let lock = SFTPKeyDeploy.Lock(directory: paths.directory)
+        let lock = SFTPAuthorizedKeysStore.Lock(directory: paths.directory)
         try lock.acquire(sftp)
         let lockPath = sshd.home + "/.ssh/.keysmith.lock"
         #expect(try FileManager.default.contentsOfDirectory(atPath: lockPath) == ["holder"])
@@ -64,7 +64,7 @@ struct SFTPLockTests {
         lock.release(sftp)
         #expect(!FileManager.default.fileExists(atPath: lockPath))
 
-        _ = try SFTPKeyDeploy.copy(lines: [key.line], over: sftp)
+        _ = try SFTPAuthorizedKeysStore(over: sftp).copy(lines: [key.line])
         #expect(try FileManager.default.contentsOfDirectory(atPath: sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }

@@ -1,4 +1,4 @@
-public import SSHKeys
+import SSHKeys
 public import SSHProtocol
 
 #if canImport(Glibc)
@@ -19,7 +19,7 @@ import Darwin
 ///    deploy holds it, so deploys over the shell and over SFTP serialise) by putting a whole
 ///    holder record in; a stale lock is taken over as the shell script takes over one whose
 ///    holder it cannot check (SFTP runs no `kill -0`): after ``LockTiming/staleAfter``
-///    unchanged (``SFTPKeyDeploy/Lock``, docs/limits.md); then remove what killed deploys left;
+///    unchanged (``SFTPAuthorizedKeysStore/Lock``, docs/limits.md); then remove what killed deploys left;
 /// 4. read the file again and plan the change against it;
 /// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
 ///    offered, check that the file still holds what step 4 read and that the lock is still
@@ -31,7 +31,7 @@ import Darwin
 public struct SFTPAuthorizedKeysStore: AuthorizedKeysStore {
     public let target: String
     let sftp: SFTPClient
-    let paths: SFTPKeyDeploy.Paths
+    let paths: SFTPAuthorizedKeysStore.Paths
     let timing: LockTiming
 
     /// The store for `target` over `sftp`; finds the home directory.
@@ -42,7 +42,7 @@ public struct SFTPAuthorizedKeysStore: AuthorizedKeysStore {
     init(target: String = KeyDeploy.defaultTarget, timing: LockTiming, over sftp: SFTPClient) throws {
         self.target = target
         self.sftp = sftp
-        self.paths = try SFTPKeyDeploy.Paths(target: target, sftp: sftp)
+        self.paths = try SFTPAuthorizedKeysStore.Paths(target: target, sftp: sftp)
         self.timing = timing
     }
 
@@ -72,38 +72,8 @@ public struct SFTPAuthorizedKeysStore: AuthorizedKeysStore {
     }
 }
 
-/// The SFTP path's lock and paths (``SFTPAuthorizedKeysStore``), and its operations in the
-/// form ``KeyDeploy``'s take.
-public enum SFTPKeyDeploy {
-    /// Adds each of `lines` whose key is not yet in the target (``AuthorizedKeysStore/copy(lines:force:dryRun:)``).
-    public static func copy(
-        lines: [String],
-        target: String = KeyDeploy.defaultTarget,
-        force: Bool = false,
-        dryRun: Bool = false,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.CopyResult {
-        try SFTPAuthorizedKeysStore(target: target, over: sftp).copy(lines: lines, force: force, dryRun: dryRun)
-    }
-
-    /// Removes every line carrying one of `keys` (``AuthorizedKeysStore/remove(keys:dryRun:)``).
-    public static func remove(
-        keys: [SSHPublicKey],
-        target: String = KeyDeploy.defaultTarget,
-        dryRun: Bool = false,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.RemoveResult {
-        try SFTPAuthorizedKeysStore(target: target, over: sftp).remove(keys: keys, dryRun: dryRun)
-    }
-
-    /// The keys in the target file (lines keysmith cannot read are skipped).
-    public static func list(
-        target: String = KeyDeploy.defaultTarget,
-        over sftp: SFTPClient
-    ) throws -> [KeyDeploy.ListedKey] {
-        try SFTPAuthorizedKeysStore(target: target, over: sftp).list()
-    }
-
+// The SFTP store's paths and lock.
+extension SFTPAuthorizedKeysStore {
     /// The target as an absolute path, its directory and the home directory.
     struct Paths {
         let home: String
