@@ -66,14 +66,7 @@ public enum KeyRotation {
         var report = Report()
         do {
             let listed = try store.list()
-            report.newKeyWasPresent = listed.contains { $0.key == newKey }
-            (report.newLine, report.newKeyOptions) = Self.newLine(
-                for: newKey,
-                comment: comment,
-                options: options,
-                oldKeys: oldKeys,
-                in: listed
-            )
+            report = Self.start(newKey: newKey, comment: comment, options: options, oldKeys: oldKeys, in: listed)
             let removal = try store.remove(keys: oldKeys, dryRun: true)
             report.removed = removal.removed
             report.oldKeysNotFound = removal.notFound
@@ -81,6 +74,27 @@ public enum KeyRotation {
             report.failedStep = .read
             report.failure = error
         }
+        return report
+    }
+
+    /// A report of a rotation that has read `listed`: whether `newKey` is there, and the
+    /// line to install for it (``newLine(for:comment:options:oldKeys:in:)``).
+    static func start(
+        newKey: SSHPublicKey,
+        comment: String?,
+        options: String?,
+        oldKeys: [SSHPublicKey],
+        in listed: [KeyDeploy.ListedKey]
+    ) -> Report {
+        var report = Report()
+        report.newKeyWasPresent = listed.contains { $0.key == newKey }
+        (report.newLine, report.newKeyOptions) = Self.newLine(
+            for: newKey,
+            comment: comment,
+            options: options,
+            oldKeys: oldKeys,
+            in: listed
+        )
         return report
     }
 
@@ -133,14 +147,7 @@ public enum KeyRotation {
             report.failure = error
             return report
         }
-        report.newKeyWasPresent = listed.contains { $0.key == newKey }
-        (report.newLine, report.newKeyOptions) = Self.newLine(
-            for: newKey,
-            comment: comment,
-            options: options,
-            oldKeys: oldKeys,
-            in: listed
-        )
+        report = Self.start(newKey: newKey, comment: comment, options: options, oldKeys: oldKeys, in: listed)
 
         do {
             let copied = try store.copy(lines: [report.newLine])
