@@ -79,8 +79,11 @@
 /// `beat.sftp.HEX.N`) inside the lock. Every writer of those files holds the lock while they
 /// exist, so none belongs to a live deploy.
 ///
-/// The timings (60 s, 20 s, 5 s) come first in the script, as polls of 0.1 s and seconds
-/// (``LockTiming``); tests shorten them.
+/// The lock's names and timings (60 s, 20 s, 5 s, polls of 0.1 s, checks every second) are
+/// not written here: ``DeployLock/scriptSettings(_:)`` puts them on the script's first line as
+/// shell variables (`$LOCK`, `$HOLDER`, `$REC`, `$STALE`, `$BEAT`, `$SFTP`, `$TEMP`, `$SNAP`,
+/// `$BREAK`, `wpolls`, `spolls`, `cpolls`, `poll`, `tick`, `rticks`), from the one definition
+/// the SFTP store uses too; tests shorten the timings.
 enum RemoteScript {
     static let text = #"""
         umask 077
