@@ -85,10 +85,6 @@ struct AuthorizedKeysStoreTests {
     /// Live holders against waiters: stale after 2 s, a beat every 0.5 s.
     static let live = LockTiming.scaled(staleAfter: .seconds(2))
 
-    static func entries(_ path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-
     @Test(
         "copy, list and remove: group- and world-writable modes repaired, the key logs in",
         arguments: StoreKind.allCases
@@ -118,7 +114,7 @@ struct AuthorizedKeysStoreTests {
             #expect(removed.removed.map(\.line) == [1])
         }
         #expect(sshd.authorizedKeys() == key.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
     }
 
     enum Leftover: String, CaseIterable, CustomTestStringConvertible {
@@ -158,7 +154,7 @@ struct AuthorizedKeysStoreTests {
         #expect(took >= Self.fast.staleAfter, "took the lock over after \(took)")
         #expect(took < .seconds(10), "took \(took)")
         #expect(sshd.authorizedKeys() == key.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
 
@@ -217,7 +213,7 @@ struct AuthorizedKeysStoreTests {
         done.wait()
         #expect(order.all == ["holder done", "waiter done"])
         #expect(sshd.authorizedKeys() == padding + first.line + "\n" + second.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
     }
 
     @Test(
@@ -242,7 +238,7 @@ struct AuthorizedKeysStoreTests {
         #expect(replacements.value == 2)
         #expect(result.added == [key.line])
         #expect(sshd.authorizedKeys() == other.line + "\n" + key.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: other.path).status == 0)
     }
 
@@ -266,7 +262,7 @@ struct AuthorizedKeysStoreTests {
         }
         let result = try kind.with(sshd, timing: Self.fast) { try $0.copy(lines: [key.line]) }
         #expect(result.added == [key.line])
-        #expect(try Self.entries(sshd.home + "/.ssh") == (["authorized_keys"] + kept).sorted())
+        #expect(try entries(sshd.home + "/.ssh") == (["authorized_keys"] + kept).sorted())
         #expect(sshd.authorizedKeys() == key.line + "\n")
     }
 
@@ -288,14 +284,6 @@ struct AuthorizedKeysStoreTests {
         let text = sshd.authorizedKeys() ?? ""
         #expect(text.hasPrefix(kept))
         #expect(text.dropFirst(kept.count).split(separator: "\n").map(String.init).sorted() == keys.sorted())
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
     }
-}
-
-/// Events in the order they happened, from any thread.
-final class Events: @unchecked Sendable {  // @unchecked: every access holds `lock`
-    private let lock = NSLock()
-    private var events: [String] = []
-    func add(_ event: String) { self.lock.withLock { self.events.append(event) } }
-    var all: [String] { self.lock.withLock { self.events } }
 }

@@ -33,10 +33,6 @@ struct DeployLockTests {
         }
     }
 
-    static func entries(_ path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-
     @Test(
         "a break lock left by a killed breaker of an older keysmith does not stop a stale lock from being broken, and ages out",
         arguments: Path.allCases
@@ -54,7 +50,7 @@ struct DeployLockTests {
         #expect(result.added == [key.line])
         #expect(sshd.authorizedKeys() == key.line + "\n")
         // The waiter watched both for the stale time: the lock was taken over, the break lock removed.
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
 
@@ -88,7 +84,7 @@ struct DeployLockTests {
 
         let result = try (killed == .shellBrokenBySFTP ? Path.sftp : .shell).copy(key.line, sshd)
         #expect(result.added == [key.line])
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(sshd.authorizedKeys() == key.line + "\n")
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
@@ -128,7 +124,7 @@ struct DeployLockTests {
         let result = try path.copy(key.line, sshd)
         #expect(result.added == [key.line])
         let expected = (["authorized_keys", "authorized_keys.keysmith.77"] + Self.lookalikes).sorted()
-        #expect(try Self.entries(sshd.home + "/.ssh") == expected)
+        #expect(try entries(sshd.home + "/.ssh") == expected)
         for name in Self.lookalikes { #expect(try readText(sshd.home + "/.ssh/" + name) == "x\n", "\(name)") }
         #expect(sshd.authorizedKeys() == old.line + "\n" + key.line + "\n")
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
@@ -157,7 +153,7 @@ struct DeployLockTests {
         }
         let installed = (sshd.authorizedKeys() ?? "").split(separator: "\n").map(String.init)
         #expect(installed.sorted() == keys.map(\.line).sorted())
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         for key in [keys[0], keys[3]] { #expect(try sshd.sshLogin(identity: key.path).status == 0) }
     }
 }

@@ -18,23 +18,11 @@ import Glibc
 struct LockRefreshTests {
     static let timing = LockTiming.scaled(staleAfter: .seconds(2))
 
-    /// When each of two deploys finished, and what the waiter threw.
-    final class Record: @unchecked Sendable {  // @unchecked: every access holds `lock`
-        private let lock = NSLock()
-        private var events: [String] = []
-        func add(_ event: String) { self.lock.withLock { self.events.append(event) } }
-        var all: [String] { self.lock.withLock { self.events } }
-    }
-
-    static func entries(_ path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-
     /// Runs `waiter` on its own thread once `started` is signalled; returns a semaphore
     /// signalled when it has finished.
     static func startWaiter(
         after started: DispatchSemaphore,
-        _ record: Record,
+        _ record: Events,
         _ waiter: @escaping @Sendable () throws -> Void
     ) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
@@ -60,7 +48,7 @@ struct LockRefreshTests {
         try writeAsUser(sshd, ".ssh/authorized_keys", [])
         let client = try openClient(sshd)
         defer { client.close() }
-        let record = Record()
+        let record = Events()
         let held = DispatchSemaphore(value: 0)
         let done = Self.startWaiter(after: held, record) {
             let (waiterClient, sftp) = try openSFTP(sshd)
@@ -79,7 +67,7 @@ struct LockRefreshTests {
         done.wait()
         #expect(record.all == ["holder writes", "waiter done"])
         #expect(sshd.authorizedKeys() == first.line + "\n" + second.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: first.path).status == 0)
     }
 
@@ -92,7 +80,7 @@ struct LockRefreshTests {
         try writeAsUser(sshd, ".ssh/authorized_keys", [])
         let (client, sftp) = try openSFTP(sshd)
         defer { client.close() }
-        let record = Record()
+        let record = Events()
         let held = DispatchSemaphore(value: 0)
         let done = Self.startWaiter(after: held, record) {
             _ = try ShellAuthorizedKeysStore(timing: Self.timing, over: OpenSSHRunner(sshd: sshd))
@@ -109,7 +97,7 @@ struct LockRefreshTests {
         done.wait()
         #expect(record.all == ["holder done", "waiter done"])
         #expect(sshd.authorizedKeys() == first.line + "\n" + second.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: second.path).status == 0)
     }
 
@@ -138,8 +126,8 @@ struct LockRefreshTests {
                 + "so .ssh/authorized_keys was left unchanged; try again"
         )
         #expect(sshd.authorizedKeys() == old.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
-        #expect(try Self.entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
+        #expect(try entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
         #expect(try readText(sshd.home + "/.ssh/.keysmith.lock/holder") == "elsewhere 4242\n")
     }
 
@@ -154,7 +142,7 @@ struct LockRefreshTests {
         defer { client.close() }
         // No refresh after the first, so only the check before the rename can notice.
         var timing = LockTiming(refresh: .seconds(600))
-        let calls = Record()
+        let calls = Events()
         timing.work = {
             calls.add("work")
             if calls.all.count == 2 {
@@ -167,8 +155,8 @@ struct LockRefreshTests {
         #expect(error?.code == .locked)
         #expect(error?.message.contains("took over the lock") == true, "\(String(describing: error))")
         #expect(sshd.authorizedKeys() == old.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
-        #expect(try Self.entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
+        #expect(try entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
         #expect(try readText(sshd.home + "/.ssh/.keysmith.lock/holder") == "(sftp) 5eed\n")
     }
 }

@@ -59,3 +59,16 @@ func authorizedKeysBytes(_ sshd: SSHDFixture) -> [UInt8] {
 /// The lock's timings for tests whose stale lock has no live holder: stale after a second
 /// (the standard 20 s scaled down), so a takeover costs a second, not twenty.
 let quickLock = LockTiming.scaled(staleAfter: .seconds(1))
+
+/// The names in a directory, sorted.
+func entries(_ path: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+}
+
+/// Events in the order they happened, from any thread.
+final class Events: @unchecked Sendable {  // @unchecked: every access holds `lock`
+    private let lock = NSLock()
+    private var events: [String] = []
+    func add(_ event: String) { self.lock.withLock { self.events.append(event) } }
+    var all: [String] { self.lock.withLock { self.events } }
+}
