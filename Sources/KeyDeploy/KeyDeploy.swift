@@ -79,17 +79,11 @@ public struct KeyDeployError: Error, Sendable, Hashable, CustomStringConvertible
     public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }
 
-/// Installs, lists and removes public keys in a remote account's authorized_keys over
-/// keysmith's own SSH client: a few execs of ``RemoteScript`` on one connection.
-///
-/// The file is read and the change planned here; when something must be written, one more
-/// command takes the remote lock, sends the file again, and keeps the lock while the new
-/// contents are computed here and sent back (through a temporary file and a rename), so
-/// concurrent deploys queue instead of retrying. A runner that cannot stream input (see
-/// ``RemoteCommandRunner/start(_:)``) falls back to compare-and-swap: the server replaces the
-/// file only if its checksum is still the one read; otherwise it is read again. Either way
-/// concurrent deploys to one account never lose each other's keys, and every line that is not
-/// added or removed stays byte for byte.
+/// Installs, lists and removes public keys in a remote account's authorized_keys: the
+/// results and plans every ``AuthorizedKeysStore`` shares, and the operations over the
+/// remote shell (``ShellAuthorizedKeysStore``) in the form a ``RemoteCommandRunner`` takes.
+/// Concurrent deploys to one account never lose each other's keys, and every line that is
+/// not added or removed stays byte for byte.
 public enum KeyDeploy {
     /// The default target: `~/.ssh/authorized_keys`.
     public static let defaultTarget = ".ssh/authorized_keys"
@@ -105,16 +99,29 @@ public enum KeyDeploy {
         while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
     }
 
-    /// What the server reported about the file.
+    /// What a store read: the file and what the server reported about it.
     public struct RemoteFile: Sendable {
         /// Whether the file exists.
         public var exists: Bool
-        /// `cksum` of the file, or `absent`.
+        /// What identifies this version of the file: `cksum` of it over the shell (the
+        /// compare-and-swap of a runner that cannot stream), its size over SFTP; `absent`.
         public var checksum: String
         /// The paths sshd's StrictModes would refuse, each with `ls -l`'s mode string.
         public var unsafePaths: [(mode: String, path: String)]
         /// The file's bytes.
         public var contents: [UInt8]
+
+        public init(
+            exists: Bool,
+            checksum: String,
+            unsafePaths: [(mode: String, path: String)] = [],
+            contents: [UInt8]
+        ) {
+            self.exists = exists
+            self.checksum = checksum
+            self.unsafePaths = unsafePaths
+            self.contents = contents
+        }
     }
 
     /// What a copy did (or, in a dry run, would do).
@@ -148,35 +155,16 @@ public enum KeyDeploy {
         public var comment: String?
     }
 
-    // MARK: Operations
+    // MARK: Operations over a runner (``ShellAuthorizedKeysStore``)
 
     /// Reads the target file with its checksum and the StrictModes problems on its path.
     public static func read(target: String = defaultTarget, over runner: some RemoteCommandRunner) throws -> RemoteFile
     {
-        let result = try runner.run(RemoteScript.command("read", target: target), stdin: [])
-        let out = result.stdout
-        guard result.exitStatus == 0, let split = Self.headerEnd(out) else {
-            throw Self.failure(result, doing: "read \(target)")
-        }
-        var file = RemoteFile(exists: false, checksum: "", unsafePaths: [], contents: Array(out[split.contents...]))
-        for line in String(decoding: out[..<split.header], as: UTF8.self).split(separator: "\n") {
-            let (word, rest) = Self.word(line)
-            switch word {
-            case "exists": file.exists = rest == "1"
-            case "cksum": file.checksum = String(rest)
-            case "unsafe":
-                let (mode, path) = Self.word(rest)
-                file.unsafePaths.append((String(mode), String(path)))
-            default: break
-            }
-        }
-        guard !file.checksum.isEmpty else { throw Self.failure(result, doing: "read \(target)") }
-        return file
+        try ShellAuthorizedKeysStore(target: target, over: runner).read()
     }
 
     /// Adds each of `lines` (`[options ]type base64 [comment]`) whose key is not yet in the
-    /// target, unless `force`; creates the file and directory, repairs unsafe modes.
-    /// With `dryRun` nothing is changed and the result says what would be.
+    /// target, unless `force` (``AuthorizedKeysStore/copy(lines:force:dryRun:)``).
     public static func copy(
         lines: [String],
         target: String = defaultTarget,
@@ -184,123 +172,23 @@ public enum KeyDeploy {
         dryRun: Bool = false,
         over runner: some RemoteCommandRunner
     ) throws -> CopyResult {
-        try Self.copy(lines: lines, target: target, force: force, dryRun: dryRun, timing: .standard, over: runner)
+        try ShellAuthorizedKeysStore(target: target, over: runner).copy(lines: lines, force: force, dryRun: dryRun)
     }
 
-    /// ``copy(lines:target:force:dryRun:over:)`` with the lock's `timing`.
-    static func copy(
-        lines: [String],
-        target: String = defaultTarget,
-        force: Bool = false,
-        dryRun: Bool = false,
-        timing: LockTiming,
-        over runner: some RemoteCommandRunner
-    ) throws -> CopyResult {
-        for _ in 0..<Self.attempts {
-            let file = try Self.read(target: target, over: runner)
-            let plan = Self.planCopy(lines: lines, into: file.contents, force: force)
-            var result = plan.0
-            let contents = plan.1
-            let needsRepair = !file.unsafePaths.isEmpty
-            if dryRun {
-                result.addedFinalNewline = false
-                result.repaired = file.unsafePaths
-                return result
-            }
-            if result.added.isEmpty {
-                if needsRepair { try Self.repair(target: target, into: &result, over: runner) }
-                return result
-            }
-            // Something to write: plan again under the lock, held until the file is replaced.
-            var reports = CopyResult()
-            var planned = result
-            let outcome = try Self.lockedEdit(target: target, timing: timing, over: runner, into: &reports) {
-                contents in
-                let (plan, new) = Self.planCopy(lines: lines, into: contents, force: force)
-                planned = plan
-                return plan.added.isEmpty ? nil : new
-            }
-            switch outcome {
-            case .unsupported: break
-            case .changed:
-                Self.backOff()
-                continue
-            case .done:
-                planned.created = reports.created
-                planned.repaired = reports.repaired
-                return planned
-            }
-            if try Self.write(
-                contents,
-                target: target,
-                expected: file.checksum,
-                timing: timing,
-                into: &result,
-                over: runner
-            ) {
-                return result
-            }
-            Self.backOff()
-        }
-        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
-    }
-
-    /// Removes every line carrying one of `keys` (whatever its options or comment).
+    /// Removes every line carrying one of `keys` (``AuthorizedKeysStore/remove(keys:dryRun:)``).
     public static func remove(
         keys: [SSHPublicKey],
         target: String = defaultTarget,
         dryRun: Bool = false,
         over runner: some RemoteCommandRunner
     ) throws -> RemoveResult {
-        try Self.remove(keys: keys, target: target, dryRun: dryRun, timing: .standard, over: runner)
-    }
-
-    /// ``remove(keys:target:dryRun:over:)`` with the lock's `timing`.
-    static func remove(
-        keys: [SSHPublicKey],
-        target: String = defaultTarget,
-        dryRun: Bool = false,
-        timing: LockTiming,
-        over runner: some RemoteCommandRunner
-    ) throws -> RemoveResult {
-        for _ in 0..<Self.attempts {
-            let file = try Self.read(target: target, over: runner)
-            let (result, kept) = Self.planRemove(keys: keys, from: file.contents)
-            if dryRun || result.removed.isEmpty { return result }
-            var ignored = CopyResult()
-            var removed = result
-            let outcome = try Self.lockedEdit(target: target, timing: timing, over: runner, into: &ignored) {
-                contents in
-                let (plan, kept) = Self.planRemove(keys: keys, from: contents)
-                removed = plan
-                return plan.removed.isEmpty ? nil : kept
-            }
-            switch outcome {
-            case .unsupported: break
-            case .changed:
-                Self.backOff()
-                continue
-            case .done: return removed
-            }
-            if try Self.write(
-                kept,
-                target: target,
-                expected: file.checksum,
-                timing: timing,
-                into: &ignored,
-                over: runner
-            ) {
-                return result
-            }
-            Self.backOff()
-        }
-        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+        try ShellAuthorizedKeysStore(target: target, over: runner).remove(keys: keys, dryRun: dryRun)
     }
 
     /// The keys in the target file (lines keysmith cannot read are skipped).
     public static func list(target: String = defaultTarget, over runner: some RemoteCommandRunner) throws -> [ListedKey]
     {
-        Self.listed(in: try Self.read(target: target, over: runner).contents)
+        try ShellAuthorizedKeysStore(target: target, over: runner).list()
     }
 
     // MARK: Planning (shared by the shell and SFTP paths)
@@ -359,109 +247,7 @@ public enum KeyDeploy {
         }
         return out
     }
-
-    // MARK: Internals
-
-    /// Sends `contents` for the compare-and-swap; false when the file changed meanwhile.
-    static func write(
-        _ contents: [UInt8],
-        target: String,
-        expected: String,
-        timing: LockTiming = .standard,
-        into result: inout CopyResult,
-        over runner: some RemoteCommandRunner
-    ) throws -> Bool {
-        let r = try runner.run(
-            RemoteScript.command("write", target: target, extra: [expected], timing: timing),
-            stdin: contents
-        )
-        var written = false
-        var changed = false
-        try Self.parseReports(r, into: &result, doing: "write \(target)") { word, rest in
-            switch word {
-            case "written": written = true
-            case "changed": changed = true
-            case "locked": throw Self.lockedError(rest)
-            case "lost": throw Self.lostLockError(rest, target: target)
-            default: break
-            }
-        }
-        guard written || changed else { throw Self.failure(r, doing: "write \(target)") }
-        return written
-    }
-
-    enum EditOutcome { case unsupported, changed, done }
-
-    /// One read-modify-write under the remote lock (RemoteScript's `edit`): `change` gets the
-    /// current contents and returns the new ones, or nil to keep the file as it is. The
-    /// directory creation and mode repairs the server reports go into `result` first.
-    /// - Returns: `.unsupported` when the runner cannot stream input, `.changed` when the file
-    ///   was modified by something that ignored the lock (try again), `.done` otherwise.
-    static func lockedEdit(
-        target: String,
-        timing: LockTiming = .standard,
-        over runner: some RemoteCommandRunner,
-        into result: inout CopyResult,
-        change: ([UInt8]) throws -> [UInt8]?
-    ) throws -> EditOutcome {
-        guard let session = try runner.start(RemoteScript.command("edit", target: target, timing: timing)) else {
-            return .unsupported
-        }
-        let doing = "edit \(target)"
-        var out: [UInt8] = []
-        var contentsStart = 0
-        var size = 0
-        while true {
-            if let split = Self.headerEnd(out) {
-                contentsStart = split.contents
-                let header = String(decoding: out[..<split.header], as: UTF8.self)
-                guard let cksum = header.split(separator: "\n").first(where: { $0.hasPrefix("cksum ") }) else {
-                    throw KeyDeployError(.remoteFailure, "the server sent no checksum for \(target)")
-                }
-                let fields = cksum.split(separator: " ")
-                size = fields.count == 3 ? Int(fields[2]) ?? -1 : 0
-                guard size >= 0, size <= Self.maximumFileSize else {
-                    throw KeyDeployError(.remoteFailure, "the server sent a malformed checksum for \(target)")
-                }
-                if out.count - contentsStart >= size { break }
-            }
-            let chunk = try session.receive()
-            if chunk.isEmpty {
-                // The script ended before sending the file: locked or failed.
-                var r = try session.finish()
-                r.stdout = out + r.stdout
-                try Self.parseReports(r, into: &result, doing: doing) { word, rest in
-                    if word == "locked" { throw Self.lockedError(rest) }
-                }
-                throw Self.failure(r, doing: doing)
-            }
-            out += chunk
-            guard out.count <= contentsStart + Self.maximumFileSize + 64 * 1024 else {
-                throw KeyDeployError(.remoteFailure, "the server sent more than expected for \(target)")
-            }
-        }
-        let header = RemoteCommandResult(exitStatus: 0, stdout: Array(out[..<contentsStart]), stderr: [])
-        try Self.parseReports(header, into: &result, doing: doing) { _, _ in }
-        let contents = Array(out[contentsStart..<contentsStart + size])
-        guard let new = try change(contents) else {
-            try session.send(Array("keep\n".utf8))
-            _ = try session.finish()
-            return .done
-        }
-        try session.send(Array("write \(new.count)\n".utf8) + new)
-        var r = try session.finish()
-        r.stdout = Array(out[(contentsStart + size)...]) + r.stdout
-        var written = false
-        var changed = false
-        try Self.parseReports(r, into: &result, doing: doing) { word, rest in
-            if word == "written" { written = true }
-            if word == "changed" { changed = true }
-            if word == "lost" { throw Self.lostLockError(rest, target: target) }
-        }
-        if changed { return .changed }
-        guard written else { throw Self.failure(r, doing: doing) }
-        return .done
-    }
+    // MARK: Errors and limits shared by the stores
 
     /// The largest authorized_keys keysmith edits (sshd itself reads any size, but a file
     /// this large is not a key list).
@@ -480,58 +266,5 @@ public enum KeyDeploy {
             .locked,
             "another deploy took over the lock \(lock) while this one was working, so \(target) was left unchanged; try again"
         )
-    }
-
-    static func repair(target: String, into result: inout CopyResult, over runner: some RemoteCommandRunner) throws {
-        let r = try runner.run(RemoteScript.command("repair", target: target), stdin: [])
-        try Self.parseReports(r, into: &result, doing: "repair \(target)") { _, _ in }
-        guard r.exitStatus == 0 else { throw Self.failure(r, doing: "repair \(target)") }
-    }
-
-    static func parseReports(
-        _ r: RemoteCommandResult,
-        into result: inout CopyResult,
-        doing what: String,
-        other: (Substring, Substring) throws -> Void
-    ) throws {
-        for line in String(decoding: r.stdout, as: UTF8.self).split(separator: "\n") {
-            let (word, rest) = Self.word(line)
-            switch word {
-            case "created": result.created.append(String(rest))
-            case "repaired":
-                let (mode, path) = Self.word(rest)
-                result.repaired.append((String(mode), String(path)))
-            case "failed":
-                throw KeyDeployError(.remoteFailure, "the server could not \(rest)" + Self.stderrSuffix(r))
-            default: try other(word, rest)
-            }
-        }
-    }
-
-    static func failure(_ r: RemoteCommandResult, doing what: String) -> KeyDeployError {
-        let status = r.exitStatus.map { "exit status \($0)" } ?? "no exit status"
-        return KeyDeployError(.remoteFailure, "the remote shell failed to \(what) (\(status))" + Self.stderrSuffix(r))
-    }
-
-    static func stderrSuffix(_ r: RemoteCommandResult) -> String {
-        let text = String(decoding: r.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-        return text.isEmpty ? "" : ": \(text)"
-    }
-
-    /// The end of the header (`--\n`) and the start of the contents in a `read` reply.
-    static func headerEnd(_ out: [UInt8]) -> (header: Int, contents: Int)? {
-        let marker = Array("--\n".utf8)
-        var start = 0
-        while start <= out.count - marker.count {
-            if Array(out[start..<start + marker.count]) == marker { return (start, start + marker.count) }
-            guard let nl = out[start...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-            start = nl + 1
-        }
-        return nil
-    }
-
-    static func word(_ s: Substring) -> (Substring, Substring) {
-        guard let sp = s.firstIndex(of: " ") else { return (s, "") }
-        return (s[..<sp], s[s.index(after: sp)...])
     }
 }

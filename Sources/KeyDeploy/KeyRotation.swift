@@ -1,58 +1,12 @@
 public import SSHKeys
-public import SSHProtocol
 
 /// Replaces an old key by a new one in one account's authorized_keys without ever locking
 /// the account out: the new key is installed, then proven by a fresh login with it, and
 /// only then is the old key removed.
 ///
-/// Whatever step fails, the old key is still there when ``rotate(newKey:comment:options:oldKeys:editor:proveLogin:)``
+/// Whatever step fails, the old key is still there when ``rotate(newKey:comment:options:oldKeys:store:proveLogin:)``
 /// returns; a new key that could not log in is taken out again (unless it was there before).
 public enum KeyRotation {
-    /// How to read and edit one account's authorized_keys: over the remote shell
-    /// (``KeyDeploy``) or over SFTP (``SFTPKeyDeploy``).
-    public struct Editor {
-        public var list: () throws -> [KeyDeploy.ListedKey]
-        public var copy: (_ lines: [String]) throws -> KeyDeploy.CopyResult
-        public var remove: (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
-        /// What `remove` would take out, changing nothing (a dry run).
-        public var planRemove: (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
-
-        public init(
-            list: @escaping () throws -> [KeyDeploy.ListedKey],
-            copy: @escaping (_ lines: [String]) throws -> KeyDeploy.CopyResult,
-            remove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult,
-            planRemove: @escaping (_ keys: [SSHPublicKey]) throws -> KeyDeploy.RemoveResult
-        ) {
-            self.list = list
-            self.copy = copy
-            self.remove = remove
-            self.planRemove = planRemove
-        }
-
-        /// Edits `target` with ``KeyDeploy``'s remote script over `runner`.
-        public static func shell(
-            target: String = KeyDeploy.defaultTarget,
-            over runner: some RemoteCommandRunner
-        ) -> Editor {
-            Editor(
-                list: { try KeyDeploy.list(target: target, over: runner) },
-                copy: { try KeyDeploy.copy(lines: $0, target: target, over: runner) },
-                remove: { try KeyDeploy.remove(keys: $0, target: target, over: runner) },
-                planRemove: { try KeyDeploy.remove(keys: $0, target: target, dryRun: true, over: runner) }
-            )
-        }
-
-        /// Edits `target` with ``SFTPKeyDeploy`` over an SFTP session.
-        public static func sftp(target: String = KeyDeploy.defaultTarget, over sftp: SFTPClient) -> Editor {
-            Editor(
-                list: { try SFTPKeyDeploy.list(target: target, over: sftp) },
-                copy: { try SFTPKeyDeploy.copy(lines: $0, target: target, over: sftp) },
-                remove: { try SFTPKeyDeploy.remove(keys: $0, target: target, over: sftp) },
-                planRemove: { try SFTPKeyDeploy.remove(keys: $0, target: target, dryRun: true, over: sftp) }
-            )
-        }
-    }
-
     /// A step of a rotation.
     public struct Step: Sendable, Hashable, CustomStringConvertible {
         private let name: String
@@ -97,7 +51,7 @@ public enum KeyRotation {
         public var succeeded: Bool { self.failedStep == nil }
     }
 
-    /// What ``rotate(newKey:comment:options:oldKeys:editor:proveLogin:)`` would do on one
+    /// What ``rotate(newKey:comment:options:oldKeys:store:proveLogin:)`` would do on one
     /// account, changing nothing and logging in with nothing: the line it would install
     /// (`newLine`, `newKeyWasPresent`), and the old key's lines it would remove after the
     /// proof (`removed`, `oldKeysNotFound`). `newKeyAdded` stays false; `failedStep` is
@@ -107,26 +61,40 @@ public enum KeyRotation {
         comment: String?,
         options: String?,
         oldKeys: [SSHPublicKey],
-        editor: Editor
+        store: some AuthorizedKeysStore
     ) -> Report {
         var report = Report()
         do {
-            let listed = try editor.list()
-            report.newKeyWasPresent = listed.contains { $0.key == newKey }
-            (report.newLine, report.newKeyOptions) = Self.newLine(
-                for: newKey,
-                comment: comment,
-                options: options,
-                oldKeys: oldKeys,
-                in: listed
-            )
-            let removal = try editor.planRemove(oldKeys)
+            let listed = try store.list()
+            report = Self.start(newKey: newKey, comment: comment, options: options, oldKeys: oldKeys, in: listed)
+            let removal = try store.remove(keys: oldKeys, dryRun: true)
             report.removed = removal.removed
             report.oldKeysNotFound = removal.notFound
         } catch {
             report.failedStep = .read
             report.failure = error
         }
+        return report
+    }
+
+    /// A report of a rotation that has read `listed`: whether `newKey` is there, and the
+    /// line to install for it (``newLine(for:comment:options:oldKeys:in:)``).
+    static func start(
+        newKey: SSHPublicKey,
+        comment: String?,
+        options: String?,
+        oldKeys: [SSHPublicKey],
+        in listed: [KeyDeploy.ListedKey]
+    ) -> Report {
+        var report = Report()
+        report.newKeyWasPresent = listed.contains { $0.key == newKey }
+        (report.newLine, report.newKeyOptions) = Self.newLine(
+            for: newKey,
+            comment: comment,
+            options: options,
+            oldKeys: oldKeys,
+            in: listed
+        )
         return report
     }
 
@@ -159,7 +127,7 @@ public enum KeyRotation {
     ///   - newKey: the new public key; `comment` is written after it.
     ///   - options: authorized_keys options for the new line; nil inherits the old key's.
     ///   - oldKeys: the keys to retire (must not contain `newKey`).
-    ///   - editor: how to read and edit the file.
+    ///   - store: the account's authorized_keys.
     ///   - proveLogin: the proof that the new key logs in.
     /// - Returns: what happened; never throws, since a failure has to say what is left where.
     public static func rotate(
@@ -167,29 +135,22 @@ public enum KeyRotation {
         comment: String?,
         options: String?,
         oldKeys: [SSHPublicKey],
-        editor: Editor,
+        store: some AuthorizedKeysStore,
         proveLogin: () throws -> Void
     ) -> Report {
         var report = Report()
         let listed: [KeyDeploy.ListedKey]
         do {
-            listed = try editor.list()
+            listed = try store.list()
         } catch {
             report.failedStep = .read
             report.failure = error
             return report
         }
-        report.newKeyWasPresent = listed.contains { $0.key == newKey }
-        (report.newLine, report.newKeyOptions) = Self.newLine(
-            for: newKey,
-            comment: comment,
-            options: options,
-            oldKeys: oldKeys,
-            in: listed
-        )
+        report = Self.start(newKey: newKey, comment: comment, options: options, oldKeys: oldKeys, in: listed)
 
         do {
-            let copied = try editor.copy([report.newLine])
+            let copied = try store.copy(lines: [report.newLine])
             report.newKeyAdded = !copied.added.isEmpty
         } catch {
             report.failedStep = .install
@@ -204,7 +165,7 @@ public enum KeyRotation {
             report.failure = error
             if report.newKeyAdded {
                 do {
-                    _ = try editor.remove([newKey])
+                    _ = try store.remove(keys: [newKey])
                     report.newKeyTakenOut = true
                 } catch {
                     report.takeOutFailure = error
@@ -214,7 +175,7 @@ public enum KeyRotation {
         }
 
         do {
-            let removed = try editor.remove(oldKeys)
+            let removed = try store.remove(keys: oldKeys)
             report.removed = removed.removed
             report.oldKeysNotFound = removed.notFound
         } catch {

@@ -79,8 +79,11 @@
 /// `beat.sftp.HEX.N`) inside the lock. Every writer of those files holds the lock while they
 /// exist, so none belongs to a live deploy.
 ///
-/// The timings (60 s, 20 s, 5 s) come first in the script, as polls of 0.1 s and seconds
-/// (``LockTiming``); tests shorten them.
+/// The lock's names and timings (60 s, 20 s, 5 s, polls of 0.1 s, checks every second) are
+/// not written here: ``DeployLock/scriptSettings(_:)`` puts them on the script's first line as
+/// shell variables (`$LOCK`, `$HOLDER`, `$REC`, `$STALE`, `$BEAT`, `$SFTP`, `$TEMP`, `$SNAP`,
+/// `$BREAK`, `wpolls`, `spolls`, `cpolls`, `poll`, `tick`, `rticks`), from the one definition
+/// the SFTP store uses too; tests shorten the timings.
 enum RemoteScript {
     static let text = #"""
         umask 077
@@ -112,42 +115,43 @@ enum RemoteScript {
             done
         }
         sum() { if [ -e "$t" ]; then cksum < "$t"; else echo absent; fi; }
-        host=$(uname -n 2>/dev/null) l=$d/.keysmith.lock snap= tmp=
+        host=$(uname -n 2>/dev/null) l=$d/$LOCK snap= tmp=
+        me="\#(DeployLock.record(host: "$host", id: "$$"))"
         num() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
         hex() { case $1 in '' | *[!0-9a-f]*) return 1 ;; esac; [ ${#1} -le 16 ]; }
         own() {
-            say "$host $$" > "$l/rec.$$" 2>/dev/null && {
-                ln -- "$l/rec.$$" "$l/holder" 2>/dev/null ||
-                    { [ ! -e "$l/holder" ] && (set -C && cat -- "$l/rec.$$" > "$l/holder") 2>/dev/null; }
+            say "$me" > "$l/$REC$$" 2>/dev/null && {
+                ln -- "$l/$REC$$" "$l/$HOLDER" 2>/dev/null ||
+                    { [ ! -e "$l/$HOLDER" ] && (set -C && cat -- "$l/$REC$$" > "$l/$HOLDER") 2>/dev/null; }
             }
             s=$?
-            rm -f -- "$l/rec.$$"
+            rm -f -- "$l/$REC$$"
             return $s
         }
-        mine() { [ "$(cat -- "$l/holder" 2>/dev/null)" = "$host $$" ]; }
+        mine() { [ "$(cat -- "$l/$HOLDER" 2>/dev/null)" = "$me" ]; }
         beat() {
             k=0 w=0
             while mine && kill -0 $$ 2>/dev/null; do
                 if [ "$w" -le 0 ]; then
-                    : > "$l/beat.$$.$((k + 1))" 2>/dev/null || break
-                    rm -f -- "$l/beat.$$.$k"
-                    k=$((k + 1)) w=$rsecs
+                    : > "$l/$BEAT$$.$((k + 1))" 2>/dev/null || break
+                    rm -f -- "$l/$BEAT$$.$k"
+                    k=$((k + 1)) w=$rticks
                 fi
                 w=$((w - 1))
-                sleep 1 2>/dev/null || break
+                sleep "$tick" 2>/dev/null || sleep 1 2>/dev/null || break
             done
-            rm -f -- "$l/beat.$$.$k"
+            rm -f -- "$l/$BEAT$$.$k"
         }
         release() {
             # SIGKILL: a TERM sent before the subshell dropped our traps would be lost.
             if [ -n "$bpid" ]; then kill -9 "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null; fi
-            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"} "$l/rec.$$" "$l"/beat.$$.*
-            if [ -f "$l/stale.$$" ]; then
-                ln -- "$l/stale.$$" "$l/holder" 2>/dev/null
-                rm -f -- "$l/stale.$$"
+            rm -f -- ${snap:+"$snap"} ${tmp:+"$tmp"} "$l/$REC$$" "$l/$BEAT$$".*
+            if [ -f "$l/$STALE$$" ]; then
+                ln -- "$l/$STALE$$" "$l/$HOLDER" 2>/dev/null
+                rm -f -- "$l/$STALE$$"
             fi
-            if [ "$(cat -- "$l/holder" 2>/dev/null)" = "$host $$" ]; then
-                rm -f -- "$l/holder"
+            if mine; then
+                rm -f -- "$l/$HOLDER"
                 rmdir -- "$l" 2>/dev/null
             fi
         }
@@ -157,28 +161,28 @@ enum RemoteScript {
         }
         take() {
             if [ -n "$h" ]; then
-                mv -f -- "$l/holder" "$l/stale.$$" 2>/dev/null || return 1
-                c=$(cat -- "$l/stale.$$" 2>/dev/null)
+                mv -f -- "$l/$HOLDER" "$l/$STALE$$" 2>/dev/null || return 1
+                c=$(cat -- "$l/$STALE$$" 2>/dev/null)
                 if [ "$c" != "$h" ] || alive "$c"; then
-                    ln -- "$l/stale.$$" "$l/holder" 2>/dev/null
-                    rm -f -- "$l/stale.$$"
+                    ln -- "$l/$STALE$$" "$l/$HOLDER" 2>/dev/null
+                    rm -f -- "$l/$STALE$$"
                     return 1
                 fi
             fi
             own
             s=$?
-            rm -f -- "$l/stale.$$"
+            rm -f -- "$l/$STALE$$"
             return $s
         }
         stale() {
-            if b=$(ls -di -- "$l.break" 2>/dev/null); then
+            if b=$(ls -di -- "$l$BREAK" 2>/dev/null); then
                 if [ "$b" != "$bseen" ]; then
                     bseen=$b bsince=$n
                 elif [ $((n - bsince)) -ge "$spolls" ]; then
-                    rmdir -- "$l.break" 2>/dev/null
+                    rmdir -- "$l$BREAK" 2>/dev/null
                 fi
             fi
-            h=$(cat -- "$l/holder" 2>/dev/null)
+            h=$(cat -- "$l/$HOLDER" 2>/dev/null)
             case $h in
             "$host "*) alive "$h" && return 1 ;;
             *)
@@ -191,17 +195,17 @@ enum RemoteScript {
             take
         }
         sweep() {
-            for f in "$l"/rec.* "$l"/stale.* "$l"/beat.* "$t".keysmith.*; do
+            for f in "$l/$REC"* "$l/$STALE"* "$l/$BEAT"* "$t$TEMP"*; do
                 case $f in
-                "$l"/beat.sftp.*) r=${f#"$l"/beat.sftp.} && [ "${r%.*}" != "$r" ] && hex "${r%.*}" && num "${r##*.}" ;;
-                "$l"/beat.*) r=${f#"$l"/beat.} && [ "${r%.*}" != "$r" ] && num "${r%.*}" && num "${r##*.}" ;;
-                "$l"/rec.sftp.*) hex "${f#"$l"/rec.sftp.}" ;;
-                "$l"/stale.sftp.*) hex "${f#"$l"/stale.sftp.}" ;;
-                "$l"/rec.*) num "${f#"$l"/rec.}" ;;
-                "$l"/stale.*) num "${f#"$l"/stale.}" ;;
-                "$t".keysmith.sftp.*) hex "${f#"$t".keysmith.sftp.}" ;;
-                "$t".keysmith.snap.*) num "${f#"$t".keysmith.snap.}" ;;
-                "$t".keysmith.*) num "${f#"$t".keysmith.}" ;;
+                "$l/$BEAT$SFTP"*) r=${f#"$l/$BEAT$SFTP"} && [ "${r%.*}" != "$r" ] && hex "${r%.*}" && num "${r##*.}" ;;
+                "$l/$BEAT"*) r=${f#"$l/$BEAT"} && [ "${r%.*}" != "$r" ] && num "${r%.*}" && num "${r##*.}" ;;
+                "$l/$REC$SFTP"*) hex "${f#"$l/$REC$SFTP"}" ;;
+                "$l/$STALE$SFTP"*) hex "${f#"$l/$STALE$SFTP"}" ;;
+                "$l/$REC"*) num "${f#"$l/$REC"}" ;;
+                "$l/$STALE"*) num "${f#"$l/$STALE"}" ;;
+                "$t$TEMP$SFTP"*) hex "${f#"$t$TEMP$SFTP"}" ;;
+                "$t$TEMP$SNAP"*) num "${f#"$t$TEMP$SNAP"}" ;;
+                "$t$TEMP"*) num "${f#"$t$TEMP"}" ;;
                 *) false ;;
                 esac && rm -f -- "$f" 2>/dev/null
             done
@@ -212,9 +216,9 @@ enum RemoteScript {
             trap 'exit 1' HUP INT TERM PIPE
             until mkdir -- "$l" 2>/dev/null && own; do
                 n=$((n + 1))
-                if [ $((n % 10)) -eq 0 ] && stale; then break; fi
+                if [ $((n % cpolls)) -eq 0 ] && stale; then break; fi
                 if [ $n -ge "$wpolls" ]; then say "locked $l"; exit 1; fi
-                sleep 0.1 2>/dev/null || sleep 1
+                sleep "$poll" 2>/dev/null || sleep 1
             done
             sweep
             (exec < /dev/null > /dev/null 2>&1; beat) &
@@ -235,7 +239,7 @@ enum RemoteScript {
             repair
             lock
             if [ "$(sum)" != "$3" ]; then say changed; cat > /dev/null; exit 0; fi
-            tmp=$t.keysmith.$$
+            tmp=$t$TEMP$$
             cat > "$tmp" && chmod 600 -- "$tmp" || { say "failed write $t"; exit 1; }
             mine || { say "lost $l"; exit 1; }
             if mv -f -- "$tmp" "$t"; then
@@ -250,7 +254,7 @@ enum RemoteScript {
             repair
             lock
             if [ -e "$t" ]; then
-                snap=$t.keysmith.snap.$$
+                snap=$t$TEMP$SNAP$$
                 cat -- "$t" > "$snap" || { say "failed read $t"; exit 1; }
                 c=$(cksum < "$snap")
                 say "exists 1"
@@ -268,7 +272,7 @@ enum RemoteScript {
             write) ;;
             *) say "failed edit $t"; exit 1 ;;
             esac
-            tmp=$t.keysmith.$$
+            tmp=$t$TEMP$$
             cat > "$tmp" || { say "failed write $t"; exit 1; }
             got=$(wc -c < "$tmp")
             [ "$((got))" = "$size" ] || exit 1
@@ -293,7 +297,7 @@ enum RemoteScript {
         extra: [String] = [],
         timing: LockTiming = .standard
     ) -> String {
-        (["exec", "sh", "-c", timing.scriptSettings + Self.text, "keysmith", operation, target] + extra)
+        (["exec", "sh", "-c", DeployLock.scriptSettings(timing) + Self.text, "keysmith", operation, target] + extra)
             .map(shellQuoted).joined(separator: " ")
     }
 

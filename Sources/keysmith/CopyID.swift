@@ -78,26 +78,10 @@ struct CopyID: ParsableCommand {
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
         var reports: [String] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
-            let result =
-                if self.connection.sftp {
-                    try withSFTP(client) {
-                        try SFTPKeyDeploy.copy(
-                            lines: lines,
-                            target: self.connection.target,
-                            force: self.force,
-                            dryRun: self.dryRun,
-                            over: $0
-                        )
-                    }
-                } else {
-                    try KeyDeploy.copy(
-                        lines: lines,
-                        target: self.connection.target,
-                        force: self.force,
-                        dryRun: self.dryRun,
-                        over: client
-                    )
-                }
+            let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
+            {
+                try $0.copy(lines: lines, force: self.force, dryRun: self.dryRun)
+            }
             if self.connection.json {
                 reports.append(self.json(destination: destination, config: config, result: result))
                 return
@@ -146,14 +130,9 @@ struct CopyID: ParsableCommand {
         }
         let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
         let results = self.connection.runFleet(destinations, password: password) { _, config, client in
-            let result =
-                if sftp {
-                    try withSFTP(client) {
-                        try SFTPKeyDeploy.copy(lines: lines, target: target, force: force, dryRun: dryRun, over: $0)
-                    }
-                } else {
-                    try KeyDeploy.copy(lines: lines, target: target, force: force, dryRun: dryRun, over: client)
-                }
+            let result = try client.withAuthorizedKeysStore(target: target, sftp: sftp) {
+                try $0.copy(lines: lines, force: force, dryRun: dryRun)
+            }
             return (config, result)
         }
         var reports: [HostReport] = []
@@ -213,13 +192,6 @@ struct CopyID: ParsableCommand {
         return
             "\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)"
     }
-}
-
-/// Runs `body` on an SFTP session of `client`, closing it afterwards.
-func withSFTP<T>(_ client: SSHClient, _ body: (SFTPClient) throws -> T) throws -> T {
-    let sftp = try SFTPClient(over: client)
-    defer { try? sftp.close() }
-    return try body(sftp)
 }
 
 /// `--key-options` of copy-id and rotate, checked by sshd's grammar before any host is

@@ -30,12 +30,10 @@ struct ListIDs: ParsableCommand {
         }
         if destinations.count > 1 { return try self.runFleet(destinations) }
         try self.connection.forEachDestination(destinations) { destination, _, client in
-            let entries =
-                if self.connection.sftp {
-                    try withSFTP(client) { try SFTPKeyDeploy.list(target: self.connection.target, over: $0) }
-                } else {
-                    try KeyDeploy.list(target: self.connection.target, over: client)
-                }
+            let entries = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
+            {
+                try $0.list()
+            }
             for entry in entries {
                 if self.connection.json {
                     objects.append(Self.json(entry, destination: destination))
@@ -56,8 +54,7 @@ struct ListIDs: ParsableCommand {
         }
         let (target, sftp) = (self.connection.target, self.connection.sftp)
         let results = self.connection.runFleet(destinations, password: password) { _, _, client in
-            if sftp { return try withSFTP(client) { try SFTPKeyDeploy.list(target: target, over: $0) } }
-            return try KeyDeploy.list(target: target, over: client)
+            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.list() }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {

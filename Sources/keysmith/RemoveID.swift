@@ -48,19 +48,10 @@ struct RemoveID: ParsableCommand {
         if destinations.count > 1 { return try self.runFleet(destinations, keys: keys) }
         var reports: [String] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
-            let result =
-                if self.connection.sftp {
-                    try withSFTP(client) {
-                        try SFTPKeyDeploy.remove(
-                            keys: keys,
-                            target: self.connection.target,
-                            dryRun: self.dryRun,
-                            over: $0
-                        )
-                    }
-                } else {
-                    try KeyDeploy.remove(keys: keys, target: self.connection.target, dryRun: self.dryRun, over: client)
-                }
+            let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
+            {
+                try $0.remove(keys: keys, dryRun: self.dryRun)
+            }
             if self.connection.json {
                 let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
                 let missing = result.notFound.map { jsonString($0.fingerprint().description) }
@@ -93,12 +84,7 @@ struct RemoveID: ParsableCommand {
         }
         let (target, dryRun, sftp) = (self.connection.target, self.dryRun, self.connection.sftp)
         let results = self.connection.runFleet(destinations, password: password) { _, _, client in
-            if sftp {
-                return try withSFTP(client) {
-                    try SFTPKeyDeploy.remove(keys: keys, target: target, dryRun: dryRun, over: $0)
-                }
-            }
-            return try KeyDeploy.remove(keys: keys, target: target, dryRun: dryRun, over: client)
+            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.remove(keys: keys, dryRun: dryRun) }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {

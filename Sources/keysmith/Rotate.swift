@@ -89,17 +89,15 @@ struct Rotate: ParsableCommand {
         let newKey = new.key
         if self.dryRun {
             let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, _, client in
-                func plan(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
+                try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
                     KeyRotation.plan(
                         newKey: newKey.publicKey,
                         comment: new.comment,
                         options: keyOptions,
                         oldKeys: oldKeys,
-                        editor: editor
+                        store: store
                     )
                 }
-                if sftp { return try withSFTP(client) { plan(.sftp(target: target, over: $0)) } }
-                return plan(.shell(target: target, over: client))
             }
             try finishFleet(results.map { Self.planReport($0, newKey: newKey.publicKey) }, json: self.connection.json)
             return
@@ -109,18 +107,16 @@ struct Rotate: ParsableCommand {
                 let proof = try options.connect(config, password: .ask, shared: shared, onlyKey: (new.path, newKey))
                 proof.close()
             }
-            func rotate(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
+            return try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
                 KeyRotation.rotate(
                     newKey: newKey.publicKey,
                     comment: new.comment,
                     options: keyOptions,
                     oldKeys: oldKeys,
-                    editor: editor,
+                    store: store,
                     proveLogin: prove
                 )
             }
-            if sftp { return try withSFTP(client) { rotate(.sftp(target: target, over: $0)) } }
-            return rotate(.shell(target: target, over: client))
         }
         try finishFleet(results.map(Self.report), json: self.connection.json)
     }

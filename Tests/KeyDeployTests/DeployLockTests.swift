@@ -20,21 +20,17 @@ struct DeployLockTests {
 
         var testDescription: String { self.rawValue }
 
-        /// Adds `line` over this path.
-        func copy(_ line: String, _ sshd: SSHDFixture) throws -> KeyDeploy.CopyResult {
+        /// Adds `line` over this path, with the lock's `timing`.
+        func copy(_ line: String, _ sshd: SSHDFixture, timing: LockTiming = quickLock) throws -> KeyDeploy.CopyResult {
             switch self {
             case .shell:
-                return try KeyDeploy.copy(lines: [line], over: OpenSSHRunner(sshd: sshd))
+                return try ShellAuthorizedKeysStore(timing: timing, over: OpenSSHRunner(sshd: sshd)).copy(lines: [line])
             case .sftp:
                 let (client, sftp) = try openSFTP(sshd)
                 defer { client.close() }
-                return try SFTPKeyDeploy.copy(lines: [line], over: sftp)
+                return try SFTPAuthorizedKeysStore(timing: timing, over: sftp).copy(lines: [line])
             }
         }
-    }
-
-    static func entries(_ path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }
 
     @Test(
@@ -53,8 +49,8 @@ struct DeployLockTests {
         let result = try path.copy(key.line, sshd)
         #expect(result.added == [key.line])
         #expect(sshd.authorizedKeys() == key.line + "\n")
-        // The waiter watched both for 20 s: the lock was taken over, the break lock removed.
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        // The waiter watched both for the stale time: the lock was taken over, the break lock removed.
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
 
@@ -69,7 +65,7 @@ struct DeployLockTests {
     }
 
     @Test(
-        "a lock left without a record by a killed breaker or taker is taken over after 20 s",
+        "a lock left without a record by a killed breaker or taker is taken over after the stale time",
         arguments: Killed.allCases
     )
     func killedBreaker(_ killed: Killed) throws {
@@ -88,7 +84,7 @@ struct DeployLockTests {
 
         let result = try (killed == .shellBrokenBySFTP ? Path.sftp : .shell).copy(key.line, sshd)
         #expect(result.added == [key.line])
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(sshd.authorizedKeys() == key.line + "\n")
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
@@ -128,7 +124,7 @@ struct DeployLockTests {
         let result = try path.copy(key.line, sshd)
         #expect(result.added == [key.line])
         let expected = (["authorized_keys", "authorized_keys.keysmith.77"] + Self.lookalikes).sorted()
-        #expect(try Self.entries(sshd.home + "/.ssh") == expected)
+        #expect(try entries(sshd.home + "/.ssh") == expected)
         for name in Self.lookalikes { #expect(try readText(sshd.home + "/.ssh/" + name) == "x\n", "\(name)") }
         #expect(sshd.authorizedKeys() == old.line + "\n" + key.line + "\n")
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
@@ -151,13 +147,13 @@ struct DeployLockTests {
         let jobs = keys.enumerated().map { ($0.element.line, $0.offset % 4 == 3 ? Path.sftp : Path.shell) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (line, path) in jobs {
-                group.addTask { _ = try path.copy(line, sshd) }
+                group.addTask { _ = try path.copy(line, sshd, timing: .standard) }
             }
             try await group.waitForAll()
         }
         let installed = (sshd.authorizedKeys() ?? "").split(separator: "\n").map(String.init)
         #expect(installed.sorted() == keys.map(\.line).sorted())
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         for key in [keys[0], keys[3]] { #expect(try sshd.sshLogin(identity: key.path).status == 0) }
     }
 }

@@ -42,26 +42,39 @@ struct FleetRunnerTests {
         #expect(asked.total == 1)
     }
 
-    /// An authorized_keys file in memory behind a ``KeyRotation/Editor``.
-    final class FakeAccount: @unchecked Sendable {
+    /// An authorized_keys file in memory behind an ``AuthorizedKeysStore``.
+    final class FakeAccount: AuthorizedKeysStore, @unchecked Sendable {
         var contents: [UInt8]
         init(_ text: String) { self.contents = Array(text.utf8) }
         var text: String { String(decoding: self.contents, as: UTF8.self) }
-        var editor: KeyRotation.Editor {
-            KeyRotation.Editor(
-                list: { KeyDeploy.listed(in: self.contents) },
-                copy: { lines in
-                    let (result, new) = KeyDeploy.planCopy(lines: lines, into: self.contents, force: false)
-                    self.contents = new
-                    return result
-                },
-                remove: { keys in
-                    let (result, kept) = KeyDeploy.planRemove(keys: keys, from: self.contents)
-                    self.contents = kept
-                    return result
-                },
-                planRemove: { keys in KeyDeploy.planRemove(keys: keys, from: self.contents).0 }
-            )
+        let target = KeyDeploy.defaultTarget
+        func read() throws -> KeyDeploy.RemoteFile {
+            KeyDeploy.RemoteFile(exists: true, checksum: "", unsafePaths: [], contents: self.contents)
+        }
+        func repair(_ file: KeyDeploy.RemoteFile, into reports: inout KeyDeploy.CopyResult) {}
+        func replace(
+            _ file: KeyDeploy.RemoteFile,
+            into reports: inout KeyDeploy.CopyResult,
+            change: ([UInt8]) throws -> [UInt8]?
+        ) throws -> Bool {
+            if let new = try change(self.contents) { self.contents = new }
+            return true
+        }
+    }
+
+    /// A store whose file cannot be read, and which fails any change.
+    struct Unreadable: AuthorizedKeysStore {
+        let target = KeyDeploy.defaultTarget
+        func read() throws -> KeyDeploy.RemoteFile { throw KeyDeployError(.remoteFailure, "no file") }
+        func repair(_ file: KeyDeploy.RemoteFile, into reports: inout KeyDeploy.CopyResult) throws {
+            throw KeyDeployError(.remoteFailure, "a plan repaired")
+        }
+        func replace(
+            _ file: KeyDeploy.RemoteFile,
+            into reports: inout KeyDeploy.CopyResult,
+            change: ([UInt8]) throws -> [UInt8]?
+        ) throws -> Bool {
+            throw KeyDeployError(.remoteFailure, "a plan changed the file")
         }
     }
 
@@ -79,7 +92,7 @@ struct FleetRunnerTests {
             comment: "new",
             options: nil,
             oldKeys: [old],
-            editor: account.editor,
+            store: account,
             proveLogin: { proved = true }
         )
         #expect(report.succeeded && proved)
@@ -99,7 +112,7 @@ struct FleetRunnerTests {
             comment: "new",
             options: nil,
             oldKeys: [old, gone],
-            editor: account.editor
+            store: account
         )
         #expect(report.failedStep == nil && !report.newKeyAdded && !report.newKeyWasPresent)
         #expect(report.newLine == "no-pty \(new.openSSHLine(comment: "new"))")
@@ -107,18 +120,12 @@ struct FleetRunnerTests {
         #expect(report.oldKeysNotFound == [gone])
         #expect(account.text == before)
 
-        let unreadable = KeyRotation.Editor(
-            list: { throw KeyDeployError(.remoteFailure, "no file") },
-            copy: { _ in throw KeyDeployError(.remoteFailure, "a plan copied") },
-            remove: { _ in throw KeyDeployError(.remoteFailure, "a plan removed") },
-            planRemove: { _ in throw KeyDeployError(.remoteFailure, "no file") }
-        )
         let failed = KeyRotation.plan(
             newKey: new,
             comment: nil,
             options: "restrict",
             oldKeys: [old],
-            editor: unreadable
+            store: Unreadable()
         )
         #expect(failed.failedStep == KeyRotation.Step.read)
     }
@@ -134,7 +141,7 @@ struct FleetRunnerTests {
             comment: nil,
             options: nil,
             oldKeys: [old],
-            editor: account.editor,
+            store: account,
             proveLogin: { throw KeyDeployError(.connection, "refused") }
         )
         #expect(!report.succeeded)
@@ -154,7 +161,7 @@ struct FleetRunnerTests {
             comment: nil,
             options: nil,
             oldKeys: [old],
-            editor: account.editor,
+            store: account,
             proveLogin: { throw KeyDeployError(.connection, "refused") }
         )
         #expect(report.failedStep == .proveLogin && report.newKeyWasPresent && !report.newKeyTakenOut)

@@ -12,29 +12,17 @@ import Glibc
 
 /// A holder that works longer than the stale time keeps its lock, and a holder whose lock
 /// was taken over anyway writes nothing (docs/limits.md), over the shell script and over
-/// SFTP, against OpenSSH's sshd. The timings are shortened: stale after 4 s, refreshed every
-/// second.
+/// SFTP, against OpenSSH's sshd. The timings are shortened: stale after 2 s, refreshed every
+/// half second.
 @Suite("a slow holder keeps the lock; one that lost it writes nothing, against OpenSSH's sshd")
 struct LockRefreshTests {
-    static let timing = LockTiming(staleAfter: .seconds(4), refresh: .seconds(1))
-
-    /// When each of two deploys finished, and what the waiter threw.
-    final class Record: @unchecked Sendable {  // @unchecked: every access holds `lock`
-        private let lock = NSLock()
-        private var events: [String] = []
-        func add(_ event: String) { self.lock.withLock { self.events.append(event) } }
-        var all: [String] { self.lock.withLock { self.events } }
-    }
-
-    static func entries(_ path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
+    static let timing = LockTiming.scaled(staleAfter: .seconds(2))
 
     /// Runs `waiter` on its own thread once `started` is signalled; returns a semaphore
     /// signalled when it has finished.
     static func startWaiter(
         after started: DispatchSemaphore,
-        _ record: Record,
+        _ record: Events,
         _ waiter: @escaping @Sendable () throws -> Void
     ) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
@@ -60,30 +48,26 @@ struct LockRefreshTests {
         try writeAsUser(sshd, ".ssh/authorized_keys", [])
         let client = try openClient(sshd)
         defer { client.close() }
-        let record = Record()
+        let record = Events()
         let held = DispatchSemaphore(value: 0)
         let done = Self.startWaiter(after: held, record) {
             let (waiterClient, sftp) = try openSFTP(sshd)
             defer { waiterClient.close() }
-            _ = try SFTPKeyDeploy.copy(lines: [second.line], timing: Self.timing, over: sftp)
+            _ = try SFTPAuthorizedKeysStore(timing: Self.timing, over: sftp).copy(lines: [second.line])
         }
         var reports = KeyDeploy.CopyResult()
-        let outcome = try KeyDeploy.lockedEdit(
-            target: KeyDeploy.defaultTarget,
-            timing: Self.timing,
-            over: client,
-            into: &reports
-        ) { contents in
+        let store = ShellAuthorizedKeysStore(timing: Self.timing, over: client)
+        let replaced = try store.replace(try store.read(), into: &reports) { contents in
             held.signal()
-            usleep(12_000_000)
+            usleep(6_000_000)
             record.add("holder writes")
             return contents + Array((first.line + "\n").utf8)
         }
-        #expect(outcome == .done)
+        #expect(replaced)
         done.wait()
         #expect(record.all == ["holder writes", "waiter done"])
         #expect(sshd.authorizedKeys() == first.line + "\n" + second.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: first.path).status == 0)
     }
 
@@ -96,23 +80,24 @@ struct LockRefreshTests {
         try writeAsUser(sshd, ".ssh/authorized_keys", [])
         let (client, sftp) = try openSFTP(sshd)
         defer { client.close() }
-        let record = Record()
+        let record = Events()
         let held = DispatchSemaphore(value: 0)
         let done = Self.startWaiter(after: held, record) {
-            _ = try KeyDeploy.copy(lines: [second.line], timing: Self.timing, over: OpenSSHRunner(sshd: sshd))
+            _ = try ShellAuthorizedKeysStore(timing: Self.timing, over: OpenSSHRunner(sshd: sshd))
+                .copy(lines: [second.line])
         }
         var slow = Self.timing
         // Between the steps of its work (after the sweep, each write, before the rename).
         slow.work = {
             held.signal()
-            usleep(2_500_000)
+            usleep(1_300_000)
         }
-        _ = try SFTPKeyDeploy.copy(lines: [first.line], timing: slow, over: sftp)
+        _ = try SFTPAuthorizedKeysStore(timing: slow, over: sftp).copy(lines: [first.line])
         record.add("holder done")
         done.wait()
         #expect(record.all == ["holder done", "waiter done"])
         #expect(sshd.authorizedKeys() == first.line + "\n" + second.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == ["authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: second.path).status == 0)
     }
 
@@ -126,8 +111,9 @@ struct LockRefreshTests {
         let client = try openClient(sshd)
         defer { client.close() }
         var reports = KeyDeploy.CopyResult()
+        let store = ShellAuthorizedKeysStore(timing: .standard, over: client)
         let error = #expect(throws: KeyDeployError.self) {
-            try KeyDeploy.lockedEdit(target: KeyDeploy.defaultTarget, over: client, into: &reports) { contents in
+            try store.replace(try store.read(), into: &reports) { contents in
                 // A waiter on another host took the lock over meanwhile.
                 try writeAsUser(sshd, ".ssh/.keysmith.lock/holder", Array("elsewhere 4242\n".utf8))
                 return contents + Array((key.line + "\n").utf8)
@@ -140,8 +126,8 @@ struct LockRefreshTests {
                 + "so .ssh/authorized_keys was left unchanged; try again"
         )
         #expect(sshd.authorizedKeys() == old.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
-        #expect(try Self.entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
+        #expect(try entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
         #expect(try readText(sshd.home + "/.ssh/.keysmith.lock/holder") == "elsewhere 4242\n")
     }
 
@@ -156,7 +142,7 @@ struct LockRefreshTests {
         defer { client.close() }
         // No refresh after the first, so only the check before the rename can notice.
         var timing = LockTiming(refresh: .seconds(600))
-        let calls = Record()
+        let calls = Events()
         timing.work = {
             calls.add("work")
             if calls.all.count == 2 {
@@ -164,13 +150,13 @@ struct LockRefreshTests {
             }
         }
         let error = #expect(throws: KeyDeployError.self) {
-            try SFTPKeyDeploy.copy(lines: [key.line], timing: timing, over: sftp)
+            try SFTPAuthorizedKeysStore(timing: timing, over: sftp).copy(lines: [key.line])
         }
         #expect(error?.code == .locked)
         #expect(error?.message.contains("took over the lock") == true, "\(String(describing: error))")
         #expect(sshd.authorizedKeys() == old.line + "\n")
-        #expect(try Self.entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
-        #expect(try Self.entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
+        #expect(try entries(sshd.home + "/.ssh") == [".keysmith.lock", "authorized_keys"])
+        #expect(try entries(sshd.home + "/.ssh/.keysmith.lock") == ["holder"])
         #expect(try readText(sshd.home + "/.ssh/.keysmith.lock/holder") == "(sftp) 5eed\n")
     }
 }

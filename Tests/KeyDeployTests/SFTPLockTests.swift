@@ -46,9 +46,9 @@ struct SFTPLockTests {
         let key = try makeKey(dir, "k")
         let (client, sftp) = try openSFTP(sshd)
         defer { client.close() }
-        let paths = try SFTPKeyDeploy.Paths(target: KeyDeploy.defaultTarget, sftp: sftp)
+        let paths = try SFTPAuthorizedKeysStore.Paths(target: KeyDeploy.defaultTarget, sftp: sftp)
         try sftp.makeDirectory(paths.directory, permissions: 0o700)
-        let lock = SFTPKeyDeploy.Lock(directory: paths.directory)
+        let lock = SFTPAuthorizedKeysStore.Lock(directory: paths.directory)
         try lock.acquire(sftp)
         let lockPath = sshd.home + "/.ssh/.keysmith.lock"
         #expect(try FileManager.default.contentsOfDirectory(atPath: lockPath) == ["holder"])
@@ -64,7 +64,7 @@ struct SFTPLockTests {
         lock.release(sftp)
         #expect(!FileManager.default.fileExists(atPath: lockPath))
 
-        _ = try SFTPKeyDeploy.copy(lines: [key.line], over: sftp)
+        _ = try SFTPAuthorizedKeysStore(over: sftp).copy(lines: [key.line])
         #expect(try FileManager.default.contentsOfDirectory(atPath: sshd.home + "/.ssh") == ["authorized_keys"])
         #expect(try sshd.sshLogin(identity: key.path).status == 0)
     }
@@ -75,7 +75,7 @@ struct SFTPLockTests {
             "authorized_keys.keysmith.1", "authorized_keys.keysmith.4194304", "authorized_keys.keysmith.snap.77",
             "authorized_keys.keysmith.sftp.0", "authorized_keys.keysmith.sftp.ffffffffffffffff",
         ] {
-            #expect(SFTPKeyDeploy.leftover(name, target: "authorized_keys"), "\(name)")
+            #expect(DeployLock.leftover(name, target: "authorized_keys"), "\(name)")
         }
         for name in [
             "authorized_keys", "authorized_keys.keysmith.", "authorized_keys.keysmith.12x",
@@ -84,17 +84,17 @@ struct SFTPLockTests {
             "authorized_keys.keysmith.sftp.1ffffffffffffffff", "authorized_keys2.keysmith.1",
             "xauthorized_keys.keysmith.1", "authorized_keys.keysmith.sftp.12 ", ".keysmith.lock", "rec.1",
         ] {
-            #expect(!SFTPKeyDeploy.leftover(name, target: "authorized_keys"), "\(name)")
+            #expect(!DeployLock.leftover(name, target: "authorized_keys"), "\(name)")
         }
         for name in ["rec.1", "stale.23", "rec.sftp.5eed", "stale.sftp.0", "beat.4242.0", "beat.sftp.5eed.17"] {
-            #expect(SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
+            #expect(DeployLock.leftover(name, inLock: true), "\(name)")
         }
         for name in [
             "holder", "rec.", "rec.x", "stale.sftp.", "stale.sftp.XY", "rec.snap.1", "authorized_keys.keysmith.1",
             "beat.", "beat.1", "beat.1.", "beat..1", "beat.1.2.3", "beat.x.1", "beat.sftp.1", "beat.sftp.XY.1",
             "beat.sftp.5eed.x",
         ] {
-            #expect(!SFTPKeyDeploy.leftover(name, inLock: true), "\(name)")
+            #expect(!DeployLock.leftover(name, inLock: true), "\(name)")
         }
     }
 
@@ -109,7 +109,7 @@ struct SFTPLockTests {
         var testDescription: String { self.rawValue }
     }
 
-    @Test("a lock whose holder died is broken after it stays unchanged for 20 s", arguments: Stale.allCases)
+    @Test("a lock whose holder died is broken after it stays unchanged for the stale time", arguments: Stale.allCases)
     func staleLock(_ stale: Stale) throws {
         let sshd = try SSHDFixture()
         let dir = try TempDir()
@@ -129,11 +129,11 @@ struct SFTPLockTests {
         }
 
         if stale == .sftpRecordBrokenByShell {
-            _ = try KeyDeploy.copy(lines: [key.line], over: OpenSSHRunner(sshd: sshd))
+            _ = try ShellAuthorizedKeysStore(timing: quickLock, over: OpenSSHRunner(sshd: sshd)).copy(lines: [key.line])
         } else {
             let (client, sftp) = try openSFTP(sshd)
             defer { client.close() }
-            let result = try SFTPKeyDeploy.copy(lines: [key.line], over: sftp)
+            let result = try SFTPAuthorizedKeysStore(timing: quickLock, over: sftp).copy(lines: [key.line])
             #expect(result.added.count == 1)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: sshd.home + "/.ssh") == ["authorized_keys"])

@@ -1,7 +1,8 @@
 import Foundation
-import KeyDeploy
 import KeysmithTestSupport
 import SSHKeys
+
+@testable import KeyDeploy
 
 /// Runs KeyDeploy's commands through OpenSSH's `ssh` with the fixture's password (sshpass),
 /// so the remote script is exercised on the real sshd before keysmith's own client is used.
@@ -53,4 +54,21 @@ func writeAsUser(_ sshd: SSHDFixture, _ relative: String, _ bytes: [UInt8], mode
 /// The bytes of the account's authorized_keys (empty when missing).
 func authorizedKeysBytes(_ sshd: SSHDFixture) -> [UInt8] {
     (try? Array(readBytes(sshd.home + "/.ssh/authorized_keys"))) ?? []
+}
+
+/// The lock's timings for tests whose stale lock has no live holder: stale after a second
+/// (the standard 20 s scaled down), so a takeover costs a second, not twenty.
+let quickLock = LockTiming.scaled(staleAfter: .seconds(1))
+
+/// The names in a directory, sorted.
+func entries(_ path: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+}
+
+/// Events in the order they happened, from any thread.
+final class Events: @unchecked Sendable {  // @unchecked: every access holds `lock`
+    private let lock = NSLock()
+    private var events: [String] = []
+    func add(_ event: String) { self.lock.withLock { self.events.append(event) } }
+    var all: [String] { self.lock.withLock { self.events } }
 }

@@ -1,4 +1,4 @@
-public import SSHKeys
+import SSHKeys
 public import SSHProtocol
 
 #if canImport(Glibc)
@@ -7,108 +7,73 @@ import Glibc
 import Darwin
 #endif
 
-/// ``KeyDeploy``'s copy, remove and list over SFTP (`copy-id -s`), for servers where no
-/// POSIX shell runs commands: an account whose shell is `nologin` with `ForceCommand
-/// internal-sftp`, or an appliance that offers only the sftp subsystem.
-///
-/// The plan (which keys are added or removed, the new file's bytes) is ``KeyDeploy``'s own,
-/// so both paths produce the same file. The edit is the same compare-and-swap as the shell
-/// script's, with SFTP requests in place of shell commands:
+/// The ``AuthorizedKeysStore`` over SFTP (`copy-id -s`), for servers where no POSIX shell
+/// runs commands: an account whose shell is `nologin` with `ForceCommand internal-sftp`, or
+/// an appliance that offers only the sftp subsystem. The same steps as the shell script's,
+/// with SFTP requests in place of shell commands:
 ///
 /// 1. read the file (missing → empty) and LSTAT the paths sshd's StrictModes checks;
 /// 2. create the directory 0700 when missing and clear group and other write bits
 ///    (`chmod go-w`), reporting each as the shell path does;
-/// 3. take the same lock as the shell script, `DIR/.keysmith.lock` (MKDIR fails while
-///    another deploy holds it, so deploys over the shell and over SFTP serialise), by putting
-///    a whole holder record in; a stale lock is taken over as the shell script takes over one
-///    whose holder it cannot check (SFTP runs no `kill -0`): after 20 s unchanged
-///    (``Lock``, docs/limits.md); then remove what killed deploys left;
-/// 4. read the file again and give up this round when it changed;
+/// 3. take the same lock as the shell script (``DeployLock``; MKDIR fails while another
+///    deploy holds it, so deploys over the shell and over SFTP serialise) by putting a whole
+///    holder record in; a stale lock is taken over as the shell script takes over one whose
+///    holder it cannot check (SFTP runs no `kill -0`): after ``LockTiming/staleAfter``
+///    unchanged (``SFTPAuthorizedKeysStore/Lock``, docs/limits.md); then remove what killed deploys left;
+/// 4. read the file again and plan the change against it;
 /// 5. write a temporary file beside it with mode 0600 (`O_EXCL`), `fsync@openssh.com` when
-///    offered, check that the lock is still its own, and `posix-rename@openssh.com` it over
-///    the target; remove the lock. Between the requests of steps 4 and 5 the holder
-///    refreshes the lock every 5 s, so that a waiter never takes a slow holder's lock for stale.
+///    offered, check that the file still holds what step 4 read and that the lock is still
+///    its own, and `posix-rename@openssh.com` it over the target; remove the lock. Between
+///    the requests of steps 4 and 5 the holder refreshes the lock every
+///    ``LockTiming/refresh``, so that a waiter never takes a slow holder's lock for stale.
 ///
 /// `restorecon` cannot run over SFTP; the renamed file keeps the directory's default label.
-public enum SFTPKeyDeploy {
-    /// Adds each of `lines` whose key is not yet in the target (as ``KeyDeploy/copy(lines:target:force:dryRun:over:)``).
-    public static func copy(
-        lines: [String],
-        target: String = KeyDeploy.defaultTarget,
-        force: Bool = false,
-        dryRun: Bool = false,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.CopyResult {
-        try Self.copy(lines: lines, target: target, force: force, dryRun: dryRun, timing: .standard, over: sftp)
+public struct SFTPAuthorizedKeysStore: AuthorizedKeysStore {
+    public let target: String
+    let sftp: SFTPClient
+    let paths: SFTPAuthorizedKeysStore.Paths
+    let timing: LockTiming
+
+    /// The store for `target` over `sftp`; finds the home directory.
+    public init(target: String = KeyDeploy.defaultTarget, over sftp: SFTPClient) throws {
+        try self.init(target: target, timing: .current, over: sftp)
     }
 
-    /// ``copy(lines:target:force:dryRun:over:)`` with the lock's `timing`.
-    static func copy(
-        lines: [String],
-        target: String = KeyDeploy.defaultTarget,
-        force: Bool = false,
-        dryRun: Bool = false,
-        timing: LockTiming,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.CopyResult {
-        let paths = try Paths(target: target, sftp: sftp)
-        for _ in 0..<KeyDeploy.attempts {
-            let contents = try sftp.readFile(paths.target)
-            let unsafe = try paths.unsafe(sftp)
-            var (result, new) = KeyDeploy.planCopy(lines: lines, into: contents ?? [], force: force)
-            if dryRun {
-                result.addedFinalNewline = false
-                result.repaired = unsafe
-                return result
-            }
-            try paths.repair(unsafe, sftp, into: &result)
-            if result.added.isEmpty { return result }
-            if try paths.swap(expected: contents, new: new, timing: timing, sftp) { return result }
-            KeyDeploy.backOff()
-        }
-        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    init(target: String = KeyDeploy.defaultTarget, timing: LockTiming, over sftp: SFTPClient) throws {
+        self.target = target
+        self.sftp = sftp
+        self.paths = try SFTPAuthorizedKeysStore.Paths(target: target, sftp: sftp)
+        self.timing = timing
     }
 
-    /// Removes every line carrying one of `keys` (as ``KeyDeploy/remove(keys:target:dryRun:over:)``).
-    public static func remove(
-        keys: [SSHPublicKey],
-        target: String = KeyDeploy.defaultTarget,
-        dryRun: Bool = false,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.RemoveResult {
-        try Self.remove(keys: keys, target: target, dryRun: dryRun, timing: .standard, over: sftp)
+    /// The file (missing: empty) and the unsafe paths; `checksum` is `absent` or the size,
+    /// since the swap compares the bytes themselves.
+    public func read() throws -> KeyDeploy.RemoteFile {
+        let contents = try self.sftp.readFile(self.paths.target)
+        return KeyDeploy.RemoteFile(
+            exists: contents != nil,
+            checksum: contents.map { "\($0.count)" } ?? "absent",
+            unsafePaths: try self.paths.unsafe(self.sftp),
+            contents: contents ?? []
+        )
     }
 
-    /// ``remove(keys:target:dryRun:over:)`` with the lock's `timing`.
-    static func remove(
-        keys: [SSHPublicKey],
-        target: String = KeyDeploy.defaultTarget,
-        dryRun: Bool = false,
-        timing: LockTiming,
-        over sftp: SFTPClient
-    ) throws -> KeyDeploy.RemoveResult {
-        let paths = try Paths(target: target, sftp: sftp)
-        for _ in 0..<KeyDeploy.attempts {
-            let contents = try sftp.readFile(paths.target)
-            let (result, kept) = KeyDeploy.planRemove(keys: keys, from: contents ?? [])
-            if dryRun || result.removed.isEmpty { return result }
-            var ignored = KeyDeploy.CopyResult()
-            try paths.repair(try paths.unsafe(sftp), sftp, into: &ignored)
-            if try paths.swap(expected: contents, new: kept, timing: timing, sftp) { return result }
-            KeyDeploy.backOff()
-        }
-        throw KeyDeployError(.conflict, "\(target) kept changing while keysmith tried to update it; try again")
+    public func repair(_ file: KeyDeploy.RemoteFile, into reports: inout KeyDeploy.CopyResult) throws {
+        try self.paths.repair(file.unsafePaths, self.sftp, into: &reports)
     }
 
-    /// The keys in the target file (lines keysmith cannot read are skipped).
-    public static func list(
-        target: String = KeyDeploy.defaultTarget,
-        over sftp: SFTPClient
-    ) throws -> [KeyDeploy.ListedKey] {
-        let paths = try Paths(target: target, sftp: sftp)
-        return KeyDeploy.listed(in: try sftp.readFile(paths.target) ?? [])
+    public func replace(
+        _ file: KeyDeploy.RemoteFile,
+        into reports: inout KeyDeploy.CopyResult,
+        change: ([UInt8]) throws -> [UInt8]?
+    ) throws -> Bool {
+        try self.repair(file, into: &reports)
+        return try self.paths.swap(timing: self.timing, self.sftp, change: change)
     }
+}
 
+// The SFTP store's paths and lock.
+extension SFTPAuthorizedKeysStore {
     /// The target as an absolute path, its directory and the home directory.
     struct Paths {
         let home: String
@@ -181,18 +146,28 @@ public enum SFTPKeyDeploy {
             }
         }
 
-        /// Under the lock: when the file still holds `expected` (nil: absent), replaces it
-        /// with `new` through a temporary file, if the lock is still this deploy's just before
-        /// the rename. False when the file changed meanwhile.
+        /// Under the lock: reads the file, and replaces it with what `change` makes of it
+        /// (nil: leaves it) through a temporary file, if the file still holds what was read
+        /// and the lock is still this deploy's just before the rename. False when the file
+        /// changed meanwhile (something ignored the lock).
         /// - Throws: ``KeyDeployError`` `.locked` when the lock was taken over (nothing written).
-        func swap(expected: [UInt8]?, new: [UInt8], timing: LockTiming = .standard, _ sftp: SFTPClient) throws -> Bool {
+        func swap(
+            timing: LockTiming = .standard,
+            _ sftp: SFTPClient,
+            change: ([UInt8]) throws -> [UInt8]?
+        ) throws
+            -> Bool
+        {
             let lock = Lock(directory: self.directory, timing: timing)
             try lock.acquire(sftp)
             defer { lock.release(sftp) }
             lock.sweep(target: self.target, sftp)
             try lock.working(sftp, target: self.target)
-            guard try self.read(self.target, under: lock, sftp) == expected else { return false }
-            let temporary = self.target + ".keysmith.sftp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let current = try self.read(self.target, under: lock, sftp)
+            guard let new = try change(current ?? []) else { return true }
+            let temporary =
+                self.target + DeployLock.temporary + DeployLock.sftp
+                + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             do {
                 let handle = try sftp.open(temporary, flags: [.write, .create, .exclusive], permissions: 0o600)
                 do {
@@ -211,6 +186,10 @@ public enum SFTPKeyDeploy {
                 try sftp.close(handle)
                 try sftp.setPermissions(temporary, 0o600)
                 try lock.working(sftp, target: self.target)
+                guard try self.read(self.target, under: lock, sftp) == current else {
+                    try? sftp.remove(temporary)
+                    return false
+                }
                 // A waiter that took the lock over may be editing the file now: then keep out.
                 guard try lock.holds(sftp) else { throw KeyDeploy.lostLockError(lock.path, target: self.target) }
                 try sftp.posixRename(temporary, to: self.target)
@@ -287,25 +266,26 @@ public enum SFTPKeyDeploy {
         private var refreshed = ContinuousClock.now
 
         init(directory: String, timing: LockTiming = .standard) {
-            self.path = directory + "/.keysmith.lock"
+            self.path = directory + "/" + DeployLock.directory
             self.timing = timing
         }
 
         /// The holder record: `(sftp)` is no host name, so a shell waiter treats it as another
         /// host's, whose process it cannot check either.
-        var record: [UInt8] { Array("(sftp) \(self.nonce)\n".utf8) }
-        var holder: String { self.path + "/holder" }
+        var record: [UInt8] { Array((DeployLock.record(host: DeployLock.sftpHost, id: self.nonce) + "\n").utf8) }
+        var holder: String { self.path + "/" + DeployLock.holder }
 
         /// What a waiter watches between polls, and since when it has stayed the same.
         typealias Observation = (identity: [UInt8], since: ContinuousClock.Instant)
 
         /// MKDIR of the lock directory and the record, retried while another holds it for up
-        /// to ``LockTiming/wait``; every second a waiter checks whether the lock is stale and
-        /// takes it over when it is.
+        /// to ``LockTiming/wait``, every ``LockTiming/poll``; every ``LockTiming/check`` a waiter
+        /// checks whether the lock is stale and takes it over when it is.
         func acquire(_ sftp: SFTPClient) throws {
             let end = ContinuousClock.now + self.timing.wait
             var vanished = 0
             var polls = 0
+            let checkEvery = max(1, Int((self.timing.check / self.timing.poll).rounded(.up)))
             var seen: Observation? = nil
             var legacy: Observation? = nil
             while true {
@@ -324,19 +304,19 @@ public enum SFTPKeyDeploy {
                     }
                 }
                 polls += 1
-                if polls % 10 == 0 {
+                if polls % checkEvery == 0 {
                     try self.ageLegacyBreakLock(sftp, seen: &legacy)
                     if try self.takeIfStale(sftp, seen: &seen) { return }
                 }
                 guard ContinuousClock.now < end else { throw KeyDeploy.lockedError(self.path) }
-                usleep(100_000)
+                usleep(UInt32(self.timing.poll / .microseconds(1)))
             }
         }
 
         /// Puts this deploy's record in as `holder`, whole, unless there is one already.
         /// - Returns: whether this deploy now holds the lock.
         func own(_ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
-            let staged = self.path + "/rec.sftp." + self.nonce
+            let staged = self.path + "/" + DeployLock.staged + DeployLock.sftp + self.nonce
             do throws(SSHProtocolError) {
                 let handle = try sftp.open(staged, flags: [.write, .create, .exclusive], permissions: 0o600)
                 do throws(SSHProtocolError) {
@@ -356,11 +336,13 @@ public enum SFTPKeyDeploy {
             }
         }
 
-        func beatPath(_ number: Int) -> String { self.path + "/beat.sftp.\(self.nonce).\(number)" }
+        func beatPath(_ number: Int) -> String {
+            self.path + "/" + DeployLock.beat + DeployLock.sftp + "\(self.nonce).\(number)"
+        }
 
         /// Whether `holder` is still this deploy's record.
         func holds(_ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
-            try sftp.readFile(self.holder, maximumSize: 4096) == self.record
+            try sftp.readFile(self.holder, maximumSize: DeployLock.maximumRecord) == self.record
         }
 
         /// Called between the steps of the work under the lock: every ``LockTiming/refresh``
@@ -382,7 +364,9 @@ public enum SFTPKeyDeploy {
         /// still this deploy's record.
         func release(_ sftp: SFTPClient) {
             if self.beat > 0 { try? sftp.remove(self.beatPath(self.beat)) }
-            guard (try? sftp.readFile(self.holder, maximumSize: 4096)) == self.record else { return }
+            guard (try? sftp.readFile(self.holder, maximumSize: DeployLock.maximumRecord)) == self.record else {
+                return
+            }
             try? sftp.remove(self.holder)
             try? sftp.removeDirectory(self.path)
         }
@@ -399,7 +383,7 @@ public enum SFTPKeyDeploy {
             } catch  where sftp.lastStatus != 0 {
                 return false
             }
-            let record = try sftp.readFile(self.holder, maximumSize: 4096)
+            let record = try sftp.readFile(self.holder, maximumSize: DeployLock.maximumRecord)
             var identity = Array(String(attributes.modificationTime ?? 0).utf8)
             for name in names.sorted() { identity += [0x2F] + Array(name.utf8) }
             identity += [0x00] + (record ?? [])
@@ -415,14 +399,14 @@ public enum SFTPKeyDeploy {
         /// Takes over the lock judged stale while `holder` held `stale` (nil: none).
         /// - Returns: whether this deploy now holds the lock.
         func take(over stale: [UInt8]?, _ sftp: SFTPClient) throws(SSHProtocolError) -> Bool {
-            let claimed = self.path + "/stale.sftp." + self.nonce
+            let claimed = self.path + "/" + DeployLock.stale + DeployLock.sftp + self.nonce
             if let stale {
                 do throws(SSHProtocolError) {
                     try sftp.rename(self.holder, to: claimed)
                 } catch  where sftp.lastStatus != 0 {
                     return false  // another waiter took it first, or its holder released it
                 }
-                guard try sftp.readFile(claimed, maximumSize: 4096) == stale else {
+                guard try sftp.readFile(claimed, maximumSize: DeployLock.maximumRecord) == stale else {
                     // A fresh record: someone took the lock since it was judged. Give it back.
                     try? sftp.rename(claimed, to: self.holder)
                     try? sftp.remove(claimed)
@@ -438,14 +422,14 @@ public enum SFTPKeyDeploy {
         /// the same for ``LockTiming/staleAfter``: older versions broke locks under it, and one killed in
         /// that instant left it behind, which kept those versions from breaking any lock.
         func ageLegacyBreakLock(_ sftp: SFTPClient, seen: inout Observation?) throws(SSHProtocolError) {
-            guard let attributes = try sftp.lstat(self.path + ".break") else { return }
+            guard let attributes = try sftp.lstat(self.path + DeployLock.legacyBreak) else { return }
             let identity = Array("\(attributes.modificationTime ?? 0) \(attributes.permissions ?? 0)".utf8)
             guard let previous = seen, previous.identity == identity else {
                 seen = (identity, ContinuousClock.now)
                 return
             }
             if ContinuousClock.now - previous.since >= self.timing.staleAfter {
-                try? sftp.removeDirectory(self.path + ".break")
+                try? sftp.removeDirectory(self.path + DeployLock.legacyBreak)
                 seen = nil
             }
         }
@@ -454,39 +438,13 @@ public enum SFTPKeyDeploy {
         /// ``leftover(_:target:)``); every writer of these files held the lock while they existed.
         func sweep(target: String, _ sftp: SFTPClient) {
             for name in (try? sftp.listDirectory(self.path, maximumCount: 1000)) ?? [] {
-                if SFTPKeyDeploy.leftover(name, inLock: true) { try? sftp.remove(self.path + "/" + name) }
+                if DeployLock.leftover(name, inLock: true) { try? sftp.remove(self.path + "/" + name) }
             }
             let directory = Paths.parent(target)
             let base = String(target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...])
             for name in (try? sftp.listDirectory(directory)) ?? [] {
-                if SFTPKeyDeploy.leftover(name, target: base) { try? sftp.remove(directory + "/" + name) }
+                if DeployLock.leftover(name, target: base) { try? sftp.remove(directory + "/" + name) }
             }
         }
-    }
-
-    /// Whether `name` is a file a killed deploy leaves beside the target `target` (a file
-    /// name): the shell's `TARGET.keysmith.PID` and `TARGET.keysmith.snap.PID`, or SFTP's
-    /// `TARGET.keysmith.sftp.HEX`; or, `inLock`, one inside the lock directory: `rec.PID`,
-    /// `stale.PID`, `beat.PID.N`, `rec.sftp.HEX`, `stale.sftp.HEX`, `beat.sftp.HEX.N`. PID and
-    /// N are decimal digits, HEX 1 to 16 lowercase hexadecimal digits, as the shell script's
-    /// `sweep` matches them.
-    static func leftover(_ name: String, target: String = "", inLock: Bool = false) -> Bool {
-        func digits(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { $0 >= "0" && $0 <= "9" } }
-        func hex(_ s: Substring) -> Bool {
-            !s.isEmpty && s.count <= 16 && s.allSatisfy { ($0 >= "0" && $0 <= "9") || ($0 >= "a" && $0 <= "f") }
-        }
-        func after(_ prefix: String) -> Substring? { name.hasPrefix(prefix) ? name.dropFirst(prefix.count) : nil }
-        let prefixes = inLock ? ["rec.", "stale.", "beat."] : [target + ".keysmith."]
-        for prefix in prefixes {
-            guard var rest = after(prefix) else { continue }
-            if prefix == "beat." {
-                guard let dot = rest.lastIndex(of: "."), digits(rest[rest.index(after: dot)...]) else { return false }
-                rest = rest[..<dot]
-            }
-            if rest.hasPrefix("sftp.") { return hex(rest.dropFirst(5)) }
-            if !inLock && rest.hasPrefix("snap.") { return digits(rest.dropFirst(5)) }
-            return digits(rest)
-        }
-        return false
     }
 }
