@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyVerify
+import SSHConnect
 import SSHKeys
 
 #if canImport(Glibc)

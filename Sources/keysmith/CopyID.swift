@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -139,13 +140,13 @@ struct CopyID: ParsableCommand {
 
     /// Deploys `lines` to every destination at once; a line per host and a summary.
     private func runFleet(_ destinations: [String], lines: [String]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, config, client in
+        let results = self.connection.runFleet(destinations, run) { _, config, client in
             let result =
                 if sftp {
                     try withSFTP(client) {
@@ -161,7 +162,7 @@ struct CopyID: ParsableCommand {
             let destination = host.destination
             guard case .success(let (config, result)) = host.outcome else {
                 if case .failure(let error) = host.outcome {
-                    reports.append(.failed(destination, failureReason(error)))
+                    reports.append(.failed(destination, FailureText.reason(error)))
                 }
                 continue
             }

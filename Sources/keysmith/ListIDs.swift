@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -49,20 +50,20 @@ struct ListIDs: ParsableCommand {
 
     /// Reads every destination at once; each host's keys, then a summary.
     private func runFleet(_ destinations: [String]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, sftp) = (self.connection.target, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+        let results = self.connection.runFleet(destinations, run) { _, _, client in
             if sftp { return try withSFTP(client) { try SFTPKeyDeploy.list(target: target, over: $0) } }
             return try KeyDeploy.list(target: target, over: client)
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {
             case .failure(let error):
-                return .failed(host.destination, failureReason(error))
+                return .failed(host.destination, FailureText.reason(error))
             case .success(let entries):
                 let keys = entries.map { Self.json($0, destination: host.destination) }
                 return HostReport(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -86,13 +87,13 @@ struct RemoveID: ParsableCommand {
 
     /// Removes `keys` on every destination at once; a line per host and a summary.
     private func runFleet(_ destinations: [String], keys: [SSHPublicKey]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, dryRun, sftp) = (self.connection.target, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+        let results = self.connection.runFleet(destinations, run) { _, _, client in
             if sftp {
                 return try withSFTP(client) {
                     try SFTPKeyDeploy.remove(keys: keys, target: target, dryRun: dryRun, over: $0)
@@ -103,7 +104,7 @@ struct RemoveID: ParsableCommand {
         let reports = results.map { host -> HostReport in
             switch host.outcome {
             case .failure(let error):
-                return .failed(host.destination, failureReason(error))
+                return .failed(host.destination, FailureText.reason(error))
             case .success(let result):
                 let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
                 let missing = result.notFound.map { jsonString($0.fingerprint().description) }

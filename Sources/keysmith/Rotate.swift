@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHCrypto
 import SSHKeys
 import SSHProtocol
@@ -66,7 +67,7 @@ struct Rotate: ParsableCommand {
         let oldKeys: [SSHPublicKey]
         let oldPrivate: [(label: String, key: SSHPrivateKey)]
         let destinations: [String]
-        let password: PasswordSource
+        let run: FleetRun
         do {
             new = try Self.loadNewKey(expandTilde(self.identity))
             oldKeys = try keysToDeploy(identity: self.old).keys.map(\.key)
@@ -77,18 +78,16 @@ struct Rotate: ParsableCommand {
             }
             oldPrivate = Self.loadOldPrivateKey(expandTilde(self.old))
             destinations = try self.connection.allDestinations()
-            password = try self.connection.passwordSource(hosts: destinations.count)
+            run = try self.connection.prepareRun(hosts: destinations.count, extraKeys: oldPrivate)
         } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
 
-        let shared = ConnectionShared(extraKeys: oldPrivate)
-        let options = self.connection
         let (target, sftp, keyOptions) = (self.connection.target, self.connection.sftp, self.keyOptions)
         let newKey = new.key
         if self.dryRun {
-            let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, _, client in
+            let results = self.connection.runFleet(destinations, run) { _, _, client in
                 func plan(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
                     KeyRotation.plan(
                         newKey: newKey.publicKey,
@@ -104,9 +103,9 @@ struct Rotate: ParsableCommand {
             try finishFleet(results.map { Self.planReport($0, newKey: newKey.publicKey) }, json: self.connection.json)
             return
         }
-        let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, config, client in
+        let results = self.connection.runFleet(destinations, run) { _, config, client in
             let prove = {
-                let proof = try options.connect(config, password: .ask, shared: shared, onlyKey: (new.path, newKey))
+                let proof = try run.connector.connect(config, password: .ask, onlyKey: (new.path, newKey))
                 proof.close()
             }
             func rotate(_ editor: KeyRotation.Editor) -> KeyRotation.Report {
@@ -127,7 +126,7 @@ struct Rotate: ParsableCommand {
 
     /// Why a host failed before anything was changed on it, saying so once.
     private static func unchanged(_ error: any Error) -> String {
-        let reason = failureReason(error)
+        let reason = FailureText.reason(error)
         return reason.hasSuffix("nothing was changed)") ? reason : reason + "; nothing was changed"
     }
 
@@ -149,7 +148,7 @@ struct Rotate: ParsableCommand {
             r = report
         }
         if r.failedStep != nil {
-            let reason = r.failure.map(failureReason) ?? "unknown error"
+            let reason = r.failure.map(FailureText.reason) ?? "unknown error"
             return .failed(host.destination, "could not read the authorized keys: \(reason); nothing was changed")
         }
         let json =
@@ -187,7 +186,7 @@ struct Rotate: ParsableCommand {
                 ? "; the old key was not installed" : ", old key removed (\(keyCount(r.removed.count, "line")))"
             return HostReport(destination: host.destination, status: .rotated, detail: detail, json: json)
         }
-        var reason = "could not \(step): \(r.failure.map(failureReason) ?? "unknown error")"
+        var reason = "could not \(step): \(r.failure.map(FailureText.reason) ?? "unknown error")"
         switch step {
         case .removeOld:
             reason += "; the new key is installed and logs in, and the old key is still installed"
@@ -196,7 +195,7 @@ struct Rotate: ParsableCommand {
             if r.newKeyTakenOut {
                 reason += " and the new key was taken out again"
             } else if let failure = r.takeOutFailure {
-                reason += ", but the new key could not be taken out again (\(failureReason(failure)))"
+                reason += ", but the new key could not be taken out again (\(FailureText.reason(failure)))"
             }
         }
         var line = HostReport.failed(host.destination, reason)
@@ -264,6 +263,7 @@ struct Rotate: ParsableCommand {
         guard publicPath.hasSuffix(".pub") else { return [] }
         let path = String(publicPath.dropLast(4))
         guard KeyFileIO.fileExists(path) else { return [] }
-        return ConnectionShared.load(path, defaults: false, batch: false).map { [(path, $0)] } ?? []
+        let key = IdentityStore.load(path, defaults: false, batch: false, prompter: SystemPrompter(), events: .terminal)
+        return key.map { [(path, $0)] } ?? []
     }
 }
