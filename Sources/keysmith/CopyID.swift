@@ -77,7 +77,7 @@ struct CopyID: ParsableCommand {
         }
         if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
-        var reports: [String] = []
+        var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
             let result =
                 if self.connection.sftp {
@@ -135,7 +135,7 @@ struct CopyID: ParsableCommand {
             writeOut("Now try logging into the machine, with:   \"ssh \(port)'\(config.user)@\(config.hostName)'\"\n")
             writeOut("and check to make sure that only the key(s) you wanted were added.\n\n")
         }
-        if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(reports).text + "\n") }
     }
 
     /// Deploys `lines` to every destination at once; a line per host and a summary.
@@ -191,28 +191,25 @@ struct CopyID: ParsableCommand {
         try finishFleet(reports, json: self.connection.json)
     }
 
-    private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
-        "{\"destination\":\(jsonString(destination))," + self.jsonMembers(config: config, result: result) + "}"
+    private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> JSON {
+        .object([("destination", .string(destination))] + self.jsonMembers(config: config, result: result))
     }
 
     /// Everything but the destination, in the order single-host --json has always printed it.
-    private func jsonMembers(config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
-        func fingerprints(_ lines: [String]) -> String {
-            "["
-                + lines.compactMap {
-                    SSHPublicKey.parseLine(Substring($0)).map { jsonString($0.key.fingerprint().description) }
-                }.joined(separator: ",") + "]"
-        }
-        let present =
-            "[" + result.alreadyPresent.map { jsonString($0.fingerprint().description) }.joined(separator: ",") + "]"
-        let repaired =
-            "["
-            + result.repaired.map { "{\"path\":\(jsonString($0.path)),\"mode\":\(jsonString($0.mode))}" }.joined(
-                separator: ","
-            ) + "]"
-        let created = "[" + result.created.map(jsonString).joined(separator: ",") + "]"
-        return
-            "\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)"
+    private func jsonMembers(config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> [(String, JSON)] {
+        let added = result.added.compactMap { SSHPublicKey.parseLine(Substring($0)) }
+        return [
+            ("host", .string(config.hostName)), ("port", .int(config.port)), ("user", .string(config.user)),
+            ("dryRun", .bool(self.dryRun)),
+            ("added", .array(added.map { .string($0.key.fingerprint().description) })),
+            ("alreadyPresent", .array(result.alreadyPresent.map { .string($0.fingerprint().description) })),
+            ("created", .array(result.created.map { .string($0) })),
+            (
+                "repaired",
+                .array(result.repaired.map { .object([("path", .string($0.path)), ("mode", .string($0.mode))]) })
+            ),
+            ("addedFinalNewline", .bool(result.addedFinalNewline)),
+        ]
     }
 }
 

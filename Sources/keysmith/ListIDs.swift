@@ -23,7 +23,7 @@ struct ListIDs: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        var objects: [String] = []
+        var objects: [JSON] = []
         let destinations: [String]
         do { destinations = try self.connection.allDestinations() } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
@@ -45,7 +45,7 @@ struct ListIDs: ParsableCommand {
                 writeOut(Self.line(entry) + "\n")
             }
         }
-        if self.connection.json { writeOut("[" + objects.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(objects).text + "\n") }
     }
 
     /// Reads every destination at once; each host's keys, then a summary.
@@ -71,7 +71,7 @@ struct ListIDs: ParsableCommand {
                     status: .listed,
                     detail: entries.isEmpty ? "no keys" : keyCount(entries.count),
                     lines: entries.isEmpty ? nil : entries.map { host.destination + " " + Self.line($0) },
-                    json: "\"keys\":[\(keys.joined(separator: ","))]"
+                    json: [("keys", .array(keys))]
                 )
             }
         }
@@ -84,9 +84,11 @@ struct ListIDs: ParsableCommand {
         return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
     }
 
-    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> String {
-        let fp = entry.key.fingerprint().description
-        return
-            "{\"destination\":\(jsonString(destination)),\"line\":\(entry.line),\"bits\":\(entry.key.bits),\"fingerprint\":\(jsonString(fp)),\"comment\":\(entry.comment.map(jsonString) ?? "null"),\"type\":\(jsonString(entry.key.type.displayName)),\"options\":\(entry.options.map(jsonString) ?? "null")}"
+    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> JSON {
+        .object([
+            ("destination", .string(destination)), ("line", .int(entry.line)), ("bits", .int(entry.key.bits)),
+            ("fingerprint", .string(entry.key.fingerprint().description)), ("comment", .string(orNull: entry.comment)),
+            ("type", .string(entry.key.type.displayName)), ("options", .string(orNull: entry.options)),
+        ])
     }
 }

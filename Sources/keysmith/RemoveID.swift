@@ -47,7 +47,7 @@ struct RemoveID: ParsableCommand {
             throw ExitCode(1)
         }
         if destinations.count > 1 { return try self.runFleet(destinations, keys: keys) }
-        var reports: [String] = []
+        var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
             let result =
                 if self.connection.sftp {
@@ -63,10 +63,8 @@ struct RemoveID: ParsableCommand {
                     try KeyDeploy.remove(keys: keys, target: self.connection.target, dryRun: self.dryRun, over: client)
                 }
             if self.connection.json {
-                let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-                let missing = result.notFound.map { jsonString($0.fingerprint().description) }
                 reports.append(
-                    "{\"destination\":\(jsonString(destination)),\"dryRun\":\(self.dryRun),\"removed\":[\(removed.joined(separator: ","))],\"notFound\":[\(missing.joined(separator: ","))]}"
+                    .object([("destination", .string(destination))] + Self.json(result, dryRun: self.dryRun))
                 )
                 return
             }
@@ -82,7 +80,7 @@ struct RemoveID: ParsableCommand {
             }
             writeOut("Number of key(s) removed from \(destination): \(result.removed.count)\n")
         }
-        if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(reports).text + "\n") }
     }
 
     /// Removes `keys` on every destination at once; a line per host and a summary.
@@ -106,19 +104,25 @@ struct RemoveID: ParsableCommand {
             case .failure(let error):
                 return .failed(host.destination, FailureText.reason(error))
             case .success(let result):
-                let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-                let missing = result.notFound.map { jsonString($0.fingerprint().description) }
                 let n = result.removed.count
                 return HostReport(
                     destination: host.destination,
                     status: n == 0 ? .notPresent : .removed,
                     detail: dryRun
                         ? "would remove \(keyCount(n, "line"))" : n == 0 ? "not present" : "removed \(keyCount(n))",
-                    json:
-                        "\"dryRun\":\(dryRun),\"removed\":[\(removed.joined(separator: ","))],\"notFound\":[\(missing.joined(separator: ","))]"
+                    json: Self.json(result, dryRun: dryRun)
                 )
             }
         }
         try finishFleet(reports, json: self.connection.json)
+    }
+
+    /// The JSON members of one host's result, after its destination.
+    private static func json(_ result: KeyDeploy.RemoveResult, dryRun: Bool) -> [(String, JSON)] {
+        [
+            ("dryRun", .bool(dryRun)),
+            ("removed", .array(result.removed.map { .object([("line", .int($0.line)), ("text", .string($0.text))]) })),
+            ("notFound", .array(result.notFound.map { .string($0.fingerprint().description) })),
+        ]
     }
 }

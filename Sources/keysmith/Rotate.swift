@@ -131,11 +131,11 @@ struct Rotate: ParsableCommand {
     }
 
     /// The JSON members for the old key's lines removed (or to be removed) and those not found.
-    private static func removalJSON(_ r: KeyRotation.Report) -> String {
-        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
-        return
-            "\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))]"
+    private static func removalJSON(_ r: KeyRotation.Report) -> [(String, JSON)] {
+        [
+            ("removed", .array(r.removed.map { .object([("line", .int($0.line)), ("text", .string($0.text))]) })),
+            ("oldKeysNotFound", .array(r.oldKeysNotFound.map { .string($0.fingerprint().description) })),
+        ]
     }
 
     /// One host's line in a dry run: what would be installed and removed.
@@ -151,8 +151,9 @@ struct Rotate: ParsableCommand {
             let reason = r.failure.map(FailureText.reason) ?? "unknown error"
             return .failed(host.destination, "could not read the authorized keys: \(reason); nothing was changed")
         }
-        let json =
-            "\"dryRun\":true,\"newLine\":\(jsonString(r.newLine)),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r))"
+        let json: [(String, JSON)] =
+            [("dryRun", .bool(true)), ("newLine", .string(r.newLine)), ("newKeyWasPresent", .bool(r.newKeyWasPresent))]
+            + Self.removalJSON(r)
         let what = "\(newKey.type.displayName) \(newKey.fingerprint())" + (r.newKeyOptions.map { " with \($0)" } ?? "")
         var detail = "would rotate: "
         detail +=
@@ -175,8 +176,10 @@ struct Rotate: ParsableCommand {
         case .success(let report):
             r = report
         }
-        let json =
-            "\"newKeyAdded\":\(r.newKeyAdded),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r)),\"failedStep\":\(r.failedStep.map { jsonString($0.description) } ?? "null"),\"newKeyTakenOut\":\(r.newKeyTakenOut)"
+        let json: [(String, JSON)] =
+            [("newKeyAdded", .bool(r.newKeyAdded)), ("newKeyWasPresent", .bool(r.newKeyWasPresent))]
+            + Self.removalJSON(r)
+            + [("failedStep", .string(orNull: r.failedStep?.description)), ("newKeyTakenOut", .bool(r.newKeyTakenOut))]
         guard let step = r.failedStep else {
             var detail = "rotated: "
             detail +=
