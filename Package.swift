@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
         .library(name: "SSHProtocol", targets: ["SSHProtocol"]),
+        .library(name: "SSHConnect", targets: ["SSHConnect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +47,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SSHConnect",
+            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "KeyDeploy",
             dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto"],
             swiftSettings: strict
@@ -60,6 +66,7 @@ let package = Package(
             dependencies: [
                 "KeyVerify",
                 "KeyDeploy",
+                "SSHConnect",
                 "SSHProtocol",
                 "SSHKeys",
                 "SSHCrypto",
@@ -93,7 +100,14 @@ let package = Package(
         ),
         .testTarget(
             name: "KeyDeployTests",
-            dependencies: ["KeyDeploy", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
+            dependencies: [
+                "KeyDeploy", "SSHConnect", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SSHConnectTests",
+            dependencies: ["SSHConnect", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

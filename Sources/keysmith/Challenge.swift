@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyVerify
+import SSHConnect
 import SSHKeys
 
 #if canImport(Glibc)
@@ -201,10 +202,11 @@ struct Challenge: ParsableCommand {
                 )
                 let fingerprint = result.fingerprint.description
                 if self.json {
-                    writeOut(
-                        "{\"fingerprint\":\(jsonString(fingerprint)),\"comment\":\(result.comment.map(jsonString) ?? "null"),"
-                            + "\"type\":\(jsonString(result.key.type.sshName)),\"line\":\(result.entry.lineNumber)}\n"
-                    )
+                    let object = JSON.object([
+                        ("fingerprint", .string(fingerprint)), ("comment", .string(orNull: result.comment)),
+                        ("type", .string(result.key.type.sshName)), ("line", .int(result.entry.lineNumber)),
+                    ])
+                    writeOut(object.text + "\n")
                 } else {
                     writeOut(fingerprint + " " + escapeForTerminal(result.comment ?? "no comment") + "\n")
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -76,7 +77,7 @@ struct CopyID: ParsableCommand {
         }
         if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
-        var reports: [String] = []
+        var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
             let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
             {
@@ -118,18 +119,18 @@ struct CopyID: ParsableCommand {
             writeOut("Now try logging into the machine, with:   \"ssh \(port)'\(config.user)@\(config.hostName)'\"\n")
             writeOut("and check to make sure that only the key(s) you wanted were added.\n\n")
         }
-        if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(reports).text + "\n") }
     }
 
     /// Deploys `lines` to every destination at once; a line per host and a summary.
     private func runFleet(_ destinations: [String], lines: [String]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, config, client in
+        let results = self.connection.runFleet(destinations, run) { _, config, client in
             let result = try client.withAuthorizedKeysStore(target: target, sftp: sftp) {
                 try $0.copy(lines: lines, force: force, dryRun: dryRun)
             }
@@ -140,7 +141,7 @@ struct CopyID: ParsableCommand {
             let destination = host.destination
             guard case .success(let (config, result)) = host.outcome else {
                 if case .failure(let error) = host.outcome {
-                    reports.append(.failed(destination, failureReason(error)))
+                    reports.append(.failed(destination, FailureText.reason(error)))
                 }
                 continue
             }
@@ -169,28 +170,25 @@ struct CopyID: ParsableCommand {
         try finishFleet(reports, json: self.connection.json)
     }
 
-    private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
-        "{\"destination\":\(jsonString(destination))," + self.jsonMembers(config: config, result: result) + "}"
+    private func json(destination: String, config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> JSON {
+        .object([("destination", .string(destination))] + self.jsonMembers(config: config, result: result))
     }
 
     /// Everything but the destination, in the order single-host --json has always printed it.
-    private func jsonMembers(config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> String {
-        func fingerprints(_ lines: [String]) -> String {
-            "["
-                + lines.compactMap {
-                    SSHPublicKey.parseLine(Substring($0)).map { jsonString($0.key.fingerprint().description) }
-                }.joined(separator: ",") + "]"
-        }
-        let present =
-            "[" + result.alreadyPresent.map { jsonString($0.fingerprint().description) }.joined(separator: ",") + "]"
-        let repaired =
-            "["
-            + result.repaired.map { "{\"path\":\(jsonString($0.path)),\"mode\":\(jsonString($0.mode))}" }.joined(
-                separator: ","
-            ) + "]"
-        let created = "[" + result.created.map(jsonString).joined(separator: ",") + "]"
-        return
-            "\"host\":\(jsonString(config.hostName)),\"port\":\(config.port),\"user\":\(jsonString(config.user)),\"dryRun\":\(self.dryRun),\"added\":\(fingerprints(result.added)),\"alreadyPresent\":\(present),\"created\":\(created),\"repaired\":\(repaired),\"addedFinalNewline\":\(result.addedFinalNewline)"
+    private func jsonMembers(config: SSHResolvedConfig, result: KeyDeploy.CopyResult) -> [(String, JSON)] {
+        let added = result.added.compactMap { SSHPublicKey.parseLine(Substring($0)) }
+        return [
+            ("host", .string(config.hostName)), ("port", .int(config.port)), ("user", .string(config.user)),
+            ("dryRun", .bool(self.dryRun)),
+            ("added", .array(added.map { .string($0.key.fingerprint().description) })),
+            ("alreadyPresent", .array(result.alreadyPresent.map { .string($0.fingerprint().description) })),
+            ("created", .array(result.created.map { .string($0) })),
+            (
+                "repaired",
+                .array(result.repaired.map { .object([("path", .string($0.path)), ("mode", .string($0.mode))]) })
+            ),
+            ("addedFinalNewline", .bool(result.addedFinalNewline)),
+        ]
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SSHConnect
 import SSHCrypto
 import SSHKeys
 
@@ -53,19 +54,23 @@ struct Fingerprint: ParsableCommand {
             }
             let entries = try self.keys(in: contents, path: path)
             var out = ""
-            var objects: [String] = []
+            var objects: [JSON] = []
             for (key, comment) in entries {
                 let fp = key.fingerprint(function)
                 let shown = self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
                 if self.json {
                     objects.append(
-                        "{\"bits\":\(key.bits),\"fingerprint\":\(jsonString(shown)),\"comment\":\(comment.map { jsonString(String(decoding: $0, as: UTF8.self)) } ?? "null"),\"type\":\(jsonString(key.type.displayName))}"
+                        .object([
+                            ("bits", .int(key.bits)), ("fingerprint", .string(shown)),
+                            ("comment", .string(orNull: comment.map { String(decoding: $0, as: UTF8.self) })),
+                            ("type", .string(key.type.displayName)),
+                        ])
                     )
                     continue
                 }
                 self.appendLine(for: key, comment: comment, function: function, to: &out)
             }
-            if self.json { out = "[" + objects.joined(separator: ",") + "]\n" }
+            if self.json { out = JSON.array(objects).text + "\n" }
             writeOut(out)
         }
     }
@@ -157,26 +162,4 @@ struct Fingerprint: ParsableCommand {
         }
         return (key, comment)
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }

@@ -38,8 +38,8 @@ struct HostReport {
     var detail: String
     /// Lines printed instead of `DESTINATION: detail` (list-ids prints its keys).
     var lines: [String]? = nil
-    /// More JSON members, `"name":value,…`, or empty.
-    var json: String = ""
+    /// More JSON members, after the destination, status and error.
+    var json: [(String, JSON)] = []
     /// Why the host failed.
     var error: String? = nil
 
@@ -48,11 +48,12 @@ struct HostReport {
         HostReport(destination: destination, status: .failed, detail: "failed: \(reason)", error: reason)
     }
 
-    var jsonObject: String {
-        var members = "\"destination\":\(jsonString(self.destination)),\"status\":\(jsonString(self.status.jsonName))"
-        if let error { members += ",\"error\":\(jsonString(error))" }
-        if !self.json.isEmpty { members += "," + self.json }
-        return "{" + members + "}"
+    var jsonObject: JSON {
+        var members: [(String, JSON)] = [
+            ("destination", .string(self.destination)), ("status", .string(self.status.jsonName)),
+        ]
+        if let error { members.append(("error", .string(error))) }
+        return .object(members + self.json)
     }
 }
 
@@ -60,7 +61,7 @@ struct HostReport {
 /// stdout; names the failed hosts in one sentence on stderr and exits 1 when any failed.
 func finishFleet(_ reports: [HostReport], json: Bool) throws {
     if json {
-        writeOut("[" + reports.map(\.jsonObject).joined(separator: ",") + "]\n")
+        writeOut(JSON.array(reports.map(\.jsonObject)).text + "\n")
     } else {
         for report in reports {
             let lines = report.status == .failed ? nil : report.lines

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -22,7 +23,7 @@ struct ListIDs: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        var objects: [String] = []
+        var objects: [JSON] = []
         let destinations: [String]
         do { destinations = try self.connection.allDestinations() } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
@@ -42,24 +43,24 @@ struct ListIDs: ParsableCommand {
                 writeOut(Self.line(entry) + "\n")
             }
         }
-        if self.connection.json { writeOut("[" + objects.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(objects).text + "\n") }
     }
 
     /// Reads every destination at once; each host's keys, then a summary.
     private func runFleet(_ destinations: [String]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, sftp) = (self.connection.target, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+        let results = self.connection.runFleet(destinations, run) { _, _, client in
             try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.list() }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {
             case .failure(let error):
-                return .failed(host.destination, failureReason(error))
+                return .failed(host.destination, FailureText.reason(error))
             case .success(let entries):
                 let keys = entries.map { Self.json($0, destination: host.destination) }
                 return HostReport(
@@ -67,7 +68,7 @@ struct ListIDs: ParsableCommand {
                     status: .listed,
                     detail: entries.isEmpty ? "no keys" : keyCount(entries.count),
                     lines: entries.isEmpty ? nil : entries.map { host.destination + " " + Self.line($0) },
-                    json: "\"keys\":[\(keys.joined(separator: ","))]"
+                    json: [("keys", .array(keys))]
                 )
             }
         }
@@ -80,9 +81,11 @@ struct ListIDs: ParsableCommand {
         return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
     }
 
-    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> String {
-        let fp = entry.key.fingerprint().description
-        return
-            "{\"destination\":\(jsonString(destination)),\"line\":\(entry.line),\"bits\":\(entry.key.bits),\"fingerprint\":\(jsonString(fp)),\"comment\":\(entry.comment.map(jsonString) ?? "null"),\"type\":\(jsonString(entry.key.type.displayName)),\"options\":\(entry.options.map(jsonString) ?? "null")}"
+    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> JSON {
+        .object([
+            ("destination", .string(destination)), ("line", .int(entry.line)), ("bits", .int(entry.key.bits)),
+            ("fingerprint", .string(entry.key.fingerprint().description)), ("comment", .string(orNull: entry.comment)),
+            ("type", .string(entry.key.type.displayName)), ("options", .string(orNull: entry.options)),
+        ])
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHKeys
 import SSHProtocol
 
@@ -46,17 +47,15 @@ struct RemoveID: ParsableCommand {
             throw ExitCode(1)
         }
         if destinations.count > 1 { return try self.runFleet(destinations, keys: keys) }
-        var reports: [String] = []
+        var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
             let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
             {
                 try $0.remove(keys: keys, dryRun: self.dryRun)
             }
             if self.connection.json {
-                let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-                let missing = result.notFound.map { jsonString($0.fingerprint().description) }
                 reports.append(
-                    "{\"destination\":\(jsonString(destination)),\"dryRun\":\(self.dryRun),\"removed\":[\(removed.joined(separator: ","))],\"notFound\":[\(missing.joined(separator: ","))]}"
+                    .object([("destination", .string(destination))] + Self.json(result, dryRun: self.dryRun))
                 )
                 return
             }
@@ -72,38 +71,44 @@ struct RemoveID: ParsableCommand {
             }
             writeOut("Number of key(s) removed from \(destination): \(result.removed.count)\n")
         }
-        if self.connection.json { writeOut("[" + reports.joined(separator: ",") + "]\n") }
+        if self.connection.json { writeOut(JSON.array(reports).text + "\n") }
     }
 
     /// Removes `keys` on every destination at once; a line per host and a summary.
     private func runFleet(_ destinations: [String], keys: [SSHPublicKey]) throws {
-        let password: PasswordSource
-        do { password = try self.connection.passwordSource(hosts: destinations.count) } catch let error as Failure {
+        let run: FleetRun
+        do { run = try self.connection.prepareRun(hosts: destinations.count) } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
         let (target, dryRun, sftp) = (self.connection.target, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, password: password) { _, _, client in
+        let results = self.connection.runFleet(destinations, run) { _, _, client in
             try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.remove(keys: keys, dryRun: dryRun) }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {
             case .failure(let error):
-                return .failed(host.destination, failureReason(error))
+                return .failed(host.destination, FailureText.reason(error))
             case .success(let result):
-                let removed = result.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-                let missing = result.notFound.map { jsonString($0.fingerprint().description) }
                 let n = result.removed.count
                 return HostReport(
                     destination: host.destination,
                     status: n == 0 ? .notPresent : .removed,
                     detail: dryRun
                         ? "would remove \(keyCount(n, "line"))" : n == 0 ? "not present" : "removed \(keyCount(n))",
-                    json:
-                        "\"dryRun\":\(dryRun),\"removed\":[\(removed.joined(separator: ","))],\"notFound\":[\(missing.joined(separator: ","))]"
+                    json: Self.json(result, dryRun: dryRun)
                 )
             }
         }
         try finishFleet(reports, json: self.connection.json)
+    }
+
+    /// The JSON members of one host's result, after its destination.
+    private static func json(_ result: KeyDeploy.RemoveResult, dryRun: Bool) -> [(String, JSON)] {
+        [
+            ("dryRun", .bool(dryRun)),
+            ("removed", .array(result.removed.map { .object([("line", .int($0.line)), ("text", .string($0.text))]) })),
+            ("notFound", .array(result.notFound.map { .string($0.fingerprint().description) })),
+        ]
     }
 }

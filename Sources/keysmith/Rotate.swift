@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyDeploy
+import SSHConnect
 import SSHCrypto
 import SSHKeys
 import SSHProtocol
@@ -66,7 +67,7 @@ struct Rotate: ParsableCommand {
         let oldKeys: [SSHPublicKey]
         let oldPrivate: [(label: String, key: SSHPrivateKey)]
         let destinations: [String]
-        let password: PasswordSource
+        let run: FleetRun
         do {
             new = try Self.loadNewKey(expandTilde(self.identity))
             oldKeys = try keysToDeploy(identity: self.old).keys.map(\.key)
@@ -77,18 +78,16 @@ struct Rotate: ParsableCommand {
             }
             oldPrivate = Self.loadOldPrivateKey(expandTilde(self.old))
             destinations = try self.connection.allDestinations()
-            password = try self.connection.passwordSource(hosts: destinations.count)
+            run = try self.connection.prepareRun(hosts: destinations.count, extraKeys: oldPrivate)
         } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
 
-        let shared = ConnectionShared(extraKeys: oldPrivate)
-        let options = self.connection
         let (target, sftp, keyOptions) = (self.connection.target, self.connection.sftp, self.keyOptions)
         let newKey = new.key
         if self.dryRun {
-            let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, _, client in
+            let results = self.connection.runFleet(destinations, run) { _, _, client in
                 try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
                     KeyRotation.plan(
                         newKey: newKey.publicKey,
@@ -102,9 +101,9 @@ struct Rotate: ParsableCommand {
             try finishFleet(results.map { Self.planReport($0, newKey: newKey.publicKey) }, json: self.connection.json)
             return
         }
-        let results = self.connection.runFleet(destinations, password: password, shared: shared) { _, config, client in
+        let results = self.connection.runFleet(destinations, run) { _, config, client in
             let prove = {
-                let proof = try options.connect(config, password: .ask, shared: shared, onlyKey: (new.path, newKey))
+                let proof = try run.connector.connect(config, password: .ask, onlyKey: (new.path, newKey))
                 proof.close()
             }
             return try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
@@ -123,16 +122,16 @@ struct Rotate: ParsableCommand {
 
     /// Why a host failed before anything was changed on it, saying so once.
     private static func unchanged(_ error: any Error) -> String {
-        let reason = failureReason(error)
+        let reason = FailureText.reason(error)
         return reason.hasSuffix("nothing was changed)") ? reason : reason + "; nothing was changed"
     }
 
     /// The JSON members for the old key's lines removed (or to be removed) and those not found.
-    private static func removalJSON(_ r: KeyRotation.Report) -> String {
-        let removed = r.removed.map { "{\"line\":\($0.line),\"text\":\(jsonString($0.text))}" }
-        let notFound = r.oldKeysNotFound.map { jsonString($0.fingerprint().description) }
-        return
-            "\"removed\":[\(removed.joined(separator: ","))],\"oldKeysNotFound\":[\(notFound.joined(separator: ","))]"
+    private static func removalJSON(_ r: KeyRotation.Report) -> [(String, JSON)] {
+        [
+            ("removed", .array(r.removed.map { .object([("line", .int($0.line)), ("text", .string($0.text))]) })),
+            ("oldKeysNotFound", .array(r.oldKeysNotFound.map { .string($0.fingerprint().description) })),
+        ]
     }
 
     /// One host's line in a dry run: what would be installed and removed.
@@ -145,11 +144,12 @@ struct Rotate: ParsableCommand {
             r = report
         }
         if r.failedStep != nil {
-            let reason = r.failure.map(failureReason) ?? "unknown error"
+            let reason = r.failure.map(FailureText.reason) ?? "unknown error"
             return .failed(host.destination, "could not read the authorized keys: \(reason); nothing was changed")
         }
-        let json =
-            "\"dryRun\":true,\"newLine\":\(jsonString(r.newLine)),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r))"
+        let json: [(String, JSON)] =
+            [("dryRun", .bool(true)), ("newLine", .string(r.newLine)), ("newKeyWasPresent", .bool(r.newKeyWasPresent))]
+            + Self.removalJSON(r)
         let what = "\(newKey.type.displayName) \(newKey.fingerprint())" + (r.newKeyOptions.map { " with \($0)" } ?? "")
         var detail = "would rotate: "
         detail +=
@@ -172,8 +172,10 @@ struct Rotate: ParsableCommand {
         case .success(let report):
             r = report
         }
-        let json =
-            "\"newKeyAdded\":\(r.newKeyAdded),\"newKeyWasPresent\":\(r.newKeyWasPresent),\(Self.removalJSON(r)),\"failedStep\":\(r.failedStep.map { jsonString($0.description) } ?? "null"),\"newKeyTakenOut\":\(r.newKeyTakenOut)"
+        let json: [(String, JSON)] =
+            [("newKeyAdded", .bool(r.newKeyAdded)), ("newKeyWasPresent", .bool(r.newKeyWasPresent))]
+            + Self.removalJSON(r)
+            + [("failedStep", .string(orNull: r.failedStep?.description)), ("newKeyTakenOut", .bool(r.newKeyTakenOut))]
         guard let step = r.failedStep else {
             var detail = "rotated: "
             detail +=
@@ -183,7 +185,7 @@ struct Rotate: ParsableCommand {
                 ? "; the old key was not installed" : ", old key removed (\(keyCount(r.removed.count, "line")))"
             return HostReport(destination: host.destination, status: .rotated, detail: detail, json: json)
         }
-        var reason = "could not \(step): \(r.failure.map(failureReason) ?? "unknown error")"
+        var reason = "could not \(step): \(r.failure.map(FailureText.reason) ?? "unknown error")"
         switch step {
         case .removeOld:
             reason += "; the new key is installed and logs in, and the old key is still installed"
@@ -192,7 +194,7 @@ struct Rotate: ParsableCommand {
             if r.newKeyTakenOut {
                 reason += " and the new key was taken out again"
             } else if let failure = r.takeOutFailure {
-                reason += ", but the new key could not be taken out again (\(failureReason(failure)))"
+                reason += ", but the new key could not be taken out again (\(FailureText.reason(failure)))"
             }
         }
         var line = HostReport.failed(host.destination, reason)
@@ -260,6 +262,7 @@ struct Rotate: ParsableCommand {
         guard publicPath.hasSuffix(".pub") else { return [] }
         let path = String(publicPath.dropLast(4))
         guard KeyFileIO.fileExists(path) else { return [] }
-        return ConnectionShared.load(path, defaults: false, batch: false).map { [(path, $0)] } ?? []
+        let key = IdentityStore.load(path, defaults: false, batch: false, prompter: SystemPrompter(), events: .terminal)
+        return key.map { [(path, $0)] } ?? []
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import KeyVerify
 import Logging
+import SSHConnect
 import SSHCrypto
 import SSHKeys
 

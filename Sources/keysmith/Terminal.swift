@@ -1,7 +1,9 @@
 import ArgumentParser
 import Dispatch
+import SSHConnect
 import SSHCrypto
 import SSHKeys
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -51,55 +53,6 @@ func reportingFailures(_ body: () throws -> Void) throws {
     }
 }
 
-/// Ends a message with a period, once.
-func sentence(_ s: String) -> String {
-    s.hasSuffix(".") || s.hasSuffix("?") ? s : s + "."
-}
-
-/// Reads a passphrase from the controlling terminal with echo off.
-/// - Returns: nil when there is no terminal to ask.
-func readPassphrase(prompt: String) -> SecureBytes? {
-    let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var old = termios()
-    let haveTermios = tcgetattr(fd, &old) == 0
-    if haveTermios {
-        var quiet = old
-        quiet.c_lflag &= ~tcflag_t(ECHO | ECHONL)
-        quiet.c_lflag |= tcflag_t(ICANON)
-        _ = tcsetattr(fd, TCSAFLUSH, &quiet)
-    }
-    defer {
-        if haveTermios { _ = tcsetattr(fd, TCSAFLUSH, &old) }
-    }
-    let promptBytes = Array(prompt.utf8)
-    _ = promptBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    let buffer = SecureBytes(count: 1024)
-    var length = 0
-    let ok = buffer.withUnsafeMutableBytes { p -> Bool in
-        var byte: UInt8 = 0
-        while true {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return length > 0 }
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return true }
-            if length < p.count {
-                p[length] = byte
-                length += 1
-            }
-        }
-    }
-    writeNewline(fd)
-    guard ok || length == 0 else { return nil }
-    return buffer.slice(0..<length)
-}
-
-private func writeNewline(_ fd: Int32) {
-    let nl: [UInt8] = [UInt8(ascii: "\n")]
-    _ = nl.withUnsafeBytes { write(fd, $0.baseAddress, 1) }
-}
-
 /// A passphrase from an option, or asked (askpass or terminal, see ``askSecret(prompt:)``),
 /// or a failure saying which option to use.
 func askExistingPassphrase(option: String?, optionName: String, file: String) throws -> SecureBytes {
@@ -137,21 +90,6 @@ func defaultComment() -> String {
     return "\(user)@\(hostName)"
 }
 
-/// `~/.ssh`, from HOME or the password database.
-func sshDirectory() -> String {
-    if let home = getenv("HOME"), home.pointee != 0 { return String(cString: home) + "/.ssh" }
-    if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) + "/.ssh" }
-    return ".ssh"
-}
-
-/// Expands a leading `~/`.
-func expandTilde(_ path: String) -> String {
-    guard path == "~" || path.hasPrefix("~/") else { return path }
-    let ssh = sshDirectory()
-    let home = String(ssh.dropLast(5))
-    return home + path.dropFirst()
-}
-
 /// Reads all of standard input, up to 16 MiB.
 func readStandardInput() throws -> [UInt8] {
     var out: [UInt8] = []
@@ -165,35 +103,6 @@ func readStandardInput() throws -> [UInt8] {
         if out.count > 16 << 20 { throw Failure("standard input is larger than 16 MiB") }
     }
     return out
-}
-
-/// Reads everything from `fd`, up to `limit` bytes, into secure storage: it grows by copies
-/// into new `SecureBytes`, so every buffer that held part of the secret is wiped.
-func readSecret(from fd: Int32, limit: Int = 16 << 20, what: String = "standard input") throws -> SecureBytes {
-    var storage = SecureBytes(count: 4096)
-    var length = 0
-    while true {
-        if length == storage.count {
-            guard storage.count < limit else { throw Failure("\(what) is larger than \(limit >> 20) MiB") }
-            let bigger = SecureBytes(count: min(storage.count * 2, limit))
-            bigger.withUnsafeMutableBytes { dst in storage.withUnsafeBytes { dst.copyMemory(from: $0) } }
-            storage = bigger
-        }
-        let n = storage.withUnsafeMutableBytes { p in read(fd, p.baseAddress! + length, p.count - length) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw Failure("cannot read \(what): \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        length += n
-    }
-    return storage.slice(0..<length)
-}
-
-/// The bytes of `secret` before its first line break (LF, CR LF or CR).
-func firstLine(_ secret: SecureBytes) -> SecureBytes {
-    let end = secret.withUnsafeBytes { p in
-        p.firstIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") } ?? p.count
-    }
-    return secret.slice(0..<end)
 }
 
 /// A command that only groups subcommands. Run without one it is a usage error (exit 64,
@@ -237,29 +146,26 @@ func withProgress<T, E: Error>(_ message: String, _ body: () throws(E) -> T) thr
 }
 
 /// The one-line indicator of ``withProgress(_:_:)``.
-private final class ProgressIndicator: @unchecked Sendable {  // @unchecked: `state` is only touched under `lock`
-    private var lock = pthread_mutex_t()
-    private var state = 0  // 0 waiting, 1 shown, 2 finished
+private final class ProgressIndicator: Sendable {
+    private enum State { case waiting, shown, finished }
+    private let state = Mutex(State.waiting)
 
     init(message: String, delayMilliseconds: Int) {
-        pthread_mutex_init(&self.lock, nil)
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMilliseconds)) { [self] in
-            pthread_mutex_lock(&self.lock)
-            defer { pthread_mutex_unlock(&self.lock) }
-            guard self.state == 0 else { return }
-            writeAll(2, message)
-            self.state = 1
+            self.state.withLock { state in
+                guard state == .waiting else { return }
+                writeAll(2, message)
+                state = .shown
+            }
         }
     }
 
-    deinit { pthread_mutex_destroy(&self.lock) }
-
     func finish() {
-        pthread_mutex_lock(&self.lock)
-        defer { pthread_mutex_unlock(&self.lock) }
-        // Back to the start of the line and erase it, so the next output starts clean.
-        if self.state == 1 { writeAll(2, "\r\u{1B}[K") }
-        self.state = 2
+        self.state.withLock { state in
+            // Back to the start of the line and erase it, so the next output starts clean.
+            if state == .shown { writeAll(2, "\r\u{1B}[K") }
+            state = .finished
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SSHConnect
 import SSHKeys
 
 struct Verify: ParsableCommand {

@@ -1,4 +1,5 @@
 import KeyDeploy
+import SSHConnect
 import SSHCrypto
 import SSHKeys
 import Testing

@@ -1,4 +1,5 @@
 public import SSHCrypto
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -96,96 +97,81 @@ private final class ThreadBody: Sendable {
     init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
-/// A mutex over an allocation of its own, so its address never moves.
-package final class Mutex: @unchecked Sendable {  // @unchecked: pthread_mutex_t is made for sharing
-    private let pointer: UnsafeMutablePointer<pthread_mutex_t>
-
-    package init() {
-        self.pointer = .allocate(capacity: 1)
-        self.pointer.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(self.pointer, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(self.pointer)
-        self.pointer.deallocate()
-    }
-
-    package func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(self.pointer)
-        defer { pthread_mutex_unlock(self.pointer) }
-        return try body()
-    }
-}
-
 /// The fleet's shared state: which host is next, and the results so far.
-private final class Board<Value: Sendable>: @unchecked Sendable {  // @unchecked: state is only touched under `lock`
-    private let lock = Mutex()
-    private let order = Mutex()
+private final class Board<Value: Sendable>: Sendable {
+    private struct State {
+        var nextIndex = 0
+        var ended = 0
+        var slots: [Fleet.HostResult<Value>?]
+    }
+
+    private let state: Mutex<State>
+    /// Held while a progress callback runs, so that calls never overlap.
+    private let order = Mutex(())
     private let destinations: [String]
-    private var nextIndex = 0
-    private var ended = 0
-    private var slots: [Fleet.HostResult<Value>?]
 
     init(_ destinations: [String]) {
         self.destinations = destinations
-        self.slots = Array(repeating: nil, count: destinations.count)
+        self.state = Mutex(State(slots: Array(repeating: nil, count: destinations.count)))
     }
 
     func next() -> (Int, String)? {
-        self.lock.withLock {
-            guard self.nextIndex < self.destinations.count else { return nil }
-            defer { self.nextIndex += 1 }
-            return (self.nextIndex, self.destinations[self.nextIndex])
+        self.state.withLock { state -> (Int, String)? in
+            guard state.nextIndex < self.destinations.count else { return nil }
+            defer { state.nextIndex += 1 }
+            return (state.nextIndex, self.destinations[state.nextIndex])
         }
     }
 
     /// Records a result; returns how many hosts have ended.
     func finish(_ index: Int, _ result: Fleet.HostResult<Value>) -> Int {
-        self.lock.withLock {
-            self.slots[index] = result
-            self.ended += 1
-            return self.ended
+        self.state.withLock { state -> Int in
+            state.slots[index] = result
+            state.ended += 1
+            return state.ended
         }
     }
 
-    func serialized(_ body: () -> Void) { self.order.withLock(body) }
+    func serialized(_ body: () -> Void) { self.order.withLock { _ in body() } }
 
-    func results() -> [Fleet.HostResult<Value>] { self.lock.withLock { self.slots.map { $0! } } }
+    func results() -> [Fleet.HostResult<Value>] { self.state.withLock { $0.slots.map { $0! } } }
 }
 
 /// A secret asked for once and then given to every host that needs it: the password of a
 /// fleet run. The first host to need it asks (the others wait meanwhile); an answer of
 /// nil (no terminal, the user gave up) is kept too, so nobody is asked twice.
-public final class SharedSecret: @unchecked Sendable {  // @unchecked: state is only touched under `lock`
-    private let lock = Mutex()
+public final class SharedSecret: Sendable {
+    private struct State {
+        var asked: Bool
+        var value: SecureBytes?
+    }
+
+    private let state: Mutex<State>
     private let ask: @Sendable () -> SecureBytes?
-    private var asked = false
-    private var value: SecureBytes?
 
     /// - Parameter ask: how to get the secret; called at most once.
     public init(ask: @escaping @Sendable () -> SecureBytes?) {
         self.ask = ask
+        self.state = Mutex(State(asked: false, value: nil))
     }
 
     /// A secret known from the start (read from stdin before any host was contacted).
     public init(_ value: SecureBytes?) {
         self.ask = { nil }
-        self.asked = true
-        self.value = value
+        self.state = Mutex(State(asked: true, value: value))
     }
 
     /// The secret, asking for it the first time.
     public func get() -> SecureBytes? {
-        self.lock.withLock {
-            if !self.asked {
-                self.asked = true
-                self.value = self.ask()
+        self.state.withLock { state -> SecureBytes? in
+            if !state.asked {
+                state.asked = true
+                state.value = self.ask()
             }
-            return self.value
+            return state.value
         }
     }
 
     /// Whether it has been asked for (or given) already.
-    public var wasAsked: Bool { self.lock.withLock { self.asked } }
+    public var wasAsked: Bool { self.state.withLock { $0.asked } }
 }

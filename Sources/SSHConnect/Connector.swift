@@ -1,0 +1,168 @@
+public import SSHKeys
+public import SSHProtocol
+import Synchronization
+
+/// Shows how a run over hosts goes while it runs (keysmith: a progress line on a terminal).
+public protocol FleetReporter: Sendable {
+    /// A host ended: `ended` of `total` have. Calls never overlap.
+    func hostEnded(_ ended: Int, of total: Int)
+    /// Every host has ended.
+    func runEnded()
+}
+
+/// Connects and logs in to the hosts of one run, by ``ConnectionSettings``, asking what
+/// must be asked through one ``Prompter``.
+///
+/// What the hosts of a run share lives here: the identity files and their passphrases
+/// (``IdentityStore``), and a lock so that host keys are checked, confirmed and recorded in
+/// known_hosts one host at a time.
+public final class Connector: Sendable {
+    public let settings: ConnectionSettings
+    public let prompter: any Prompter
+    public let events: ConnectionEvents
+    public let identities: IdentityStore
+    private let environment: @Sendable (String) -> String?
+    private let hostKeyLock = Mutex(())
+
+    /// - Parameters:
+    ///   - extraKeys: keys offered before the identity files (rotate's old key).
+    ///   - environment: looks up an environment variable (SSH_AUTH_SOCK); the process's own by default.
+    public init(
+        settings: ConnectionSettings,
+        prompter: any Prompter,
+        events: ConnectionEvents = ConnectionEvents(),
+        extraKeys: [(label: String, key: SSHPrivateKey)] = [],
+        environment: @escaping @Sendable (String) -> String? = SystemPrompter.processEnvironment
+    ) {
+        self.settings = settings
+        self.prompter = prompter
+        self.events = events
+        self.identities = IdentityStore(extraKeys: extraKeys, prompter: prompter, events: events)
+        self.environment = environment
+    }
+
+    /// Where passwords come from in a run over `hosts` hosts (see ``PasswordSource/forRun(hosts:standardInput:prompter:events:)``).
+    public func passwordSource(hosts: Int) throws(SSHConnectError) -> PasswordSource {
+        try PasswordSource.forRun(
+            hosts: hosts,
+            standardInput: self.settings.passwordStdin ? StandardInputPrompter() : nil,
+            prompter: self.prompter,
+            events: self.events
+        )
+    }
+
+    /// Everything a connection to `config`'s host needs: algorithms, credentials, the
+    /// order of methods and the host key check.
+    ///
+    /// - Parameter onlyKey: log in with this key alone (publickey, no agent, no password):
+    ///   the proof of a rotation.
+    public func clientOptions(
+        _ config: SSHResolvedConfig,
+        password: PasswordSource,
+        onlyKey: (label: String, key: SSHPrivateKey)? = nil
+    ) throws(SSHProtocolError) -> SSHClientOptions {
+        let policy = HostKeyPolicy(
+            config: config,
+            log: self.events.diagnostic,
+            ask: { [prompter] in prompter.askVisible($0) }
+        )
+        var algorithms = try config.algorithms()
+        if config.hostKeyAlgorithms == nil {
+            algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
+        }
+        var credentials: SSHCredentials
+        var order = config.preferredAuthentications
+        if let onlyKey {
+            credentials = SSHCredentials(keys: [onlyKey])
+            order = [.publicKey]
+        } else {
+            credentials = CredentialPolicy.credentials(
+                for: config,
+                password: password,
+                keys: self.identities.identities(config),
+                useAgent: !config.identitiesOnly && !(self.environment("SSH_AUTH_SOCK") ?? "").isEmpty,
+                prompter: self.prompter,
+                events: self.events
+            )
+        }
+        // known_hosts is read, asked about and rewritten by one host at a time.
+        let verifier = policy.verifier
+        return SSHClientOptions(
+            host: config.hostName,
+            port: config.port,
+            user: config.user,
+            algorithms: algorithms,
+            credentials: credentials,
+            authenticationOrder: order,
+            connectTimeout: config.connectTimeout ?? 10,
+            hostKeyVerifier: { [self] (key: SSHPublicKey) throws(SSHProtocolError) -> Void in
+                try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try verifier(key) }
+            }
+        )
+    }
+
+    /// Connects and authenticates to one host.
+    public func connect(
+        _ config: SSHResolvedConfig,
+        password: PasswordSource,
+        onlyKey: (label: String, key: SSHPrivateKey)? = nil
+    ) throws -> SSHClient {
+        let options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
+        if self.settings.verbose {
+            self.events.diagnostic(
+                "keysmith: connecting to \(KnownHostsFormat.hostName(config.hostName, port: config.port)) as \(config.user)"
+            )
+        }
+        let client = try SSHClient.connect(options)
+        if self.settings.verbose {
+            if let negotiated = client.negotiatedAlgorithms {
+                for line in negotiated.verboseLines { self.events.diagnostic("keysmith: \(line)") }
+            }
+            self.events.diagnostic(
+                "keysmith: authenticated with \(client.authenticatedWith); host key \(client.hostKey.type.displayName) \(client.hostKey.fingerprint())"
+            )
+        }
+        return client
+    }
+
+    /// Resolves `destination`, connects and logs in, and runs `body` on the connection,
+    /// closing it afterwards: one host's step of ``run(_:password:reporter:_:)``, and the
+    /// whole run when there is one host whose output is printed as it comes.
+    public func withConnection<Value>(
+        to destination: String,
+        password: PasswordSource,
+        _ body: (SSHResolvedConfig, SSHClient) throws -> Value
+    ) throws -> Value {
+        let config = try self.settings.resolve(destination)
+        let client = try self.connect(config, password: password)
+        defer { client.close() }
+        return try body(config, client)
+    }
+
+    /// Connects to every destination, at most ``ConnectionSettings/parallel`` at a time
+    /// (one host runs on the calling thread), and runs `work` on each connection.
+    ///
+    /// - Parameters:
+    ///   - password: where passwords come from (see ``passwordSource(hosts:)``).
+    ///   - reporter: told as hosts end, and when all have.
+    ///   - work: the job on one host: its destination as written, its configuration and
+    ///     the logged-in client (closed afterwards); what it throws is that host's failure.
+    /// - Returns: one result per destination, in the order given.
+    public func run<Value: Sendable>(
+        _ destinations: [String],
+        password: PasswordSource,
+        reporter: (any FleetReporter)? = nil,
+        _ work: @escaping @Sendable (String, SSHResolvedConfig, SSHClient) throws -> Value
+    ) -> [Fleet.HostResult<Value>] {
+        var progress: (@Sendable (Int, Int) -> Void)? = nil
+        if let reporter { progress = { ended, total in reporter.hostEnded(ended, of: total) } }
+        let job: @Sendable (String) throws -> Value = { [self] destination in
+            try self.withConnection(to: destination, password: password) { config, client in
+                try work(destination, config, client)
+            }
+        }
+        let results = Fleet.run(destinations, parallel: self.settings.parallel, progress: progress, job)
+        reporter?.runEnded()
+        return results
+    }
+}

@@ -1,0 +1,86 @@
+import SSHCrypto
+public import SSHKeys
+public import SSHProtocol
+import Synchronization
+
+/// The identity files of one run: each read, and its passphrase asked, at most once,
+/// whichever host needs it first (the others wait for it), and never in batch mode.
+public final class IdentityStore: Sendable {
+    private let loaded = Mutex<[String: SSHPrivateKey?]>([:])
+    private let prompter: any Prompter
+    private let events: ConnectionEvents
+    /// Keys offered before the configured identity files (rotate's old key).
+    public let extraKeys: [(label: String, key: SSHPrivateKey)]
+
+    public init(
+        extraKeys: [(label: String, key: SSHPrivateKey)] = [],
+        prompter: any Prompter,
+        events: ConnectionEvents = ConnectionEvents()
+    ) {
+        self.extraKeys = extraKeys
+        self.prompter = prompter
+        self.events = events
+    }
+
+    /// The keys to offer for `config`, in order: the extra keys, then the identity files'
+    /// private keys in the order configured: unencrypted ones always; encrypted ones that
+    /// were named explicitly after asking for the passphrase (never in batch mode); ssh's
+    /// default files that are missing or encrypted are skipped.
+    public func identities(_ config: SSHResolvedConfig) -> [(label: String, key: SSHPrivateKey)] {
+        self.extraKeys
+            + config.identityFiles.compactMap { path in
+                let slot = "\(config.identityFilesAreDefaults) \(config.batchMode) \(path)"
+                let key = self.loaded.withLock { loaded -> SSHPrivateKey? in
+                    if let known = loaded[slot] { return known }
+                    let key = Self.load(
+                        path,
+                        defaults: config.identityFilesAreDefaults,
+                        batch: config.batchMode,
+                        prompter: self.prompter,
+                        events: self.events
+                    )
+                    loaded[slot] = key
+                    return key
+                }
+                return key.map { (path, $0) }
+            }
+    }
+
+    /// Reads one identity file, asking for its passphrase when it is encrypted, it was
+    /// named explicitly (`defaults` false) and `batch` is off.
+    /// - Returns: nil (with a diagnostic where ssh gives one) when the key cannot be had.
+    public static func load(
+        _ path: String,
+        defaults: Bool,
+        batch: Bool,
+        prompter: any Prompter,
+        events: ConnectionEvents
+    ) -> SSHPrivateKey? {
+        guard KeyFileIO.fileExists(path) else {
+            if !defaults { events.diagnostic("keysmith: no identity file \(path); skipping it") }
+            return nil
+        }
+        guard var contents = try? KeyFileIO.readPrivateKeyFile(path) else {
+            events.diagnostic(
+                "keysmith: cannot read the identity file \(path) (check that it exists and is chmod 600); skipping it"
+            )
+            return nil
+        }
+        // The file's bytes are the key when it is not encrypted; zero them once it is decoded.
+        defer { secureWipe(&contents) }
+        if !SSHPrivateKey.isEncrypted(fileContents: contents) { return try? SSHPrivateKey(fileContents: contents) }
+        if defaults || batch { return nil }
+        var key: SSHPrivateKey? = nil
+        if let pass = prompter.askSecret("Enter passphrase for key '\(path)': ", reportingFailureTo: events.diagnostic)
+        {
+            events.slowStep("deriving the key from the passphrase") {
+                key = try? SSHPrivateKey(fileContents: contents, passphrase: pass)
+            }
+        }
+        guard let key else {
+            events.diagnostic("keysmith: could not decrypt \(path); skipping it")
+            return nil
+        }
+        return key
+    }
+}
