@@ -1,12 +1,12 @@
 # keysmith — build, test, demo and install.
 #
 #   make test      install missing Debian packages, lint, build, run the default test tier
-#                  (every algorithm and every pair of algorithms against OpenSSH, the
-#                  representative case of each fault sweep), then every fuzz target for
+#                  (every algorithm and every pair of algorithms against OpenSSH and
+#                  dropbear, one command per hostile server), then every fuzz target for
 #                  TEST_FUZZ_SECONDS (15) each; what CI runs (docs/testing.md)
 #   make test-full the same with KEYSMITH_TEST_TIER=full: the full algorithm product against
-#                  OpenSSH and dropbear, the long fault sweeps, then every fuzz target for
-#                  FULL_FUZZ_SECONDS (60) each
+#                  OpenSSH and dropbear, every command against every hostile server, then
+#                  every fuzz target for FULL_FUZZ_SECONDS (60) each
 #   make demo      install missing Debian packages, release build, run the main job
 #   make install   release build (a static executable) into $(PREFIX), with man
 #                  pages and bash/zsh/fish completions (BIN=path installs that binary
@@ -66,8 +66,8 @@ lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Fuzz/Sources Package.swift
 
 # The tier is read by the test support (Tests/KeysmithTestSupport/TestTier.swift): unset, the
-# matrices run a pairwise covering array of the algorithms and the long sweeps their
-# representative case; KEYSMITH_TEST_TIER=full runs everything (docs/testing.md).
+# matrices run a pairwise covering array of the algorithms and the long sweeps a
+# representative share; KEYSMITH_TEST_TIER=full runs everything (docs/testing.md).
 test: deps lint
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)

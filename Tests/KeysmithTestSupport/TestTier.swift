@@ -3,9 +3,9 @@ import Foundation
 /// Which tier of the test suite this process runs (docs/testing.md).
 ///
 /// `make test` runs the default tier: every algorithm and every pair of algorithms against
-/// the real OpenSSH tools, the representative case of each fault sweep. `make test-full` sets
+/// the real OpenSSH tools, a representative share of the long sweeps. `make test-full` sets
 /// `KEYSMITH_TEST_TIER=full`, and then the matrices run their full product and the long
-/// sweeps run every case. Any other value, or none, is the default tier.
+/// sweeps every case. Any other value, or none, is the default tier.
 public enum TestTier: Sendable {
     /// `make test`.
     case standard
