@@ -140,13 +140,15 @@ let package = Package(
 // libFuzzer executables, one per FuzzTarget case, declared only when KEYSMITH_FUZZ is set
 // (`make fuzz`): without `-sanitize=fuzzer` they have no `main` and could not link, and the
 // everyday build stays as it was. docs/fuzzing.md explains why.
-if Context.environment["KEYSMITH_FUZZ"] != nil {
-    for name in [
+let fuzzMode = Context.environment["KEYSMITH_FUZZ"]
+if let fuzzMode {
+    let fuzzTargets = [
         "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
         "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP", "FuzzServerTransport",
         "FuzzServerUserAuth",
         "FuzzServerSession", "FuzzEd25519",
-    ] {
+    ]
+    for name in fuzzTargets {
         package.targets.append(
             .executableTarget(
                 name: name,
@@ -157,15 +159,27 @@ if Context.environment["KEYSMITH_FUZZ"] != nil {
         )
         package.products.append(.executable(name: name, targets: [name]))
     }
-    // The long differential run of the Ed25519 prepared-key path (docs/security.md): an
-    // ordinary release executable, built without sanitizers by `make ed25519-differential`.
-    package.targets.append(
-        .executableTarget(
-            name: "Ed25519LongRun",
-            dependencies: ["SSHCrypto"],
-            path: "Fuzz/Sources/Ed25519LongRun",
-            swiftSettings: strict
+    if fuzzMode == "targets" {
+        // `make fuzz-build`: one `swift build` (no --product) builds every fuzz target at
+        // once, so the package holds only them and the libraries they link: the executable,
+        // KeyDeploy and the test support are no fuzz targets, and would be built for nothing.
+        let libraries: Set = [
+            "CSodium", "COpenSSL", "SSHCrypto", "SSHKeys", "SSHProtocol", "KeyVerify", "KeysmithFuzzing",
+        ]
+        let kept = libraries.union(fuzzTargets)
+        package.targets.removeAll { !kept.contains($0.name) }
+        package.products.removeAll { !kept.contains($0.name) }
+    } else {
+        // The long differential run of the Ed25519 prepared-key path (docs/security.md): an
+        // ordinary release executable, built without sanitizers by `make ed25519-differential`.
+        package.targets.append(
+            .executableTarget(
+                name: "Ed25519LongRun",
+                dependencies: ["SSHCrypto"],
+                path: "Fuzz/Sources/Ed25519LongRun",
+                swiftSettings: strict
+            )
         )
-    )
-    package.products.append(.executable(name: "Ed25519LongRun", targets: ["Ed25519LongRun"]))
+        package.products.append(.executable(name: "Ed25519LongRun", targets: ["Ed25519LongRun"]))
+    }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Debian's dropbear (dropbear-bin) on a loopback port, with its own host keys made by
-/// dropbearkey and a throwaway local account with a password, as a second server for
-/// interop tests. Needs root (tests run as root).
+/// Debian's dropbear (dropbear-bin) on a loopback port, with host keys made by dropbearkey
+/// (once per test process, shared by every fixture) and a throwaway local account with a
+/// password (lent by the process's AccountPool), as a second server for interop tests. Needs root (tests run as root).
 public final class DropbearFixture: @unchecked Sendable {
     // @unchecked: the process id is only touched in init and deinit.
 
@@ -16,7 +16,7 @@ public final class DropbearFixture: @unchecked Sendable {
     public let password: String
     /// The test account's home directory.
     public let home: String
-    /// The directory holding the host keys, pid file and log.
+    /// The directory holding the pid file, known_hosts and log.
     public let directory: TempDir
     /// The host keys' public lines (`type base64`), as `dropbearkey -y` prints them.
     public let hostKeys: [String]
@@ -28,36 +28,15 @@ public final class DropbearFixture: @unchecked Sendable {
     public init(extraArguments: [String] = []) throws {
         self.directory = try TempDir()
         let dir = self.directory
-        var keys: [String] = []
-        var keyArguments: [String] = []
-        for (type, bits) in [("ed25519", nil), ("ecdsa", "256"), ("rsa", "2048")] as [(String, String?)] {
-            let path = dir.path("dropbear_\(type)_host_key")
-            var args = ["-t", type, "-f", path]
-            if let bits { args += ["-s", bits] }
-            _ = try runProcess("/usr/bin/dropbearkey", args).checked("dropbearkey")
-            let shown = try runProcess("/usr/bin/dropbearkey", ["-y", "-f", path]).checked("dropbearkey -y")
-            guard
-                let line = shown.stdout.split(separator: "\n").first(where: {
-                    $0.hasPrefix("ssh-") || $0.hasPrefix("ecdsa-")
-                })
-            else { throw FixtureError("dropbearkey -y printed no key: \(shown.stdout)") }
-            keys.append(line.split(separator: " ").prefix(2).joined(separator: " "))
-            keyArguments += ["-r", path]
-        }
-        self.hostKeys = keys
+        // Made once per test process (SharedHostKeys): most of a fixture's start-up otherwise.
+        let shared = try SharedHostKeys.dropbear.get()
+        self.hostKeys = shared.map(\.line)
+        let keyArguments = shared.flatMap { ["-r", $0.path] }
 
-        let user = "kd" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        let password = "pw-" + UUID().uuidString
-        let add = try runProcess("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
-        guard add.status == 0 else { throw FixtureError("useradd failed: \(add.stderr)") }
-        let pw = try runProcess("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
-        guard pw.status == 0 else {
-            _ = try? runProcess("/usr/sbin/userdel", ["-r", user])
-            throw FixtureError("chpasswd failed: \(pw.stderr)")
-        }
-        self.user = user
-        self.password = password
-        self.home = "/home/\(user)"
+        let account = try AccountPool.shared.take()
+        self.user = account.user
+        self.password = account.password
+        self.home = account.home
 
         var lastError = ""
         for _ in 0..<5 {
@@ -78,15 +57,14 @@ public final class DropbearFixture: @unchecked Sendable {
             stopDaemon(pid)
             lastError = (try? readText(dir.path("dropbear.log"))) ?? ""
         }
-        _ = try? runProcess("/usr/sbin/userdel", ["-r", user])
+        AccountPool.shared.giveBack(account)
         throw FixtureError("dropbear did not start: \(lastError)")
     }
 
     deinit {
         stopDaemon(self.pid)
-        // dropbear's per-connection children may outlive the listener briefly.
-        _ = try? runProcess("/usr/bin/pkill", ["-u", self.user])
-        _ = try? runProcess("/usr/sbin/userdel", ["-r", "-f", self.user])
+        // Kills what dropbear's per-connection children left running, then renews the home.
+        AccountPool.shared.giveBack(SSHDFixture.Account(user: self.user, password: self.password, home: self.home))
     }
 
     /// dropbear's log so far (for test failure messages).

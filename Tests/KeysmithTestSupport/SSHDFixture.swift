@@ -4,11 +4,13 @@ import Foundation
 import Glibc
 #endif
 
-/// A real OpenSSH sshd on a loopback port, with its own host keys, configuration and
-/// a throwaway local account, for interop tests. Needs root (tests run as root).
+/// A real OpenSSH sshd on a loopback port, with its own configuration and a throwaway local
+/// account, and the host keys every fixture of the test process shares, for interop tests.
+/// Needs root (tests run as root).
 ///
-/// Each fixture makes its own user (so tests running in parallel never share an
-/// `~/.ssh`) and its own sshd; both are removed when the fixture is released.
+/// Each fixture has its own account (lent by the process's ``AccountPool``: tests running
+/// in parallel never share an `~/.ssh`, and an account comes back with a fresh home) and its
+/// own sshd; the sshd is stopped and the account given back when the fixture is released.
 public final class SSHDFixture: @unchecked Sendable {
     // @unchecked: the process handle is only touched in init and deinit.
 
@@ -22,13 +24,14 @@ public final class SSHDFixture: @unchecked Sendable {
     public let password: String
     /// The test account's home directory.
     public let home: String
-    /// The directory holding the config, host keys and log.
+    /// The directory holding the config and log (the host keys are shared by every fixture
+    /// of the process, in a directory of their own).
     public let directory: TempDir
     /// The host keys' public lines, by type name (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`).
     public let hostKeys: [String: String]
 
     private let pid: pid_t
-    /// Accounts added by ``addAccount(password:)``, removed in `deinit`.
+    /// Accounts lent by ``addAccount(password:)``, given back in `deinit`.
     private let extraAccounts = ExtraAccounts()
 
     /// Starts sshd.
@@ -41,26 +44,15 @@ public final class SSHDFixture: @unchecked Sendable {
         let dir = self.directory
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
 
-        var keys: [String: String] = [:]
-        var hostKeyLines: [String] = []
-        for (type, bits) in [("ed25519", nil), ("ecdsa", "256"), ("rsa", "2048")] as [(String, String?)] {
-            let path = dir.path("ssh_host_\(type)_key")
-            var args = ["-q", "-t", type, "-N", "", "-f", path]
-            if let bits { args += ["-b", bits] }
-            let r = try runProcess(Tool.sshKeygen, args)
-            guard r.status == 0 else { throw FixtureError("ssh-keygen failed: \(r.stderr)") }
-            let line = try readText(path + ".pub").trimmingCharacters(in: .whitespacesAndNewlines)
-            keys[String(line.split(separator: " ")[0])] = line
-            hostKeyLines.append("HostKey \(path)")
-        }
-        self.hostKeys = keys
+        // Made once per test process (SharedHostKeys): most of a fixture's start-up otherwise.
+        let shared = try SharedHostKeys.openSSH.get()
+        self.hostKeys = Dictionary(uniqueKeysWithValues: shared.map { ($0.type, $0.line) })
+        let hostKeyLines = shared.map { "HostKey \($0.path)" }
 
-        let user = "ks" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        let password = "pw-" + UUID().uuidString
-        try Self.createAccount(user, password: password)
-        self.user = user
-        self.password = password
-        self.home = "/home/\(user)"
+        let account = try AccountPool.shared.take()
+        self.user = account.user
+        self.password = account.password
+        self.home = account.home
 
         let config =
             extraConfig + hostKeyLines + [
@@ -72,8 +64,8 @@ public final class SSHDFixture: @unchecked Sendable {
                 "KbdInteractiveAuthentication yes",
                 "PubkeyAuthentication yes",
                 "StrictModes yes",
-                // The account and those addAccount derives from its name, nobody else.
-                "AllowUsers \(user) \(user)x*",
+                // The accounts of the pool (this one and those addAccount lends), nobody else.
+                "AllowUsers \(AccountPool.shared.prefix)*",
                 "LogLevel VERBOSE",
                 "Subsystem sftp /usr/lib/openssh/sftp-server",
             ] + trailingConfig
@@ -97,13 +89,13 @@ public final class SSHDFixture: @unchecked Sendable {
             stopDaemon(pid)
             lastError = (try? readText(dir.path("sshd.log"))) ?? ""
         }
-        _ = try? runProcess("/usr/sbin/userdel", ["-r", user])
+        AccountPool.shared.giveBack(account)
         throw FixtureError("sshd did not start: \(lastError)")
     }
 
     deinit {
         stopDaemon(self.pid)
-        for account in [self.account] + self.extraAccounts.all { Self.removeAccount(account.user) }
+        for account in [self.account] + self.extraAccounts.all { AccountPool.shared.giveBack(account) }
     }
 
     /// A local account this sshd lets in.
@@ -119,33 +111,14 @@ public final class SSHDFixture: @unchecked Sendable {
     /// The account made with the fixture.
     public var account: Account { Account(user: self.user, password: self.password, home: self.home) }
 
-    /// Makes another throwaway account (password, home directory, `/bin/sh`) that this sshd
-    /// lets in, removed with the fixture. Its name is the fixture's user, `x` and a number.
+    /// Another throwaway account (password, fresh home directory, `/bin/sh`) that this sshd
+    /// lets in, lent by the pool for as long as the fixture lives.
     ///
     /// - Parameter password: its password; default a fresh random one.
     public func addAccount(password: String? = nil) throws -> Account {
-        let user = self.user + "x" + String(self.extraAccounts.nextNumber())
-        let account = Account(user: user, password: password ?? "pw-" + UUID().uuidString, home: "/home/\(user)")
-        try Self.createAccount(account.user, password: account.password)
+        let account = try AccountPool.shared.take(password: password)
         self.extraAccounts.append(account)
         return account
-    }
-
-    /// useradd -m with /bin/sh, then chpasswd.
-    private static func createAccount(_ user: String, password: String) throws {
-        let add = try runProcess("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
-        guard add.status == 0 else { throw FixtureError("useradd failed: \(add.stderr)") }
-        let pw = try runProcess("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
-        guard pw.status == 0 else {
-            Self.removeAccount(user)
-            throw FixtureError("chpasswd failed: \(pw.stderr)")
-        }
-    }
-
-    private static func removeAccount(_ user: String) {
-        // sshd's per-connection children may outlive the listener briefly.
-        _ = try? runProcess("/usr/bin/pkill", ["-u", user])
-        _ = try? runProcess("/usr/sbin/userdel", ["-r", "-f", user])
     }
 
     /// sshd's log so far (for test failure messages).
@@ -301,16 +274,8 @@ public func stopDaemon(_ pid: Int32) {
 private final class ExtraAccounts: @unchecked Sendable {  // @unchecked: every access holds `lock`
     private let lock = NSLock()
     private var accounts: [SSHDFixture.Account] = []
-    private var counter = 0
 
     var all: [SSHDFixture.Account] { self.lock.withLock { self.accounts } }
-
-    func nextNumber() -> Int {
-        self.lock.withLock {
-            self.counter += 1
-            return self.counter
-        }
-    }
 
     func append(_ account: SSHDFixture.Account) { self.lock.withLock { self.accounts.append(account) } }
 }

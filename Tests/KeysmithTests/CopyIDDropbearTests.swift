@@ -84,9 +84,11 @@ struct DropbearServerTrait: SuiteTrait, TestScoping {
     }
 }
 
-/// Every combination of the algorithms both keysmith and Debian's dropbear 2022.83 offer
-/// (dropbear's KEXINIT as OpenSSH's `ssh -vv` shows it), each forced alone with `-o`.
-@Suite("copy-id over every kex × cipher × host key algorithm dropbear shares", DropbearServerTrait())
+/// The algorithms both keysmith and Debian's dropbear 2022.83 offer (dropbear's KEXINIT as
+/// OpenSSH's `ssh -vv` shows it), each combination forced alone with `-o`: in the default
+/// tier a pairwise covering array, in the full tier (`KEYSMITH_TEST_TIER=full`) every
+/// combination (docs/testing.md).
+@Suite("copy-id over forced kex × cipher × host key combinations dropbear shares", DropbearServerTrait())
 struct CopyIDDropbearMatrixTests {
     static let keyExchange = [
         "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp521", "ecdh-sha2-nistp384",
@@ -104,9 +106,14 @@ struct CopyIDDropbearMatrixTests {
         }
     }
 
+    /// Every pair of kex, cipher and host key at least once (PairwiseCoverTests checks it).
+    static let pairwise: [AlgorithmCase] = PairwiseCover.rows([Self.keyExchange, Self.ciphers, Self.hostKeys]).map {
+        AlgorithmCase(kex: $0[0], cipher: $0[1], hostKey: $0[2], mac: "hmac-sha2-256")
+    }
+
     @Test(
         "copy-id deploys over the forced combination, -v names it; OpenSSH logs in with the new key",
-        arguments: Self.product
+        arguments: TestTier.pick(standard: Self.pairwise, full: Self.product)
     )
     func combination(_ c: AlgorithmCase) throws {
         let s = try #require(DropbearServerTrait.current)
