@@ -1,3 +1,4 @@
+import KeysmithTestSupport
 import SSHCrypto
 import SSHKeys
 import Testing
@@ -62,24 +63,47 @@ struct InMemoryLink {
 /// against our server in memory: the same session ID and algorithms on both ends, messages
 /// both ways after NEWKEYS, then a re-key started by each end with messages held across it.
 /// This carries the full product; the sshd interop tests need only one case per algorithm.
+///
+/// An AEAD cipher negotiates no MAC, so it appears once (with the first MAC offered), not
+/// once per MAC. The re-keys cost two more key exchanges per case: the default tier runs them
+/// for the cases of a pairwise cover of the four lists (each algorithm, each pair of
+/// algorithms re-keyed at least once), the full tier (`make test-full`) for every case.
 @Suite("client and server transports in memory, every algorithm combination")
 struct InMemoryProductTests {
+    static func isAEAD(_ cipher: String) -> Bool { CipherAlgorithm(sshName: cipher)?.isAEAD == true }
+
     static let product: [(String, String, String, String)] =
         SSHAlgorithms.supportedKeyExchange.flatMap { kex in
             SSHAlgorithms.supportedCiphers.flatMap { cipher in
-                SSHAlgorithms.supportedMACs.flatMap { mac in
+                (Self.isAEAD(cipher) ? [SSHAlgorithms.supportedMACs[0]] : SSHAlgorithms.supportedMACs).flatMap { mac in
                     SSHAlgorithms.supportedHostKey.map { hostKey in (kex, cipher, mac, hostKey) }
                 }
             }
         }
 
-    @Test("the whole product has every algorithm")
+    /// The cases whose re-keys the default tier runs.
+    static let rekeyed: Set<[String]> = Set(
+        PairwiseCover.rows(
+            [
+                SSHAlgorithms.supportedKeyExchange, SSHAlgorithms.supportedCiphers, SSHAlgorithms.supportedMACs,
+                SSHAlgorithms.supportedHostKey,
+            ]
+        ) { i, a, j, b in
+            // With an AEAD cipher only the first MAC stands in the product.
+            !(i == 1 && j == 2 && Self.isAEAD(a) && b != SSHAlgorithms.supportedMACs[0])
+        }
+    )
+
+    @Test("the product has every combination that negotiates differently")
     func productIsFull() {
+        let aead = SSHAlgorithms.supportedCiphers.filter(Self.isAEAD).count
+        let plain = SSHAlgorithms.supportedCiphers.count - aead
         #expect(
             Self.product.count
-                == SSHAlgorithms.supportedKeyExchange.count * SSHAlgorithms.supportedCiphers.count
-                * SSHAlgorithms.supportedMACs.count * SSHAlgorithms.supportedHostKey.count
+                == SSHAlgorithms.supportedKeyExchange.count * (aead + plain * SSHAlgorithms.supportedMACs.count)
+                * SSHAlgorithms.supportedHostKey.count
         )
+        #expect(Set(Self.product.map { [$0.0, $0.1, $0.2, $0.3] }).isSuperset(of: Self.rekeyed))
     }
 
     @Test("handshake, messages both ways, re-keys from each end", arguments: Self.product)
@@ -100,7 +124,7 @@ struct InMemoryProductTests {
         }
         #expect(clientSession == serverSession)
         #expect(link.client.sessionID == link.server.sessionID)
-        let isAEAD = CipherAlgorithm(sshName: cipher)?.isAEAD == true
+        let isAEAD = Self.isAEAD(cipher)
         let expected = SSHNegotiatedAlgorithms(
             keyExchange: kex,
             hostKey: hostKey,
@@ -118,6 +142,7 @@ struct InMemoryProductTests {
 
         // A re-key from each end (RFC 4253 §9); what the initiator sends meanwhile is held
         // and goes out under the new keys.
+        guard TestTier.isFull || Self.rekeyed.contains([kex, cipher, mac, hostKey]) else { return }
         for (round, initiator) in [link.client, link.server].enumerated() {
             try initiator.startKeyExchange()
             #expect(initiator.isExchangingKeys)
