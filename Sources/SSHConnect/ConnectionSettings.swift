@@ -71,7 +71,9 @@ public struct ConnectionSettings: Sendable {
     /// - Throws: `.badFile` naming the file and line of anything else.
     public static func hostsFileDestinations(_ text: String, path: String) throws(SSHConnectError) -> [String] {
         var out: [String] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split at it too, or a CR LF file is one line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (number, raw) in lines.enumerated() {
             var words: [Substring] = []
             for word in raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }) {
                 if word.hasPrefix("#") { break }

@@ -14,6 +14,20 @@ struct SettingsTests {
         )
     }
 
+    @Test("a hosts file with CR LF line ends: one destination a line, as with LF")
+    func hostsFileCRLF() throws {
+        let text = "# fleet\r\nweb1\r\n\r\nalice@web2\r\nssh://bob@web3:2222\r\n"
+        #expect(
+            try ConnectionSettings.hostsFileDestinations(text, path: "hosts")
+                == ["web1", "alice@web2", "ssh://bob@web3:2222"]
+        )
+        #expect {
+            try ConnectionSettings.hostsFileDestinations("web1\r\nweb2 web3\r\n", path: "hosts")
+        } throws: {
+            ($0 as? SSHConnectError)?.message == "hosts line 2 holds more than one destination; give one a line"
+        }
+    }
+
     @Test("a hosts file line with two words or a bad destination is refused, naming the line")
     func hostsFileErrors() throws {
         #expect {

@@ -95,6 +95,15 @@ struct ConfigTests {
         #expect(try resolve(text, host: "BAD.example.com").user == "fallback")
     }
 
+    @Test("CR LF line ends read as LF ones, as readconf.c strips the CR with trailing blanks")
+    func crlfLines() throws {
+        let text = "Host web\r\n  User crlf\r\n  Port 2222\r\nHost *\r\n  User fallback\r\n"
+        let c = try resolve(text)
+        #expect(c.user == "crlf")
+        #expect(c.port == 2222)
+        #expect(try resolve(text, host: "other").user == "fallback")
+    }
+
     @Test("-o options come first; the destination's user and port win over everything")
     func precedence() throws {
         let text = "Host web\n  User config\n  Port 2000\n  StrictHostKeyChecking yes\n"

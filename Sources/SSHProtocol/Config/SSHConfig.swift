@@ -143,7 +143,9 @@ public struct SSHConfig: Sendable {
         var patterns = outer
         var never = false
         var number = 0
-        for raw in contents.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so splitting at "\n" alone would leave a CR LF
+        // file one long line; readconf.c reads it line by line and strips the CR.
+        for raw in contents.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             let source = "\(path) line \(number)"
             guard let (keyword, arguments) = try Self.split(line: String(raw), source: source) else { continue }
