@@ -76,6 +76,57 @@ struct SoftAuthenticatorInteropTests {
         #expect(accepted.status == 0, "\(accepted)\n\(sshd.log)")
     }
 
+    @Test("ssh-keygen -K downloads the resident keys ssh-keygen -O resident made", arguments: Self.types)
+    func residentKeys(type: String, keyType: String) throws {
+        let directory = try TempDir()
+        let store = directory.path("authenticator")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: false)
+        let settings = SoftAuthenticator.environment([.residentDirectory: store, .pin: "2468"])
+        let key = directory.path("made")
+        let made = try runProcess(
+            Tool.sshKeygen,
+            [
+                "-q", "-t", type, "-w", try SoftAuthenticator.path(), "-f", key, "-N", "",
+                "-O", "resident", "-O", "user=alice", "-O", "application=ssh:keysmith",
+            ],
+            environment: settings.merging(Self.askpass(pin: "2468", in: directory)) { $1 }
+        )
+        _ = try made.checked("ssh-keygen -O resident")
+
+        let downloads = directory.path("downloads")
+        try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: false)
+        let download = try runProcess(
+            Tool.sshKeygen,
+            ["-K", "-w", try SoftAuthenticator.path(), "-N", ""],
+            environment: settings.merging(Self.askpass(pin: "2468", in: directory)) { $1 },
+            directory: URL(fileURLWithPath: downloads)
+        )
+        _ = try download.checked("ssh-keygen -K")
+        let name = type == "ed25519-sk" ? "id_ed25519_sk_rk_keysmith_alice" : "id_ecdsa_sk_rk_keysmith_alice"
+        let downloaded = try readText(downloads + "/\(name).pub").split(separator: " ")
+        let original = try readText(key + ".pub").split(separator: " ")
+        #expect(downloaded.prefix(2) == original.prefix(2))
+        #expect(downloaded.first.map(String.init) == keyType)
+        #expect(downloaded.last == "ssh:keysmith\n")
+
+        // The wrong PIN downloads nothing.
+        let wrong = try runProcess(
+            Tool.sshKeygen,
+            ["-K", "-w", try SoftAuthenticator.path(), "-N", ""],
+            environment: settings.merging(Self.askpass(pin: "1357", in: directory)) { $1 },
+            directory: URL(fileURLWithPath: directory.url.path)
+        )
+        #expect(wrong.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: directory.path(name)))
+    }
+
+    /// An environment in which ssh-keygen's PIN prompt is answered `pin` by an askpass program.
+    static func askpass(pin: String, in directory: TempDir) throws -> [String: String] {
+        let program = directory.path("askpass-\(pin)")
+        try writeProgram(program, "#!/bin/sh\necho \(pin)\n")
+        return ["SSH_ASKPASS": program, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ""]
+    }
+
     /// Writes `line` as the fixture account's whole authorized_keys, owned by it.
     static func authorize(_ line: String, in sshd: SSHDFixture) throws {
         let ssh = sshd.home + "/.ssh"
