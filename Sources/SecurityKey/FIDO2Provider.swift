@@ -40,6 +40,8 @@ public struct FIDO2Provider: SecurityKeyProvider {
         let cPIN = try pin.map { pin throws(SecurityKeyError) in try PINString(pin) }
         return try Self.withDevice(options.device) { device throws(SecurityKeyError) in
             let credential = try FIDOCredential()
+            // The raw pointer below is used after the object's last use: keep it alive.
+            defer { withExtendedLifetime(credential) {} }
             let cred = credential.pointer
             try Self.check(fido_cred_set_type(cred, algorithm.coseAlgorithm), "set the key type")
             let challengeHash = Digest.hash(.sha256, challenge)
@@ -108,8 +110,14 @@ public struct FIDO2Provider: SecurityKeyProvider {
         options: SecurityKeyOptions
     ) throws(SecurityKeyError) -> SecurityKeySignature {
         let cPIN = try pin.map { pin throws(SecurityKeyError) in try PINString(pin) }
-        return try Self.withDevice(options.device) { device throws(SecurityKeyError) in
+        // sk-usbhid.c: the token holding the key is looked for only when neither a PIN nor
+        // verification is involved (a PIN could be sent to the wrong token).
+        let probe =
+            cPIN == nil && !flags.contains(.userVerificationRequired)
+            ? (application: application, keyHandle: keyHandle) : nil
+        return try Self.withDevice(options.device, holding: probe) { device throws(SecurityKeyError) in
             let assertion = try FIDOAssertion()
+            defer { withExtendedLifetime(assertion) {} }
             let assert = assertion.pointer
             // The middleware API's message: the authenticator signs its SHA-256 as the
             // client data hash (PROTOCOL.u2f).
@@ -186,6 +194,7 @@ public struct FIDO2Provider: SecurityKeyProvider {
         let cPIN = try PINString(pin)
         return try Self.withDevice(options.device) { device throws(SecurityKeyError) in
             let parties = try FIDOCredmanParties()
+            defer { withExtendedLifetime(parties) {} }
             let listed = cPIN.withCString { fido_credman_get_dev_rp(device, parties.pointer, $0) }
             // An authenticator without credential management holds no resident keys we can list.
             if listed == FIDO_ERR_INVALID_COMMAND { return [] }
@@ -195,6 +204,7 @@ public struct FIDO2Provider: SecurityKeyProvider {
                 guard let id = fido_credman_rp_id(parties.pointer, partyIndex) else { continue }
                 let application = String(cString: id)
                 let keys = try FIDOCredmanKeys()
+                defer { withExtendedLifetime(keys) {} }
                 try Self.check(
                     cPIN.withCString { fido_credman_get_dev_rk(device, id, keys.pointer, $0) },
                     "list resident keys"
@@ -257,27 +267,43 @@ public struct FIDO2Provider: SecurityKeyProvider {
         return paths
     }
 
-    /// Runs `body` with the authenticator at `path`, or the first one found, open.
+    /// Runs `body` with an authenticator open: the one at `pathOrNil`; else, when a
+    /// `credential` is given and several are plugged in, the one that holds it; else the
+    /// first one found.
     private static func withDevice<R>(
         _ pathOrNil: String?,
+        holding credential: (application: String, keyHandle: [UInt8])? = nil,
         _ body: (OpaquePointer) throws(SecurityKeyError) -> R
     ) throws(SecurityKeyError) -> R {
-        let path: String
-        if let named = pathOrNil { path = named } else { path = try Self.devicePaths()[0] }
-        guard let device = fido_dev_new() else {
-            throw SecurityKeyError(.failed, "cannot open the FIDO authenticator \(path): out of memory")
+        if let named = pathOrNil { return try FIDODevice(path: named).use(body) }
+        let paths = try Self.devicePaths()
+        guard let credential, paths.count > 1 else { return try FIDODevice(path: paths[0]).use(body) }
+        for path in paths {
+            guard let device = try? FIDODevice(path: path) else { continue }
+            if Self.holds(device.pointer, application: credential.application, keyHandle: credential.keyHandle) {
+                return try device.use(body)
+            }
         }
-        var handle: OpaquePointer? = device
-        defer { fido_dev_free(&handle) }
-        let opened = fido_dev_open(device, path)
-        guard opened == FIDO_OK else {
-            throw SecurityKeyError(
-                .deviceNotFound,
-                "cannot open the FIDO authenticator \(path): \(Self.reason(opened))"
-            )
-        }
-        defer { fido_dev_close(device) }
-        return try body(device)
+        throw SecurityKeyError(.deviceNotFound, "none of the \(paths.count) FIDO authenticators found holds this key")
+    }
+
+    /// Whether `device` holds the key of `keyHandle`: an assertion that asks for no touch
+    /// succeeds, or fails only for want of one (as sk-usbhid.c's sk_try decides).
+    private static func holds(_ device: OpaquePointer, application: String, keyHandle: [UInt8]) -> Bool {
+        guard let assertion = try? FIDOAssertion() else { return false }
+        defer { withExtendedLifetime(assertion) {} }
+        let assert = assertion.pointer
+        let zeros = [UInt8](repeating: 0, count: 32)
+        guard
+            zeros.withUnsafeBufferPointer({ fido_assert_set_clientdata_hash(assert, $0.baseAddress, $0.count) })
+                == FIDO_OK,
+            fido_assert_set_rp(assert, application) == FIDO_OK,
+            keyHandle.withUnsafeBufferPointer({ fido_assert_allow_cred(assert, $0.baseAddress, $0.count) })
+                == FIDO_OK,
+            fido_assert_set_up(assert, FIDO_OPT_FALSE) == FIDO_OK
+        else { return false }
+        let status = fido_dev_get_assert(device, assert, nil)
+        return status == FIDO_OK || status == FIDO_ERR_USER_PRESENCE_REQUIRED
     }
 
     /// Turns a libfido2 status into our error, as sk-usbhid.c's fidoerr_to_skerr sorts them.
@@ -318,6 +344,39 @@ extension SecurityKeyAlgorithm {
         case .ecdsaP256: COSE_ES256
         case .ed25519: COSE_EDDSA
         }
+    }
+}
+
+/// Owns one open `fido_dev_t`; closes and frees it.
+private final class FIDODevice {
+    let pointer: OpaquePointer
+
+    /// Opens the authenticator at `path`.
+    ///
+    /// - Throws: ``SecurityKeyError/Code/deviceNotFound`` when it cannot be opened.
+    init(path: String) throws(SecurityKeyError) {
+        guard let pointer = fido_dev_new() else {
+            throw SecurityKeyError(.failed, "cannot open the FIDO authenticator \(path): out of memory")
+        }
+        let opened = fido_dev_open(pointer, path)
+        guard opened == FIDO_OK else {
+            var handle: OpaquePointer? = pointer
+            fido_dev_free(&handle)
+            let reason = fido_strerr(opened).map { String(cString: $0) } ?? "error \(opened)"
+            throw SecurityKeyError(.deviceNotFound, "cannot open the FIDO authenticator \(path): \(reason)")
+        }
+        self.pointer = pointer
+    }
+
+    /// Runs `body` with the open device; it stays open until `body` returns.
+    func use<R>(_ body: (OpaquePointer) throws(SecurityKeyError) -> R) throws(SecurityKeyError) -> R {
+        try body(self.pointer)
+    }
+
+    deinit {
+        fido_dev_close(self.pointer)
+        var handle: OpaquePointer? = self.pointer
+        fido_dev_free(&handle)
     }
 }
 
