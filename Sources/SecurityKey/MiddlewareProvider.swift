@@ -342,11 +342,17 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
 package struct PINString {
     private let storage: SecureBytes
 
+    /// - Parameter release: Frees the storage after it was wiped (tests check the wipe
+    ///   here); nil deallocates it.
     /// - Throws: ``SecurityKeyError/Code/failed`` when the PIN holds a NUL byte.
-    package init(_ pin: SecureBytes) throws(SecurityKeyError) {
+    package init(
+        _ pin: SecureBytes,
+        release: (@Sendable (UnsafeMutableRawBufferPointer) -> Void)? = nil
+    ) throws(SecurityKeyError) {
         let hasNUL = pin.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else { throw SecurityKeyError(.failed, "the PIN contains a NUL byte") }
-        let storage = SecureBytes(count: pin.count + 1)
+        let storage =
+            release.map { SecureBytes(count: pin.count + 1, release: $0) } ?? SecureBytes(count: pin.count + 1)
         storage.withUnsafeMutableBytes { target in
             pin.withUnsafeBytes { target.copyMemory(from: $0) }
         }

@@ -2,6 +2,7 @@ import Foundation
 import KeysmithTestSupport
 import SSHCrypto
 import SecurityKey
+import Synchronization
 import Testing
 
 /// The SecurityKeyError `body` throws, or nil when it returns (or throws anything else).
@@ -318,5 +319,23 @@ struct MiddlewareProviderTests {
     func residentUnsupported() throws {
         let error = refusal { try self.enroll(.ed25519, flags: [.userPresenceRequired, .residentKey]) }
         #expect(error?.code == .unsupported)
+    }
+}
+
+@Suite("PINs")
+struct PINTests {
+    @Test("the PIN's C string is wiped when it is released")
+    func wiped() throws {
+        let seen = Mutex<[UInt8]?>(nil)
+        do {
+            let pin = try PINString(SecureBytes(utf8: "271828")) { buffer in
+                seen.withLock { $0 = Array(buffer) }
+                buffer.deallocate()
+            }
+            #expect(pin.withCString { String(cString: $0) } == "271828")
+        }
+        let released = try #require(seen.withLock { $0 })
+        #expect(!released.isEmpty)
+        #expect(released.allSatisfy { $0 == 0 })
     }
 }
