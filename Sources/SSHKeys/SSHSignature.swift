@@ -60,6 +60,11 @@ extension SSHPrivateKey {
             w.writeMPInt(r)
             w.writeMPInt(s)
             return SSHSignature(algorithm: self.type.sshName, rawSignature: w.bytes)
+        case .skEd25519, .skECDSA:
+            throw SSHKeyError(
+                .unsupported,
+                "\(self.type.displayName) keys sign only on their security key, through a FIDO provider"
+            )
         }
     }
 }
