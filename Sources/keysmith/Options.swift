@@ -56,9 +56,11 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["openssh", "pem", "pkcs8"] }
 
     /// The format ssh-keygen actually writes for `type`: PKCS#1/SEC1 have no Ed25519
-    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format.
+    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format, and
+    /// security keys are written in it whatever `-m` says (sshkey_private_to_fileblob).
     func effective(for type: SSHKeyType) -> PrivateKeyFileFormat {
-        type == .ed25519 && self == .pem ? .openSSH : self
+        if type.isSecurityKey { return .openSSH }
+        return type == .ed25519 && self == .pem ? .openSSH : self
     }
 }
 
