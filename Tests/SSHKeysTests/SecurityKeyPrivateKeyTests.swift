@@ -53,7 +53,7 @@ struct SecurityKeyPrivateKeyTests {
         let pub = try SSHPublicKey(wireBlob: sk.publicBlob)
         let credential = SecurityKeyCredential(
             application: Array(sk.application.utf8),
-            flags: SecurityKeyFlags(rawValue: sk.flags),
+            flags: SecurityKeyCredential.Flags(rawValue: sk.flags),
             keyHandle: SecureBytes(sk.keyHandle),
             reserved: sk.reserved
         )
