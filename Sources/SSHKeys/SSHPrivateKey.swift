@@ -59,6 +59,36 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
         }
     }
 
+    /// A security key's private key from what its authenticator answered at enrolment.
+    ///
+    /// - Parameters:
+    ///   - type: `.skEd25519` or `.skECDSA`.
+    ///   - publicKey: the 32-byte Ed25519 key, or the 65-byte uncompressed P-256 point.
+    ///   - credential: the application, flags and key handle to keep.
+    ///   - comment: the comment to store with the key.
+    /// - Throws: `.invalidParameter` for another type, `.invalidFormat` for a bad public key.
+    public init(
+        securityKey type: SSHKeyType,
+        publicKey: [UInt8],
+        credential: SecurityKeyCredential,
+        comment: String = ""
+    ) throws(SSHKeyError) {
+        switch type {
+        case .skEd25519:
+            guard publicKey.count == 32 else {
+                throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes")
+            }
+            self.init(backing: .skEd25519(publicKey: publicKey, credential), comment: comment)
+        case .skECDSA:
+            let key = try wrapCrypto("reading the ECDSA-SK public key") { () throws(CryptoError) in
+                try ECDSAKey(curve: .p256, publicPoint: publicKey)
+            }
+            self.init(backing: .skECDSA(key, credential), comment: comment)
+        default:
+            throw SSHKeyError(.invalidParameter, "\(type.sshName) is not a security key type")
+        }
+    }
+
     /// What the file keeps for the authenticator, for a security key; nil for other keys.
     public var securityKey: SecurityKeyCredential? {
         switch self.backing {
