@@ -115,6 +115,50 @@ struct SecurityKeyCommandTests {
         #expect(v.status == 0, "\(v)")
     }
 
+    @Test(
+        "ssh-keygen's security-key files: public, fingerprint, passphrase and comment as ssh-keygen, byte for byte",
+        arguments: types
+    )
+    func readsKeygenFiles(_ type: String) throws {
+        let library = try SoftAuthenticator.path()
+        let dir = try TempDir()
+        let key = dir.path("id_sk")
+        _ = try keygen(["-q", "-t", type, "-w", library, "-f", key, "-N", "pw", "-a", "2", "-C", "from ssh-keygen"])
+            .checked("ssh-keygen -t \(type)")
+        let line = try readText(key + ".pub")
+        let ours = try keysmith("public", "-f", key, "-P", "pw")
+        #expect(ours.status == 0, "\(ours)")
+        #expect(ours.stdout == line)
+        #expect(try keysmith("fingerprint", "-f", key).stdout == (try keygen(["-l", "-f", key])).stdout)
+        try FileManager.default.removeItem(atPath: key + ".pub")
+        #expect(try keysmith("fingerprint", "-f", key).stdout == (try keygen(["-l", "-f", key])).stdout)
+
+        // Decrypted by keysmith and by ssh-keygen: the same private section.
+        let theirs = dir.path("theirs")
+        try FileManager.default.copyItem(atPath: key, toPath: theirs)
+        _ = try keygen(["-q", "-p", "-P", "pw", "-N", "", "-f", theirs]).checked("ssh-keygen -p")
+        let r = try keysmith("passphrase", "-f", key, "-P", "pw", "-N", "")
+        #expect(r.status == 0, "\(r)")
+        let plain = try #require(OpenSSHKeyBytes.unencrypted(try readText(key)))
+        #expect(plain == OpenSSHKeyBytes.unencrypted(try readText(theirs)))
+
+        // Re-commented by both: the same again.
+        _ = try keygen(["-q", "-c", "-C", "renamed", "-P", "", "-f", theirs]).checked("ssh-keygen -c")
+        #expect(try keysmith("comment", "-f", key, "-C", "renamed").status == 0)
+        #expect(OpenSSHKeyBytes.unencrypted(try readText(key)) == OpenSSHKeyBytes.unencrypted(try readText(theirs)))
+
+        // And it still signs on the authenticator after keysmith rewrote it.
+        try writeText(dir.path("msg"), "m\n")
+        _ = try keygen(["-Y", "sign", "-w", library, "-f", key, "-n", "file", dir.path("msg")]).checked("-Y sign")
+        let allowed = dir.path("allowed")
+        try writeText(allowed, "me \(keyPart(line))\n", mode: 0o644)
+        let v = try keygen(
+            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("msg.sig")],
+            input: Data("m\n".utf8)
+        )
+        #expect(v.status == 0, "\(v)")
+    }
+
     @Test("challenge respond signs with a security key; ssh-keygen -Y verify accepts the answer")
     func respond() throws {
         let library = try SoftAuthenticator.path()
