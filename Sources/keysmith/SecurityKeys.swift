@@ -48,8 +48,9 @@ extension SSHKeyType {
     }
 }
 
-/// Runs `operation` with no PIN first, then asks for the authenticator's PIN when it wants
-/// one, up to three times (ssh-keygen's enrolment loop; "PIN incorrect" after a wrong one).
+/// Runs `operation` with no PIN first (or with one asked first), then asks for the
+/// authenticator's PIN when it wants one, three attempts in all as ssh-keygen's enrolment
+/// loop ("PIN incorrect" after a wrong one, then "too many incorrect PINs").
 func withSecurityKeyPIN<T>(
     prompt: String,
     askFirst: Bool = false,
@@ -64,7 +65,7 @@ func withSecurityKeyPIN<T>(
         } catch  where error.code == .pinRequired {
             if pin != nil { printError("PIN incorrect") }
             attempts += 1
-            guard attempts <= 3 else { throw Failure("too many incorrect PINs") }
+            guard attempts < 3 else { throw Failure("too many incorrect PINs") }
             pin = try askPIN(prompt)
         } catch {
             throw Failure(error.message)

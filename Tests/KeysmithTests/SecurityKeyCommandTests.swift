@@ -255,6 +255,37 @@ struct SecurityKeyCommandTests {
         #expect(v.status == 0, "\(v)")
     }
 
+    @Test("a wrong PIN is asked for again, as often as ssh-keygen asks, then refused; nothing written")
+    func wrongPIN() throws {
+        let library = try SoftAuthenticator.path()
+        let dir = try TempDir()
+        let askpass = dir.path("askpass")
+        let prompts = dir.path("prompts")
+        try writeProgram(askpass, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\necho 0000\n")
+        let environment =
+            SoftAuthenticator.environment([.pin: "4321"]).merging([
+                "SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "",
+            ]) { _, new in new }
+        let theirs = try runProcess(
+            "/usr/bin/setsid",
+            ["-w", Tool.sshKeygen, "-q", "-t", "ed25519-sk", "-w", library, "-f", dir.path("theirs"), "-N", ""],
+            environment: environment
+        )
+        #expect(theirs.status != 0, "\(theirs)")
+        let asked = try readText(prompts)
+        try FileManager.default.removeItem(atPath: prompts)
+        let ours = try runProcess(
+            keysmithPath,
+            ["generate", "-q", "-t", "ed25519-sk", "-w", library, "-f", dir.path("ours"), "-N", ""],
+            environment: environment
+        )
+        #expect(ours.status == 1, "\(ours)")
+        #expect(try readText(prompts) == asked, "as many PIN prompts as ssh-keygen")
+        #expect(ours.stderr.hasSuffix("keysmith: too many incorrect PINs.\n"), "\(ours.stderr)")
+        #expect(ours.stderr.components(separatedBy: "PIN incorrect\n").count - 1 == 2, "\(ours.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("ours")))
+    }
+
     @Test("write-attestation= saves the attestation as ssh-keygen does")
     func attestation() throws {
         let library = try SoftAuthenticator.path()
