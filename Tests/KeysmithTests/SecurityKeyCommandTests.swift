@@ -36,6 +36,32 @@ struct SecurityKeyCommandTests {
         return path
     }
 
+    /// ssh-keygen -Y verify of `signature` over `message` by "me" in `allowed`.
+    static func keygenVerify(
+        _ allowed: String,
+        signature: String,
+        message: String,
+        namespace: String = "file"
+    ) throws -> ProcessResult {
+        try keygen(
+            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", namespace, "-s", signature],
+            input: Data(message.utf8)
+        )
+    }
+
+    /// An askpass program that answers `answer` to every prompt and records the prompts in
+    /// the returned file, and the environment that makes keysmith and ssh-keygen run it,
+    /// with the software authenticator wanting the PIN 4321.
+    static func pinAskpass(_ dir: TempDir, answer: String) throws -> (prompts: String, environment: [String: String]) {
+        let askpass = dir.path("askpass")
+        let prompts = dir.path("prompts")
+        try writeProgram(askpass, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\necho \(answer)\n")
+        let environment = SoftAuthenticator.environment([.pin: "4321"]).merging([
+            "SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "",
+        ]) { _, new in new }
+        return (prompts, environment)
+    }
+
     @Test(
         "a key keysmith generates is ssh-keygen's: read with -y and -l, and it signs with ssh-keygen -Y sign -w",
         arguments: types
@@ -62,10 +88,7 @@ struct SecurityKeyCommandTests {
         try writeText(dir.path("msg"), "a message\n")
         _ = try keygen(["-Y", "sign", "-w", library, "-f", key, "-n", "file", dir.path("msg")]).checked("-Y sign")
         let allowed = try Self.allowedSigners(dir, identity: "me", pub: key + ".pub")
-        let v = try keygen(
-            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("msg.sig")],
-            input: Data("a message\n".utf8)
-        )
+        let v = try Self.keygenVerify(allowed, signature: dir.path("msg.sig"), message: "a message\n")
         #expect(v.status == 0, "\(v)")
     }
 
@@ -86,10 +109,7 @@ struct SecurityKeyCommandTests {
             )
             #expect(r.status == 0, "\(r)")
             #expect(r.stderr.contains("Confirm user presence for key "), "\(r)")
-            let v = try keygen(
-                ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("msg.sig")],
-                input: Data("signed by keysmith\n".utf8)
-            )
+            let v = try Self.keygenVerify(allowed, signature: dir.path("msg.sig"), message: "signed by keysmith\n")
             #expect(v.status == 0, "\(v)")
             #expect(
                 v.stdout.contains(
@@ -108,10 +128,7 @@ struct SecurityKeyCommandTests {
         )
         #expect(piped.status == 0, "\(piped)")
         try writeText(dir.path("piped.sig"), piped.stdout, mode: 0o644)
-        let v = try keygen(
-            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("piped.sig")],
-            input: Data("signed by keysmith\n".utf8)
-        )
+        let v = try Self.keygenVerify(allowed, signature: dir.path("piped.sig"), message: "signed by keysmith\n")
         #expect(v.status == 0, "\(v)")
     }
 
@@ -152,10 +169,7 @@ struct SecurityKeyCommandTests {
         _ = try keygen(["-Y", "sign", "-w", library, "-f", key, "-n", "file", dir.path("msg")]).checked("-Y sign")
         let allowed = dir.path("allowed")
         try writeText(allowed, "me \(keyPart(line))\n", mode: 0o644)
-        let v = try keygen(
-            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("msg.sig")],
-            input: Data("m\n".utf8)
-        )
+        let v = try Self.keygenVerify(allowed, signature: dir.path("msg.sig"), message: "m\n")
         #expect(v.status == 0, "\(v)")
     }
 
@@ -173,9 +187,11 @@ struct SecurityKeyCommandTests {
         #expect(r.status == 0, "\(r)")
         try writeText(dir.path("answer.sig"), r.stdout, mode: 0o644)
         let allowed = try Self.allowedSigners(dir, identity: "me", pub: key + ".pub")
-        let v = try keygen(
-            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "challenge@keysmith", "-s", dir.path("answer.sig")],
-            input: Data(text.utf8)
+        let v = try Self.keygenVerify(
+            allowed,
+            signature: dir.path("answer.sig"),
+            message: text,
+            namespace: "challenge@keysmith"
         )
         #expect(v.status == 0, "\(v)")
     }
@@ -221,13 +237,7 @@ struct SecurityKeyCommandTests {
     func pin() throws {
         let library = try SoftAuthenticator.path()
         let dir = try TempDir()
-        let askpass = dir.path("askpass")
-        let prompts = dir.path("prompts")
-        try writeProgram(askpass, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\necho 4321\n")
-        let environment =
-            SoftAuthenticator.environment([.pin: "4321"]).merging([
-                "SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "",
-            ]) { _, new in new }
+        let (prompts, environment) = try Self.pinAskpass(dir, answer: "4321")
         let key = dir.path("id_sk")
         let g = try runProcess(
             keysmithPath,
@@ -248,10 +258,7 @@ struct SecurityKeyCommandTests {
         // A verify-required key asks first, as ssh-keygen -Y sign does.
         #expect(try readText(prompts) == "Enter PIN for authenticator: \nEnter PIN for ECDSA-SK key: \n")
         let allowed = try Self.allowedSigners(dir, identity: "me", pub: key + ".pub")
-        let v = try keygen(
-            ["-Y", "verify", "-f", allowed, "-I", "me", "-n", "file", "-s", dir.path("msg.sig")],
-            input: Data("m\n".utf8)
-        )
+        let v = try Self.keygenVerify(allowed, signature: dir.path("msg.sig"), message: "m\n")
         #expect(v.status == 0, "\(v)")
     }
 
@@ -259,13 +266,7 @@ struct SecurityKeyCommandTests {
     func wrongPIN() throws {
         let library = try SoftAuthenticator.path()
         let dir = try TempDir()
-        let askpass = dir.path("askpass")
-        let prompts = dir.path("prompts")
-        try writeProgram(askpass, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\necho 0000\n")
-        let environment =
-            SoftAuthenticator.environment([.pin: "4321"]).merging([
-                "SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "",
-            ]) { _, new in new }
+        let (prompts, environment) = try Self.pinAskpass(dir, answer: "0000")
         let theirs = try runProcess(
             "/usr/bin/setsid",
             ["-w", Tool.sshKeygen, "-q", "-t", "ed25519-sk", "-w", library, "-f", dir.path("theirs"), "-N", ""],
