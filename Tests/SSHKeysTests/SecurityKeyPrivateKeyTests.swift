@@ -122,4 +122,33 @@ struct SecurityKeyPrivateKeyTests {
             try SSHPrivateKey(securityKey: pub, credential: credential)
         }
     }
+
+    @Test(
+        "a security key's SSHSIG from ssh-keygen is read with its flags and counter and written back byte for byte",
+        arguments: ["ed25519-sk", "ecdsa-sk"]
+    )
+    func signatureFields(_ type: String) throws {
+        let library = try SoftAuthenticator.path()
+        let dir = try TempDir()
+        let key = dir.path("id")
+        let made = try runProcess(Tool.sshKeygen, ["-q", "-t", type, "-w", library, "-N", "", "-f", key])
+        try #require(made.status == 0, "\(made)")
+        try dir.write("msg", "m\n")
+        let signed = try runProcess(
+            Tool.sshKeygen,
+            ["-Y", "sign", "-w", library, "-f", key, "-n", "file", dir.path("msg")],
+            environment: SoftAuthenticator.environment([.counter: "0x01020304", .flags: "0x05"])
+        )
+        try #require(signed.status == 0, "\(signed)")
+        let text = try dir.readText("msg.sig")
+        let sig = try SSHSIGSignature(armored: text)
+        #expect(
+            sig.signature.algorithm
+                == (type == "ecdsa-sk" ? "sk-ecdsa-sha2-nistp256@openssh.com" : "sk-ssh-ed25519@openssh.com")
+        )
+        #expect(sig.signature.securityKey == SSHSignature.SecurityKeyFields(flags: 0x05, counter: 0x0102_0304))
+        #expect(sig.armored == text)
+        let plain = SSHSignature(algorithm: "ssh-ed25519", rawSignature: [1, 2, 3])
+        #expect(try SSHSignature(wireEncoding: plain.wireEncoding) == plain)
+    }
 }
