@@ -76,6 +76,7 @@ let package = Package(
             name: "keysmith",
             dependencies: [
                 "KeyVerify",
+                "SecurityKey",
                 "KeyDeploy",
                 "SSHConnect",
                 "SSHProtocol",

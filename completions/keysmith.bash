@@ -187,8 +187,8 @@ _keysmith() {
 _keysmith_generate() {
     repeating_flags=()
     non_repeating_flags=(--force -q --version -h --help)
-    repeating_options=()
-    non_repeating_options=(-t -b -C -f -N -m -a -Z)
+    repeating_options=(-O)
+    non_repeating_options=(-t -b -C -f -N -m -a -Z -w --provider)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -216,6 +216,12 @@ _keysmith_generate() {
         return
         ;;
     '-Z')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    '-w'|'--provider')
         return
         ;;
     esac
@@ -416,7 +422,7 @@ _keysmith_sign() {
     repeating_flags=()
     non_repeating_flags=(-q --version -h --help)
     repeating_options=(-O)
-    non_repeating_options=(-f -n -P)
+    non_repeating_options=(-f -n -P -w --provider)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -431,6 +437,9 @@ _keysmith_sign() {
         return
         ;;
     '-O')
+        return
+        ;;
+    '-w'|'--provider')
         return
         ;;
     esac
@@ -691,7 +700,7 @@ _keysmith_challenge_respond() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(-f -P --audience)
+    non_repeating_options=(-f -P --audience -w --provider)
     __keysmith_offer_flags_options 1
 
     # Offer option value completions
@@ -703,6 +712,9 @@ _keysmith_challenge_respond() {
         return
         ;;
     '--audience')
+        return
+        ;;
+    '-w'|'--provider')
         return
         ;;
     esac

@@ -401,10 +401,21 @@ public enum Challenge {
         with key: SSHPrivateKey,
         audience: String
     ) throws(KeyVerifyError) -> String {
+        try respond(to: token, signer: SSHKeySigner(key), audience: audience)
+    }
+
+    /// Answers `token` as ``respond(to:with:audience:)`` does, signing with `signer` (a
+    /// security key signs through its authenticator).
+    public static func respond(
+        to token: String,
+        signer: SSHKeySigner,
+        audience: String
+    ) throws(KeyVerifyError) -> String {
         let parsed = try ChallengeToken(text: token)
         try Self.checkAudience(parsed, expected: audience)
         do {
-            return try SSHSIGSignature.sign(parsed.signedBytes, with: key, namespace: namespace).armored
+            let hash = SSHSIGMessageHash(algorithm: .default, message: parsed.signedBytes)
+            return try SSHSIGSignature.sign(messageHash: hash, signer: signer, namespace: namespace).armored
         } catch {
             throw KeyVerifyError(.invalidParameter, "signing the token failed: \(error.message)")
         }

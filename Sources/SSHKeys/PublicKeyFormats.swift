@@ -230,12 +230,18 @@ extension SSHPrivateKey {
         format: PEMPrivateKeyFormat,
         passphrase: SecureBytes? = nil
     ) throws(SSHKeyError) -> SecureBytes {
-        let key: OpenSSLPrivateKey =
-            switch self.backing {
-            case .ed25519(let seed, _): .ed25519(seed: seed)
-            case .rsa(let k): .rsa(k)
-            case .ecdsa(let k): .ecdsa(k)
-            }
+        let key: OpenSSLPrivateKey
+        switch self.backing {
+        case .ed25519(let seed, _): key = .ed25519(seed: seed)
+        case .rsa(let k): key = .rsa(k)
+        case .ecdsa(let k): key = .ecdsa(k)
+        case .skEd25519, .skECDSA:
+            // sshkey_private_to_fileblob writes security keys in the OpenSSH format only.
+            throw SSHKeyError(
+                .unsupported,
+                "\(self.type.displayName) security keys have no PEM or PKCS#8 form; only the OpenSSH format holds them"
+            )
+        }
         if case .ed25519 = self.backing, format == .traditional {
             throw SSHKeyError(
                 .unsupported,

@@ -1,6 +1,7 @@
 package import SSHCrypto
 
-/// An SSH private key: Ed25519, RSA or ECDSA, with its comment.
+/// An SSH private key: Ed25519, RSA or ECDSA, or a security key's credential
+/// (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com), with its comment.
 ///
 /// Not `Hashable`, `Codable` or printable: ``description`` names the algorithm only.
 public struct SSHPrivateKey: Sendable, CustomStringConvertible {
@@ -9,6 +10,10 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
         case ed25519(seed: SecureBytes, publicKey: [UInt8])
         case rsa(RSAKey)
         case ecdsa(ECDSAKey)
+        /// A security key: its Ed25519 public key and what the file keeps for the authenticator.
+        case skEd25519(publicKey: [UInt8], SecurityKeyCredential)
+        /// A security key: its P-256 public key and what the file keeps for the authenticator.
+        case skECDSA(ECDSAKey, SecurityKeyCredential)
     }
 
     package let backing: Backing
@@ -24,6 +29,71 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
         case .ed25519(_, let pk): self.publicKey = SSHPublicKey(backing: .ed25519(pk))
         case .rsa(let key): self.publicKey = SSHPublicKey(backing: .rsa(key.publicKey))
         case .ecdsa(let key): self.publicKey = SSHPublicKey(backing: .ecdsa(key.publicKey))
+        case .skEd25519(let pk, let credential):
+            self.publicKey = SSHPublicKey(backing: .skEd25519(publicKey: pk, application: credential.application))
+        case .skECDSA(let key, let credential):
+            self.publicKey = SSHPublicKey(backing: .skECDSA(key, application: credential.application))
+        }
+    }
+
+    /// A security key's private key: its public key (an sk type) and the credential the
+    /// authenticator returned for it.
+    ///
+    /// - Throws: `.invalidParameter` when `publicKey` is not a security key's, or its
+    ///   application differs from the credential's.
+    public init(
+        securityKey publicKey: SSHPublicKey,
+        credential: SecurityKeyCredential,
+        comment: String = ""
+    ) throws(SSHKeyError) {
+        switch publicKey.backing {
+        case .skEd25519(let pk, let application) where application == credential.application:
+            self.init(backing: .skEd25519(publicKey: pk, credential), comment: comment)
+        case .skECDSA(let key, let application) where application == credential.application:
+            self.init(backing: .skECDSA(key, credential), comment: comment)
+        default:
+            throw SSHKeyError(
+                .invalidParameter,
+                "a security key needs an sk public key with the credential's application"
+            )
+        }
+    }
+
+    /// A security key's private key from what its authenticator answered at enrolment.
+    ///
+    /// - Parameters:
+    ///   - type: `.skEd25519` or `.skECDSA`.
+    ///   - publicKey: the 32-byte Ed25519 key, or the 65-byte uncompressed P-256 point.
+    ///   - credential: the application, flags and key handle to keep.
+    ///   - comment: the comment to store with the key.
+    /// - Throws: `.invalidParameter` for another type, `.invalidFormat` for a bad public key.
+    public init(
+        securityKey type: SSHKeyType,
+        publicKey: [UInt8],
+        credential: SecurityKeyCredential,
+        comment: String = ""
+    ) throws(SSHKeyError) {
+        switch type {
+        case .skEd25519:
+            guard publicKey.count == 32 else {
+                throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes")
+            }
+            self.init(backing: .skEd25519(publicKey: publicKey, credential), comment: comment)
+        case .skECDSA:
+            let key = try wrapCrypto("reading the ECDSA-SK public key") { () throws(CryptoError) in
+                try ECDSAKey(curve: .p256, publicPoint: publicKey)
+            }
+            self.init(backing: .skECDSA(key, credential), comment: comment)
+        default:
+            throw SSHKeyError(.invalidParameter, "\(type.sshName) is not a security key type")
+        }
+    }
+
+    /// What the file keeps for the authenticator, for a security key; nil for other keys.
+    public var securityKey: SecurityKeyCredential? {
+        switch self.backing {
+        case .skEd25519(_, let credential), .skECDSA(_, let credential): credential
+        case .ed25519, .rsa, .ecdsa: nil
         }
     }
 
@@ -76,6 +146,9 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
     /// - ssh-ed25519: string pk, string seed||pk
     /// - ssh-rsa: mpint n, e, d, iqmp, p, q
     /// - ecdsa-sha2-*: string curve, string Q, mpint d
+    /// - sk-ssh-ed25519@openssh.com: string pk, string application, byte flags,
+    ///   string key_handle, string reserved
+    /// - sk-ecdsa-sha2-nistp256@openssh.com: string curve, string Q, and the same four
     package func writePrivateFields(to w: inout SSHWireWriter) {
         w.writeString(self.type.sshName)
         switch self.backing {
@@ -97,6 +170,13 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
             w.writeString(key.curve.sshIdentifier)
             w.writeString(key.publicPoint)
             w.writeMPInt(key.privateScalar()!)
+        case .skEd25519(let pk, let credential):
+            w.writeString(pk)
+            credential.write(to: &w)
+        case .skECDSA(let key, let credential):
+            w.writeString(key.curve.sshIdentifier)
+            w.writeString(key.publicPoint)
+            credential.write(to: &w)
         }
     }
 
@@ -154,7 +234,30 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
                 throw SSHKeyError(.keyMismatch, "the ECDSA private key is inconsistent: \(error.message)")
             }
             return SSHPrivateKey(backing: .ecdsa(key), comment: comment)
-        case .skEd25519, .skECDSA, .dsa, .certificate:
+        case .skEd25519:
+            // ssh-ed25519-sk.c: the Ed25519 public key, then sshkey_private_deserialize_sk.
+            let pk = try r.readString()
+            guard pk.count == 32 else {
+                throw SSHKeyError(.invalidFormat, "an Ed25519 public key must be 32 bytes")
+            }
+            let credential = try SecurityKeyCredential.read(from: &r)
+            return SSHPrivateKey(backing: .skEd25519(publicKey: Array(pk), credential), comment: comment)
+        case .skECDSA:
+            // ssh-ecdsa-sk.c: the ECDSA public key (nistp256 only), then sshkey_private_deserialize_sk.
+            let id = try r.readString()
+            guard id.elementsEqual(ECCurve.p256.sshIdentifier.utf8) else {
+                throw SSHKeyError(.invalidFormat, "the ECDSA curve does not match the key type")
+            }
+            let q = try r.readString()
+            let key: ECDSAKey
+            do {
+                key = try ECDSAKey(curve: .p256, publicPoint: q)
+            } catch {
+                throw SSHKeyError(.invalidFormat, "the ECDSA-SK public key is invalid: \(error.message)")
+            }
+            let credential = try SecurityKeyCredential.read(from: &r)
+            return SSHPrivateKey(backing: .skECDSA(key, credential), comment: comment)
+        case .dsa, .certificate:
             throw SSHKeyError(.unsupported, "\(type.sshName) private keys are not supported")
         }
     }

@@ -98,16 +98,27 @@ public struct SSHSIGSignature: Sendable, Hashable {
         with key: SSHPrivateKey,
         namespace: String
     ) throws(SSHKeyError) -> SSHSIGSignature {
+        // sshsig.c RSA_SIGN_ALG: RSA signs with rsa-sha2-512 whatever the message hash.
+        try sign(messageHash: messageHash, signer: SSHKeySigner(key), namespace: namespace)
+    }
+
+    /// Signs a message already hashed with `signer` (a security key signs through its
+    /// authenticator; its signature carries the flags and counter, PROTOCOL.u2f).
+    /// - Throws: `.invalidParameter` for an empty namespace, what `signer` throws.
+    public static func sign(
+        messageHash: SSHSIGMessageHash,
+        signer: SSHKeySigner,
+        namespace: String
+    ) throws(SSHKeyError) -> SSHSIGSignature {
         // PROTOCOL.sshsig §2: "The namespace value MUST NOT be the empty string."
         guard !namespace.isEmpty else { throw SSHKeyError(.invalidParameter, "the namespace must not be empty") }
         guard !namespace.utf8.contains(0) else {
             throw SSHKeyError(.invalidParameter, "the namespace must not contain NUL bytes")
         }
         let data = signedData(namespace: namespace, reserved: [], messageHash: messageHash)
-        // sshsig.c RSA_SIGN_ALG: RSA signs with rsa-sha2-512 whatever the message hash.
-        let sig = try key.signature(for: data, rsaHash: .sha512)
+        let sig = try signer.sign(data)
         return SSHSIGSignature(
-            publicKey: key.publicKey,
+            publicKey: signer.publicKey,
             namespace: namespace,
             hashAlgorithm: messageHash.algorithm,
             signature: sig

@@ -1,30 +1,58 @@
 import SSHCrypto
 
-/// A signature in SSH wire form: an algorithm name and the signature bytes (RFC 4253 §6.6).
+/// A signature in SSH wire form: an algorithm name and the signature bytes (RFC 4253 §6.6),
+/// and for a security key the flags and counter its authenticator signed (PROTOCOL.u2f).
 public struct SSHSignature: Sendable, Hashable {
-    /// The signature algorithm: `ssh-ed25519`, `rsa-sha2-256`, `rsa-sha2-512`, `ssh-rsa` or `ecdsa-sha2-*`.
+    /// What a security key's signature carries after the signature string (PROTOCOL.u2f):
+    /// the authenticator's flags (0x01 user present, 0x04 user verified) and its counter.
+    public struct SecurityKeyFields: Sendable, Hashable {
+        public var flags: UInt8
+        public var counter: UInt32
+
+        public init(flags: UInt8, counter: UInt32) {
+            self.flags = flags
+            self.counter = counter
+        }
+    }
+
+    /// The signature algorithm: `ssh-ed25519`, `rsa-sha2-256`, `rsa-sha2-512`, `ssh-rsa`, `ecdsa-sha2-*`,
+    /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`.
     public let algorithm: String
     /// The algorithm-specific bytes (for ECDSA: mpint r, mpint s).
     public let rawSignature: [UInt8]
+    /// A security key's flags and counter; nil for other keys.
+    public let securityKey: SecurityKeyFields?
 
-    public init(algorithm: String, rawSignature: [UInt8]) {
+    public init(algorithm: String, rawSignature: [UInt8], securityKey: SecurityKeyFields? = nil) {
         self.algorithm = algorithm
         self.rawSignature = rawSignature
+        self.securityKey = securityKey
     }
 
-    /// `string algorithm, string signature`.
+    /// `string algorithm, string signature`, and for a security key `byte flags, uint32 counter`.
     public var wireEncoding: [UInt8] {
         var w = SSHWireWriter()
         w.writeString(self.algorithm)
         w.writeString(self.rawSignature)
+        if let sk = self.securityKey {
+            w.writeByte(sk.flags)
+            w.writeUInt32(sk.counter)
+        }
         return w.bytes
     }
 
-    /// Decodes `string algorithm, string signature` with nothing after it.
+    /// Decodes `string algorithm, string signature` (with `byte flags, uint32 counter` for
+    /// a security key's algorithm) with nothing after it.
     public init(wireEncoding: some Collection<UInt8>) throws(SSHKeyError) {
         var r = SSHWireReader(Array(wireEncoding))
         self.algorithm = try r.readUTF8()
         self.rawSignature = Array(try r.readString())
+        if SSHKeyType(sshName: self.algorithm.utf8)?.isSecurityKey == true {
+            let flags = try r.readByte()
+            self.securityKey = SecurityKeyFields(flags: flags, counter: try r.readUInt32())
+        } else {
+            self.securityKey = nil
+        }
         try r.expectEnd("the signature")
     }
 }
@@ -60,6 +88,11 @@ extension SSHPrivateKey {
             w.writeMPInt(r)
             w.writeMPInt(s)
             return SSHSignature(algorithm: self.type.sshName, rawSignature: w.bytes)
+        case .skEd25519, .skECDSA:
+            throw SSHKeyError(
+                .unsupported,
+                "\(self.type.displayName) keys sign only on their security key, through a FIDO provider"
+            )
         }
     }
 }

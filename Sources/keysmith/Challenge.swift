@@ -87,7 +87,9 @@ struct Challenge: ParsableCommand {
                 challenge@keysmith, as ssh-keygen -Y sign makes it, after checking that the \
                 token is for the audience given with --audience: a token for another audience \
                 is refused, since signing it would let whoever passed it on log in there as \
-                you. On a terminal the audience is shown on standard error before signing.
+                you. On a terminal the audience is shown on standard error before signing. \
+                A security key signs on its authenticator, through the provider of -w, else \
+                SSH_SK_PROVIDER, else libfido2.
                 """
         )
 
@@ -111,6 +113,8 @@ struct Challenge: ParsableCommand {
         )
         var audience: String
 
+        @OptionGroup var securityKey: SecurityKeyProviderOption
+
         @Argument(help: ArgumentHelp("The token, as issued.", valueName: "token"))
         var token: String
 
@@ -123,7 +127,8 @@ struct Challenge: ParsableCommand {
                 if isatty(2) == 1 { printError("keysmith: signing a challenge for the audience \(parsed.audience)") }
                 let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-                writeOut(try KeyVerify.Challenge.respond(to: self.token, with: key, audience: self.audience))
+                let signer = try keySigner(for: key, provider: self.securityKey)
+                writeOut(try KeyVerify.Challenge.respond(to: self.token, signer: signer, audience: self.audience))
             }
         }
     }

@@ -43,6 +43,9 @@ struct Convert: ParsableCommand {
             let kind = KeyFileKind(contents: contents)
             let isPrivate = kind == .openSSHPrivateKey || kind == .pemPrivateKey
             if isPrivate && !self.public && self.to != .rfc4716 {
+                if self.to != .openssh, let key = SSHPublicKey.fromPrivateKeyFile(contents) {
+                    try self.refuseSecurityKeyExport(key, path: path)
+                }
                 try self.rewritePrivate(path: path)
                 return
             }
@@ -73,6 +76,7 @@ struct Convert: ParsableCommand {
                 let label = "\(key.bits)-bit \(key.type.displayName), converted by \(defaultComment()) from OpenSSH"
                 writeOut(key.rfc4716Representation(comment: label))
             case .pem, .pkcs8:
+                try self.refuseSecurityKeyExport(key, path: path)
                 guard key.type != .ed25519 else {
                     throw Failure(
                         "\(path): Ed25519 public keys have no \(self.to == .pem ? "PEM" : "PKCS#8") export in OpenSSH; use openssh or rfc4716"
@@ -81,6 +85,15 @@ struct Convert: ParsableCommand {
                 writeOut(self.to == .pem ? try key.pemRepresentation() : try key.pkcs8Representation())
             }
         }
+    }
+
+    /// ssh-keygen has no PEM or PKCS#8 form for a security key, public or private
+    /// (do_convert_to_pem: "unsupported key type ED25519-SK").
+    private func refuseSecurityKeyExport(_ key: SSHPublicKey, path: String) throws {
+        guard key.type.isSecurityKey else { return }
+        throw Failure(
+            "\(path): unsupported key type \(key.type.displayName): security keys have no \(self.to == .pem ? "PEM" : "PKCS#8") form in OpenSSH; use openssh or rfc4716"
+        )
     }
 
     private func rewritePrivate(path: String) throws {

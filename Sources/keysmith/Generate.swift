@@ -2,6 +2,7 @@ import ArgumentParser
 import SSHConnect
 import SSHCrypto
 import SSHKeys
+import SecurityKey
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,13 +12,17 @@ struct Generate: ParsableCommand {
             Writes the private key to FILE (mode 0600) and the public key to FILE.pub \
             (mode 0644), each through a temporary file and a rename. An existing file \
             is never replaced without --force. Without -N the passphrase is asked for \
-            twice on the terminal; -N '' means no passphrase.
+            twice on the terminal; -N '' means no passphrase. A security key \
+            (-t ed25519-sk or ecdsa-sk) is made on the authenticator through the provider \
+            of -w, else SSH_SK_PROVIDER, else libfido2, with ssh-keygen's -O options \
+            (application=, resident, verify-required, no-touch-required, user=, device=, \
+            challenge=, write-attestation=); its PIN is asked for when it wants one.
             """
     )
 
     @Option(
         name: .customShort("t", allowingJoined: true),
-        help: ArgumentHelp("Key type: ed25519, rsa or ecdsa.", valueName: "type")
+        help: ArgumentHelp("Key type: ed25519, rsa, ecdsa, ed25519-sk or ecdsa-sk.", valueName: "type")
     )
     var type: String = "ed25519"
 
@@ -53,7 +58,23 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var encryption: EncryptionOptions
 
-    func validate() throws { try validateComment(self.comment) }
+    @Option(
+        name: .customShort("O", allowingJoined: true),
+        help: ArgumentHelp("Security key option, as ssh-keygen -O (application=, resident, ...).", valueName: "option")
+    )
+    var keyOptions: [String] = []
+
+    @OptionGroup var securityKey: SecurityKeyProviderOption
+
+    func validate() throws {
+        try validateComment(self.comment)
+        let (keyType, _) = try SSHKeyType.fromArguments(type: self.type, bits: self.bits)
+        if keyType.isSecurityKey {
+            _ = try SecurityKeyEnrollmentOptions(self.keyOptions)
+        } else if !self.keyOptions.isEmpty {
+            throw ValidationError("-O options are for security keys (-t ed25519-sk or ecdsa-sk).")
+        }
+    }
 
     @Flag(help: "Replace an existing key file.")
     var force = false
@@ -80,9 +101,27 @@ struct Generate: ParsableCommand {
             if !self.quiet {
                 printError("Generating public/private \(keyType.displayName.lowercased()) key pair.")
             }
-            let passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
-            let key = try withProgress("generating the key") {
-                try SSHPrivateKey(generating: keyType, rsaBits: rsaBits, comment: self.comment ?? defaultComment())
+            let key: SSHPrivateKey
+            let passphrase: SecureBytes
+            var attestation: (path: String, blob: [UInt8])? = nil
+            if keyType.isSecurityKey {
+                // ssh-keygen enrols first, then asks for the file's passphrase.
+                let enrollment = try SecurityKeyEnrollmentOptions(self.keyOptions)
+                let provider = try self.securityKey.resolve()
+                if !self.quiet { printError("You may need to touch your authenticator to authorize key generation.") }
+                let (made, answer) = try enrollment.enroll(
+                    keyType,
+                    provider: provider,
+                    comment: self.comment ?? defaultComment()
+                )
+                key = made
+                if let path = enrollment.attestationPath { attestation = (expandTilde(path), answer.attestationBlob) }
+                passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
+            } else {
+                passphrase = try askNewPassphrase(option: self.passphrase, optionName: "-N")
+                key = try withProgress("generating the key") {
+                    try SSHPrivateKey(generating: keyType, rsaBits: rsaBits, comment: self.comment ?? defaultComment())
+                }
             }
             let contents = try withProgress("deriving the key from the passphrase") {
                 try key.fileRepresentation(
@@ -97,19 +136,30 @@ struct Generate: ParsableCommand {
                 publicFile: key.publicKey.publicKeyFileContents(comment: key.comment),
                 overwrite: self.force
             )
-            guard !self.quiet else { return }
-            let fp = key.publicKey.fingerprint()
-            writeOut(
-                """
-                Your identification has been saved in \(path)
-                Your public key has been saved in \(path).pub
-                The key fingerprint is:
-                \(fp) \(key.comment)
-                The key's randomart image is:
-                \(fp.randomArt(title: "\(keyType.displayName) \(key.publicKey.bits)"))
+            if !self.quiet {
+                let fp = key.publicKey.fingerprint()
+                writeOut(
+                    """
+                    Your identification has been saved in \(path)
+                    Your public key has been saved in \(path).pub
+                    The key fingerprint is:
+                    \(fp) \(key.comment)
+                    The key's randomart image is:
+                    \(fp.randomArt(title: "\(keyType.displayName) \(key.publicKey.bits)"))
 
-                """
-            )
+                    """
+                )
+            }
+            if let attestation {
+                // ssh-keygen's save_attestation, after the key is saved.
+                try KeyFileIO.writeAtomically(
+                    path: attestation.path,
+                    contents: attestation.blob,
+                    mode: 0o644,
+                    overwrite: true
+                )
+                if !self.quiet { writeOut("Your FIDO attestation certificate has been saved in \(attestation.path)\n") }
+            }
         }
     }
 }

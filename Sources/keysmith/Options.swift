@@ -3,7 +3,8 @@ import SSHCrypto
 public import SSHKeys
 
 extension SSHKeyType {
-    /// Parses `-t`: ed25519, rsa, ecdsa (or their wire names), with `-b` for RSA and ECDSA sizes.
+    /// Parses `-t`: ed25519, rsa, ecdsa, ed25519-sk, ecdsa-sk (or their wire names), with `-b`
+    /// for RSA and ECDSA sizes.
     static func fromArguments(type: String, bits: Int?) throws -> (SSHKeyType, rsaBits: Int) {
         switch type.lowercased() {
         case "ed25519", "ssh-ed25519":
@@ -23,8 +24,12 @@ extension SSHKeyType {
             case 521: return (.ecdsa(.p521), 0)
             default: throw ValidationError("ECDSA keys must be 256, 384 or 521 bits.")
             }
+        case "ed25519-sk", "sk-ssh-ed25519@openssh.com":
+            return (.skEd25519, 0)
+        case "ecdsa-sk", "sk-ecdsa-sha2-nistp256@openssh.com":
+            return (.skECDSA, 0)
         default:
-            throw ValidationError("Unknown key type '\(type)'; use ed25519, rsa or ecdsa.")
+            throw ValidationError("Unknown key type '\(type)'; use ed25519, rsa, ecdsa, ed25519-sk or ecdsa-sk.")
         }
     }
 
@@ -56,9 +61,11 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["openssh", "pem", "pkcs8"] }
 
     /// The format ssh-keygen actually writes for `type`: PKCS#1/SEC1 have no Ed25519
-    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format.
+    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format, and
+    /// security keys are written in it whatever `-m` says (sshkey_private_to_fileblob).
     func effective(for type: SSHKeyType) -> PrivateKeyFileFormat {
-        type == .ed25519 && self == .pem ? .openSSH : self
+        if type.isSecurityKey { return .openSSH }
+        return type == .ed25519 && self == .pem ? .openSSH : self
     }
 }
 

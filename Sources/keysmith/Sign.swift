@@ -17,7 +17,8 @@ struct Sign: ParsableCommand {
             to standard output when FILE is - or absent. The message is hashed with SHA-512 \
             (-O hashalg=sha256 for SHA-256); RSA keys sign with rsa-sha2-512. When FILE.sig \
             exists you are asked on standard input whether to overwrite it, as ssh-keygen asks; \
-            any answer but y keeps it and the exit status is 1.
+            any answer but y keeps it and the exit status is 1. A security key signs on its \
+            authenticator, through the provider of -w, else SSH_SK_PROVIDER, else libfido2.
             """
     )
 
@@ -44,6 +45,8 @@ struct Sign: ParsableCommand {
         help: ArgumentHelp("Signing option: hashalg=sha256 or hashalg=sha512.", valueName: "option")
     )
     var options: [String] = []
+
+    @OptionGroup var securityKey: SecurityKeyProviderOption
 
     @Flag(name: .customShort("q"), help: "Do not report each file signed.")
     var quiet = false
@@ -80,13 +83,14 @@ struct Sign: ParsableCommand {
             let hash = try self.hashAlgorithm()
             let path = try signingKeyPath(expandTilde(self.keyFile))
             let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
+            let signer = try keySigner(for: key, provider: self.securityKey)
             var kept: [String] = []
             let targets = self.files.isEmpty ? ["-"] : self.files
             for file in targets {
                 if file == "-" {
                     if !self.quiet { printError("Signing data on standard input") }
                     let digest = try SSHSIGMessageHash(algorithm: hash, fileDescriptor: 0)
-                    let sig = try SSHSIGSignature.sign(messageHash: digest, with: key, namespace: self.namespace)
+                    let sig = try SSHSIGSignature.sign(messageHash: digest, signer: signer, namespace: self.namespace)
                     writeOut(sig.armored)
                     continue
                 }
@@ -97,7 +101,7 @@ struct Sign: ParsableCommand {
                 }
                 defer { close(fd) }
                 let digest = try SSHSIGMessageHash(algorithm: hash, fileDescriptor: fd, name: file)
-                let sig = try SSHSIGSignature.sign(messageHash: digest, with: key, namespace: self.namespace)
+                let sig = try SSHSIGSignature.sign(messageHash: digest, signer: signer, namespace: self.namespace)
                 let target = file + ".sig"
                 guard confirmOverwrite(target) else {
                     kept.append(target)
