@@ -12,6 +12,12 @@ struct Fingerprint: ParsableCommand {
             comment when present), an authorized_keys or a known_hosts file; one \
             line is printed per key, exactly as ssh-keygen -l prints it. Use - for \
             standard input.
+
+            Each line that holds no key keysmith lists (a key type it does not read, a \
+            damaged key, a known_hosts @cert-authority or @revoked line, text) is named \
+            on standard error, one sentence with the file and line number, where \
+            ssh-keygen -l passes over it in silence. Blank lines, # comments and SSH-1 \
+            keys (bits exponent modulus), which ssh-keygen skips by rule, are not named.
             """
     )
 
@@ -46,9 +52,10 @@ struct Fingerprint: ParsableCommand {
             let contents = self.file == "-" ? try readStandardInput() : try KeyFileIO.readFile(path)
             let function: HashFunction = self.hash == .md5 ? .md5 : .sha256
             if !self.json, KeyFileKind(contents: contents) == .publicKeyLines {
-                guard let out = self.fingerprintLines(contents, function: function) else {
-                    throw Failure("\(path) is not a public key file")
-                }
+                var skipped: [UnreadableKeyLine] = []
+                let out = self.fingerprintLines(contents, function: function, skipped: &skipped)
+                Self.report(skipped, in: path)
+                guard let out else { throw Failure("\(path) is not a public key file") }
                 writeOut(out)
                 return
             }
@@ -80,22 +87,41 @@ struct Fingerprint: ParsableCommand {
     ///
     /// A streaming pass over a file of thousands of lines: each line is parsed, printed
     /// into one output buffer and dropped, with no list of keys kept. The lines and
-    /// comments are the ones ssh-keygen -l reads (see `KeygenLineReader`).
-    private func fingerprintLines(_ contents: [UInt8], function: HashFunction) -> String? {
+    /// comments are the ones ssh-keygen -l reads (see `KeygenLineReader`). Each line that is
+    /// neither a key, blank, a `#` comment nor an SSH-1 key (which ssh-keygen skips by rule)
+    /// goes into `skipped`.
+    private func fingerprintLines(
+        _ contents: [UInt8],
+        function: HashFunction,
+        skipped: inout [UnreadableKeyLine]
+    ) -> String? {
         var out = ""
         out.reserveCapacity(contents.count + contents.count / 4)
         var reader = KeygenLineReader()
         var found = false
         var start = contents.startIndex
+        var number = 0
         while start < contents.endIndex {
             let end = contents[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? contents.endIndex
+            number += 1
             if let entry = reader.read(line: contents[start..<end]) {
                 found = true
                 self.appendLine(for: entry.key, comment: entry.comment, function: function, to: &out)
+            } else if let problem = UnreadableKeyLine.diagnose(contents[start..<end], lineNumber: number),
+                problem.kind != .ssh1Key
+            {
+                skipped.append(problem)
             }
             start = end
         }
         return found ? out : nil
+    }
+
+    /// One sentence on stderr per line of `path` that holds no key listed.
+    private static func report(_ skipped: [UnreadableKeyLine], in path: String) {
+        for line in skipped {
+            printError("keysmith: \(path):\(line.lineNumber): not listed: \(line.reason).")
+        }
     }
 
     /// Appends ssh-keygen -l's line for `key` (and its randomart with -v) to `out`.
@@ -129,6 +155,7 @@ struct Fingerprint: ParsableCommand {
         if (kind == .openSSHPrivateKey || kind == .pemPrivateKey) && self.file != "-" {
             return [try self.privateKeyFile(contents, path: path)]
         }
+        if kind == .publicKeyLines { Self.report(Self.unreadableLines(in: contents), in: path) }
         do {
             return try SSHPublicKey.keys(inFile: contents).map { line in
                 (line.key, (line.comment ?? line.prefix).map { Array($0.utf8)[...] })
@@ -136,6 +163,19 @@ struct Fingerprint: ParsableCommand {
         } catch {
             throw Failure("\(path) is not a public key file")
         }
+    }
+
+    /// The lines of a file of key lines in which `SSHPublicKey.keys(inFile:)` finds no key,
+    /// but for blank lines, `#` comments and SSH-1 keys.
+    private static func unreadableLines(in contents: [UInt8]) -> [UnreadableKeyLine] {
+        var out: [UnreadableKeyLine] = []
+        for (index, line) in contents.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        where SSHPublicKey.parseLine(Substring(decoding: line, as: UTF8.self)) == nil {
+            if let problem = UnreadableKeyLine.diagnose(line, lineNumber: index + 1), problem.kind != .ssh1Key {
+                out.append(problem)
+            }
+        }
+        return out
     }
 
     /// As ssh-keygen's fingerprint_private: the key and comment of FILE.pub's first key
