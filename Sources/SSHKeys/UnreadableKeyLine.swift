@@ -85,7 +85,8 @@ public struct UnreadableKeyLine: Sendable, Hashable, CustomStringConvertible {
                 if let name = Self.blobTypeName(blob), !name.elementsEqual(type.sshName.utf8) {
                     return found(.damagedKey, "the line names \(type.sshName) but its key is \(printable(name))")
                 }
-                return found(.damagedKey, "the \(type.sshName) key is damaged: \(error.message)")
+                let what = type.isCertificate ? "certificate" : "key"
+                return found(.damagedKey, "the \(type.sshName) \(what) is damaged: \(error.message)")
             }
             guard key.type == type else {
                 return found(.damagedKey, "the line names \(type.sshName) but its key is \(key.type.sshName)")

@@ -43,7 +43,10 @@ struct Fingerprint: ParsableCommand {
     @Flag(name: .customShort("B"), help: "Print the bubblebabble digest instead.")
     var bubbleBabble = false
 
-    @Flag(help: "Print a JSON array of {bits, fingerprint, comment, type}.")
+    @Flag(
+        help:
+            "Print a JSON array of {bits, fingerprint, comment, type}, with legacy (DSA), application (security keys) and certificate details where they apply."
+    )
     var json = false
 
     func run() throws {
@@ -67,11 +70,13 @@ struct Fingerprint: ParsableCommand {
                 let shown = self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
                 if self.json {
                     objects.append(
-                        .object([
-                            ("bits", .int(key.bits)), ("fingerprint", .string(shown)),
-                            ("comment", .string(orNull: comment.map { String(decoding: $0, as: UTF8.self) })),
-                            ("type", .string(key.type.displayName)),
-                        ])
+                        .object(
+                            [
+                                ("bits", .int(key.bits)), ("fingerprint", .string(shown)),
+                                ("comment", .string(orNull: comment.map { String(decoding: $0, as: UTF8.self) })),
+                                ("type", .string(key.type.displayName)),
+                            ] + Self.details(of: key)
+                        )
                     )
                     continue
                 }
@@ -122,6 +127,32 @@ struct Fingerprint: ParsableCommand {
         for line in skipped {
             printError("keysmith: \(path):\(line.lineNumber): not listed: \(line.reason).")
         }
+    }
+
+    /// What `--json` adds for the types that have more to say: `legacy` for DSA (OpenSSH
+    /// accepts it nowhere by default), a security key's `application`, and a certificate's
+    /// kind, key ID, serial, principals, validity (seconds since the epoch; 2^64 − 1 is
+    /// forever) and the fingerprint of the CA key that signed it.
+    private static func details(of key: SSHPublicKey) -> [(String, JSON)] {
+        var out: [(String, JSON)] = []
+        if key.type.isLegacy { out.append(("legacy", .bool(true))) }
+        if let application = key.application { out.append(("application", .string(application))) }
+        if let certificate = key.certificate {
+            out.append(
+                (
+                    "certificate",
+                    .object([
+                        ("kind", .string(certificate.kind == .host ? "host" : "user")),
+                        ("keyID", .string(certificate.keyID)), ("serial", .uint64(certificate.serial)),
+                        ("principals", .array(certificate.principals.map { .string($0) })),
+                        ("validAfter", .uint64(certificate.validAfter)),
+                        ("validBefore", .uint64(certificate.validBefore)),
+                        ("signatureKey", .string(certificate.signatureKey.fingerprint().description)),
+                    ])
+                )
+            )
+        }
+        return out
     }
 
     /// Appends ssh-keygen -l's line for `key` (and its randomart with -v) to `out`.
