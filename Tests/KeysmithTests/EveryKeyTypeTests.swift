@@ -166,3 +166,113 @@ struct EveryKeyTypeTests {
         )
     }
 }
+
+/// copy-id, list-ids and remove-id with security keys, DSA keys and certificates, against
+/// OpenSSH's sshd; ssh-copy-id is the oracle for the line installed, and OpenSSH's ssh logs
+/// in with the security key through the software authenticator.
+@Suite("every key type: copy-id, list-ids, remove-id against OpenSSH's sshd")
+struct EveryKeyTypeDeployTests {
+    @Test("copy-id -i id_ed25519_sk.pub installs the line ssh-copy-id installs; ssh logs in with it")
+    func securityKey() throws {
+        let keys = try EveryKeyTypeTests.made.get()
+        let s = try CopyIDTests.Setup()
+        #expect(try s.copy().status == 0)
+        let file = s.sshd.home + "/.ssh/authorized_keys"
+        let before = try readText(file)
+        let sk = keys.pub("ed25519-sk")
+
+        // ssh-copy-id, logging in with the setup's key, is the oracle (it wants a local ~/.ssh).
+        try FileManager.default.createDirectory(atPath: s.dir.path("home/.ssh"), withIntermediateDirectories: true)
+        let theirs = try runProcess(
+            "/usr/bin/ssh-copy-id",
+            [
+                "-f", "-i", sk, "-p", String(s.sshd.port), "-o", "IdentityFile=\(s.key)", "-o", "IdentitiesOnly=yes",
+                "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=\(s.knownHosts)", "-o", "StrictHostKeyChecking=yes",
+                s.destination,
+            ],
+            environment: ["HOME": s.dir.path("home"), "SSH_AUTH_SOCK": ""]
+        )
+        #expect(theirs.status == 0, "\(theirs)")
+        let oracle = try readText(file)
+        #expect(oracle.hasPrefix(before) && oracle.count > before.count, "\(oracle)")
+        try Data(before.utf8).write(to: URL(fileURLWithPath: file))
+
+        let ours = try s.run("copy-id", ["-i", sk])
+        #expect(ours.status == 0, "\(ours)")
+        #expect(ours.stdout.contains("Number of key(s) added: 1"), "\(ours)")
+        #expect(try readText(file) == oracle)
+
+        let provider = ["-o", "SecurityKeyProvider=\(try SoftAuthenticator.path())"]
+        let login = try s.sshd.sshLogin(
+            identity: keys.dir.path("ed25519-sk"),
+            command: "echo in",
+            extraOptions: provider
+        )
+        #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
+        #expect(login.stdout == "in\n")
+
+        let list = try s.run("list-ids")
+        #expect(list.stdout == (try keygen(["-l", "-f", file]).checked("ssh-keygen -l").stdout), "\(list)")
+        let removed = try s.run("remove-id", ["-i", sk])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(try readText(file) == before)
+    }
+
+    @Test("copy-id refuses a DSA key in one sentence; list-ids lists and remove-id removes one")
+    func dsa() throws {
+        let keys = try EveryKeyTypeTests.made.get()
+        let s = try CopyIDTests.Setup()
+        let refused = try s.run("copy-id", ["-i", keys.pub("dsa")])
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "keysmith: \(keys.pub("dsa")) holds a DSA key (ssh-dss), a legacy type that OpenSSH's sshd no longer accepts by default, so keysmith will not install it; make a new key with keysmith generate -t ed25519.\n",
+            "\(refused)"
+        )
+        #expect(s.sshd.authorizedKeys() == nil)
+        let refusedCert = try s.run("copy-id", ["-i", keys.cert("dsa")])
+        #expect(
+            refusedCert.status == 1 && refusedCert.stderr.contains("ssh-dss-cert-v01@openssh.com"),
+            "\(refusedCert)"
+        )
+
+        #expect(try s.copy().status == 0)
+        let file = s.sshd.home + "/.ssh/authorized_keys"
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(try readText(keys.pub("dsa")).utf8))
+        try handle.close()
+        let list = try s.run("list-ids")
+        #expect(list.status == 0, "\(list)")
+        #expect(list.stdout == (try keygen(["-l", "-f", file]).checked("ssh-keygen -l").stdout), "\(list)")
+        #expect(list.stdout.hasSuffix("dsa@every (DSA)\n"))
+        let removed = try s.run("remove-id", ["-i", keys.pub("dsa")])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+    }
+
+    @Test("certificates as plain key lines are listed, never hidden, and removed by their blob")
+    func certificates() throws {
+        let keys = try EveryKeyTypeTests.made.get()
+        let s = try CopyIDTests.Setup()
+        #expect(try s.copy().status == 0)
+        let file = s.sshd.home + "/.ssh/authorized_keys"
+        let added = ["ed25519", "ecdsa-sk", "rsa"].map { keys.cert($0) }
+        for cert in added {
+            let r = try s.run("copy-id", ["-i", cert])
+            #expect(r.status == 0, "\(r)")
+        }
+        let list = try s.run("list-ids")
+        #expect(list.stdout == (try keygen(["-l", "-f", file]).checked("ssh-keygen -l").stdout), "\(list)")
+        #expect(list.stdout.split(separator: "\n").count == 4, "\(list)")
+        #expect(list.stdout.contains("(ECDSA-SK-CERT)"))
+        let json = try s.run("list-ids", ["--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [[String: Any]])
+        #expect(entries.map { $0["type"] as? String } == ["ED25519", "ED25519-CERT", "ECDSA-SK-CERT", "RSA-CERT"])
+        for cert in added {
+            let removed = try s.run("remove-id", ["-i", cert])
+            #expect(removed.status == 0 && removed.stdout.contains("removed"), "\(removed)")
+        }
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+    }
+}
