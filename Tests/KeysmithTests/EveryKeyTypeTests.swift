@@ -251,6 +251,25 @@ struct EveryKeyTypeDeployTests {
         #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
     }
 
+    @Test("rotate --old takes a DSA key out once the new key logs in")
+    func rotateAwayFromLegacyKeys() throws {
+        let keys = try EveryKeyTypeTests.made.get()
+        let s = try CopyIDTests.Setup()
+        #expect(try s.copy().status == 0)
+        let file = s.sshd.home + "/.ssh/authorized_keys"
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(try readText(keys.pub("dsa")).utf8))
+        try handle.close()
+        let new = s.dir.path("id_new")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "new", "-f", new]).checked("ssh-keygen")
+        let r = try s.run("rotate", ["-i", new, "--old", keys.pub("dsa")])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        let expected = try readText(s.key + ".pub") + readText(new + ".pub")
+        #expect(s.sshd.authorizedKeys() == expected)
+        #expect(try s.sshd.sshLogin(identity: new).status == 0)
+    }
+
     @Test("certificates as plain key lines are listed, never hidden, and removed by their blob")
     func certificates() throws {
         let keys = try EveryKeyTypeTests.made.get()
