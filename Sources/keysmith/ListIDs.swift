@@ -66,14 +66,10 @@ struct ListIDs: ParsableCommand {
                 return .failed(host.destination, FailureText.reason(error))
             case .success(let listing):
                 let items = Self.items(listing)
-                var detail = listing.keys.isEmpty ? "no keys" : keyCount(listing.keys.count)
-                if !listing.unreadable.isEmpty {
-                    detail += ", " + keyCount(listing.unreadable.count, "unreadable line")
-                }
                 return HostReport(
                     destination: host.destination,
                     status: .listed,
-                    detail: detail,
+                    detail: items.isEmpty ? "no keys" : keyCount(listing.keys.count),
                     lines: items.isEmpty ? nil : items.map { host.destination + " " + Self.line($0) },
                     json: [("keys", .array(items.map { Self.json($0, destination: host.destination) }))]
                 )
