@@ -57,8 +57,8 @@ struct Fingerprint: ParsableCommand {
             if !self.json, KeyFileKind(contents: contents) == .publicKeyLines {
                 var skipped: [UnreadableKeyLine] = []
                 let out = self.fingerprintLines(contents, function: function, skipped: &skipped)
+                guard let out else { throw Self.noKey(in: path, skipped: skipped) }
                 Self.report(skipped, in: path)
-                guard let out else { throw Failure("\(path) is not a public key file") }
                 writeOut(out)
                 return
             }
@@ -120,6 +120,15 @@ struct Fingerprint: ParsableCommand {
             start = end
         }
         return found ? out : nil
+    }
+
+    /// The failure when `path` lists no key: ssh-keygen's sentence, with why its first line
+    /// that is not blank, a comment or an SSH-1 key holds none (a failure is one sentence).
+    private static func noKey(in path: String, skipped: [UnreadableKeyLine]) -> Failure {
+        guard let first = skipped.first else { return Failure("\(path) is not a public key file") }
+        let others = skipped.count - 1
+        let more = others == 0 ? "" : " (and \(others) more line\(others == 1 ? "" : "s") without a key)"
+        return Failure("\(path) is not a public key file: line \(first.lineNumber): \(first.reason)\(more)")
     }
 
     /// One sentence on stderr per line of `path` that holds no key listed.
@@ -186,14 +195,17 @@ struct Fingerprint: ParsableCommand {
         if (kind == .openSSHPrivateKey || kind == .pemPrivateKey) && self.file != "-" {
             return [try self.privateKeyFile(contents, path: path)]
         }
-        if kind == .publicKeyLines { Self.report(Self.unreadableLines(in: contents), in: path) }
+        let skipped = kind == .publicKeyLines ? Self.unreadableLines(in: contents) : []
+        let found: [(SSHPublicKey, ArraySlice<UInt8>?)]
         do {
-            return try SSHPublicKey.keys(inFile: contents).map { line in
+            found = try SSHPublicKey.keys(inFile: contents).map { line in
                 (line.key, (line.comment ?? line.prefix).map { Array($0.utf8)[...] })
             }
         } catch {
-            throw Failure("\(path) is not a public key file")
+            throw Self.noKey(in: path, skipped: skipped)
         }
+        Self.report(skipped, in: path)
+        return found
     }
 
     /// The lines of a file of key lines in which `SSHPublicKey.keys(inFile:)` finds no key,

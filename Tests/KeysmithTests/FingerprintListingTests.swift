@@ -162,15 +162,16 @@ struct FingerprintListingTests {
         #expect(json.status == 0, "\(json)")
         #expect(json.stderr == expected.map { "keysmith: \(path):\($0.0): not listed: \($0.1).\n" }.joined())
 
-        // No key at all: each line named, then ssh-keygen's sentence and a failure (keysmith's 1, ssh-keygen's 255).
+        // No key at all: one sentence, ssh-keygen's with the first line's reason, and a failure (keysmith's 1,
+        // ssh-keygen's 255).
         try Data(b("garbage\n# c\n1024 35 1\nssh-ed25519\n")).write(to: URL(fileURLWithPath: path))
         #expect(try keygen(["-l", "-f", path]).status != 0)
         let none = try keysmith("fingerprint", "-f", path)
         #expect(none.status == 1)
         #expect(
-            none.stderr == "keysmith: \(path):1: not listed: no key type and base64 key are on it.\n"
-                + "keysmith: \(path):4: not listed: the ssh-ed25519 key has no base64 after its type.\n"
-                + "keysmith: \(path) is not a public key file.\n",
+            none.stderr
+                == "keysmith: \(path) is not a public key file: line 1: no key type and base64 key are on it "
+                + "(and 1 more line without a key).\n",
             "\(none.stderr)"
         )
     }
