@@ -90,10 +90,7 @@ struct CopyIDTests {
         let s = try Setup()
         #expect(try s.copy().status == 0)
         let file = s.sshd.home + "/.ssh/authorized_keys"
-        let handle = try #require(FileHandle(forWritingAtPath: file))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("# note\n1024 35 1234567 ssh1@old\n\nssh-ed25519 AAAA!!!! broken\n".utf8))
-        try handle.close()
+        try appendText(file, "# note\n1024 35 1234567 ssh1@old\n\nssh-ed25519 AAAA!!!! broken\n")
         let keyLine = try keygen(["-l", "-f", s.key + ".pub"]).checked("ssh-keygen -l").stdout
 
         let list = try s.run("list-ids")

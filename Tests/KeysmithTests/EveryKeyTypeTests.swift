@@ -238,10 +238,7 @@ struct EveryKeyTypeDeployTests {
 
         #expect(try s.copy().status == 0)
         let file = s.sshd.home + "/.ssh/authorized_keys"
-        let handle = try #require(FileHandle(forWritingAtPath: file))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(try readText(keys.pub("dsa")).utf8))
-        try handle.close()
+        try appendText(file, try readText(keys.pub("dsa")))
         let list = try s.run("list-ids")
         #expect(list.status == 0, "\(list)")
         #expect(list.stdout == (try keygen(["-l", "-f", file]).checked("ssh-keygen -l").stdout), "\(list)")
@@ -257,10 +254,7 @@ struct EveryKeyTypeDeployTests {
         let s = try CopyIDTests.Setup()
         #expect(try s.copy().status == 0)
         let file = s.sshd.home + "/.ssh/authorized_keys"
-        let handle = try #require(FileHandle(forWritingAtPath: file))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(try readText(keys.pub("dsa")).utf8))
-        try handle.close()
+        try appendText(file, try readText(keys.pub("dsa")))
         let new = s.dir.path("id_new")
         _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "new", "-f", new]).checked("ssh-keygen")
         let r = try s.run("rotate", ["-i", new, "--old", keys.pub("dsa")])

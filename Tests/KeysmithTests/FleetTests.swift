@@ -157,10 +157,7 @@ struct FleetTests {
         #expect(try s.run(["copy-id", "-i", other + ".pub", s.urls[0]]).status == 0)
 
         // A line keysmith cannot read is listed in its place, with the destination.
-        let handle = try #require(FileHandle(forWritingAtPath: s.accounts[1].home + "/.ssh/authorized_keys"))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("ssh-ed25519 AAAA!!!! damaged\n".utf8))
-        try handle.close()
+        try appendText(s.accounts[1].home + "/.ssh/authorized_keys", "ssh-ed25519 AAAA!!!! damaged\n")
 
         let list = try s.run(["list-ids"] + s.urls)
         #expect(list.status == 0, "\(list)")
