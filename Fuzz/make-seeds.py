@@ -50,6 +50,94 @@ def packet(payload, block=8):
     return u32(len(payload) + pad + 1) + bytes([pad]) + payload + bytes(pad)
 
 
+def every_key_type_seeds(tmp):
+    """Public keys of the types keysmith reads but does not generate, as OpenSSH 9.2 writes them:
+    DSA (ssh-keygen -t dsa), security keys (the blobs built by hand, PROTOCOL.u2f: type, key,
+    application; ssh-keygen -l reads them without a token) and certificates of each type
+    (ssh-keygen -s, user and host), one with a broken CA signature; then key-line files holding
+    them, and lines keysmith cannot read (SSH-1 keys, unknown types, damaged keys)."""
+    def pub_of(path):
+        return open(path).read().strip()
+
+    def blob_of(line):
+        return base64.b64decode(line.split()[1])
+
+    def field(blob, index):
+        at = 0
+        for _ in range(index):
+            at += 4 + struct.unpack(">I", blob[at:at + 4])[0]
+        return blob[at + 4:at + 4 + struct.unpack(">I", blob[at:at + 4])[0]]
+
+    lines = {}
+    for t, bits in [("ed25519", None), ("ecdsa", "256"), ("rsa", "1024"), ("dsa", None)]:
+        tag = t + (bits or ("1024" if t == "dsa" else ""))
+        path = os.path.join(tmp, f"every-{tag}")
+        run("ssh-keygen", "-q", "-t", t, "-N", "", "-C", f"seed {tag}", "-f", path, *(["-b", bits] if bits else []))
+        lines[tag] = pub_of(path + ".pub")
+    ecdsa_point = field(blob_of(lines["ecdsa256"]), 2)
+    sk = {
+        "sk-ed25519": ("sk-ssh-ed25519@openssh.com", string(bytes(range(32))) + string("ssh:")),
+        "sk-ecdsa256": ("sk-ecdsa-sha2-nistp256@openssh.com", string("nistp256") + string(ecdsa_point) + string("ssh:")),
+    }
+    for tag, (name, rest) in sk.items():
+        lines[tag] = f"{name} {base64.b64encode(string(name) + rest).decode()} seed {tag}"
+        with open(os.path.join(tmp, f"every-{tag}.pub"), "w") as f:
+            f.write(lines[tag] + "\n")
+    for tag, line in list(lines.items()):
+        if tag in ("ed25519", "ecdsa256", "rsa1024"):
+            continue  # seeded above
+        out("FuzzPublicKey", f"{tag}.pub", line + "\n")
+        out("FuzzPublicKey", f"{tag}.blob", blob_of(line))
+    out("FuzzPublicKey", "dsa1024.rfc4716", run("ssh-keygen", "-e", "-m", "RFC4716", "-f", os.path.join(tmp, "every-dsa1024.pub")))
+    out("FuzzPublicKey", "dsa1024.pem", run("ssh-keygen", "-e", "-m", "PKCS8", "-f", os.path.join(tmp, "every-dsa1024.pub")))
+
+    ca = os.path.join(tmp, "every-ca")
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "seed ca", "-f", ca)
+    certs = {}
+    for tag in list(lines):
+        pub = os.path.join(tmp, f"every-{tag}.pub")
+        run("ssh-keygen", "-q", "-s", ca, "-I", f"seed {tag}", "-n", "me,you", "-z", "7", "-V", "20200101:20990101", pub)
+        certs[tag] = pub_of(os.path.join(tmp, f"every-{tag}-cert.pub"))
+        out("FuzzPublicKey", f"{tag}-cert.pub", certs[tag] + "\n")
+        out("FuzzPublicKey", f"{tag}-cert.blob", blob_of(certs[tag]))
+    host = os.path.join(tmp, "every-ecdsa256.pub")
+    run("ssh-keygen", "-q", "-s", ca, "-h", "-I", "seed host", "-n", "host.example", "-O", "no-touch-required", host)
+    out("FuzzPublicKey", "ecdsa256-host-cert.pub", open(os.path.join(tmp, "every-ecdsa256-cert.pub"), "rb").read())
+    broken = bytearray(blob_of(certs["ed25519"]))
+    broken[-1] ^= 1
+    out("FuzzPublicKey", "ed25519-cert-bad-signature.blob", bytes(broken))
+    out("FuzzPublicKey", "ed25519-cert-bad-signature.pub",
+        f"ssh-ed25519-cert-v01@openssh.com {base64.b64encode(bytes(broken)).decode()} broken\n")
+
+    sk_ca = lines["sk-ed25519"]
+    out("FuzzKeyLines", "authorized_keys-every-type",
+        "".join(f"{lines[t]}\n" for t in lines)
+        + f'no-touch-required,verify-required {lines["sk-ecdsa256"]}\n'
+        + f'restrict,from="192.0.2.0/24" {lines["dsa1024"]}\n'
+        + "".join(f"{certs[t]}\n" for t in certs)
+        + f'cert-authority,principals="me" {sk_ca}\n'
+        + f'cert-authority,no-touch-required {lines["dsa1024"]}\n')
+    kh = os.path.join(tmp, "every-known_hosts")
+    with open(kh, "w") as f:
+        f.write("".join(f"host{i}.example,192.0.2.{i} {lines[t]}\n" for i, t in enumerate(lines))
+                + f"@cert-authority *.example {sk_ca}\n@cert-authority *.example {lines['dsa1024']}\n"
+                + f"@revoked old.example {lines['sk-ecdsa256']}\n"
+                + f"[host.example]:2222 {certs['ed25519']}\n")
+    out("FuzzKeyLines", "known_hosts-every-type", open(kh, "rb").read())
+    run("ssh-keygen", "-q", "-H", "-f", kh)
+    out("FuzzKeyLines", "known_hosts-every-type-hashed", open(kh, "rb").read())
+    out("FuzzKeyLines", "allowed_signers-every-type",
+        f"me@example {lines['sk-ed25519']}\nyou@example {lines['sk-ecdsa256']}\n"
+        f"*@example cert-authority {sk_ca}\nold@example {lines['dsa1024']}\n")
+    unknown = string("x-new@example.com") + string(bytes(32))
+    out("FuzzKeyLines", "unreadable-lines",
+        "# comment\n\n1024 35 1234567 ssh1@old\nhost.example 1024 35 1234567\n"
+        f"x-new@example.com {base64.b64encode(unknown).decode()} unknown type\n"
+        f"ssh-ed25519 AAAA!!!! damaged\nssh-rsa {lines['ed25519'].split()[1]} mislabelled\n"
+        f"ssh-dss\n{lines['sk-ed25519'].split()[0]} {lines['sk-ed25519'].split()[1][:-8]} truncated\n"
+        f'no-pty from="x" {lines["ed25519"]} two words of options\ngarbage\n')
+
+
 tmp = tempfile.mkdtemp(prefix="keysmith-seeds-")
 try:
     # --- private and public key files -------------------------------------------------
@@ -84,6 +172,7 @@ try:
     out("FuzzPrivateKey", "ed25519-openssh-chacha-encrypted", open(chacha, "rb").read())
 
     pubs = {t: open(os.path.join(tmp, f"{t}-openssh-plain.pub")).read().strip() for t in ["ed25519", "ecdsa256", "rsa1024"]}
+    every_key_type_seeds(tmp)
 
     # --- authorized_keys, known_hosts, allowed_signers --------------------------------
     out("FuzzKeyLines", "authorized_keys",

@@ -169,7 +169,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" E' -s 'E' -d 'Fingerprint hash: sha256 (default) or md5.' -rfka 'sha256 md5'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" v' -s 'v' -d 'Also draw the key\'s randomart.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" B' -s 'B' -d 'Print the bubblebabble digest instead.'
-complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" json' -l 'json' -d 'Print a JSON array of {bits, fingerprint, comment, type}.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" json' -l 'json' -d 'Print a JSON array of {bits, fingerprint, comment, type}, with legacy (DSA), application (security keys) and certificate details where they apply.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" version' -l 'version' -d 'Show the version.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith fingerprint" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith passphrase" f' -s 'f' -d 'Private key file.' -rfka ''

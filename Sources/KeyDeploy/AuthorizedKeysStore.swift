@@ -66,9 +66,15 @@ extension AuthorizedKeysStore {
         }.plan
     }
 
-    /// The keys in the file (lines keysmith cannot read are skipped).
+    /// The keys in the file (lines keysmith cannot read are skipped; ``listing()`` has them).
     public func list() throws -> [KeyDeploy.ListedKey] {
         KeyDeploy.listed(in: try self.read().contents)
+    }
+
+    /// The keys in the file and, each with its line number and why, the lines keysmith
+    /// cannot read.
+    public func listing() throws -> KeyDeploy.Listing {
+        KeyDeploy.listing(of: try self.read().contents)
     }
 
     /// The one read–plan–replace loop: `plan` says what the edit makes of the contents

@@ -155,6 +155,17 @@ public enum KeyDeploy {
         public var comment: String?
     }
 
+    /// Every line of a remote authorized_keys that is not blank or a `#` comment: the keys
+    /// keysmith reads, and the lines it cannot read (an SSH-1 key, a key type it does not
+    /// know, a damaged key), each with its line number and why, so that a listing never
+    /// shows fewer keys than the file holds.
+    public struct Listing: Sendable {
+        /// The keys, in file order.
+        public var keys: [ListedKey] = []
+        /// The lines holding no key keysmith reads, in file order.
+        public var unreadable: [UnreadableKeyLine] = []
+    }
+
     // MARK: Operations over a runner (``ShellAuthorizedKeysStore``)
 
     /// Reads the target file with its checksum and the StrictModes problems on its path.
@@ -238,15 +249,25 @@ public enum KeyDeploy {
         return (result, kept)
     }
 
-    /// The keys in `contents` (lines keysmith cannot read are skipped).
-    package static func listed(in contents: [UInt8]) -> [ListedKey] {
-        var out: [ListedKey] = []
+    /// The keys in `contents`, and the lines keysmith cannot read.
+    package static func listing(of contents: [UInt8]) -> Listing {
+        var out = Listing()
         for (number, line) in AuthorizedKeys.lines(of: contents).enumerated() {
-            guard let parsed = SSHPublicKey.parseLine(Substring(decoding: line.text, as: UTF8.self)) else { continue }
-            out.append(ListedKey(line: number + 1, options: parsed.prefix, key: parsed.key, comment: parsed.comment))
+            guard let parsed = SSHPublicKey.parseLine(Substring(decoding: line.text, as: UTF8.self)) else {
+                if let problem = UnreadableKeyLine.diagnose(line.text, lineNumber: number + 1) {
+                    out.unreadable.append(problem)
+                }
+                continue
+            }
+            out.keys.append(
+                ListedKey(line: number + 1, options: parsed.prefix, key: parsed.key, comment: parsed.comment)
+            )
         }
         return out
     }
+
+    /// The keys in `contents` (``listing(of:)`` without the lines keysmith cannot read).
+    package static func listed(in contents: [UInt8]) -> [ListedKey] { Self.listing(of: contents).keys }
     // MARK: Errors and limits shared by the stores
 
     /// The largest authorized_keys keysmith edits (sshd itself reads any size, but a file

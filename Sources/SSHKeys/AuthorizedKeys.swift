@@ -245,7 +245,8 @@ enum AuthorizedKeysLineParser {
             while k < line.count && isBlank(line[k]) { k += 1 }
             found = readKey(line, from: k)
             guard found != nil else {
-                return .warning("no key keysmith can read (an unknown key type or a damaged key)")
+                let why = UnreadableKeyLine.diagnose(line, lineNumber: lineNumber)?.reason ?? "no key is on it"
+                return .warning("no key keysmith can read: \(why)")
             }
         }
         guard let (key, commentStart) = found else { return .skip }

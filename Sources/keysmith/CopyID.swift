@@ -16,7 +16,9 @@ struct CopyID: ParsableCommand {
             replaced atomically under a lock, keeping every existing line byte for byte; \
             restorecon runs where it exists. With -s the same edit is made over SFTP, for \
             servers or accounts without a POSIX shell (no restorecon then). The password comes from the terminal, \
-            --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it.
+            --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it. Every key \
+            type OpenSSH reads is installed (security keys and certificates too) but DSA \
+            (ssh-dss), which sshd no longer accepts by default: copy-id refuses it.
 
             With several destinations (arguments and --hosts-file), up to --parallel hosts are \
             worked on at once, one connection each; the password is asked at most once for the \
@@ -59,6 +61,14 @@ struct CopyID: ParsableCommand {
             (source, keys) = try keysToDeploy(identity: self.identity)
         } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
+            throw ExitCode(1)
+        }
+        // OpenSSH 7.0 took ssh-dss out of sshd's default PubkeyAcceptedAlgorithms (9.2 has
+        // none of ssh-dss, ssh-dss-cert-v01@openssh.com): such a line would never log in.
+        if let legacy = keys.first(where: { $0.key.type.isLegacy }) {
+            printError(
+                "keysmith: \(source) holds a DSA key (\(legacy.key.type.sshName)), a legacy type that OpenSSH's sshd no longer accepts by default, so keysmith will not install it; make a new key with keysmith generate -t ed25519."
+            )
             throw ExitCode(1)
         }
         for comment in keys.compactMap(\.comment) {

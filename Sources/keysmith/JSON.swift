@@ -10,6 +10,8 @@ struct JSON {
     /// A string, or null when there is none.
     static func string(orNull value: String?) -> JSON { value.map { .string($0) } ?? .null }
     static func int(_ value: Int) -> JSON { JSON(text: String(value)) }
+    /// An unsigned 64-bit number written whole (a certificate's serial, `forever` as 2^64 − 1).
+    static func uint64(_ value: UInt64) -> JSON { JSON(text: String(value)) }
     static func bool(_ value: Bool) -> JSON { JSON(text: value ? "true" : "false") }
     static let null = JSON(text: "null")
     static func array(_ items: [JSON]) -> JSON { JSON(text: "[" + items.map(\.text).joined(separator: ",") + "]") }

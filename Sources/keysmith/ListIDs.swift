@@ -11,7 +11,10 @@ struct ListIDs: ParsableCommand {
         discussion: """
             Prints one line per key as keysmith fingerprint (ssh-keygen -l) does: bits, \
             fingerprint, comment and type; with more than one destination each line starts \
-            with the destination.
+            with the destination. A line keysmith cannot read (an SSH-1 key, a key type it \
+            does not read, a damaged key) is listed too, as "line N is unreadable: why" (in \
+            JSON: line, "unreadable": true and reason), so that no key is ever left out \
+            unseen; blank lines and # comments are not listed.
 
             With several destinations (arguments and --hosts-file), up to --parallel hosts are \
             read at once; the keys of each host follow in the order given (a host that failed \
@@ -31,16 +34,16 @@ struct ListIDs: ParsableCommand {
         }
         if destinations.count > 1 { return try self.runFleet(destinations) }
         try self.connection.forEachDestination(destinations) { destination, _, client in
-            let entries = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
+            let listing = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
             {
-                try $0.list()
+                try $0.listing()
             }
-            for entry in entries {
+            for item in Self.items(listing) {
                 if self.connection.json {
-                    objects.append(Self.json(entry, destination: destination))
+                    objects.append(Self.json(item, destination: destination))
                     continue
                 }
-                writeOut(Self.line(entry) + "\n")
+                writeOut(Self.line(item) + "\n")
             }
         }
         if self.connection.json { writeOut(JSON.array(objects).text + "\n") }
@@ -55,37 +58,74 @@ struct ListIDs: ParsableCommand {
         }
         let (target, sftp) = (self.connection.target, self.connection.sftp)
         let results = self.connection.runFleet(destinations, run) { _, _, client in
-            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.list() }
+            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.listing() }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {
             case .failure(let error):
                 return .failed(host.destination, FailureText.reason(error))
-            case .success(let entries):
-                let keys = entries.map { Self.json($0, destination: host.destination) }
+            case .success(let listing):
+                let items = Self.items(listing)
                 return HostReport(
                     destination: host.destination,
                     status: .listed,
-                    detail: entries.isEmpty ? "no keys" : keyCount(entries.count),
-                    lines: entries.isEmpty ? nil : entries.map { host.destination + " " + Self.line($0) },
-                    json: [("keys", .array(keys))]
+                    detail: items.isEmpty ? "no keys" : keyCount(listing.keys.count),
+                    lines: items.isEmpty ? nil : items.map { host.destination + " " + Self.line($0) },
+                    json: [("keys", .array(items.map { Self.json($0, destination: host.destination) }))]
                 )
             }
         }
         try finishFleet(reports, json: self.connection.json)
     }
 
-    /// `bits fingerprint comment (type)`, as ssh-keygen -l prints a key.
-    private static func line(_ entry: KeyDeploy.ListedKey) -> String {
-        let comment = escapePeerText(entry.comment ?? "no comment")
-        return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
+    /// A line of the listing: a key, or a line that holds none keysmith reads.
+    enum Item {
+        case key(KeyDeploy.ListedKey)
+        case unreadable(UnreadableKeyLine)
     }
 
-    private static func json(_ entry: KeyDeploy.ListedKey, destination: String) -> JSON {
-        .object([
-            ("destination", .string(destination)), ("line", .int(entry.line)), ("bits", .int(entry.key.bits)),
-            ("fingerprint", .string(entry.key.fingerprint().description)), ("comment", .string(orNull: entry.comment)),
-            ("type", .string(entry.key.type.displayName)), ("options", .string(orNull: entry.options)),
-        ])
+    /// The keys and the unreadable lines of `listing`, in file order.
+    private static func items(_ listing: KeyDeploy.Listing) -> [Item] {
+        var items = listing.keys.map(Item.key) + listing.unreadable.map(Item.unreadable)
+        items.sort { $0.lineNumber < $1.lineNumber }
+        return items
+    }
+
+    /// `bits fingerprint comment (type)`, as ssh-keygen -l prints a key; for a line keysmith
+    /// cannot read, `line N is unreadable: REASON`.
+    private static func line(_ item: Item) -> String {
+        switch item {
+        case .key(let entry):
+            let comment = escapePeerText(entry.comment ?? "no comment")
+            return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
+        case .unreadable(let line):
+            return "line \(line.lineNumber) is unreadable: \(escapePeerText(line.reason))"
+        }
+    }
+
+    private static func json(_ item: Item, destination: String) -> JSON {
+        switch item {
+        case .key(let entry):
+            return .object([
+                ("destination", .string(destination)), ("line", .int(entry.line)), ("bits", .int(entry.key.bits)),
+                ("fingerprint", .string(entry.key.fingerprint().description)),
+                ("comment", .string(orNull: entry.comment)), ("type", .string(entry.key.type.displayName)),
+                ("options", .string(orNull: entry.options)),
+            ])
+        case .unreadable(let line):
+            return .object([
+                ("destination", .string(destination)), ("line", .int(line.lineNumber)), ("unreadable", .bool(true)),
+                ("reason", .string(line.reason)),
+            ])
+        }
+    }
+}
+
+extension ListIDs.Item {
+    var lineNumber: Int {
+        switch self {
+        case .key(let entry): entry.line
+        case .unreadable(let line): line.lineNumber
+        }
     }
 }

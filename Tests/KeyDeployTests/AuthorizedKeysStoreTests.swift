@@ -117,6 +117,38 @@ struct AuthorizedKeysStoreTests {
         #expect(try entries(sshd.home + "/.ssh") == ["authorized_keys"])
     }
 
+    @Test(
+        "listing names every line it cannot read; removing a key keeps those lines byte for byte",
+        arguments: StoreKind.allCases
+    )
+    func unreadableLines(_ kind: StoreKind) throws {
+        let sshd = try SSHDFixture()
+        let dir = try TempDir()
+        let key = try makeKey(dir, "k")
+        let other = try makeKey(dir, "o")
+        let typeAndBlob = key.line.split(separator: " ").prefix(2).joined(separator: " ")
+        let unreadable = [
+            "1024 35 1234567 ssh1@old", "ssh-ed25519 AAAA!!!! damaged", "restrict,bogus \(typeAndBlob) bad options",
+            "not a key line",
+        ]
+        let contents =
+            (["# keys", key.line, unreadable[0], "", unreadable[1], other.line, unreadable[2], unreadable[3]]
+                .joined(separator: "\n") + "\n")
+        try writeAsUser(sshd, ".ssh/authorized_keys", Array(contents.utf8))
+        try kind.with(sshd) { store in
+            let listing = try store.listing()
+            #expect(listing.keys.map(\.line) == [2, 6, 7])
+            #expect(listing.unreadable.map(\.lineNumber) == [3, 5, 8])
+            #expect(listing.unreadable.map(\.kind) == [.ssh1Key, .damagedKey, .notAKeyLine])
+            #expect(try store.list().map(\.line) == [2, 6, 7])
+
+            let removed = try store.remove(keys: [try SSHPublicKey(openSSHLine: key.line)])
+            #expect(removed.removed.map(\.line) == [2, 7])
+        }
+        let kept = ["# keys", unreadable[0], "", unreadable[1], other.line, unreadable[3]]
+        #expect(sshd.authorizedKeys() == kept.joined(separator: "\n") + "\n")
+    }
+
     enum Leftover: String, CaseIterable, CustomTestStringConvertible {
         /// Another host's shell holder, gone.
         case otherHost

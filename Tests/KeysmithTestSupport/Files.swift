@@ -50,6 +50,15 @@ public func writeText(_ path: String, _ text: String, mode: Int = 0o600) throws 
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
 }
 
+/// Appends `text` to the existing file at `path`, keeping its owner and mode (an account's
+/// authorized_keys stays the account's).
+public func appendText(_ path: String, _ text: String) throws {
+    guard let handle = FileHandle(forWritingAtPath: path) else { throw FixtureError("cannot open \(path)") }
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(text.utf8))
+}
+
 /// Writes an executable program (a script) holding `text` to `path`, with `mode`.
 ///
 /// A child process writes it: a write descriptor of this process could be inherited by a

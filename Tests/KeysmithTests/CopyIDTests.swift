@@ -85,6 +85,31 @@ struct CopyIDTests {
         #expect(s.sshd.authorizedKeys()?.hasPrefix("restrict,from=\"127.0.0.1\" ssh-rsa ") == true)
     }
 
+    @Test("list-ids lists every line it cannot read with its number and why, as text and JSON")
+    func listUnreadableLines() throws {
+        let s = try Setup()
+        #expect(try s.copy().status == 0)
+        let file = s.sshd.home + "/.ssh/authorized_keys"
+        try appendText(file, "# note\n1024 35 1234567 ssh1@old\n\nssh-ed25519 AAAA!!!! broken\n")
+        let keyLine = try keygen(["-l", "-f", s.key + ".pub"]).checked("ssh-keygen -l").stdout
+
+        let list = try s.run("list-ids")
+        #expect(list.status == 0, "\(list)")
+        #expect(
+            list.stdout == keyLine
+                + "line 3 is unreadable: an SSH-1 RSA key (bits, exponent, modulus), which OpenSSH no longer reads\n"
+                + "line 5 is unreadable: the ssh-ed25519 key's base64 is damaged\n",
+            "\(list)"
+        )
+        let json = try s.run("list-ids", ["--json"])
+        #expect(json.status == 0, "\(json)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [[String: Any]])
+        #expect(entries.map { $0["line"] as? Int } == [1, 3, 5], "\(json)")
+        #expect(entries.map { $0["unreadable"] as? Bool } == [nil, true, true])
+        #expect((entries[2]["reason"] as? String) == "the ssh-ed25519 key's base64 is damaged")
+        #expect(entries[0]["fingerprint"] as? String != nil)
+    }
+
     @Test("-n changes nothing; a world-writable ~/.ssh is repaired and reported")
     func dryRunAndRepair() throws {
         let s = try Setup()

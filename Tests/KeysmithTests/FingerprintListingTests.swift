@@ -119,6 +119,63 @@ struct FingerprintListingTests {
         }
     }
 
+    /// A key of a type keysmith does not read: `x-new` and a blob naming it.
+    static let foreignKey: [UInt8] = {
+        let name = Array("x-new".utf8)
+        let blob = [0, 0, 0, UInt8(name.count)] + name + [0, 0, 0, 32] + [UInt8](repeating: 7, count: 32)
+        return name + Array(" \(Data(blob).base64EncodedString())".utf8)
+    }()
+
+    @Test("a line not listed gets one sentence on stderr; blank, # and SSH-1 lines none; stdout as ssh-keygen")
+    func unlistedLinesAreNamed() throws {
+        let b = { (s: String) in Array(s.utf8) }
+        let ed = Self.keys[0]
+        let lines: [[UInt8]] = [
+            b("# comment"), [], ed + b(" ok"), b("1024 35 12345 ssh1"), b("garbage"), b("ssh-ed25519 AAAA!!!!"),
+            b("@cert-authority *.example ") + ed, b("host 1024 35 12345"), b("   \r"), Self.foreignKey + b(" new"), ed,
+        ]
+        let contents: [UInt8] = lines.flatMap { $0 + [UInt8(0x0A)] }
+        let dir = try TempDir()
+        let path = dir.path("authorized_keys")
+        try Data(contents).write(to: URL(fileURLWithPath: path))
+        let theirs = try keygen(["-l", "-f", path]).checked("ssh-keygen -l")
+        let expected = [
+            (5, "no key type and base64 key are on it"),
+            (6, "the ssh-ed25519 key's base64 is damaged"),
+            (7, "a known_hosts line marked @cert-authority, for which ssh-keygen -l lists no key"),
+            (10, "the key type x-new is not one keysmith reads"),
+        ]
+        let runs: [(String, [String], Data?)] = [
+            (path, ["fingerprint", "-f", path], nil), ("(stdin)", ["fingerprint", "-f", "-"], Data(contents)),
+            (path, ["fingerprint", "-v", "-E", "md5", "-f", path], nil),
+        ]
+        for (label, arguments, input) in runs {
+            let ours = try keysmith(arguments: arguments, input: input)
+            #expect(ours.status == 0, "\(ours)")
+            if arguments.count == 3 {
+                #expect(ours.stdoutData == theirs.stdoutData, "\(ours.stdout) vs \(theirs.stdout)")
+            }
+            let sentences = expected.map { "keysmith: \(label):\($0.0): not listed: \($0.1).\n" }.joined()
+            #expect(ours.stderr == sentences, "\(ours.stderr)")
+        }
+        let json = try keysmith("fingerprint", "--json", "-f", path)
+        #expect(json.status == 0, "\(json)")
+        #expect(json.stderr == expected.map { "keysmith: \(path):\($0.0): not listed: \($0.1).\n" }.joined())
+
+        // No key at all: one sentence, ssh-keygen's with the first line's reason, and a failure (keysmith's 1,
+        // ssh-keygen's 255).
+        try Data(b("garbage\n# c\n1024 35 1\nssh-ed25519\n")).write(to: URL(fileURLWithPath: path))
+        #expect(try keygen(["-l", "-f", path]).status != 0)
+        let none = try keysmith("fingerprint", "-f", path)
+        #expect(none.status == 1)
+        #expect(
+            none.stderr
+                == "keysmith: \(path) is not a public key file: line 1: no key type and base64 key are on it "
+                + "(and 1 more line without a key).\n",
+            "\(none.stderr)"
+        )
+    }
+
     @Test("a private key's comment: from FILE.pub, its name, the key itself, or none")
     func privateKeyComments() throws {
         let dir = try TempDir()

@@ -156,19 +156,25 @@ struct FleetTests {
         #expect(try s.run(["copy-id", "-i", key + ".pub"] + s.urls).status == 0)
         #expect(try s.run(["copy-id", "-i", other + ".pub", s.urls[0]]).status == 0)
 
+        // A line keysmith cannot read is listed in its place, with the destination.
+        try appendText(s.accounts[1].home + "/.ssh/authorized_keys", "ssh-ed25519 AAAA!!!! damaged\n")
+
         let list = try s.run(["list-ids"] + s.urls)
         #expect(list.status == 0, "\(list)")
         let fp = try keygen(["-l", "-f", key + ".pub"]).checked("ssh-keygen -l").stdout
         let otherFP = try keygen(["-l", "-f", other + ".pub"]).checked("ssh-keygen -l").stdout
+        let unreadable = "\(s.urls[1]) line 2 is unreadable: the ssh-ed25519 key's base64 is damaged\n"
         let expected =
-            "\(s.urls[0]) \(fp)\(s.urls[0]) \(otherFP)\(s.urls[1]) \(fp)\(s.urls[2]) \(fp)3 hosts: 3 listed\n"
+            "\(s.urls[0]) \(fp)\(s.urls[0]) \(otherFP)\(s.urls[1]) \(fp)\(unreadable)\(s.urls[2]) \(fp)3 hosts: 3 listed\n"
         #expect(list.stdout == expected, "\(list)")
 
         let json = try s.run(["list-ids", "--json"] + s.urls)
         #expect(json.status == 0)
         let hosts = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [[String: Any]])
         #expect(hosts.map { $0["destination"] as? String } == s.urls)
-        #expect(hosts.map { ($0["keys"] as? [Any])?.count } == [2, 1, 1])
+        #expect(hosts.map { ($0["keys"] as? [Any])?.count } == [2, 2, 1])
+        let second = try #require(hosts[1]["keys"] as? [[String: Any]])
+        #expect(second[1]["unreadable"] as? Bool == true && second[1]["line"] as? Int == 2, "\(second)")
         #expect(hosts.allSatisfy { $0["status"] as? String == "listed" })
 
         let removed = try s.run(["remove-id", "-i", key + ".pub"] + s.urls)

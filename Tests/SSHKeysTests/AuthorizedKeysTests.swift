@@ -186,7 +186,8 @@ struct AuthorizedKeysFileTests {
             file.warnings.map(\.description) == [
                 "/home/a/.ssh/authorized_keys:5: bad key options: unknown key option",
                 "/home/a/.ssh/authorized_keys:6: invalid key option string",
-                "/home/a/.ssh/authorized_keys:7: no key keysmith can read (an unknown key type or a damaged key)",
+                "/home/a/.ssh/authorized_keys:7: no key keysmith can read: the ssh-dss key is damaged: "
+                    + "a length field points past the end of the data",
             ]
         )
     }
