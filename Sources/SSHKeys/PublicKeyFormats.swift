@@ -160,14 +160,14 @@ extension SSHPublicKey {
     /// The key as SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`), as `ssh-keygen -e -m PKCS8` writes it.
     public func pkcs8Representation() throws(SSHKeyError) -> String {
         try wrapCrypto("encoding the public key") { () throws(CryptoError) in
-            try PEMCodec.encodePublicKeySPKI(self.openSSLKey)
+            try PEMCodec.encodePublicKeySPKI(try self.openSSLKey())
         }
     }
 
     /// The key as `ssh-keygen -e -m PEM` writes it: PKCS#1 (`BEGIN RSA PUBLIC KEY`) for RSA,
     /// SubjectPublicKeyInfo for ECDSA.
     public func pemRepresentation() throws(SSHKeyError) -> String {
-        if case .rsa(let key) = self.backing {
+        if case .rsa(let key) = self.plainKey.backing {
             return try wrapCrypto("encoding the public key") { () throws(CryptoError) in
                 try PEMCodec.encodeRSAPublicKeyPKCS1(key)
             }
@@ -189,11 +189,15 @@ extension SSHPublicKey {
         }
     }
 
-    var openSSLKey: OpenSSLPublicKey {
-        switch self.backing {
-        case .ed25519(let pk): .ed25519(publicKey: pk)
-        case .rsa(let key): .rsa(key)
-        case .ecdsa(let key): .ecdsa(key)
+    /// The key as OpenSSL holds it: a certificate's certified key; security keys and DSA
+    /// keys have no such form here (ssh-keygen -e -m PKCS8 refuses security keys too).
+    func openSSLKey() throws(CryptoError) -> OpenSSLPublicKey {
+        switch self.plainKey.backing {
+        case .ed25519(let pk): return .ed25519(publicKey: pk)
+        case .rsa(let key): return .rsa(key)
+        case .ecdsa(let key): return .ecdsa(key)
+        case .skEd25519, .skECDSA, .dsa, .certificate:
+            throw CryptoError(.unsupported, "\(self.type.displayName) keys have no PEM or PKCS#8 form")
         }
     }
 }

@@ -57,6 +57,12 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
                 try ECDSAKey.generate(curve: curve)
             }
             self.init(backing: .ecdsa(key), comment: comment)
+        case .skEd25519, .skECDSA:
+            throw SSHKeyError(.unsupported, "\(type.sshName) keys are made by a security key, not from software")
+        case .dsa:
+            throw SSHKeyError(.unsupported, "DSA keys are not generated: OpenSSH no longer accepts them")
+        case .certificate:
+            throw SSHKeyError(.unsupported, "certificates are signed by a certificate authority, not generated")
         }
     }
 
@@ -148,6 +154,8 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
                 throw SSHKeyError(.keyMismatch, "the ECDSA private key is inconsistent: \(error.message)")
             }
             return SSHPrivateKey(backing: .ecdsa(key), comment: comment)
+        case .skEd25519, .skECDSA, .dsa, .certificate:
+            throw SSHKeyError(.unsupported, "\(type.sshName) private keys are not supported")
         }
     }
 }

@@ -207,6 +207,11 @@ extension SSHPublicKey {
                 return false
             }
             return key.verify(r: rr, s: ss, for: data)
+        case .certificate(let certificate):
+            // A certificate signs as the key it certifies.
+            return certificate.key.isValidSignature(signature, for: data)
+        case .skEd25519, .skECDSA, .dsa:
+            return false
         }
     }
 }

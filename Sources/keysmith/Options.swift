@@ -34,6 +34,10 @@ extension SSHKeyType {
         case .ed25519: "id_ed25519"
         case .rsa: "id_rsa"
         case .ecdsa: "id_ecdsa"
+        case .skEd25519: "id_ed25519_sk"
+        case .skECDSA: "id_ecdsa_sk"
+        case .dsa: "id_dsa"
+        case .certificate(let plain): plain.defaultFileName + "-cert"
         }
     }
 }
