@@ -183,7 +183,27 @@ extension SSHPublicKey {
     /// Checks `signature` over `data` as ``isValidSignature(_:for:)`` does; for a valid one,
     /// returns what it proved (a security key's flags and counter), nil otherwise.
     public func verify(_ signature: SSHSignature, for data: some Collection<UInt8>) -> SSHSignatureVerification? {
-        self.isValidPlainSignature(signature, for: data) ? SSHSignatureVerification(securityKey: nil) : nil
+        switch self.backing {
+        case .skEd25519(let publicKey, let application):
+            return SecurityKeySignature.verifyEd25519(
+                publicKey: publicKey,
+                application: application,
+                signature: signature,
+                data: data
+            ).map(SSHSignatureVerification.init(securityKey:))
+        case .skECDSA(let key, let application):
+            return SecurityKeySignature.verifyECDSA(
+                key: key,
+                application: application,
+                signature: signature,
+                data: data
+            ).map(SSHSignatureVerification.init(securityKey:))
+        case .certificate(let certificate):
+            // A certificate signs as the key it certifies.
+            return certificate.key.verify(signature, for: data)
+        case .ed25519, .rsa, .ecdsa, .dsa:
+            return self.isValidPlainSignature(signature, for: data) ? SSHSignatureVerification(securityKey: nil) : nil
+        }
     }
 
     private func isValidPlainSignature(_ signature: SSHSignature, for data: some Collection<UInt8>) -> Bool {
@@ -207,10 +227,7 @@ extension SSHPublicKey {
                 return false
             }
             return key.verify(r: rr, s: ss, for: data)
-        case .certificate(let certificate):
-            // A certificate signs as the key it certifies.
-            return certificate.key.isValidSignature(signature, for: data)
-        case .skEd25519, .skECDSA, .dsa:
+        case .skEd25519, .skECDSA, .certificate, .dsa:
             return false
         }
     }

@@ -67,6 +67,12 @@ struct SecurityKeyInteropTests {
         let good = try sshsig(auth, message, flags: flags, counter: 42, webAuthnOrigin: origin)
         let fields = try #require(auth.verify(good.signature, good.signed))
         #expect(fields.flags == flags && fields.counter == 42)
+        // keysmith reads the key from the blob and returns what the authenticator signed.
+        let parsed = try SSHSIGSignature(armored: good.armored)
+        #expect(parsed.publicKey.type == (kind == "ed25519" ? .skEd25519 : .skECDSA))
+        #expect(parsed.publicKey.application == "ssh:")
+        #expect(try parsed.verify(message, namespace: "file").securityKey == fields)
+        #expect(parsed.armored == good.armored)
         let accepted = try keygen(good.armored)
         // ssh-keygen applies no presence policy to SSHSIG: a signature without the
         // user presence flag verifies as well as one with it.
@@ -87,6 +93,9 @@ struct SecurityKeyInteropTests {
             keyBlob: auth.publicKeyBlob
         )
         #expect(auth.verify(wrongApp.signature, wrongApp.signed) == nil)
+        #expect(throws: SSHKeyError(.signatureInvalid, "")) {
+            try SSHSIGSignature(armored: wrongApp.armored).verify(message, namespace: "file")
+        }
         let refused = try keygen(wrongApp.armored)
         #expect(refused.verify.status != 0, "\(refused.verify)")
         #expect(refused.novalidate.status != 0, "\(refused.novalidate)")
@@ -100,6 +109,9 @@ struct SecurityKeyInteropTests {
         )
         #expect(auth.verify(moved, good.signed) == nil)
         let movedArmor = good.armored.replacingBase64(of: good.signature.wireEncoding, with: moved.wireEncoding)
+        #expect(throws: SSHKeyError(.signatureInvalid, "")) {
+            try SSHSIGSignature(armored: try #require(movedArmor)).verify(message, namespace: "file")
+        }
         let movedResult = try keygen(try #require(movedArmor))
         #expect(movedResult.verify.status != 0, "\(movedResult.verify)")
         #expect(movedResult.novalidate.status != 0, "\(movedResult.novalidate)")
