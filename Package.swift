@@ -77,6 +77,7 @@ let package = Package(
         ),
         .target(
             name: "KeysmithTestSupport",
+            dependencies: ["SSHKeys", "SSHCrypto"],
             path: "Tests/KeysmithTestSupport",
             swiftSettings: strict
         ),
