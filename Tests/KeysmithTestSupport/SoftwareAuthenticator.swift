@@ -127,3 +127,36 @@ package struct SoftwareAuthenticator: Sendable {
         }
     }
 }
+
+extension SoftwareAuthenticator {
+    /// An SSHSIG signature (PROTOCOL.sshsig, SHA-512) of `message` by this authenticator, armoured
+    /// as ssh-keygen writes it, with the bytes it signed; `keyBlob` replaces the key in the blob.
+    package func sshsig(
+        _ message: [UInt8],
+        namespace: String,
+        flags: UInt8 = 0x01,
+        counter: UInt32 = 1,
+        webAuthnOrigin: String? = nil,
+        keyBlob: [UInt8]? = nil
+    ) throws -> (armored: String, signed: [UInt8], signature: SSHSignature) {
+        let hash = SSHSIGMessageHash(algorithm: .sha512, message: message)
+        var signed = SSHWireWriter()
+        signed.writeBytes(Array("SSHSIG".utf8))
+        signed.writeString(namespace)
+        signed.writeString([UInt8]())
+        signed.writeString(hash.algorithm.rawValue)
+        signed.writeString(hash.digest)
+        let signature = try self.sign(signed.bytes, flags: flags, counter: counter, webAuthnOrigin: webAuthnOrigin)
+        var w = SSHWireWriter()
+        w.writeBytes(Array("SSHSIG".utf8))
+        w.writeUInt32(1)
+        w.writeString(keyBlob ?? self.publicKeyBlob)
+        w.writeString(namespace)
+        w.writeString([UInt8]())
+        w.writeString(hash.algorithm.rawValue)
+        w.writeString(signature.wireEncoding)
+        let armored =
+            "-----BEGIN SSH SIGNATURE-----\n" + Base64.encode(w.bytes, lineWidth: 70) + "-----END SSH SIGNATURE-----\n"
+        return (armored, signed.bytes, signature)
+    }
+}

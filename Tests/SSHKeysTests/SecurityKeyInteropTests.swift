@@ -9,25 +9,23 @@ import Testing
 private func sshsig(
     _ auth: SoftwareAuthenticator,
     _ message: [UInt8],
-    namespace: String = "file",
     flags: UInt8,
     counter: UInt32,
     webAuthnOrigin: String? = nil,
     keyBlob: [UInt8]? = nil
 ) throws -> (armored: String, signed: [UInt8], signature: SSHSignature) {
+    let made = try auth.sshsig(
+        message,
+        namespace: "file",
+        flags: flags,
+        counter: counter,
+        webAuthnOrigin: webAuthnOrigin,
+        keyBlob: keyBlob
+    )
+    // The helper's own PROTOCOL.sshsig bytes are keysmith's.
     let hash = SSHSIGMessageHash(algorithm: .sha512, message: message)
-    let signed = SSHSIGSignature.signedData(namespace: namespace, reserved: [], messageHash: hash)
-    let signature = try auth.sign(signed, flags: flags, counter: counter, webAuthnOrigin: webAuthnOrigin)
-    var w = SSHWireWriter()
-    w.writeBytes(SSHSIGSignature.magic)
-    w.writeUInt32(SSHSIGSignature.version)
-    w.writeString(keyBlob ?? auth.publicKeyBlob)
-    w.writeString(namespace)
-    w.writeString([UInt8]())
-    w.writeString(hash.algorithm.rawValue)
-    w.writeString(signature.wireEncoding)
-    let armored = SSHSIGSignature.beginArmor + Base64.encode(w.bytes, lineWidth: 70) + SSHSIGSignature.endArmor + "\n"
-    return (armored, signed, signature)
+    #expect(made.signed == SSHSIGSignature.signedData(namespace: "file", reserved: [], messageHash: hash))
+    return made
 }
 
 /// Signatures in security key formats, made in Swift by a software authenticator, checked by
