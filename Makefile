@@ -23,7 +23,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-DEB_PACKAGES = libsodium-dev libssl-dev pkg-config openssh-client openssh-server python3 python3-bcrypt python3-cryptography python3-paramiko openssl sshpass dropbear-bin time groff-base man-db zsh fish
+DEB_PACKAGES = libsodium-dev libssl-dev libfido2-dev gcc libc6-dev pkg-config openssh-client openssh-server python3 python3-bcrypt python3-cryptography python3-paramiko openssl sshpass dropbear-bin time groff-base man-db zsh fish
 
 .PHONY: all deps build release lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
 

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
         .library(name: "SSHProtocol", targets: ["SSHProtocol"]),
         .library(name: "SSHConnect", targets: ["SSHConnect"]),
+        .library(name: "SecurityKey", targets: ["SecurityKey"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,16 @@ let package = Package(
         .target(
             name: "SSHCrypto",
             dependencies: ["CSodium", "COpenSSL"],
+            swiftSettings: strict
+        ),
+        .systemLibrary(
+            name: "CFIDO2",
+            pkgConfig: "libfido2",
+            providers: [.apt(["libfido2-dev"])]
+        ),
+        .target(
+            name: "SecurityKey",
+            dependencies: ["SSHCrypto", "CFIDO2"],
             swiftSettings: strict
         ),
         .target(
@@ -84,6 +95,11 @@ let package = Package(
         .testTarget(
             name: "SSHCryptoTests",
             dependencies: ["SSHCrypto", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SecurityKeyTests",
+            dependencies: ["SecurityKey", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

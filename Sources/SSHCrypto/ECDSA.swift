@@ -156,6 +156,9 @@ final class ECDSASignature {
         self.pointer = parsed
     }
 
+    /// Takes an `ECDSA_SIG` the caller owns.
+    init(takingOwnershipOf pointer: OpaquePointer) { self.pointer = pointer }
+
     /// A signature from r and s.
     init(r: [UInt8], s: [UInt8]) throws(CryptoError) {
         guard let sig = ECDSA_SIG_new() else { throw openSSLError(.libraryFailure, "ECDSA_SIG_new failed") }
@@ -327,6 +330,31 @@ package final class ECDSAKey: @unchecked Sendable {
             return false
         }
         return evpDigestVerify(key: self.key, hash: self.curve.hash, signature: der, message: message)
+    }
+}
+
+extension ECDSAKey {
+    /// r and s of a DER ECDSA-Sig-Value (RFC 3279 §2.2.3) as unsigned big-endian numbers
+    /// without leading zeros: a FIDO authenticator answers ES256 signatures in DER.
+    ///
+    /// - Throws: ``CryptoError/Code/malformedInput`` when the bytes are not one DER
+    ///   signature with nothing after it.
+    package static func signatureComponents(der: some Collection<UInt8>) throws(CryptoError) -> (r: [UInt8], s: [UInt8])
+    {
+        let der = Array(der)
+        let (parsed, consumed): (OpaquePointer?, Int) = der.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return (nil, 0) }
+            var p: UnsafePointer<UInt8>? = base
+            let sig = d2i_ECDSA_SIG(nil, &p, buffer.count)
+            return (sig, p.map { base.distance(to: $0) } ?? 0)
+        }
+        guard let parsed else {
+            clearOpenSSLErrors()
+            throw CryptoError(.malformedInput, "not a DER ECDSA signature")
+        }
+        let signature = ECDSASignature(takingOwnershipOf: parsed)
+        guard consumed == der.count else { throw CryptoError(.malformedInput, "bytes after a DER ECDSA signature") }
+        return (signature.r, signature.s)
     }
 }
 

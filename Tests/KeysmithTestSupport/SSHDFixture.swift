@@ -136,12 +136,13 @@ public final class SSHDFixture: @unchecked Sendable {
     }
 
     /// Runs OpenSSH's `ssh` as the test user (or `account`) with `identity` (and nothing
-    /// else) and `command`.
+    /// else) and `command`; `environment` is added to ssh's.
     public func sshLogin(
         identity: String,
         command: String = "true",
         extraOptions: [String] = [],
-        as account: Account? = nil
+        as account: Account? = nil,
+        environment: [String: String] = [:]
     ) throws -> ProcessResult {
         try runProcess(
             Tool.ssh,
@@ -149,7 +150,8 @@ public final class SSHDFixture: @unchecked Sendable {
                 "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
                 "-o", "UserKnownHostsFile=\(try self.knownHostsFile())", "-p", String(self.port),
-            ] + extraOptions + ["\(account?.user ?? self.user)@\(self.host)", command]
+            ] + extraOptions + ["\(account?.user ?? self.user)@\(self.host)", command],
+            environment: environment
         )
     }
 

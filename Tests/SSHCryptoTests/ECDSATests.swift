@@ -76,4 +76,23 @@ struct ECDSATests {
             )
         }
     }
+
+    @Test("r and s of a DER signature, as a FIDO token answers ES256")
+    func signatureComponents() throws {
+        // SEQUENCE { INTEGER 5, INTEGER 0x0080 }: the sign-padding zero is dropped.
+        let parsed = try ECDSAKey.signatureComponents(der: [0x30, 0x07, 0x02, 0x01, 0x05, 0x02, 0x02, 0x00, 0x80])
+        #expect(parsed.r == [0x05])
+        #expect(parsed.s == [0x80])
+
+        let key = try ECDSAKey.generate(curve: .p256)
+        let message = Array("from DER".utf8)
+        let (r, s) = try key.sign(message)
+        let der = try ECDSASignature(r: r, s: s).der()
+        let components = try ECDSAKey.signatureComponents(der: der)
+        #expect(components.r == r && components.s == s)
+
+        #expect(throws: CryptoError(.malformedInput, "")) { try ECDSAKey.signatureComponents(der: der + [0]) }
+        #expect(throws: CryptoError(.malformedInput, "")) { try ECDSAKey.signatureComponents(der: [0x30, 0x00]) }
+        #expect(throws: CryptoError(.malformedInput, "")) { try ECDSAKey.signatureComponents(der: []) }
+    }
 }
