@@ -11,15 +11,15 @@ import Testing
 struct SecurityKeyChallengeTests {
     static let kinds = ["ed25519", "ecdsa", "webauthn"]
 
-    func authenticator(_ kind: String) throws -> (SoftwareAuthenticator, origin: String?) {
+    func authenticator(_ kind: String) throws -> (SecurityKeySigner, origin: String?) {
         switch kind {
-        case "ed25519": (SoftwareAuthenticator.ed25519(), nil)
-        case "ecdsa": (try SoftwareAuthenticator.ecdsa(), nil)
-        default: (try SoftwareAuthenticator.ecdsa(), "ssh:")
+        case "ed25519": (SecurityKeySigner.ed25519(), nil)
+        case "ecdsa": (try SecurityKeySigner.ecdsa(), nil)
+        default: (try SecurityKeySigner.ecdsa(), "ssh:")
         }
     }
 
-    func authorizedKeys(_ auth: SoftwareAuthenticator, options: String?) -> AuthorizedKeysFile {
+    func authorizedKeys(_ auth: SecurityKeySigner, options: String?) -> AuthorizedKeysFile {
         let line = (options.map { $0 + " " } ?? "") + auth.publicKeyText + " sk@example"
         return AuthorizedKeysFile(contents: Array((line + "\n").utf8), path: "authorized_keys")
     }
@@ -67,8 +67,8 @@ struct SecurityKeyChallengeTests {
 
     @Test("challenge verify: a signature for another application is a bad signature")
     func challengeWrongApplication() throws {
-        let auth = SoftwareAuthenticator.ed25519()
-        let other = SoftwareAuthenticator(key: auth.key, application: "ssh:other")
+        let auth = SecurityKeySigner.ed25519()
+        let other = SecurityKeySigner(key: auth.key, application: "ssh:other")
         let dir = try TempDir()
         let verifier = try ChallengeVerifier(stateDirectory: dir.path("state"), audience: "verifier.example")
         let token = try verifier.issue()
@@ -85,7 +85,7 @@ struct SecurityKeyChallengeTests {
     @Test("serve decides a security key with its line's policy")
     func serveDecision() throws {
         let dir = try TempDir()
-        let auth = SoftwareAuthenticator.ed25519()
+        let auth = SecurityKeySigner.ed25519()
         let key = try auth.publicKey
         let path = dir.path("authorized_keys")
         for (options, policy) in [

@@ -7,7 +7,7 @@ import Testing
 
 /// An SSHSIG signature by `auth`, armoured as ssh-keygen writes it, and the bytes it signed.
 private func sshsig(
-    _ auth: SoftwareAuthenticator,
+    _ auth: SecurityKeySigner,
     _ message: [UInt8],
     flags: UInt8,
     counter: UInt32,
@@ -40,7 +40,7 @@ struct SecurityKeyInteropTests {
 
     @Test("ssh-keygen -Y verify and check-novalidate agree with keysmith", arguments: cases)
     func keygenAgrees(_ kind: String, _ flags: UInt8) throws {
-        let auth = kind == "ed25519" ? SoftwareAuthenticator.ed25519() : try SoftwareAuthenticator.ecdsa()
+        let auth = kind == "ed25519" ? SecurityKeySigner.ed25519() : try SecurityKeySigner.ecdsa()
         let origin = kind == "webauthn" ? "https://example.org" : nil
         let message = Array("a message\n".utf8)
         let dir = try TempDir()
@@ -81,7 +81,7 @@ struct SecurityKeyInteropTests {
 
         // A signature for another application than the key's, and the same signature under
         // another counter, are refused by both.
-        let other = SoftwareAuthenticator(key: auth.key, application: "ssh:other")
+        let other = SecurityKeySigner(key: auth.key, application: "ssh:other")
         let wrongApp = try sshsig(
             other,
             message,

@@ -10,11 +10,11 @@ private let message = Array("the signed message".utf8)
 struct SecurityKeySignatureTests {
     static let kinds = ["ed25519", "ecdsa", "webauthn"]
 
-    func authenticator(_ kind: String) throws -> (SoftwareAuthenticator, String?) {
+    func authenticator(_ kind: String) throws -> (SecurityKeySigner, String?) {
         switch kind {
-        case "ed25519": (SoftwareAuthenticator.ed25519(), nil)
-        case "ecdsa": (try SoftwareAuthenticator.ecdsa(), nil)
-        default: (try SoftwareAuthenticator.ecdsa(), "https://example.org")
+        case "ed25519": (SecurityKeySigner.ed25519(), nil)
+        case "ecdsa": (try SecurityKeySigner.ecdsa(), nil)
+        default: (try SecurityKeySigner.ecdsa(), "https://example.org")
         }
     }
 
@@ -112,8 +112,8 @@ struct SecurityKeySignatureTests {
 
     @Test("a signature under another algorithm name does not verify")
     func wrongAlgorithmName() throws {
-        let ed = SoftwareAuthenticator.ed25519()
-        let ec = try SoftwareAuthenticator.ecdsa()
+        let ed = SecurityKeySigner.ed25519()
+        let ec = try SecurityKeySigner.ecdsa()
         let edSignature = try ed.sign(message)
         let ecSignature = try ec.sign(message)
         func renamed(_ s: SSHSignature, _ name: String) -> SSHSignature {
@@ -137,7 +137,7 @@ struct SecurityKeySignatureTests {
 
     @Test("an Ed25519 signature of the wrong length does not verify")
     func ed25519Length() throws {
-        let ed = SoftwareAuthenticator.ed25519()
+        let ed = SecurityKeySigner.ed25519()
         let signature = try ed.sign(message)
         for raw in [Array(signature.rawSignature.dropLast()), signature.rawSignature + [0]] {
             let odd = SSHSignature(
@@ -151,7 +151,7 @@ struct SecurityKeySignatureTests {
 
     @Test("ECDSA: trailing bytes after s, and a point off the curve, are refused")
     func ecdsaShape() throws {
-        let ec = try SoftwareAuthenticator.ecdsa()
+        let ec = try SecurityKeySigner.ecdsa()
         let signature = try ec.sign(message)
         let trailing = SSHSignature(
             algorithm: signature.algorithm,
@@ -183,16 +183,16 @@ struct SecurityKeySignatureTests {
 
     @Test("WebAuthn: the clientData must carry the expected type, challenge and origin")
     func webAuthnClientData() throws {
-        let ec = try SoftwareAuthenticator.ecdsa()
+        let ec = try SecurityKeySigner.ecdsa()
         let origin = "https://example.org"
-        let good = SoftwareAuthenticator.clientData(challenge: message, origin: origin)
+        let good = SecurityKeySigner.clientData(challenge: message, origin: origin)
         #expect(ec.verify(try ec.sign(message, webAuthnOrigin: origin, clientData: good), message) != nil)
         // Exactly the preamble, nothing after it, is enough for OpenSSH.
         let preamble = SecurityKeySignature.webAuthnClientDataPreamble(challenge: message, origin: origin)
         #expect(ec.verify(try ec.sign(message, webAuthnOrigin: origin, clientData: preamble), message) != nil)
         let wrong: [[UInt8]] = [
-            SoftwareAuthenticator.clientData(challenge: message + [1], origin: origin),
-            SoftwareAuthenticator.clientData(challenge: message, origin: "https://example.com"),
+            SecurityKeySigner.clientData(challenge: message + [1], origin: origin),
+            SecurityKeySigner.clientData(challenge: message, origin: "https://example.com"),
             Array(String(decoding: good, as: UTF8.self).replacingOccurrences("webauthn.get", "webauthn.create").utf8),
             Array(preamble.dropLast()),
             [],
@@ -211,7 +211,7 @@ struct SecurityKeySignatureTests {
 
     @Test("WebAuthn: a quote in the origin and inconsistent extension flags are refused")
     func webAuthnFlags() throws {
-        let ec = try SoftwareAuthenticator.ecdsa()
+        let ec = try SecurityKeySigner.ecdsa()
         let origin = "https://example.org"
         #expect(ec.verify(try ec.sign(message, webAuthnOrigin: "https://a\".org"), message) == nil)
         #expect(ec.verify(try ec.sign(message, flags: 0x41, webAuthnOrigin: origin), message) == nil)

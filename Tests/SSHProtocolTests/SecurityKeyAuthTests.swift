@@ -12,7 +12,7 @@ struct SecurityKeyAuthTests {
 
     /// A signed publickey request for `algorithm` by `auth`, with the authenticator's flags.
     func signedRequest(
-        _ auth: SoftwareAuthenticator,
+        _ auth: SecurityKeySigner,
         algorithm: String,
         flags: UInt8,
         webAuthnOrigin: String? = nil,
@@ -58,11 +58,11 @@ struct SecurityKeyAuthTests {
 
     static let kinds = ["ed25519", "ecdsa", "webauthn"]
 
-    func authenticator(_ kind: String) throws -> (SoftwareAuthenticator, algorithm: String, origin: String?) {
+    func authenticator(_ kind: String) throws -> (SecurityKeySigner, algorithm: String, origin: String?) {
         switch kind {
-        case "ed25519": (SoftwareAuthenticator.ed25519(), SecurityKeySignature.ed25519Algorithm, nil)
-        case "ecdsa": (try SoftwareAuthenticator.ecdsa(), SecurityKeySignature.ecdsaAlgorithm, nil)
-        default: (try SoftwareAuthenticator.ecdsa(), SecurityKeySignature.ecdsaAlgorithm, "ssh:")
+        case "ed25519": (SecurityKeySigner.ed25519(), SecurityKeySignature.ed25519Algorithm, nil)
+        case "ecdsa": (try SecurityKeySigner.ecdsa(), SecurityKeySignature.ecdsaAlgorithm, nil)
+        default: (try SecurityKeySigner.ecdsa(), SecurityKeySignature.ecdsaAlgorithm, "ssh:")
         }
     }
 
@@ -97,7 +97,7 @@ struct SecurityKeyAuthTests {
                 requiresUserPresence: touchRequired,
                 requiresUserVerification: verifyRequired
             )
-            let auth = SoftwareAuthenticator.ed25519()
+            let auth = SecurityKeySigner.ed25519()
             let server = try self.server(.acceptSecurityKey(comment: nil, policy: policy))
             let refusal = try self.login(
                 server,
@@ -117,7 +117,7 @@ struct SecurityKeyAuthTests {
 
     @Test("an ECDSA security key may answer through WebAuthn under either algorithm name")
     func webAuthnNames() throws {
-        let auth = try SoftwareAuthenticator.ecdsa()
+        let auth = try SecurityKeySigner.ecdsa()
         for algorithm in [SecurityKeySignature.ecdsaAlgorithm, SecurityKeySignature.webAuthnAlgorithm] {
             let server = try self.server(.accept(comment: nil))
             #expect(
@@ -130,7 +130,7 @@ struct SecurityKeyAuthTests {
             #expect(try self.login(plain, try self.signedRequest(auth, algorithm: algorithm, flags: 1)) == nil)
         }
         // An Ed25519 security key has no WebAuthn form.
-        let ed = SoftwareAuthenticator.ed25519()
+        let ed = SecurityKeySigner.ed25519()
         let server = try self.server(.accept(comment: nil))
         #expect(
             try self.login(
@@ -142,8 +142,8 @@ struct SecurityKeyAuthTests {
 
     @Test("a bad security key signature is refused before any policy")
     func badSignature() throws {
-        let auth = SoftwareAuthenticator.ed25519()
-        let other = SoftwareAuthenticator(key: auth.key, application: "ssh:other")
+        let auth = SecurityKeySigner.ed25519()
+        let other = SecurityKeySigner(key: auth.key, application: "ssh:other")
         // The request names auth's key (application ssh:) but the signature is for ssh:other.
         let request = try self.signedRequest(
             other,

@@ -1,9 +1,10 @@
 package import SSHCrypto
 package import SSHKeys
 
-/// A software stand-in for a FIDO authenticator: an ordinary Ed25519 or P-256 key that signs
-/// what PROTOCOL.u2f says an authenticator signs.
-package struct SoftwareAuthenticator: Sendable {
+/// A security key signer inside the test process: an ordinary Ed25519 or P-256 key that signs
+/// what PROTOCOL.u2f says an authenticator signs, with any flags, counter or WebAuthn fields
+/// a test asks for. (``SoftAuthenticator`` is the shared library OpenSSH's tools load.)
+package struct SecurityKeySigner: Sendable {
     package enum Key: Sendable {
         case ed25519(seed: SecureBytes, publicKey: [UInt8])
         case ecdsa(ECDSAKey)
@@ -16,13 +17,13 @@ package struct SoftwareAuthenticator: Sendable {
         self.application = application
     }
 
-    package static func ed25519(application: String = "ssh:") -> SoftwareAuthenticator {
+    package static func ed25519(application: String = "ssh:") -> SecurityKeySigner {
         let (seed, publicKey) = Ed25519.generate()
-        return SoftwareAuthenticator(key: .ed25519(seed: seed, publicKey: publicKey), application: application)
+        return SecurityKeySigner(key: .ed25519(seed: seed, publicKey: publicKey), application: application)
     }
 
-    package static func ecdsa(application: String = "ssh:") throws -> SoftwareAuthenticator {
-        SoftwareAuthenticator(key: .ecdsa(try ECDSAKey.generate(curve: .p256)), application: application)
+    package static func ecdsa(application: String = "ssh:") throws -> SecurityKeySigner {
+        SecurityKeySigner(key: .ecdsa(try ECDSAKey.generate(curve: .p256)), application: application)
     }
 
     /// The public key's wire blob (PROTOCOL.u2f): type, key, application.
@@ -128,7 +129,7 @@ package struct SoftwareAuthenticator: Sendable {
     }
 }
 
-extension SoftwareAuthenticator {
+extension SecurityKeySigner {
     /// An SSHSIG signature (PROTOCOL.sshsig, SHA-512) of `message` by this authenticator, armoured
     /// as ssh-keygen writes it, with the bytes it signed; `keyBlob` replaces the key in the blob.
     package func sshsig(
