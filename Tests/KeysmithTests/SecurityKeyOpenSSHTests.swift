@@ -132,4 +132,54 @@ struct SecurityKeyOpenSSHTests {
         let verified = try Self.login(server, key: key, flags: "0x05")
         #expect(verified.status == 0, "\(verified)\n\(server.log)")
     }
+
+    @Test(
+        "challenge verify takes ssh-keygen -Y sign's answer from a security key by its line's policy",
+        arguments: types
+    )
+    func challengePolicy(_ type: String) throws {
+        let dir = try TempDir()
+        let (key, line) = try Self.makeKey(type, in: dir)
+        let state = dir.path("state")
+        let authorizedKeys = dir.path("authorized_keys")
+
+        /// Issues a token, answers it with ssh-keygen under `flags`, and verifies it against `options`.
+        func run(flags: String, options: String?) throws -> ProcessResult {
+            try writeText(authorizedKeys, (options.map { $0 + " " } ?? "") + line + " sk@client\n")
+            let issued = try keysmith(arguments: ["challenge", "issue", "--state", state, "--audience", "app.example"])
+            #expect(issued.status == 0, "\(issued)")
+            let token = issued.stdout.trimmingCharacters(in: .newlines)
+            try dir.write("token", token)
+            try? FileManager.default.removeItem(atPath: dir.path("token.sig"))
+            _ = try runProcess(
+                Tool.sshKeygen,
+                ["-Y", "sign", "-n", "challenge@keysmith", "-f", key, dir.path("token")],
+                environment: ["SSH_SK_PROVIDER": try SoftAuthenticator.path()]
+                    .merging(SoftAuthenticator.environment([.flags: flags])) { $1 }
+            ).checked("ssh-keygen -Y sign")
+            return try keysmith(
+                arguments: [
+                    "challenge", "verify", "--authorized-keys", authorizedKeys, "--state", state, token,
+                    dir.path("token.sig"),
+                ])
+        }
+
+        let touched = try run(flags: "0x01", options: nil)
+        #expect(touched.status == 0, "\(touched)")
+        #expect(touched.stdout.hasSuffix(" sk@client\n"), "\(touched)")
+        let untouched = try run(flags: "0x00", options: nil)
+        #expect(untouched.status == 1)
+        #expect(
+            untouched.stderr
+                == "keysmith: the security key signature lacks user presence (the key was not touched) and the key is not marked no-touch-required.\n"
+        )
+        #expect(try run(flags: "0x00", options: "no-touch-required").status == 0)
+        let unverified = try run(flags: "0x01", options: "verify-required")
+        #expect(unverified.status == 1)
+        #expect(
+            unverified.stderr
+                == "keysmith: the security key signature lacks user verification (no PIN or biometric check) that verify-required demands.\n"
+        )
+        #expect(try run(flags: "0x05", options: "verify-required").status == 0)
+    }
 }
