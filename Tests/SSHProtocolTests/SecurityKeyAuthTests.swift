@@ -18,25 +18,16 @@ struct SecurityKeyAuthTests {
         webAuthnOrigin: String? = nil,
         keyBlob: [UInt8]? = nil
     ) throws -> [UInt8] {
-        let blob = keyBlob ?? auth.publicKeyBlob
-        var signed = SSHWireWriter()
-        signed.writeString(self.sessionID)
-        signed.writeByte(UserAuthMessage.request)
-        signed.writeString("alice")
-        signed.writeString("ssh-connection")
-        signed.writeString("publickey")
-        signed.writeByte(1)
-        signed.writeString(algorithm)
-        signed.writeString(blob)
-        let signature = try auth.sign(signed.bytes, flags: flags, counter: 7, webAuthnOrigin: webAuthnOrigin)
+        let request = PublicKeyAuthRequest.signedRequest(
+            user: Array("alice".utf8),
+            service: Array("ssh-connection".utf8),
+            algorithm: Array(algorithm.utf8),
+            publicKeyBlob: keyBlob ?? auth.publicKeyBlob
+        )
+        let signed = PublicKeyAuthRequest.signedData(sessionID: self.sessionID, request: request)
+        let signature = try auth.sign(signed, flags: flags, counter: 7, webAuthnOrigin: webAuthnOrigin)
         var w = SSHWireWriter()
-        w.writeByte(UserAuthMessage.request)
-        w.writeString("alice")
-        w.writeString("ssh-connection")
-        w.writeString("publickey")
-        w.writeByte(1)
-        w.writeString(algorithm)
-        w.writeString(blob)
+        w.writeBytes(request)
         w.writeString(signature.wireEncoding)
         return w.bytes
     }
