@@ -89,6 +89,7 @@ let package = Package(
         ),
         .target(
             name: "KeysmithTestSupport",
+            dependencies: ["SSHKeys", "SSHCrypto"],
             path: "Tests/KeysmithTestSupport",
             swiftSettings: strict
         ),

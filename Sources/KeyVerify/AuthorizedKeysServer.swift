@@ -149,7 +149,8 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
         }
         switch file.authorizes(key, from: address, at: Int64(time(nil))) {
         case .authorized(let entry):
-            return .accept(comment: entry.comment)
+            guard key.type.isSecurityKey else { return .accept(comment: entry.comment) }
+            return .acceptSecurityKey(comment: entry.comment, policy: SecurityKeyPolicy(entry.options))
         case .refused(let refusal):
             if refusal.reason == .notListed,
                 file.entries.contains(where: { $0.key == key && $0.options.isCertificateAuthority })

@@ -295,10 +295,19 @@ public struct ChallengeVerifier: Sendable {
 
         let message = token.signedBytes
         guard
-            (try? signature.verify(message, namespace: Challenge.namespace)) != nil
-                || (try? signature.verify(message + [UInt8(ascii: "\n")], namespace: Challenge.namespace)) != nil
+            let verification = (try? signature.verify(message, namespace: Challenge.namespace))
+                ?? (try? signature.verify(message + [UInt8(ascii: "\n")], namespace: Challenge.namespace))
         else {
             throw KeyVerifyError(.badSignature, "the response's signature does not match this token")
+        }
+        // As sshd applies them to a login: user presence unless the entry has
+        // no-touch-required, user verification when it has verify-required.
+        if let fields = verification.securityKey {
+            do {
+                try SecurityKeyPolicy(entry.options).check(fields)
+            } catch {
+                throw KeyVerifyError(.notAuthorized, error.message)
+            }
         }
 
         try self.useUp(token)

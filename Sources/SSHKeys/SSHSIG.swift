@@ -141,9 +141,16 @@ public struct SSHSIGSignature: Sendable, Hashable {
     /// Checks that this signature was made by ``publicKey`` over `message` for `namespace`.
     ///
     /// This proves only possession of ``publicKey``; whether that key may sign is
-    /// ``AllowedSigners``' question.
+    /// ``AllowedSigners``' question. For a security key it returns the flags and counter the
+    /// authenticator signed; like ssh-keygen -Y verify it requires neither presence nor verification.
     /// - Throws: `.signatureInvalid` naming what is wrong (namespace, algorithm, signature).
-    public func verify(_ message: some Collection<UInt8>, namespace: String) throws(SSHKeyError) {
+    @discardableResult
+    public func verify(
+        _ message: some Collection<UInt8>,
+        namespace: String
+    ) throws(SSHKeyError)
+        -> SSHSignatureVerification
+    {
         try self.verify(
             messageHash: SSHSIGMessageHash(algorithm: self.hashAlgorithm, message: message),
             namespace: namespace
@@ -152,7 +159,13 @@ public struct SSHSIGSignature: Sendable, Hashable {
 
     /// Checks the signature against a message hashed with ``hashAlgorithm``.
     /// - Throws: `.signatureInvalid` naming what is wrong (namespace, algorithm, signature).
-    public func verify(messageHash: SSHSIGMessageHash, namespace: String) throws(SSHKeyError) {
+    @discardableResult
+    public func verify(
+        messageHash: SSHSIGMessageHash,
+        namespace: String
+    ) throws(SSHKeyError)
+        -> SSHSignatureVerification
+    {
         // sshsig.c sshsig_wrap_verify, in its order: namespace, hash algorithm, RSA signature type, signature.
         guard self.namespace == namespace else {
             throw SSHKeyError(
@@ -171,9 +184,10 @@ public struct SSHSIGSignature: Sendable, Hashable {
             )
         }
         let data = Self.signedData(namespace: namespace, reserved: self.reserved, messageHash: messageHash)
-        guard self.publicKey.isValidSignature(self.signature, for: data) else {
+        guard let verification = self.publicKey.verify(self.signature, for: data) else {
             throw SSHKeyError(.signatureInvalid, "incorrect signature")
         }
+        return verification
     }
 
     // MARK: Encoding

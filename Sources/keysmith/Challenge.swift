@@ -140,7 +140,9 @@ struct Challenge: ParsableCommand {
             discussion: """
                 Checks the token's MAC, audience and expiry, the signature and its namespace, that the \
                 key is in the authorized_keys file with its options honoured (from= against \
-                --from, expiry-time=), and that the token has not been used: a token is used \
+                --from, expiry-time=; for a security key, user presence unless no-touch-required \
+                and user verification where verify-required, as sshd asks), and that the token \
+                has not been used: a token is used \
                 up by its first successful verification. On success prints the key's \
                 fingerprint and comment and exits 0; otherwise prints one sentence and exits 1. \
                 The response is read from --response-file (- for standard input); a service \

@@ -18,7 +18,9 @@ struct Serve: ParsableCommand {
         abstract: "Run an SSH server that proves who holds a key, and runs nothing.",
         discussion: """
             Clients authenticate with a public key listed in the authorized_keys file \
-            (from= and expiry-time= honoured, as sshd does); password and \
+            (from= and expiry-time= honoured, as sshd does; a security key's signature \
+            must assert user presence unless its line has no-touch-required, and user \
+            verification where it has verify-required); password and \
             keyboard-interactive are refused. For an exec or shell request the server \
             writes "authenticated SHA256:... COMMENT" and exits 0; it never runs a command \
             or gives a shell. Without --listen it listens on every IPv4 and IPv6 address, \

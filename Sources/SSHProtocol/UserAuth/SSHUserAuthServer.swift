@@ -1,9 +1,13 @@
-package import SSHKeys
+public import SSHKeys
 
 /// What the server decided about one public key offered by a client.
 public enum SSHPublicKeyDecision: Sendable, Hashable {
-    /// The key may log in; `comment` is what the session reports with it.
+    /// The key may log in; `comment` is what the session reports with it. A security key's
+    /// signature must then assert user presence, sshd's default.
     case accept(comment: String?)
+    /// The key may log in when its security key signature asserts what `policy` requires
+    /// (the `no-touch-required` and `verify-required` options of its authorized_keys line).
+    case acceptSecurityKey(comment: String?, policy: SecurityKeyPolicy)
     /// The key may not log in; `reason` goes to the log, never to the client.
     case refuse(reason: String)
 }
@@ -52,7 +56,7 @@ package final class SSHUserAuthServer {
     /// `none` that is the connection's first request.
     package static let defaultMaximumFailures = 6
     /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
-    /// certificates, security keys and SHA-1 RSA).
+    /// certificates and SHA-1 RSA).
     package static let acceptedAlgorithms: Set<String> = Set(SSHTransport.signatureAlgorithms)
 
     private let sessionID: [UInt8]
@@ -154,7 +158,7 @@ package final class SSHUserAuthServer {
         if hasSignature == 0 {
             guard r.isAtEnd else { throw clientMalformed("publickey USERAUTH_REQUEST") }
             switch self.decide(user, key) {
-            case .accept:
+            case .accept, .acceptSecurityKey:
                 self.events.append(.keyAcceptable(user: user, key: key))
                 // RFC 4252 §7: SSH_MSG_USERAUTH_PK_OK, string algorithm, string blob.
                 var w = SSHWireWriter()
@@ -179,22 +183,38 @@ package final class SSHUserAuthServer {
                 publicKeyBlob: blob
             )
         )
+        let comment: String?
+        let policy: SecurityKeyPolicy
         switch self.decide(user, key) {
         case .refuse(let reason):
             self.events.append(.keyRefused(user: user, key: key, algorithm: algorithm, reason: reason))
             return try self.failure(counting: true)
-        case .accept(let comment):
-            // sshkey_verify with the request's algorithm: the signature must use it.
-            guard let signature = try? SSHSignature(wireEncoding: signatureBlob), signature.algorithm == algorithm,
-                key.isValidSignature(signature, for: signed)
-            else {
-                self.events.append(.badSignature(user: user, key: key))
+        case .accept(let given):
+            (comment, policy) = (given, SecurityKeyPolicy())
+        case .acceptSecurityKey(let given, let required):
+            (comment, policy) = (given, required)
+        }
+        // sshkey_verify with the request's algorithm: the signature must use it.
+        guard let signature = try? SSHSignature(wireEncoding: signatureBlob),
+            Self.signatureFits(key, signature: signature.algorithm, request: algorithm),
+            let verification = key.verify(signature, for: signed)
+        else {
+            self.events.append(.badSignature(user: user, key: key))
+            return try self.failure(counting: true)
+        }
+        // auth2-pubkey.c: a valid security key signature still fails without the presence
+        // or verification its authorized_keys line requires.
+        if let fields = verification.securityKey {
+            do {
+                try policy.check(fields)
+            } catch {
+                self.events.append(.keyRefused(user: user, key: key, algorithm: algorithm, reason: error.message))
                 return try self.failure(counting: true)
             }
-            self.authenticated = (user, key, comment)
-            self.events.append(.authenticated(user: user, key: key, comment: comment))
-            return [[UserAuthMessage.success]]
         }
+        self.authenticated = (user, key, comment)
+        self.events.append(.authenticated(user: user, key: key, comment: comment))
+        return [[UserAuthMessage.success]]
     }
 
     /// RFC 4252 §5.1: name-list of methods that can continue, boolean partial success.
@@ -212,12 +232,25 @@ package final class SSHUserAuthServer {
         return [w.bytes]
     }
 
-    /// rsa-sha2-* sign with ssh-rsa keys; every other algorithm is the key's own type.
+    /// rsa-sha2-* sign with ssh-rsa keys, webauthn-sk-ecdsa-sha2-nistp256@openssh.com with
+    /// sk-ecdsa-sha2-nistp256@openssh.com keys; every other algorithm is the key's own type.
     static func keyFits(_ key: SSHPublicKey, algorithm: String) -> Bool {
         switch algorithm {
         case "rsa-sha2-256", "rsa-sha2-512": key.type == .rsa
+        case SecurityKeyVerifier.webAuthnAlgorithm: key.type == .skECDSA
         default: key.type.sshName == algorithm
         }
+    }
+
+    /// Whether a signature of algorithm `signature` answers a request for `request`: the same
+    /// name, except that an ECDSA security key signs as itself or through WebAuthn whichever
+    /// the request names (ssh-ecdsa-sk.c takes either and ignores the requested algorithm).
+    static func signatureFits(_ key: SSHPublicKey, signature: String, request: String) -> Bool {
+        if key.type == .skECDSA {
+            let names = [SecurityKeyVerifier.ecdsaAlgorithm, SecurityKeyVerifier.webAuthnAlgorithm]
+            return names.contains(signature) && names.contains(request)
+        }
+        return signature == request
     }
 }
 
