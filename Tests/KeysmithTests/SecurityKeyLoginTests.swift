@@ -33,8 +33,8 @@ struct SecurityKeyLoginTests {
 
         /// Puts the key into the account's authorized_keys, after `options` when given, as
         /// sshd wants it (owned by the account, 0600).
-        func authorize(options: String? = nil) throws {
-            let line = try readText(self.key + ".pub")
+        func authorize(options: String? = nil, publicKeyFile: String? = nil) throws {
+            let line = try readText(publicKeyFile ?? self.key + ".pub")
             let ssh = self.sshd.home + "/.ssh"
             try FileManager.default.createDirectory(atPath: ssh, withIntermediateDirectories: true)
             try writeText(ssh + "/authorized_keys", (options.map { $0 + " " } ?? "") + line, mode: 0o600)
@@ -102,6 +102,23 @@ struct SecurityKeyLoginTests {
         #expect(r.stdout.contains("Number of key(s) added: 1"), "\(r)")
         let login = try s.sshd.sshLogin(identity: other, command: "id -un")
         #expect(login.status == 0, "\(login)")
+    }
+
+    @Test("rotate to a security key proves a login with it alone, then removes the old key", arguments: types)
+    func rotate(_ type: String) throws {
+        let s = try Setup(type: type)
+        let old = s.dir.path("old")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "old", "-f", old]).checked("ssh-keygen")
+        try s.authorize(publicKeyFile: old + ".pub")
+        let r = try s.run(
+            "rotate",
+            ["-i", s.key, "--old", old + ".pub", "-o", "SecurityKeyProvider=\(s.library)"]
+        )
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stderr.contains("Confirm user presence for key \(Self.displayName(type)) "), "\(r)")
+        let file = s.sshd.authorizedKeys() ?? ""
+        #expect(file.contains(keyPart(try readText(s.key + ".pub"))), "\(file)")
+        #expect(!file.contains(keyPart(try readText(old + ".pub"))), "\(file)")
     }
 
     @Test("without user presence sshd refuses, unless authorized_keys says no-touch-required", arguments: types)
