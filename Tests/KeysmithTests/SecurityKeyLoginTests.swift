@@ -43,15 +43,22 @@ struct SecurityKeyLoginTests {
         }
 
         /// keysmith COMMAND logging in with the security key alone.
-        func run(_ command: String, _ extra: [String] = [], environment: [String: String] = [:]) throws -> ProcessResult
-        {
+        /// With `identityFile` false, ssh's default identity files in HOME are used.
+        func run(
+            _ command: String,
+            _ extra: [String] = [],
+            environment: [String: String] = [:],
+            identityFile: Bool = true
+        ) throws -> ProcessResult {
             try runProcess(
                 keysmithPath,
                 [
                     command, "-p", String(self.sshd.port), "-o", "UserKnownHostsFile=\(self.knownHosts)",
-                    "-o", "StrictHostKeyChecking=yes", "-o", "IdentityFile=\(self.key)", "-o", "IdentitiesOnly=yes",
+                    "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
                     "-o", "PreferredAuthentications=publickey",
-                ] + extra + ["\(self.sshd.user)@\(self.sshd.host)"],
+                ] + (identityFile ? ["-o", "IdentityFile=\(self.key)"] : []) + extra + [
+                    "\(self.sshd.user)@\(self.sshd.host)"
+                ],
                 environment: ["HOME": self.dir.path("home"), "SSH_AUTH_SOCK": ""].merging(environment) { _, new in new }
             )
         }
@@ -89,6 +96,19 @@ struct SecurityKeyLoginTests {
             environment: ["SSH_SK_PROVIDER": s.library]
         )
         #expect(wrong.status == 1, "\(wrong)")
+    }
+
+    @Test("~/.ssh/id_ecdsa_sk and id_ed25519_sk are among the default identities", arguments: types)
+    func defaultIdentity(_ type: String) throws {
+        let s = try Setup(type: type)
+        try s.authorize()
+        let ssh = s.dir.path("home/.ssh")
+        try FileManager.default.createDirectory(atPath: ssh, withIntermediateDirectories: true)
+        let name = type == "ecdsa-sk" ? "id_ecdsa_sk" : "id_ed25519_sk"
+        try FileManager.default.copyItem(atPath: s.key, toPath: ssh + "/" + name)
+        let r = try s.run("list-ids", environment: ["SSH_SK_PROVIDER": s.library], identityFile: false)
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stderr.contains("Confirm user presence for key \(Self.displayName(type)) "), "\(r)")
     }
 
     @Test("copy-id logs in with a security key and installs another key; OpenSSH logs in with it", arguments: types)
