@@ -59,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "SSHConnect",
-            dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto"],
+            dependencies: ["SSHProtocol", "SSHKeys", "SecurityKey", "SSHCrypto"],
             swiftSettings: strict
         ),
         .target(

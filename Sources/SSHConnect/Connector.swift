@@ -85,6 +85,20 @@ public final class Connector: Sendable {
                 events: self.events
             )
         }
+        let providerPath = SecurityKeySigning.providerPath(
+            configured: config.securityKeyProvider,
+            environment: self.environment
+        )
+        credentials.securityKeySigner = { [prompter, events] label, key in
+            SecurityKeySigning.loginSigner(
+                label: label,
+                key: key,
+                providerPath: providerPath,
+                batch: config.batchMode,
+                prompter: prompter,
+                events: events
+            ) ?? SSHKeySigner(key)
+        }
         // known_hosts is read, asked about and rewritten by one host at a time.
         let verifier = policy.verifier
         return SSHClientOptions(

@@ -22,10 +22,8 @@ struct SecurityKeyProviderOption: ParsableArguments {
     /// The provider named by `--provider`, else by `SSH_SK_PROVIDER`, else libfido2 (also for
     /// the name `internal`, ssh-keygen's built-in middleware).
     func resolve() throws -> any SecurityKeyProvider {
-        let named = self.provider ?? environmentValue("SSH_SK_PROVIDER")
-        guard let path = named, !path.isEmpty, path != "internal" else { return FIDO2Provider() }
         do {
-            return try MiddlewareProvider(path: expandTilde(path))
+            return try SecurityKeySigning.provider(path: self.provider ?? environmentValue("SSH_SK_PROVIDER"))
         } catch {
             throw Failure(error.message)
         }
@@ -39,13 +37,7 @@ private func environmentValue(_ name: String) -> String? {
 
 extension SSHKeyType {
     /// The security key algorithm of an sk key type.
-    var securityKeyAlgorithm: SecurityKeyAlgorithm? {
-        switch self {
-        case .skEd25519: .ed25519
-        case .skECDSA: .ecdsaP256
-        default: nil
-        }
-    }
+    var securityKeyAlgorithm: SecurityKeyAlgorithm? { SecurityKeySigning.algorithm(of: self) }
 }
 
 /// Runs `operation` with no PIN first (or with one asked first), then asks for the
@@ -86,52 +78,23 @@ func keySigner(
     for key: SSHPrivateKey,
     provider option: SecurityKeyProviderOption
 ) throws -> SSHKeySigner {
-    guard let credential = key.securityKey, let algorithm = key.type.securityKeyAlgorithm else {
-        return SSHKeySigner(key)
-    }
+    guard key.securityKey != nil else { return SSHKeySigner(key) }
     let provider = try option.resolve()
-    let type = key.type
-    let publicKey = key.publicKey
-    return SSHKeySigner(publicKey: publicKey) { (data) throws(SSHKeyError) -> SSHSignature in
-        let answer: SecurityKeySignature
-        do {
-            let verify = credential.flags.contains(.userVerificationRequired)
-            answer = try withSecurityKeyPIN(prompt: "Enter PIN for \(type.displayName) key: ", askFirst: verify) {
-                (pin) throws(SecurityKeyError) in
-                if credential.flags.contains(.userPresenceRequired) {
-                    printError("Confirm user presence for key \(type.displayName) \(publicKey.fingerprint())")
-                }
-                return try credential.keyHandle.withUnsafeBytes { (handle) throws(SecurityKeyError) in
-                    try provider.sign(
-                        algorithm: algorithm,
-                        message: data,
-                        application: credential.applicationString,
-                        keyHandle: Array(handle),
-                        flags: SecurityKeyFlags(rawValue: credential.flags.rawValue),
-                        pin: pin,
-                        options: SecurityKeyOptions()
-                    )
-                }
+    let verify = key.securityKey?.flags.contains(.userVerificationRequired) ?? false
+    let prompt = "Enter PIN for \(key.type.displayName) key: "
+    let signer = SecurityKeySigning.signer(
+        for: key,
+        provider: { () throws(SecurityKeyError) in provider },
+        notice: { printError($0) },
+        withPIN: { attempt in
+            do {
+                return try withSecurityKeyPIN(prompt: prompt, askFirst: verify, attempt)
+            } catch let error as Failure {
+                throw SecurityKeyError(.failed, error.message)
             }
-        } catch let error as Failure {
-            throw SSHKeyError(.cryptoFailure, "the security key did not sign: \(error.message)")
-        } catch {
-            throw SSHKeyError(.cryptoFailure, "the security key did not sign")
         }
-        // PROTOCOL.u2f: string signature (Ed25519's 64 bytes, or mpint r, mpint s), then flags and counter.
-        var w = SSHWireWriter()
-        switch answer.value {
-        case .ed25519(let bytes): w.writeBytes(bytes)
-        case .ecdsa(let r, let s):
-            w.writeMPInt(r)
-            w.writeMPInt(s)
-        }
-        return SSHSignature(
-            algorithm: type.sshName,
-            rawSignature: w.bytes,
-            securityKey: .init(flags: answer.flags, counter: answer.counter)
-        )
-    }
+    )
+    return signer ?? SSHKeySigner(key)
 }
 
 /// ssh-keygen's `-O` options for enrolling a security key (`ssh-keygen -t ed25519-sk -O ...`).

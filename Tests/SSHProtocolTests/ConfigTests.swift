@@ -58,6 +58,20 @@ struct ConfigTests {
         #expect(c.userKnownHostsFiles == ["/home/me/.ssh/known_hosts", "/home/me/.ssh/known_hosts2"])
         #expect(c.preferredAuthentications == [.publicKey, .keyboardInteractive, .password])
         #expect(c.connectTimeout == nil)
+        // readconf.c fill_default_options: each security key after its software kin.
+        #expect(
+            c.identityFiles
+                == ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"].map { "/home/me/.ssh/" + $0 }
+        )
+        #expect(c.securityKeyProvider == nil)
+    }
+
+    @Test("SecurityKeyProvider: the first value wins, -o before the file, as written")
+    func securityKeyProvider() throws {
+        let text = "Host web\n  SecurityKeyProvider /lib/from-file.so\n"
+        #expect(try resolve(text).securityKeyProvider == "/lib/from-file.so")
+        let c = try resolve(text, options: ["SecurityKeyProvider=$MY_PROVIDER"])
+        #expect(c.securityKeyProvider == "$MY_PROVIDER")
     }
 
     @Test("Host sections: patterns, negation, first value wins, IdentityFile accumulates, tokens")

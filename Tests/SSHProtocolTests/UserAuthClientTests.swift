@@ -330,3 +330,91 @@ struct UserAuthClientTests {
         }
     }
 }
+
+/// Records what a signer was given.
+private final class SignedData: @unchecked Sendable {  // @unchecked: tests use it from one thread
+    var data: [[UInt8]] = []
+}
+
+@Suite("user authentication through an SSHKeySigner (a security key signs on its authenticator)")
+struct UserAuthSignerTests {
+    @Test(
+        "a security key's identity offers its sk algorithm and sends what its signer made, flags and counter included",
+        arguments: [SSHKeyType.skEd25519, .skECDSA]
+    )
+    func securityKeySigner(type: SSHKeyType) throws {
+        var blob = SSHWireWriter()
+        blob.writeString(type.sshName)
+        if type == .skECDSA {
+            blob.writeString("nistp256")
+            let point = try SSHPrivateKey(generating: .ecdsa(.p256)).publicKey.wireBlob
+            var r = SSHWireReader(point)
+            _ = try r.readString()
+            _ = try r.readString()
+            blob.writeString(try r.readString())
+        } else {
+            blob.writeString([UInt8](repeating: 7, count: 32))
+        }
+        blob.writeString("ssh:")
+        let publicKey = try SSHPublicKey(wireBlob: blob.bytes)
+        let made = SSHSignature(
+            algorithm: type.sshName,
+            rawSignature: [UInt8](repeating: 0x5A, count: 64),
+            securityKey: .init(flags: 0x05, counter: 4096)
+        )
+        let recorder = SignedData()
+        let signer = SSHKeySigner(publicKey: publicKey) { (data) throws(SSHKeyError) in
+            recorder.data.append(data)
+            return made
+        }
+        let auth = try makeAuth(identities: [SSHAuthIdentity(label: "id_sk", signer: signer)])
+        auth.serverSignatureAlgorithms = ["rsa-sha2-512", "ssh-ed25519"]
+        var query = try ParsedRequest(try single(auth.receive(failure("publickey"))))
+        #expect(try query.rest.readByte() == 0)
+        #expect(try query.rest.readUTF8() == type.sshName)
+        #expect(Array(try query.rest.readString()) == blob.bytes)
+        #expect(recorder.data.isEmpty)
+
+        let pkOK = message(60) {
+            $0.writeString(type.sshName)
+            $0.writeString(blob.bytes)
+        }
+        let signedPayload = try single(auth.receive(pkOK))
+        var signed = try ParsedRequest(signedPayload)
+        #expect(try signed.rest.readByte() == 1)
+        #expect(try signed.rest.readUTF8() == type.sshName)
+        _ = try signed.rest.readString()
+        let encoded = Array(try signed.rest.readString())
+        #expect(signed.rest.isAtEnd)
+        // PROTOCOL.u2f: string algorithm, string signature, byte flags, uint32 counter.
+        #expect(encoded == made.wireEncoding)
+        #expect(try SSHSignature(wireEncoding: encoded) == made)
+
+        var covered = SSHWireWriter()
+        covered.writeString(sessionID)
+        covered.writeBytes(signedPayload[..<(signedPayload.count - 4 - encoded.count)])
+        #expect(recorder.data == [covered.bytes])
+        #expect(try auth.receive(success).isEmpty)
+        #expect(auth.authenticatedWith == "publickey (id_sk)")
+    }
+
+    @Test("a signer that fails moves on to the next method, and permission denied says why")
+    func failingSigner() throws {
+        var blob = SSHWireWriter()
+        blob.writeString(SSHKeyType.skEd25519.sshName)
+        blob.writeString([UInt8](repeating: 7, count: 32))
+        blob.writeString("ssh:")
+        let publicKey = try SSHPublicKey(wireBlob: blob.bytes)
+        let signer = SSHKeySigner(publicKey: publicKey) { (_) throws(SSHKeyError) -> SSHSignature in
+            throw SSHKeyError(.cryptoFailure, "the security key did not sign: no touch")
+        }
+        let auth = try makeAuth(identities: [SSHAuthIdentity(label: "id_sk", signer: signer)])
+        _ = try auth.receive(failure("publickey"))
+        let pkOK = message(60) {
+            $0.writeString(SSHKeyType.skEd25519.sshName)
+            $0.writeString(blob.bytes)
+        }
+        let error = #expect(throws: SSHProtocolError.self) { try auth.receive(pkOK) }
+        #expect(error?.message.contains("cannot sign with id_sk: the security key did not sign: no touch") == true)
+    }
+}

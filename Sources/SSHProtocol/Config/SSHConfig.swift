@@ -53,6 +53,9 @@ public struct SSHResolvedConfig: Sendable {
     public var batchMode: Bool
     /// `ConnectTimeout` in seconds, nil for the system's.
     public var connectTimeout: Double?
+    /// `SecurityKeyProvider` as written (a library path, `internal`, or `$NAME` for an
+    /// environment variable, which ssh.c resolves), nil when not set.
+    public var securityKeyProvider: String?
 
     /// The algorithm preferences: `base` narrowed by the four algorithm keywords.
     /// - Throws: `.invalidConfiguration` when a list leaves nothing keysmith supports.
@@ -102,6 +105,7 @@ public struct SSHConfig: Sendable {
         "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
         "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
         "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
+        "securitykeyprovider",
     ]
 
     /// Adds one `-o` option, `Keyword=value` or `Keyword value`.
@@ -267,7 +271,9 @@ public struct SSHConfig: Sendable {
         }
         let defaults = identityLines.isEmpty
         if defaults {
-            identities = ["id_rsa", "id_ecdsa", "id_ed25519"].map { home + "/.ssh/" + $0 }
+            // readconf.c fill_default_options: the security keys after their software kin.
+            let names = ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"]
+            identities = names.map { home + "/.ssh/" + $0 }
         }
         var userKnown = [home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"]
         if let line = value("userknownhostsfile") {
@@ -305,7 +311,8 @@ public struct SSHConfig: Sendable {
             hostKeyAlgorithms: value("hostkeyalgorithms")?.arguments[0],
             preferredAuthentications: methods,
             batchMode: try value("batchmode").map(Self.parseYesNo) ?? false,
-            connectTimeout: try value("connecttimeout").map(Self.parseTimeout) ?? nil
+            connectTimeout: try value("connecttimeout").map(Self.parseTimeout) ?? nil,
+            securityKeyProvider: value("securitykeyprovider")?.arguments[0]
         )
     }
 

@@ -18,6 +18,9 @@ public enum SSHAuthenticationMethod: String, Sendable, Hashable, CaseIterable {
 public struct SSHCredentials: Sendable {
     /// Private keys to offer (already loaded and decrypted), with a label for messages.
     public var keys: [(label: String, key: SSHPrivateKey)]
+    /// Makes the signer of a security key among ``keys`` (its authenticator signs, through a
+    /// provider); nil leaves such keys without a way to sign.
+    public var securityKeySigner: (@Sendable (_ label: String, _ key: SSHPrivateKey) -> SSHKeySigner)?
     /// Whether to offer the keys of the agent at SSH_AUTH_SOCK.
     public var useAgent: Bool
     /// The agent socket path (default: SSH_AUTH_SOCK).
@@ -29,12 +32,14 @@ public struct SSHCredentials: Sendable {
 
     public init(
         keys: [(label: String, key: SSHPrivateKey)] = [],
+        securityKeySigner: (@Sendable (_ label: String, _ key: SSHPrivateKey) -> SSHKeySigner)? = nil,
         useAgent: Bool = false,
         agentSocket: String? = nil,
         password: (@Sendable (String) -> SecureBytes?)? = nil,
         keyboardInteractive: (@Sendable (String, String, [(String, Bool)]) -> [SecureBytes]?)? = nil
     ) {
         self.keys = keys
+        self.securityKeySigner = securityKeySigner
         self.useAgent = useAgent
         self.agentSocket = agentSocket
         self.password = password
@@ -293,7 +298,12 @@ public final class SSHClient {
         self.hostKey = hostKey
 
         let credentials = self.options.credentials
-        var identities = credentials.keys.map { SSHAuthIdentity(label: $0.label, privateKey: $0.key) }
+        var identities = credentials.keys.map { (label, key) in
+            if key.securityKey != nil, let signer = credentials.securityKeySigner {
+                return SSHAuthIdentity(label: label, signer: signer(label, key))
+            }
+            return SSHAuthIdentity(label: label, privateKey: key)
+        }
         var notes: [String] = []
         if credentials.useAgent && self.options.authenticationOrder.contains(.publicKey) {
             do {

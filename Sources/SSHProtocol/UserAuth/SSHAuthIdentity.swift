@@ -31,6 +31,22 @@ package struct SSHAuthIdentity {
         }
     }
 
+    /// An identity that signs through `signer` (a security key signs on its authenticator).
+    ///
+    /// Its one algorithm is the key's (`sk-ssh-ed25519@openssh.com`, …); the signature
+    /// carries what the signer made, a security key's flags and counter included (PROTOCOL.u2f).
+    package init(label: String, signer: SSHKeySigner) {
+        self.label = label
+        self.publicKey = signer.publicKey
+        self.sign = { (data, algorithm) throws(SSHProtocolError) in
+            do throws(SSHKeyError) {
+                return try signer.sign(data)
+            } catch {
+                throw SSHProtocolError(.cryptoFailure, "cannot sign with \(label): \(error.message)")
+            }
+        }
+    }
+
     private static func sign(
         _ data: [UInt8],
         with key: SSHPrivateKey,
