@@ -1,6 +1,8 @@
 #ifndef KEYSMITH_CFIDO2_SHIM_H
 #define KEYSMITH_CFIDO2_SHIM_H
 #include <dlfcn.h>
+#include <elf.h>
+#include <sys/auxv.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <fido.h>

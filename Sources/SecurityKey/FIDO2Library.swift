@@ -18,7 +18,9 @@ package final class FIDO2Library: Sendable {
 
     /// The process's libfido2, loaded and initialised at first use (a `static let` is
     /// initialised once, thread-safely), or why it cannot be.
-    private static let loaded = Result { () throws(SecurityKeyError) in try FIDO2Library(soname: FIDO2Library.soname) }
+    private static let loaded = Result { () throws(SecurityKeyError) in
+        try FIDO2Library(soname: FIDO2Library.soname, staticExecutable: StaticExecutable.isRunning)
+    }
 
     /// The functions; valid as long as the library is loaded, which is for good.
     let functions: keysmith_fido2
@@ -34,9 +36,12 @@ package final class FIDO2Library: Sendable {
     /// Loads the library named `soname` (as the dynamic loader finds it) and resolves the
     /// functions; it is never unloaded. Tests name a missing library here.
     ///
+    /// - Parameter staticExecutable: Whether this process is a static executable, which
+    ///   cannot use libfido2 (``StaticExecutable``): then nothing is loaded.
     /// - Throws: ``SecurityKeyError/Code/providerUnavailable`` when it cannot be loaded or
-    ///   lacks a function.
-    package init(soname: String) throws(SecurityKeyError) {
+    ///   lacks a function, or in a static executable.
+    package init(soname: String, staticExecutable: Bool = StaticExecutable.isRunning) throws(SecurityKeyError) {
+        guard !staticExecutable else { throw StaticExecutable.refusal(soname) }
         guard let handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw SecurityKeyError(

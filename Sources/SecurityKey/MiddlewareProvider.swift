@@ -18,7 +18,9 @@ import Glibc
 ///
 /// What the library answers was allocated by the library's C library, and it is freed with
 /// that library's `free` (found through the library's own handle), never with ours: a
-/// library loaded into a static program brings a second copy of libc with its own heap.
+/// library loaded into a static program brings a second copy of libc with its own heap. A
+/// static executable refuses to load a library at all (``SecurityKeyError/Code/providerUnavailable``):
+/// glibc gives it no thread-local storage.
 public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable {
     // @unchecked: the handle and the function pointers are set once in init; calls into
     // the library are serialised by `lock`.
@@ -42,12 +44,19 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
     /// Loads the library at `path` and checks its API version.
     ///
     /// - Throws: ``SecurityKeyError/Code/providerUnavailable`` when it cannot be loaded or
-    ///   lacks a function, ``SecurityKeyError/Code/unsupportedVersion`` when it implements
+    ///   lacks a function, or when this keysmith is a static executable, ``SecurityKeyError/Code/unsupportedVersion`` when it implements
     ///   another major version.
-    public init(path: String) throws(SecurityKeyError) {
+    public convenience init(path: String) throws(SecurityKeyError) {
+        try self.init(path: path, staticExecutable: StaticExecutable.isRunning)
+    }
+
+    /// Loads the library at `path`, unless this process is a static executable
+    /// (``StaticExecutable``), and checks its API version.
+    package init(path: String, staticExecutable: Bool) throws(SecurityKeyError) {
         guard !path.isEmpty else {
             throw SecurityKeyError(.providerUnavailable, "no security key provider library was named")
         }
+        guard !staticExecutable else { throw StaticExecutable.refusal(path) }
         guard let handle = dlopen(path, RTLD_NOW) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw SecurityKeyError(.providerUnavailable, "cannot load the security key provider \(path): \(reason)")

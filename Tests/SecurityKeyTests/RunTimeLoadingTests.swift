@@ -4,7 +4,8 @@ import SecurityKey
 import Testing
 
 /// keysmith's release build is a static executable, and Debian ships no static libfido2:
-/// SecurityKey must load libfido2 at run time and never link it (docs/architecture.md).
+/// SecurityKey must load libfido2 at run time and never link it, and a static executable
+/// must refuse to load security key libraries rather than crash (docs/architecture.md).
 @Suite("SecurityKey loads libfido2 at run time")
 struct RunTimeLoadingTests {
     /// The directory of the running test executable, where SwiftPM also puts each
@@ -14,7 +15,7 @@ struct RunTimeLoadingTests {
 
     @Test("without libfido2, one sentence names the library and the Debian package")
     func missingLibrary() {
-        let error = refusal { try FIDO2Library(soname: "libfido2-keysmith-missing.so.1") }
+        let error = refusal { try FIDO2Library(soname: "libfido2-keysmith-missing.so.1", staticExecutable: false) }
         #expect(error?.code == .providerUnavailable)
         #expect(
             error?.message.hasPrefix(
@@ -25,10 +26,27 @@ struct RunTimeLoadingTests {
         #expect(error?.message.contains("\n") == false)
     }
 
+    @Test("a static executable refuses to load libfido2 or a middleware library, in one sentence")
+    func staticExecutableRefuses() throws {
+        #expect(!StaticExecutable.isRunning, "the test executable is dynamically linked")
+        let reason =
+            "(glibc gives a library loaded by a static program no thread-local storage): "
+            + "use a dynamically linked keysmith for security keys"
+        let fido = refusal { try FIDO2Library(soname: FIDO2Library.soname, staticExecutable: true) }
+        #expect(fido?.code == .providerUnavailable)
+        #expect(fido?.message == "this keysmith is a static executable, which cannot load libfido2.so.1 " + reason)
+        let path = try SoftAuthenticator.path()
+        let middleware = refusal { try MiddlewareProvider(path: path, staticExecutable: true) }
+        #expect(middleware?.code == .providerUnavailable)
+        #expect(middleware?.message == "this keysmith is a static executable, which cannot load \(path) " + reason)
+        // The same library loads in this dynamically linked process.
+        #expect(try MiddlewareProvider(path: path, staticExecutable: false).version == 0x000a_0000)
+    }
+
     @Test("the installed libfido2 loads, with every function")
     func installedLibrary() throws {
         #expect(FIDO2Library.soname == "libfido2.so.1")
-        _ = try FIDO2Library(soname: FIDO2Library.soname)
+        _ = try FIDO2Library(soname: FIDO2Library.soname, staticExecutable: false)
     }
 
     @Test("the CFIDO2 module map links nothing")
