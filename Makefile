@@ -57,6 +57,9 @@ build: deps
 # stdlib 9.5 ms / 592, non-PIE 7.9 ms / 466, static 4.4 ms / 266; ssh-keygen -l
 # 4.5 ms / 327. As with any static glibc program, user and host look-ups
 # (getpwuid, getaddrinfo) load the system's NSS modules of the same glibc at run time.
+# It cannot use security key libraries (libfido2, sk-api.h middleware): glibc gives a
+# library a static program loads no thread-local storage, so SecurityKey refuses them
+# there in one sentence (docs/architecture.md, "Run-time loading, and why").
 RELEASE_FLAGS = -c release -Xswiftc -static-executable $(SWIFT_FLAGS)
 
 release: deps

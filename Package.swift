@@ -38,9 +38,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .systemLibrary(
-            name: "CFIDO2",
-            pkgConfig: "libfido2",
-            providers: [.apt(["libfido2-dev"])]
+            // fido.h's types and constants only (Debian's libfido2-dev): libfido2 itself is
+            // loaded at run time (SecurityKey/FIDO2Library.swift), so no pkg-config and no
+            // link flags, and a static keysmith still links.
+            name: "CFIDO2"
         ),
         .target(
             name: "SecurityKey",

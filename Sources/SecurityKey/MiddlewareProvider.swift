@@ -15,6 +15,12 @@ import Glibc
 /// that version defines them, so a library of another version is refused before anything
 /// else is called. Calls are made one at a time. The library stays loaded until the
 /// provider is released.
+///
+/// What the library answers was allocated by the library's C library, and it is freed with
+/// that library's `free` (found through the library's own handle), never with ours: a
+/// library loaded into a static program brings a second copy of libc with its own heap. A
+/// static executable refuses to load a library at all (``SecurityKeyError/Code/providerUnavailable``):
+/// glibc gives it no thread-local storage.
 public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable {
     // @unchecked: the handle and the function pointers are set once in init; calls into
     // the library are serialised by `lock`.
@@ -31,17 +37,26 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
     private let enrollFunction: keysmith_sk_enroll_fn
     private let signFunction: keysmith_sk_sign_fn
     private let loadFunction: keysmith_sk_load_resident_keys_fn
+    /// The `free` of the C library the library itself uses, for what it answers.
+    private let libraryFree: @convention(c) (UnsafeMutableRawPointer?) -> Void
     private let lock = Mutex(())
 
     /// Loads the library at `path` and checks its API version.
     ///
     /// - Throws: ``SecurityKeyError/Code/providerUnavailable`` when it cannot be loaded or
-    ///   lacks a function, ``SecurityKeyError/Code/unsupportedVersion`` when it implements
+    ///   lacks a function, or when this keysmith is a static executable, ``SecurityKeyError/Code/unsupportedVersion`` when it implements
     ///   another major version.
-    public init(path: String) throws(SecurityKeyError) {
+    public convenience init(path: String) throws(SecurityKeyError) {
+        try self.init(path: path, staticExecutable: StaticExecutable.isRunning)
+    }
+
+    /// Loads the library at `path`, unless this process is a static executable
+    /// (``StaticExecutable``), and checks its API version.
+    package init(path: String, staticExecutable: Bool) throws(SecurityKeyError) {
         guard !path.isEmpty else {
             throw SecurityKeyError(.providerUnavailable, "no security key provider library was named")
         }
+        guard !staticExecutable else { throw StaticExecutable.refusal(path) }
         guard let handle = dlopen(path, RTLD_NOW) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw SecurityKeyError(.providerUnavailable, "cannot load the security key provider \(path): \(reason)")
@@ -73,6 +88,10 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
             try symbol("sk_load_resident_keys"),
             to: keysmith_sk_load_resident_keys_fn.self
         )
+        self.libraryFree = unsafeBitCast(
+            try symbol("free"),
+            to: (@convention(c) (UnsafeMutableRawPointer?) -> Void).self
+        )
         self.handle = handle
         self.path = path
         self.version = version
@@ -90,7 +109,7 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
     ) throws(SecurityKeyError) -> SecurityKeyEnrollment {
         guard !challenge.isEmpty else { throw SecurityKeyError(.failed, "the enrolment challenge is empty") }
         var response: UnsafeMutablePointer<sk_enroll_response>? = nil
-        defer { Self.free(response) }
+        defer { self.free(response) }
         let status = try self.call(pin: pin, options: options, user: true) { pin, options in
             challenge.withUnsafeBufferPointer { challenge in
                 self.enrollFunction(
@@ -126,9 +145,9 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
         var response: UnsafeMutablePointer<sk_sign_response>? = nil
         defer {
             if let response {
-                Self.wipe(response.pointee.sig_r, response.pointee.sig_r_len)
-                Self.wipe(response.pointee.sig_s, response.pointee.sig_s_len)
-                Glibc.free(response)
+                self.wipe(response.pointee.sig_r, response.pointee.sig_r_len)
+                self.wipe(response.pointee.sig_s, response.pointee.sig_s_len)
+                self.libraryFree(response)
             }
         }
         let status = try self.call(pin: pin, options: options, user: false) { pin, options in
@@ -181,12 +200,12 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
         defer {
             for index in 0..<(keys == nil ? 0 : count) {
                 guard let key = keys?[index] else { continue }
-                Glibc.free(key.pointee.application)
-                Self.free(enrollment: &key.pointee.key)
-                Self.wipe(key.pointee.user_id, key.pointee.user_id_len)
-                Glibc.free(key)
+                self.libraryFree(key.pointee.application)
+                self.free(enrollment: &key.pointee.key)
+                self.wipe(key.pointee.user_id, key.pointee.user_id_len)
+                self.libraryFree(key)
             }
-            Glibc.free(keys)
+            self.libraryFree(keys)
         }
         let status = try self.call(pin: pin, options: options, user: false) { pin, options in
             self.loadFunction(pin, options, &keys, &count)
@@ -241,6 +260,7 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
             return option
         }
         array.append(nil)
+        // The options are ours (the library only reads them): our strdup, our free.
         defer {
             for option in array {
                 guard let option else { continue }
@@ -312,24 +332,24 @@ public final class MiddlewareProvider: SecurityKeyProvider, @unchecked Sendable 
     }
 
     /// Wipes and frees what the library allocated, as ssh-sk.c's freezero does.
-    private static func wipe(_ pointer: UnsafeMutablePointer<UInt8>?, _ count: Int) {
+    private func wipe(_ pointer: UnsafeMutablePointer<UInt8>?, _ count: Int) {
         guard let pointer else { return }
         explicit_bzero(pointer, count)
-        Glibc.free(pointer)
+        self.libraryFree(pointer)
     }
 
-    private static func free(enrollment: inout sk_enroll_response) {
-        Self.wipe(enrollment.public_key, enrollment.public_key_len)
-        Self.wipe(enrollment.key_handle, enrollment.key_handle_len)
-        Self.wipe(enrollment.signature, enrollment.signature_len)
-        Self.wipe(enrollment.attestation_cert, enrollment.attestation_cert_len)
-        Self.wipe(enrollment.authdata, enrollment.authdata_len)
+    private func free(enrollment: inout sk_enroll_response) {
+        self.wipe(enrollment.public_key, enrollment.public_key_len)
+        self.wipe(enrollment.key_handle, enrollment.key_handle_len)
+        self.wipe(enrollment.signature, enrollment.signature_len)
+        self.wipe(enrollment.attestation_cert, enrollment.attestation_cert_len)
+        self.wipe(enrollment.authdata, enrollment.authdata_len)
     }
 
-    private static func free(_ response: UnsafeMutablePointer<sk_enroll_response>?) {
+    private func free(_ response: UnsafeMutablePointer<sk_enroll_response>?) {
         guard let response else { return }
-        Self.free(enrollment: &response.pointee)
-        Glibc.free(response)
+        self.free(enrollment: &response.pointee)
+        self.libraryFree(response)
     }
 
     private static func hex(_ value: UInt32) -> String {

@@ -8,7 +8,8 @@ public struct SecurityKeyError: Error, Sendable, Hashable, CustomStringConvertib
         private let name: String
         private init(_ name: String) { self.name = name }
 
-        /// The middleware library cannot be loaded or lacks one of the API's functions.
+        /// The middleware library, or libfido2 for ``FIDO2Provider``, cannot be loaded or
+        /// lacks one of the functions used.
         public static let providerUnavailable = Code("provider unavailable")
         /// The middleware library implements another major version of the API.
         public static let unsupportedVersion = Code("unsupported version")

@@ -62,6 +62,22 @@ public enum SoftAuthenticator {
         return try body()
     }
 
+    /// How many non-NULL pointers the calling thread has freed through the library's
+    /// exported `free` (what `dlsym(handle, "free")` finds), counted by the library.
+    ///
+    /// - Throws: ``FixtureError`` when the library cannot be loaded.
+    public static func frees() throws -> UInt {
+        let path = try Self.built.get()
+        guard let handle = dlopen(path, RTLD_NOW) else {
+            throw FixtureError("cannot load \(path): \(dlerror().map { String(cString: $0) } ?? "")")
+        }
+        // Left loaded, as for `configureFunction`: unloading would lose the counts.
+        guard let symbol = dlsym(handle, "keysmith_softsk_frees") else {
+            throw FixtureError("\(path) has no keysmith_softsk_frees")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) () -> UInt).self)()
+    }
+
     private typealias Configure = @convention(c) (UnsafePointer<CChar>?) -> Void
 
     /// `keysmith_softsk_configure` of the library loaded in this process (it stays loaded).

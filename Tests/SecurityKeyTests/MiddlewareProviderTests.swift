@@ -339,3 +339,38 @@ struct PINTests {
         #expect(released.allSatisfy { $0 == 0 })
     }
 }
+
+@Suite("MiddlewareProvider frees with the library's own free")
+struct MiddlewareProviderFreeTests {
+    /// The software authenticator counts, per thread, the pointers freed through the `free`
+    /// it exports, which is what `dlsym(handle, "free")` finds; a free by our own libc would
+    /// not be counted. Each count is every non-NULL allocation of the answer, and the answer.
+    @Test(
+        "every allocation of an answer goes back through the library's free",
+        arguments: SecurityKeyAlgorithm.allCases
+    )
+    func answersFreedByTheLibrary(algorithm: SecurityKeyAlgorithm) throws {
+        let tests = try MiddlewareProviderTests()
+        let directory = try TempDir()
+        try SoftAuthenticator.withSettings([.residentDirectory: directory.url.path]) {
+            let before = try SoftAuthenticator.frees()
+            // Public key, key handle, attestation signature, authenticator data (there is no
+            // certificate), and the response itself.
+            let key = try tests.enroll(algorithm, flags: [.userPresenceRequired, .residentKey])
+            let enrolled = try SoftAuthenticator.frees()
+            #expect(enrolled - before == 5)
+            // r (and s for ECDSA), and the response.
+            _ = try tests.sign(key, Array("data".utf8))
+            let signed = try SoftAuthenticator.frees()
+            #expect(signed - enrolled == (algorithm == .ecdsaP256 ? 3 : 2))
+            // Per key: the application, the enrolment's public key and key handle, the user
+            // ID and the key itself; then the array.
+            let listed = try tests.provider.loadResidentKeys(
+                pin: SecureBytes(utf8: "0000"),
+                options: SecurityKeyOptions()
+            )
+            #expect(listed.count == 1)
+            #expect(try SoftAuthenticator.frees() - signed == 6)
+        }
+    }
+}

@@ -51,6 +51,10 @@
  * keysmith_softsk_configure(NULL) gives it the environment back. An empty value counts as
  * unset.
  *
+ * keysmith_softsk_frees() answers how many non-NULL pointers the calling thread freed with
+ * this library's exported free (what dlsym(handle, "free") finds), so a test can check
+ * that what the library allocates goes back through it.
+ *
  * As sk-usbhid.c does: signing with user verification required and no PIN answers
  * SSH_SK_ERR_PIN_REQUIRED; loading resident keys needs a PIN; enrolling a resident key that
  * exists for the same application and user answers SSH_SK_ERR_CREDENTIAL_EXISTS unless
@@ -179,6 +183,33 @@ keysmith_softsk_configure(const char *settings)
 		thread_values[thread_count++] = eq + 1;
 	}
 	thread_configured = 1;
+}
+
+/*
+ * A caller must free what this library answers with the library's own free (in a static
+ * program the library has its own libc and heap), found as keysmith does, with
+ * dlsym(handle, "free"). That lookup finds this definition, which counts the calling
+ * thread's non-NULL frees for keysmith_softsk_frees(); the library's own calls to free,
+ * and everyone else's, still bind to libc's.
+ */
+extern void __libc_free(void *);
+static __thread unsigned long thread_frees;
+
+void free(void *p);
+unsigned long keysmith_softsk_frees(void);
+
+void
+free(void *p)
+{
+	if (p != NULL)
+		thread_frees++;
+	__libc_free(p);
+}
+
+unsigned long
+keysmith_softsk_frees(void)
+{
+	return thread_frees;
 }
 
 /* A setting: the thread's own when it has them, else the environment; empty is unset. */
