@@ -50,6 +50,34 @@ def packet(payload, block=8):
     return u32(len(payload) + pad + 1) + bytes([pad]) + payload + bytes(pad)
 
 
+def security_key_seeds(tmp):
+    """Security-key private keys and SSHSIG signatures as OpenSSH 9.2 makes them through a FIDO
+    middleware: the software authenticator the tests use (Tests/Fixtures/SoftAuthenticator),
+    built here with cc, loaded by ssh-keygen -w. Plain and encrypted private keys, and
+    signatures with user presence and without it."""
+    source = os.path.join(os.path.dirname(ROOT), "..", "Tests", "Fixtures", "SoftAuthenticator", "soft_authenticator.c")
+    library = os.path.join(tmp, "soft_authenticator.so")
+    run("cc", "-shared", "-fPIC", "-O1", "-o", library, source, "-lcrypto")
+    message = os.path.join(tmp, "sk-message")
+    with open(message, "w") as f:
+        f.write("fuzz\n")
+    for t, tag in [("ed25519-sk", "sk-ed25519"), ("ecdsa-sk", "sk-ecdsa256")]:
+        for suffix, passphrase in [("plain", ""), ("encrypted", "fuzz-passphrase")]:
+            key = os.path.join(tmp, f"{tag}-{suffix}")
+            run("ssh-keygen", "-q", "-t", t, "-w", library, "-N", passphrase, "-a", "2", "-C", f"seed {tag}",
+                "-O", "application=ssh:fuzz", "-f", key)
+            out("FuzzPrivateKey", f"{tag}-openssh-{suffix}", open(key, "rb").read())
+        key = os.path.join(tmp, f"{tag}-plain")
+        for flags, name in [("1", "touched"), ("0", "untouched"), ("5", "verified")]:
+            env = dict(os.environ, KEYSMITH_SOFTSK_FLAGS=flags, KEYSMITH_SOFTSK_COUNTER="7")
+            run("ssh-keygen", "-q", "-Y", "sign", "-w", library, "-f", key, "-n", "file", message, env=env)
+            armour = open(message + ".sig", "rb").read()
+            os.remove(message + ".sig")
+            out("FuzzSSHSIG", f"{tag}-{name}.sig", armour)
+            body = b"".join(l for l in armour.splitlines() if not l.startswith(b"-----"))
+            out("FuzzSSHSIG", f"{tag}-{name}.blob", base64.b64decode(body))
+
+
 def every_key_type_seeds(tmp):
     """Public keys of the types keysmith reads but does not generate, as OpenSSH 9.2 writes them:
     DSA (ssh-keygen -t dsa), security keys (the blobs built by hand, PROTOCOL.u2f: type, key,
@@ -173,6 +201,7 @@ try:
 
     pubs = {t: open(os.path.join(tmp, f"{t}-openssh-plain.pub")).read().strip() for t in ["ed25519", "ecdsa256", "rsa1024"]}
     every_key_type_seeds(tmp)
+    security_key_seeds(tmp)
 
     # --- authorized_keys, known_hosts, allowed_signers --------------------------------
     out("FuzzKeyLines", "authorized_keys",
