@@ -148,6 +148,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = try? signers.principals(for: entry.publicKey, time: 1_700_000_000)
             }
         }
+        // Each line as the listings read it: a key, or the reason it holds none.
+        var lineNumber = 0
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).prefix(64) {
+            lineNumber += 1
+            _ = UnreadableKeyLine.diagnose(line, lineNumber: lineNumber)
+        }
     }
 
     private static func sshsig(_ data: [UInt8]) {
