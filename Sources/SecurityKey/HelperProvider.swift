@@ -197,7 +197,6 @@ enum HelperProcess {
         }
         let ours = ends[0]
         let theirs = ends[1]
-        defer { close(ours) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -211,6 +210,7 @@ enum HelperProcess {
         }
         close(theirs)
         guard status == 0 else {
+            close(ours)
             throw SecurityKeyError(
                 .providerUnavailable,
                 "cannot run the security key helper \(helper): \(String(cString: strerror(status)))"
@@ -218,12 +218,18 @@ enum HelperProcess {
         }
         let sent = Self.writeAll(request, to: ours)
         shutdown(ours, Int32(SHUT_WR))
+        var answer = Self.readAll(from: ours)
+        // Hung up before waiting, so that a helper still writing ends (SIGPIPE) instead of hanging.
+        close(ours)
+        let overlong = answer.count > HelperMessage.maximumSize + 4
         var body: [UInt8]? = nil
-        do { body = try Self.readMessage(from: ours, peer: "the helper") } catch {}
+        do { body = try Self.message(&answer, peer: "the helper") } catch {}
         let exit = Self.wait(pid)
-        if let body, sent { return body }
+        if let body, sent, exit == nil { return body }
         let reason: String =
-            if let exit { exit } else if !sent { "stopped reading its request" } else { "gave no proper answer" }
+            if overlong { "gave no proper answer" } else if let exit { exit } else if !sent {
+                "stopped reading its request"
+            } else { "gave no proper answer" }
         throw SecurityKeyError(.providerUnavailable, "the security key helper \(helper) \(reason)")
     }
 
@@ -241,6 +247,12 @@ enum HelperProcess {
 
     /// Reads one length-prefixed message, the whole of what `fd` gives until end of file.
     static func readMessage(from fd: Int32, peer: String) throws(SecurityKeyError) -> [UInt8] {
+        var bytes = Self.readAll(from: fd)
+        return try Self.message(&bytes, peer: peer)
+    }
+
+    /// What `fd` gives until end of file, but no more than one byte past the largest message.
+    private static func readAll(from fd: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count <= HelperMessage.maximumSize + 4 {
@@ -250,14 +262,17 @@ enum HelperProcess {
             bytes += chunk[0..<count]
         }
         secureZero(chunk.withUnsafeMutableBytes { $0 })
+        return bytes
+    }
+
+    /// The body of the one message `bytes` must be; `bytes` is wiped.
+    private static func message(_ bytes: inout [UInt8], peer: String) throws(SecurityKeyError) -> [UInt8] {
+        defer { secureWipe(&bytes) }
         guard bytes.count >= 4, Self.length(bytes) <= HelperMessage.maximumSize, bytes.count - 4 == Self.length(bytes)
         else {
-            secureWipe(&bytes)
             throw SecurityKeyError(.invalidResponse, "\(peer) sent a malformed message")
         }
-        let body = Array(bytes[4...])
-        secureWipe(&bytes)
-        return body
+        return Array(bytes[4...])
     }
 
     private static func length(_ bytes: [UInt8]) -> Int {

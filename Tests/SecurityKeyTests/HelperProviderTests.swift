@@ -71,6 +71,7 @@ struct HelperProviderTests {
             ("kill -9 $$", "was killed by signal 9"),
             ("exec 0<&- 1>&-; sleep 0.2", "stopped reading its request|gave no proper answer"),
             ("cat >/dev/null; printf garbage", "gave no proper answer"),
+            ("cat >/dev/null; exec yes 2>/dev/null", "gave no proper answer"),
             ("cat >/dev/null; printf '\\0\\0\\0\\4abcd'", "message is malformed"),
         ]
     )
