@@ -8,9 +8,10 @@
 #                  OpenSSH and dropbear, every command against every hostile server, then
 #                  every fuzz target for FULL_FUZZ_SECONDS (60) each
 #   make demo      install missing Debian packages, release build, run the main job
-#   make install   release build (a static executable) into $(PREFIX), with man
-#                  pages and bash/zsh/fish completions (BIN=path installs that binary
-#                  instead of building one; DESTDIR is honoured)
+#   make install   release build (a static executable) into $(PREFIX), with its security
+#                  key helper in $(PREFIX)/libexec/keysmith, man pages and bash/zsh/fish
+#                  completions (BIN=path installs that binary, and the keysmith-sk-helper
+#                  beside it, instead of building them; DESTDIR is honoured)
 #   make man       regenerate man/ and completions/ from the command definitions
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
@@ -57,13 +58,20 @@ build: deps
 # stdlib 9.5 ms / 592, non-PIE 7.9 ms / 466, static 4.4 ms / 266; ssh-keygen -l
 # 4.5 ms / 327. As with any static glibc program, user and host look-ups
 # (getpwuid, getaddrinfo) load the system's NSS modules of the same glibc at run time.
-# It cannot use security key libraries (libfido2, sk-api.h middleware): glibc gives a
-# library a static program loads no thread-local storage, so SecurityKey refuses them
-# there in one sentence (docs/architecture.md, "Run-time loading, and why").
+# It cannot load security key libraries (libfido2, sk-api.h middleware): glibc gives a
+# library a static program loads no thread-local storage (docs/architecture.md, "Run-time
+# loading, and why"). So, as OpenSSH's ssh-keygen runs ssh-sk-helper, it runs each security
+# key operation in keysmith-sk-helper, a small program linked dynamically against glibc
+# (the Swift runtime linked in), built in its own scratch directory and copied beside
+# keysmith; `make install` puts it in $(PREFIX)/libexec/keysmith.
 RELEASE_FLAGS = -c release -Xswiftc -static-executable $(SWIFT_FLAGS)
+SK_HELPER_FLAGS = -c release -Xswiftc -static-stdlib --scratch-path .build-sk-helper $(SWIFT_FLAGS)
 
 release: deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product keysmith
+	$(SWIFT) build $(SK_HELPER_FLAGS) --product keysmith-sk-helper
+	cp "$$($(SWIFT) build $(SK_HELPER_FLAGS) --show-bin-path)/keysmith-sk-helper" \
+	  "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith-sk-helper"
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Fuzz/Sources Package.swift
@@ -209,19 +217,23 @@ bench-inprocess: deps
 # Where `make install` puts things; the completion directories are the ones
 # bash-completion, zsh and fish look in under a prefix.
 BINDIR = $(PREFIX)/bin
+SKHELPERDIR = $(PREFIX)/libexec/keysmith
 MANDIR = $(PREFIX)/share/man/man1
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
-# BIN=path installs an already-built binary (the install test uses it); otherwise
-# a release build is made first.
+# BIN=path installs an already-built binary (the install test uses it) and the
+# keysmith-sk-helper beside it; otherwise a release build is made first. keysmith finds
+# the helper in ../libexec/keysmith from its own directory (SecurityKey/HelperProvider.swift).
 BIN ?=
 install: $(if $(BIN),,release)
 	@bin="$(BIN)"; [ -n "$$bin" ] || bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"; \
+	helper="$$(dirname "$$bin")/keysmith-sk-helper"; \
 	set -ex; \
-	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SKHELPERDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
 	install -m 0755 "$$bin" "$(DESTDIR)$(BINDIR)/keysmith"; \
+	install -m 0755 "$$helper" "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper"; \
 	install -m 0644 man/*.1 "$(DESTDIR)$(MANDIR)/"; \
 	install -m 0644 completions/keysmith.bash "$(DESTDIR)$(BASHCOMPDIR)/keysmith"; \
 	install -m 0644 completions/_keysmith "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith"; \
@@ -229,7 +241,9 @@ install: $(if $(BIN),,release)
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/keysmith" "$(DESTDIR)$(MANDIR)"/keysmith.1 "$(DESTDIR)$(MANDIR)"/keysmith-*.1 \
-	  "$(DESTDIR)$(BASHCOMPDIR)/keysmith" "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith" "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish"
+	  "$(DESTDIR)$(BASHCOMPDIR)/keysmith" "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith" "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish" \
+	  "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper"
+	rmdir "$(DESTDIR)$(SKHELPERDIR)" 2>/dev/null || true
 
 # Regenerates man/ (generate-manual, then scripts/man.py adds names, EXIT STATUS,
 # and the EXAMPLES and SEE ALSO of docs/man/PAGE.txt) and completions/; commit
@@ -247,4 +261,4 @@ completions:
 	"$$bin" --generate-completion-script fish > completions/keysmith.fish
 
 clean:
-	rm -rf .build .build-fuzz .build-diff .build-asan .build-tsan
+	rm -rf .build .build-sk-helper .build-fuzz .build-diff .build-asan .build-tsan

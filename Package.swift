@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "keysmith", targets: ["keysmith"]),
+        .executable(name: "keysmith-sk-helper", targets: ["keysmith-sk-helper"]),
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
@@ -86,6 +87,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            // Runs security key operations for a static keysmith, which cannot load the
+            // libraries (SecurityKey/HelperProvider.swift); built dynamically linked.
+            name: "keysmith-sk-helper",
+            dependencies: ["SecurityKey", "SSHCrypto"],
             swiftSettings: strict
         ),
         .target(

@@ -20,13 +20,17 @@ public enum SecurityKeySigning {
     }
 
     /// The provider of the library at `path` (`~/` expanded); libfido2 for none, an empty
-    /// path, `none` or `internal` (ssh-keygen's built-in middleware).
+    /// path, `none` or `internal` (ssh-keygen's built-in middleware). A static keysmith, which
+    /// cannot load either, runs them in `keysmith-sk-helper` (`HelperProvider`).
     /// - Throws: what `MiddlewareProvider` throws for a library it cannot load.
     public static func provider(path: String?) throws(SecurityKeyError) -> any SecurityKeyProvider {
-        guard let path, !path.isEmpty, path != "internal", path.lowercased() != "none" else {
-            return FIDO2Provider()
-        }
-        return try MiddlewareProvider(path: expandTilde(path))
+        let library: String? =
+            if let path, !path.isEmpty, path != "internal", path.lowercased() != "none" { expandTilde(path) } else {
+                nil
+            }
+        if HelperProvider.isWanted { return HelperProvider(provider: library) }
+        guard let library else { return FIDO2Provider() }
+        return try MiddlewareProvider(path: library)
     }
 
     /// The security key algorithm of an sk key type.

@@ -31,6 +31,16 @@ public struct SecurityKeyError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidResponse = Code("invalid response")
 
         public var description: String { self.name }
+
+        /// The code whose ``description`` is `name` (how the security key helper passes it).
+        package init?(named name: String) {
+            let every: [Code] = [
+                .providerUnavailable, .unsupportedVersion, .unsupported, .pinRequired, .deviceNotFound,
+                .credentialExists, .failed, .invalidResponse,
+            ]
+            guard let code = every.first(where: { $0.name == name }) else { return nil }
+            self = code
+        }
     }
 
     /// The error's code.

@@ -73,7 +73,9 @@ struct InstallTests {
         #expect(try String(contentsOfFile: zsh, encoding: .utf8).hasPrefix("#compdef keysmith"))
     }
 
-    @Test("make install PREFIX=... BIN=... puts the binary, every man page and the completions in place")
+    @Test(
+        "make install PREFIX=... BIN=... puts the binary, its security key helper, every man page and the completions in place"
+    )
     func makeInstall() throws {
         let dir = try TempDir()
         let prefix = dir.path("prefix with space")
@@ -96,6 +98,19 @@ struct InstallTests {
         let theirs = try keygen(["-l", "-f", pub])
         let ours = try runProcess(binary, ["fingerprint", "-f", pub])
         #expect(ours.status == 0 && ours.stdout == theirs.stdout)
+
+        // The security key helper beside BIN goes to libexec/keysmith, where the installed
+        // keysmith finds it (no helper is beside it in bin/).
+        let helper = prefix + "/libexec/keysmith/keysmith-sk-helper"
+        #expect(try mode(helper) == 0o755)
+        #expect(!FileManager.default.fileExists(atPath: prefix + "/bin/keysmith-sk-helper"))
+        let generated = try runProcess(
+            binary,
+            ["generate", "-q", "-t", "ed25519-sk", "-w", try SoftAuthenticator.path(), "-f", dir.path("sk"), "-N", ""],
+            environment: ["KEYSMITH_SK_HELPER_ALWAYS": "1"]
+        )
+        #expect(generated.status == 0, "\(generated)")
+        #expect(try keygen(["-y", "-f", dir.path("sk")]).status == 0)
 
         for path in try listedCommands() {
             let page = URL(fileURLWithPath: manPage(for: path)).lastPathComponent
