@@ -25,7 +25,10 @@ public enum SSHKeyType: Sendable, Hashable, CustomStringConvertible {
     public static let everyPlain: [SSHKeyType] = allCases + [.skEd25519, .skECDSA, .dsa]
 
     /// Every key type keysmith reads: the plain types and a certificate of each.
-    public static let everyReadable: [SSHKeyType] = everyPlain + everyPlain.map { .certificate($0) }
+    ///
+    /// Computed on each use rather than stored: a certificate type is an indirect case, and a
+    /// global holding its boxes behind tagged pointers reads as a leak to LeakSanitizer.
+    public static var everyReadable: [SSHKeyType] { everyPlain + everyPlain.map { .certificate($0) } }
 
     /// The key type name on the wire and in key lines (`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`,
     /// `sk-ssh-ed25519@openssh.com`, `ssh-ed25519-cert-v01@openssh.com`, …).
@@ -56,11 +59,14 @@ public enum SSHKeyType: Sendable, Hashable, CustomStringConvertible {
         guard sshName.count <= 64 else { return nil }
         let name = String(decoding: sshName, as: UTF8.self)
         guard let found = Self.byName[name] else { return nil }
-        self = found
+        self = found.isCertificate ? .certificate(found.plain) : found.plain
     }
 
-    private static let byName: [String: SSHKeyType] = Dictionary(
-        uniqueKeysWithValues: everyReadable.map { ($0.sshName, $0) }
+    /// Names to types; the certificate case is rebuilt on lookup so the table holds no indirect boxes.
+    private static let byName: [String: (plain: SSHKeyType, isCertificate: Bool)] = Dictionary(
+        uniqueKeysWithValues: everyPlain.flatMap { plain in
+            [(plain.sshName, (plain, false)), (plain.certificateName, (plain, true))]
+        }
     )
 
     /// The name ssh-keygen prints in parentheses and in randomart titles (`ED25519`, `RSA`, `ECDSA`,
