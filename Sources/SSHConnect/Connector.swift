@@ -61,11 +61,12 @@ public final class Connector: Sendable {
         password: PasswordSource,
         onlyKey: (label: String, key: SSHPrivateKey)? = nil
     ) throws(SSHProtocolError) -> SSHClientOptions {
-        let policy = HostKeyPolicy(
+        var policy = HostKeyPolicy(
             config: config,
             log: self.events.diagnostic,
             ask: { [prompter] in prompter.askVisible($0) }
         )
+        policy.caSignatureAlgorithms = try config.certificateSignatureAlgorithms()
         var algorithms = try config.algorithms()
         if config.hostKeyAlgorithms == nil {
             algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
