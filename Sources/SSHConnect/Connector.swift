@@ -85,6 +85,7 @@ public final class Connector: Sendable {
                 prompter: self.prompter,
                 events: self.events
             )
+            credentials.certificates = self.identities.certificates(config)
         }
         let providerPath = SecurityKeySigning.providerPath(
             configured: config.securityKeyProvider,
