@@ -160,6 +160,56 @@ struct CertificateClientTests {
         #expect(s.sshd.authorizedKeys() == nil)
     }
 
+    @Test("rotate logs in with the user certificate alone, installs the new key, proves it and removes the old one")
+    func rotate() throws {
+        let s = try Setup()
+        let old = try s.newKey("old_key")
+        let copied = try s.run("copy-id", ["-i", old + ".pub"])
+        #expect(copied.status == 0, "\(copied)")
+        // Only the certificate can log keysmith in now.
+        try FileManager.default.removeItem(atPath: old)
+        let new = try s.newKey("new_key")
+        let r = try s.run("rotate", ["-i", new, "--old", old + ".pub"])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(s.sshd.authorizedKeys() == (try readText(new + ".pub")))
+        let login = try s.sshLogin(identity: new)
+        #expect(login.status == 0, "\(login)")
+    }
+
+    @Test("a CertificateFile pairs with the key ssh-agent holds; the agent signs for the certificate")
+    func agentKey() throws {
+        let s = try Setup(certificateBeside: false)
+        let socket = s.dir.path("agent.sock")
+        // A daemon must not be a Foundation Process child (see spawnDaemon).
+        let pid = try spawnDaemon("/usr/bin/ssh-agent", ["-D", "-a", socket], log: s.dir.path("agent.log"))
+        defer {
+            // ssh-agent may have inherited a blocked SIGTERM (see AgentClientTests); SIGKILL it.
+            kill(pid, SIGKILL)
+            stopDaemon(pid)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket) {
+            guard Date() < deadline else { throw FixtureError("ssh-agent did not create \(socket)") }
+            usleep(20_000)
+        }
+        _ = try runProcess("/usr/bin/ssh-add", [s.key], environment: ["SSH_AUTH_SOCK": socket]).checked("ssh-add")
+        // Only the agent holds the key, and not the certificate.
+        try FileManager.default.removeItem(atPath: s.key)
+        let listed = try runProcess("/usr/bin/ssh-add", ["-L"], environment: ["SSH_AUTH_SOCK": socket])
+        #expect(!listed.stdout.contains("cert"), "\(listed)")
+        let certificate = s.dir.path("user-cert.pub")
+        let r = try runProcess(
+            keysmithPath,
+            [
+                "list-ids", "-v", "-p", String(s.sshd.port), "-o", "UserKnownHostsFile=\(s.knownHosts)",
+                "-o", "BatchMode=yes", "-o", "CertificateFile=\(certificate)", s.destination,
+            ],
+            environment: ["HOME": s.dir.path("home"), "SSH_AUTH_SOCK": socket]
+        )
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stderr.contains("authenticated with publickey (\(certificate))"), "\(r)")
+    }
+
     @Test(
         "a host certificate or CA keysmith must not trust is refused in one sentence, and nothing changes",
         arguments: [
