@@ -518,7 +518,7 @@ _keysmith_copy-id() {
     repeating_flags=()
     non_repeating_flags=(-f -n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i --key-options -p -F -t --hosts-file --parallel)
+    non_repeating_options=(-i --key-options --cert-authority --principals -p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -527,6 +527,12 @@ _keysmith_copy-id() {
         return
         ;;
     '--key-options')
+        return
+        ;;
+    '--cert-authority')
+        return
+        ;;
+    '--principals')
         return
         ;;
     '-p')

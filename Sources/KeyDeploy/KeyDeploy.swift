@@ -153,6 +153,21 @@ public enum KeyDeploy {
         public var options: String?
         public var key: SSHPublicKey
         public var comment: String?
+
+        /// Whether the line is a `cert-authority` line: its key is a certificate authority's,
+        /// and sshd lets in the user certificates it signed.
+        public var isCertificateAuthority: Bool { self.parsedOptions?.isCertificateAuthority ?? false }
+
+        /// The principals of a `cert-authority` line's `principals="…"` option, nil without one.
+        public var principals: [String]? {
+            guard self.isCertificateAuthority, let list = self.parsedOptions?.principals else { return nil }
+            return list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+
+        /// The options as sshd reads them; nil when there are none or sshd would refuse them.
+        private var parsedOptions: AuthorizedKeyOptions? {
+            self.options.flatMap { try? AuthorizedKeyOptions(parsing: $0) }
+        }
     }
 
     /// Every line of a remote authorized_keys that is not blank or a `#` comment: the keys

@@ -61,11 +61,12 @@ public final class Connector: Sendable {
         password: PasswordSource,
         onlyKey: (label: String, key: SSHPrivateKey)? = nil
     ) throws(SSHProtocolError) -> SSHClientOptions {
-        let policy = HostKeyPolicy(
+        var policy = HostKeyPolicy(
             config: config,
             log: self.events.diagnostic,
             ask: { [prompter] in prompter.askVisible($0) }
         )
+        policy.caSignatureAlgorithms = try config.certificateSignatureAlgorithms()
         var algorithms = try config.algorithms()
         if config.hostKeyAlgorithms == nil {
             algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
@@ -84,6 +85,7 @@ public final class Connector: Sendable {
                 prompter: self.prompter,
                 events: self.events
             )
+            credentials.certificates = self.identities.certificates(config)
         }
         let providerPath = SecurityKeySigning.providerPath(
             configured: config.securityKeyProvider,

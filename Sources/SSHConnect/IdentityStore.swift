@@ -46,6 +46,42 @@ public final class IdentityStore: Sendable {
             }
     }
 
+    /// The user certificates to offer for `config`, in order: the `CertificateFile`s, or
+    /// when none is configured, `FILE-cert.pub` beside each identity file (ssh.c
+    /// `load_public_identity_files`). A file that does not hold a user certificate is passed
+    /// over, with a diagnostic when it was named.
+    public func certificates(_ config: SSHResolvedConfig) -> [(label: String, certificate: SSHPublicKey)] {
+        guard config.certificateFiles.isEmpty else {
+            return config.certificateFiles.compactMap { Self.loadCertificate($0, named: true, events: self.events) }
+        }
+        return config.identityFiles.compactMap {
+            Self.loadCertificate($0 + "-cert.pub", named: false, events: self.events)
+        }
+    }
+
+    /// Reads one certificate file: its first key line, which must be a user certificate.
+    static func loadCertificate(
+        _ path: String,
+        named: Bool,
+        events: ConnectionEvents
+    ) -> (label: String, certificate: SSHPublicKey)? {
+        guard KeyFileIO.fileExists(path) else {
+            if named { events.diagnostic("keysmith: no certificate file \(path); skipping it") }
+            return nil
+        }
+        let text = (try? KeyFileIO.readFile(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let line = text.split(whereSeparator: \.isNewline).first {
+            !$0.hasPrefix("#") && !$0.allSatisfy(\.isWhitespace)
+        }
+        guard let line, let key = SSHPublicKey.parseLine(line)?.key, let certificate = key.certificate,
+            certificate.kind == .user
+        else {
+            if named { events.diagnostic("keysmith: \(path) does not hold a user certificate; skipping it") }
+            return nil
+        }
+        return (path, key)
+    }
+
     /// Reads one identity file, asking for its passphrase when it is encrypted, it was
     /// named explicitly (`defaults` false) and `batch` is off.
     /// - Returns: nil (with a diagnostic where ssh gives one) when the key cannot be had.

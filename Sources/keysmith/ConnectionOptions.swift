@@ -27,8 +27,8 @@ struct ConnectionOptions: ParsableArguments {
             discussion: """
                 Understood: HostName, User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile, \
                 GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, KexAlgorithms, Ciphers, MACs, \
-                HostKeyAlgorithms, PreferredAuthentications, BatchMode, ConnectTimeout, SecurityKeyProvider; \
-                others are ignored.
+                HostKeyAlgorithms, PreferredAuthentications, BatchMode, ConnectTimeout, SecurityKeyProvider, \
+                CertificateFile, HostKeyAlias, CASignatureAlgorithms; others are ignored.
                 """,
             valueName: "option"
         )

@@ -20,6 +20,13 @@ struct CopyID: ParsableCommand {
             type OpenSSH reads is installed (security keys and certificates too) but DSA \
             (ssh-dss), which sshd no longer accepts by default: copy-id refuses it.
 
+            With --cert-authority CA.pub the CA's public key is installed instead, as a \
+            "cert-authority" line (with principals="LIST" for --principals): sshd then lets in \
+            any user certificate that CA signed whose principals include the account's name, or \
+            one of LIST. Such a line is compared by key blob like any other, so a second run adds \
+            nothing; remove-id removes it by the same key, and list-ids shows it as a certificate \
+            authority.
+
             With several destinations (arguments and --hosts-file), up to --parallel hosts are \
             worked on at once, one connection each; the password is asked at most once for the \
             whole run. Each host gets one line (added, already present, or failed and why), then \
@@ -50,15 +57,55 @@ struct CopyID: ParsableCommand {
     )
     var keyOptions: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Install the certificate authority's public key in FILE as a cert-authority line (instead of -i).",
+            valueName: "file"
+        )
+    )
+    var certAuthority: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --cert-authority: the comma-separated principals a certificate must name (principals=\"LIST\").",
+            valueName: "list"
+        )
+    )
+    var principals: String?
+
     @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws { try validateKeyOptions(self.keyOptions) }
+    func validate() throws {
+        if self.certAuthority != nil && self.identity != nil {
+            throw ValidationError("-i and --cert-authority both name what to install; give one of them.")
+        }
+        if self.principals != nil && self.certAuthority == nil {
+            throw ValidationError("--principals needs --cert-authority.")
+        }
+        try validateKeyOptions(self.keyOptions)
+        try validateKeyOptions(self.lineOptions)
+    }
+
+    /// The options of each installed line: `cert-authority[,principals="LIST"]` for a CA,
+    /// then --key-options.
+    private var lineOptions: String? {
+        var options: [String] = []
+        if self.certAuthority != nil { options.append("cert-authority") }
+        if let principals = self.principals { options.append("principals=\"\(principals)\"") }
+        if let extra = self.keyOptions { options.append(extra) }
+        return options.isEmpty ? nil : options.joined(separator: ",")
+    }
 
     func run() throws {
         let source: String
         let keys: [(key: SSHPublicKey, comment: String?)]
         do {
-            (source, keys) = try keysToDeploy(identity: self.identity)
+            (source, keys) = try keysToDeploy(identity: self.certAuthority ?? self.identity)
+            if self.certAuthority != nil, let certificate = keys.first(where: { $0.key.type.isCertificate }) {
+                throw Failure(
+                    "\(source) holds a certificate (\(certificate.key.type.sshName)), not a certificate authority's key; name the CA's own .pub file"
+                )
+            }
         } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
@@ -79,7 +126,7 @@ struct CopyID: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let lines = keys.map { AuthorizedKeys.line(for: $0.key, comment: $0.comment, options: self.keyOptions) }
+        let lines = keys.map { AuthorizedKeys.line(for: $0.key, comment: $0.comment, options: self.lineOptions) }
         let destinations: [String]
         do { destinations = try self.connection.allDestinations() } catch let error as Failure {
             printError("keysmith: \(sentence(error.message))")

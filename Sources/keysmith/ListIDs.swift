@@ -14,7 +14,10 @@ struct ListIDs: ParsableCommand {
             with the destination. A line keysmith cannot read (an SSH-1 key, a key type it \
             does not read, a damaged key) is listed too, as "line N is unreadable: why" (in \
             JSON: line, "unreadable": true and reason), so that no key is ever left out \
-            unseen; blank lines and # comments are not listed.
+            unseen; blank lines and # comments are not listed. A cert-authority line (a CA \
+            whose user certificates sshd accepts) ends in "certificate authority", and "for \
+            principals LIST" when it has a principals= option (in JSON: "certificateAuthority": \
+            true and "principals", a list or null).
 
             With several destinations (arguments and --hosts-file), up to --parallel hosts are \
             read at once; the keys of each host follow in the order given (a host that failed \
@@ -97,7 +100,14 @@ struct ListIDs: ParsableCommand {
         switch item {
         case .key(let entry):
             let comment = escapePeerText(entry.comment ?? "no comment")
-            return "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
+            var line = "\(entry.key.bits) \(entry.key.fingerprint()) \(comment) (\(entry.key.type.displayName))"
+            if entry.isCertificateAuthority {
+                line += " certificate authority"
+                if let principals = entry.principals {
+                    line += " for principals \(escapePeerText(principals.joined(separator: ",")))"
+                }
+            }
+            return line
         case .unreadable(let line):
             return "line \(line.lineNumber) is unreadable: \(escapePeerText(line.reason))"
         }
@@ -111,6 +121,8 @@ struct ListIDs: ParsableCommand {
                 ("fingerprint", .string(entry.key.fingerprint().description)),
                 ("comment", .string(orNull: entry.comment)), ("type", .string(entry.key.type.displayName)),
                 ("options", .string(orNull: entry.options)),
+                ("certificateAuthority", .bool(entry.isCertificateAuthority)),
+                ("principals", entry.principals.map { .array($0.map(JSON.string)) } ?? .null),
             ])
         case .unreadable(let line):
             return .object([

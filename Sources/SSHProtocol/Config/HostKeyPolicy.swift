@@ -18,6 +18,11 @@ import Darwin
 /// - An unknown host is refused under `yes`, added to the first user known_hosts file under
 ///   `accept-new` and `no`, and under `ask` the user is asked with the key's fingerprint;
 ///   without a terminal or in batch mode, it is refused.
+/// - A host certificate whose CA key is on a `@cert-authority` line matching the host is
+///   accepted when SSHKeys' `checkHost` accepts it for the host name (or HostKeyAlias), without
+///   a question and without writing known_hosts; one it refuses is refused in one sentence
+///   (unless its plain key is itself known), and so is one whose key or CA key is `@revoked`.
+///   With no matching CA, the certified key is checked as a plain host key, as ssh retries.
 public struct HostKeyPolicy: Sendable {
     /// The name the server is known by (HostName).
     public var hostName: String
@@ -30,6 +35,13 @@ public struct HostKeyPolicy: Sendable {
     public var batchMode: Bool
     /// Whether new entries get a hashed host name (HashKnownHosts).
     public var hashNewEntries: Bool
+    /// `HostKeyAlias`: the name to look host keys up and record them under, instead of
+    /// ``hostName`` and the port, and the name a host certificate must be valid for.
+    public var hostKeyAlias: String? = nil
+    /// `CASignatureAlgorithms`: the signature algorithms a host certificate's CA may have used.
+    public var caSignatureAlgorithms: [String] = SSHCertificate.defaultCASignatureAlgorithms
+    /// The time certificates are checked at, in seconds since the epoch (the clock by default).
+    public var now: @Sendable () -> UInt64 = { UInt64(max(0, time(nil))) }
     /// Receives the warnings ssh prints (one line per call, no newline).
     public var log: @Sendable (String) -> Void
     /// Asks a question on the terminal and returns the answer line, or nil when there is no terminal.
@@ -74,10 +86,22 @@ public struct HostKeyPolicy: Sendable {
             log: log,
             ask: ask
         )
+        self.hostKeyAlias = config.hostKeyAlias
     }
 
-    /// The host's name in known_hosts: `host`, or `[host]:port` for a port other than 22.
-    public var knownHostsName: String { KnownHostsFormat.hostName(self.hostName, port: self.port) }
+    /// The host's name in known_hosts: the HostKeyAlias, else `host`, or `[host]:port` for a
+    /// port other than 22.
+    public var knownHostsName: String {
+        self.hostKeyAlias ?? KnownHostsFormat.hostName(self.hostName, port: self.port)
+    }
+
+    /// The names a host certificate's CA is looked up under: ``knownHostsName``, and for a
+    /// port other than 22 the bare host name too (sshconnect.c checks again "without port
+    /// identifier", so `@cert-authority *.example.com` covers every port).
+    var certificateAuthorityNames: [String] {
+        let name = self.knownHostsName
+        return self.hostKeyAlias == nil && name != self.hostName ? [name, self.hostName] : [name]
+    }
 
     /// The closure for ``SSHClientOptions/hostKeyVerifier``.
     public var verifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void {
@@ -90,24 +114,38 @@ public struct HostKeyPolicy: Sendable {
         var file: String
         var line: Int
         var key: SSHPublicKey
-        var revoked: Bool
+        var marker: KnownHostsMarker?
+        var revoked: Bool { self.marker == .revoked }
     }
 
-    /// Every entry for this host whose key keysmith can read, in file order (user files first).
-    func knownEntries() -> [Known] {
+    /// Every entry for one of `names` whose key keysmith can read, markers included, in file
+    /// order (user files first).
+    func entries(for names: [String]) -> [Known] {
         var out: [Known] = []
         for file in self.userKnownHostsFiles + self.globalKnownHostsFiles {
             guard let contents = try? KeyFileIO.readFile(file) else { continue }
-            for match in KnownHostsFile(contents: contents).find(host: self.knownHostsName) {
-                if match.marker == .certAuthority { continue }
-                let raw = String(decoding: match.entry.rawKey, as: UTF8.self)
-                guard let parsed = SSHPublicKey.parseLine(Substring(raw)) else { continue }
-                out.append(
-                    Known(file: file, line: match.lineNumber, key: parsed.key, revoked: match.marker == .revoked)
-                )
+            let known = KnownHostsFile(contents: contents)
+            var seen = Set<Int>()
+            for name in names {
+                for match in known.find(host: name) where seen.insert(match.lineNumber).inserted {
+                    let raw = String(decoding: match.entry.rawKey, as: UTF8.self)
+                    guard let parsed = SSHPublicKey.parseLine(Substring(raw)) else { continue }
+                    out.append(Known(file: file, line: match.lineNumber, key: parsed.key, marker: match.marker))
+                }
             }
         }
         return out
+    }
+
+    /// Every host key entry (plain or `@revoked`) for this host, in file order.
+    func knownEntries() -> [Known] {
+        self.entries(for: [self.knownHostsName]).filter { $0.marker != .certAuthority }
+    }
+
+    /// Whether a `@cert-authority` line matches this host (sshconnect2.c `order_hostkeyalgs`
+    /// then prefers the certificate algorithms).
+    public func hasCertificateAuthority() -> Bool {
+        self.entries(for: self.certificateAuthorityNames).contains { $0.marker == .certAuthority }
     }
 
     /// The key types known for this host, in file order, without repeats.
@@ -119,20 +157,34 @@ public struct HostKeyPolicy: Sendable {
 
     /// `hostKey` with the algorithms of the key types already known for this host moved first,
     /// as ssh's `order_hostkeyalgs` does, so that a server with several host keys offers a known one.
+    ///
+    /// For a host that a `@cert-authority` line matches, the host certificate algorithms
+    /// (``SSHAlgorithms/supportedHostCertificate``) come first of all, added when missing.
     public func orderingHostKeyAlgorithms(_ hostKey: [String]) -> [String] {
+        var certificates: [String] = []
+        var plain = hostKey
+        if self.hasCertificateAuthority() {
+            certificates = SSHAlgorithms.supportedHostCertificate
+            plain = hostKey.filter { !certificates.contains($0) }
+        }
         let known = self.knownKeyTypes()
-        guard !known.isEmpty else { return hostKey }
+        guard !known.isEmpty else { return certificates + plain }
         func type(of algorithm: String) -> SSHKeyType? {
             if algorithm.hasPrefix("rsa-sha2-") || algorithm == "ssh-rsa" { return .rsa }
             return SSHKeyType(sshName: Array(algorithm.utf8))
         }
-        let first = hostKey.filter { a in type(of: a).map(known.contains) ?? false }
-        return first + hostKey.filter { !first.contains($0) }
+        let first = plain.filter { a in type(of: a).map(known.contains) ?? false }
+        return certificates + first + plain.filter { !first.contains($0) }
     }
 
     /// Checks `key`; returns when it is trusted (possibly after adding it), throws otherwise.
     /// - Throws: `.hostKeyRejected` with one sentence saying why and what to do.
     public func check(_ key: SSHPublicKey) throws(SSHProtocolError) {
+        if let certificate = key.certificate {
+            if try self.checkCertificate(certificate) { return }
+            // sshconnect.c: "No matching CA found. Retry with plain key".
+            return try self.check(certificate.key)
+        }
         let name = self.knownHostsName
         let type = key.type.displayName
         let entries = self.knownEntries()
@@ -183,6 +235,58 @@ public struct HostKeyPolicy: Sendable {
             break
         }
         self.add(key)
+    }
+
+    /// sshconnect.c `check_host_key` for a host certificate: true when it is trusted, false
+    /// when no `@cert-authority` line for this host names its CA (the caller then checks the
+    /// certified key as a plain host key).
+    ///
+    /// The certificate's key or its CA key marked `@revoked` is refused (hostfile.c
+    /// `check_key_not_revoked`, with no retry). A certificate from a listed CA that
+    /// `checkHost` refuses (expired, not yet valid, not for this host, with a critical
+    /// option, signed with an algorithm not in CASignatureAlgorithms) is refused too, unless its
+    /// plain key is itself known for the host. ssh would then retry with the plain key and
+    /// could offer it for first use; keysmith never trusts on first use a key whose
+    /// certificate from a trusted CA it just refused.
+    private func checkCertificate(_ certificate: SSHCertificate) throws(SSHProtocolError) -> Bool {
+        let name = self.knownHostsName
+        let entries = self.entries(for: self.certificateAuthorityNames)
+        for entry in entries where entry.revoked {
+            let what: String
+            if entry.key.plainKey == certificate.key {
+                what = "the \(certificate.key.type.displayName) host key of \(name)'s certificate"
+            } else if entry.key.plainKey == certificate.signatureKey {
+                what = "the CA key \(certificate.signatureKey.fingerprint()) that signed \(name)'s host certificate"
+            } else {
+                continue
+            }
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "\(what) is marked as revoked in \(entry.file):\(entry.line), so keysmith refuses to connect"
+            )
+        }
+        guard
+            let authority = entries.first(where: {
+                $0.marker == .certAuthority && $0.key == certificate.signatureKey
+            })
+        else { return false }
+        do {
+            try certificate.checkHost(
+                self.hostKeyAlias ?? self.hostName,
+                at: self.now(),
+                signatureAlgorithms: self.caSignatureAlgorithms
+            )
+            return true
+        } catch {
+            if self.knownEntries().contains(where: { !$0.revoked && $0.key == certificate.key }) {
+                self.log("keysmith: \(name)'s host certificate is not valid (\(error.message)); its host key is known")
+                return true
+            }
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "the host certificate of \(name), signed by the CA in \(authority.file):\(authority.line), is not accepted: \(error.message)"
+            )
+        }
     }
 
     /// sshconnect.c `confirm`: yes, no, or the fingerprint; anything else asks again.

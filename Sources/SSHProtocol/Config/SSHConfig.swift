@@ -33,6 +33,15 @@ public struct SSHResolvedConfig: Sendable {
     public var identityFiles: [String]
     /// Whether ``identityFiles`` are ssh's defaults (no `IdentityFile` was given); missing ones are then skipped quietly.
     public var identityFilesAreDefaults: Bool
+    /// `CertificateFile`: user certificates to offer, `~` and `%` tokens expanded, in order.
+    /// When none is given, `FILE-cert.pub` beside each identity file is offered (ssh.c
+    /// `load_public_identity_files`).
+    public var certificateFiles: [String] = []
+    /// `HostKeyAlias`, lowercased as ssh.c does: the name host keys are looked up and
+    /// recorded under, and the name a host certificate must be valid for.
+    public var hostKeyAlias: String? = nil
+    /// `CASignatureAlgorithms` as written (`+…`, `-…`, `^…` or a plain list), nil when not set.
+    public var caSignatureAlgorithms: String? = nil
     /// `IdentitiesOnly`: offer only the identity files, not the agent's other keys.
     public var identitiesOnly: Bool
     /// `UserKnownHostsFile`; new host keys are added to the first.
@@ -57,6 +66,14 @@ public struct SSHResolvedConfig: Sendable {
     /// environment variable, which ssh.c resolves), nil when not set.
     public var securityKeyProvider: String?
 
+    /// The signature algorithms a certificate's CA may have used (ssh's CASignatureAlgorithms).
+    /// - Throws: `.invalidConfiguration` when the list leaves nothing keysmith supports.
+    public func certificateSignatureAlgorithms() throws(SSHProtocolError) -> [String] {
+        let defaults = SSHCertificate.defaultCASignatureAlgorithms
+        guard let spec = self.caSignatureAlgorithms else { return defaults }
+        return try SSHAlgorithms.applying(spec, to: defaults, supported: defaults + ["ssh-rsa"])
+    }
+
     /// The algorithm preferences: `base` narrowed by the four algorithm keywords.
     /// - Throws: `.invalidConfiguration` when a list leaves nothing keysmith supports.
     public func algorithms(base: SSHAlgorithms = .clientDefaults) throws(SSHProtocolError) -> SSHAlgorithms {
@@ -65,7 +82,9 @@ public struct SSHResolvedConfig: Sendable {
             a.keyExchange = try SSHAlgorithms.applying(spec, to: base.keyExchange, supported: base.keyExchange)
         }
         if let spec = self.hostKeyAlgorithms {
-            a.hostKey = try SSHAlgorithms.applying(spec, to: base.hostKey, supported: base.hostKey)
+            // Host certificate algorithms may be named, as in ssh's own list.
+            let supported = SSHAlgorithms.supportedHostCertificate + base.hostKey
+            a.hostKey = try SSHAlgorithms.applying(spec, to: base.hostKey, supported: supported)
         }
         if let spec = self.ciphers {
             a.ciphers = try SSHAlgorithms.applying(spec, to: base.ciphers, supported: base.ciphers)
@@ -105,7 +124,7 @@ public struct SSHConfig: Sendable {
         "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
         "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
         "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
-        "securitykeyprovider",
+        "securitykeyprovider", "certificatefile", "hostkeyalias", "casignaturealgorithms",
     ]
 
     /// Adds one `-o` option, `Keyword=value` or `Keyword value`.
@@ -224,10 +243,13 @@ public struct SSHConfig: Sendable {
     ) throws(SSHProtocolError) -> SSHResolvedConfig {
         var first: [String: Line] = [:]
         var identityLines: [Line] = []
+        var certificateLines: [Line] = []
         for line in self.lines where !line.never {
             if let patterns = line.patterns, !Self.hostMatches(destination.host, patterns: patterns) { continue }
             if line.keyword == "identityfile" {
                 identityLines.append(line)
+            } else if line.keyword == "certificatefile" {
+                certificateLines.append(line)
             } else if first[line.keyword] == nil {
                 first[line.keyword] = line
             }
@@ -269,6 +291,12 @@ public struct SSHConfig: Sendable {
             if file.lowercased() == "none" { continue }
             if !identities.contains(file) { identities.append(file) }
         }
+        var certificates: [String] = []
+        for line in certificateLines {
+            let file = try Self.expand(line.arguments[0], tokens: tokens, source: line.source, home: home)
+            if file.lowercased() == "none" { continue }
+            if !certificates.contains(file) { certificates.append(file) }
+        }
         let defaults = identityLines.isEmpty
         if defaults {
             // readconf.c fill_default_options: the security keys after their software kin.
@@ -293,7 +321,7 @@ public struct SSHConfig: Sendable {
         if let line = value("preferredauthentications") {
             methods = try Self.parseMethods(line)
         }
-        return SSHResolvedConfig(
+        var resolved = SSHResolvedConfig(
             host: destination.host,
             hostName: hostName,
             port: port,
@@ -314,6 +342,10 @@ public struct SSHConfig: Sendable {
             connectTimeout: try value("connecttimeout").map(Self.parseTimeout) ?? nil,
             securityKeyProvider: value("securitykeyprovider")?.arguments[0]
         )
+        resolved.certificateFiles = certificates
+        resolved.hostKeyAlias = value("hostkeyalias")?.arguments[0].lowercased()
+        resolved.caSignatureAlgorithms = value("casignaturealgorithms")?.arguments[0]
+        return resolved
     }
 
     // MARK: Values

@@ -21,6 +21,10 @@ public struct SSHCredentials: Sendable {
     /// Makes the signer of a security key among ``keys`` (its authenticator signs, through a
     /// provider); nil leaves such keys without a way to sign.
     public var securityKeySigner: (@Sendable (_ label: String, _ key: SSHPrivateKey) -> SSHKeySigner)?
+    /// User certificates to offer (`CertificateFile`, `KEY-cert.pub`), with a label for
+    /// messages. Each is offered, before every plain key, when one of ``keys`` or of the
+    /// agent's keys is the key it certifies; that key signs for it.
+    public var certificates: [(label: String, certificate: SSHPublicKey)] = []
     /// Whether to offer the keys of the agent at SSH_AUTH_SOCK.
     public var useAgent: Bool
     /// The agent socket path (default: SSH_AUTH_SOCK).
@@ -307,11 +311,19 @@ public final class SSHClient {
         var notes: [String] = []
         if credentials.useAgent && self.options.authenticationOrder.contains(.publicKey) {
             do {
-                identities += try self.agentIdentities(excluding: Set(identities.map(\.publicKey)))
+                let known = Set(identities.map(\.publicKey) + credentials.certificates.map(\.certificate))
+                identities += try self.agentIdentities(excluding: known)
             } catch {
                 notes.append(error.message)
             }
         }
+        // Certificates before plain keys, as ssh orders its default identities
+        // (sshconnect2.c `order_identities_by_prio`); one whose key is not at hand is not offered.
+        let certified = credentials.certificates.compactMap { label, certificate -> SSHAuthIdentity? in
+            guard let holder = identities.first(where: { $0.publicKey == certificate.plainKey }) else { return nil }
+            return SSHAuthIdentity(label: label, certificate: certificate, signingWith: holder)
+        }
+        identities = certified + identities
         let auth = SSHUserAuthClient(
             user: self.options.user,
             host: self.options.host,

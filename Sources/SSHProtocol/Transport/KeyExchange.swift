@@ -317,13 +317,15 @@ final class KeyExchange {
         let hostKey = try SSHPublicKey(wireBlob: hostKeyBlob)
         try Self.checkHostKey(hostKey, algorithm: self.hostKeyAlgorithm)
         let signature = try SSHSignature(wireEncoding: signatureBlob)
-        guard signature.algorithm == self.hostKeyAlgorithm else {
+        // A host certificate signs as the key it certifies, and that key verifies it.
+        let signatureAlgorithm = SSHAlgorithms.signatureAlgorithm(of: self.hostKeyAlgorithm)
+        guard signature.algorithm == signatureAlgorithm else {
             throw SSHProtocolError(
                 .protocolViolation,
-                "the server signed with \(printable(signature.algorithm.utf8)), not the negotiated \(self.hostKeyAlgorithm)"
+                "the server signed with \(printable(signature.algorithm.utf8)), not the negotiated \(signatureAlgorithm)"
             )
         }
-        guard hostKey.isValidSignature(signature, for: hash.value) else {
+        guard hostKey.plainKey.isValidSignature(signature, for: hash.value) else {
             throw SSHProtocolError(
                 .protocolViolation,
                 "the server's host key signature over the exchange hash is invalid"
@@ -333,11 +335,14 @@ final class KeyExchange {
         return KexOutcome(sharedSecret: hash.encodedSecret, exchangeHash: hash.value, hostKey: hostKey)
     }
 
-    /// The host key's type must fit the negotiated algorithm (rsa-sha2-* use ssh-rsa keys).
+    /// The host key's type must fit the negotiated algorithm (rsa-sha2-* use ssh-rsa keys,
+    /// rsa-sha2-*-cert-v01@openssh.com certificates of them).
     static func checkHostKey(_ key: SSHPublicKey, algorithm: String) throws(SSHProtocolError) {
         let fits =
             switch algorithm {
             case "rsa-sha2-256", "rsa-sha2-512": key.type == .rsa
+            case "rsa-sha2-256-cert-v01@openssh.com", "rsa-sha2-512-cert-v01@openssh.com":
+                key.type == .certificate(.rsa)
             default: key.type.sshName == algorithm
             }
         guard fits else {

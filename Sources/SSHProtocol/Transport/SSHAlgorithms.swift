@@ -40,6 +40,30 @@ public struct SSHAlgorithms: Sendable, Hashable {
         "rsa-sha2-256",
     ]
 
+    /// The host certificate algorithms keysmith implements, in OpenSSH's default order
+    /// (PROTOCOL.certkeys). A client offers them first for a host that has a matching
+    /// `@cert-authority` line in known_hosts (``HostKeyPolicy/orderingHostKeyAlgorithms(_:)``),
+    /// or when `HostKeyAlgorithms` names them.
+    public static let supportedHostCertificate = [
+        "ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com",
+    ]
+
+    /// The signature algorithm a key algorithm signs with: a certificate algorithm signs as
+    /// the key it certifies (`rsa-sha2-512-cert-v01@openssh.com` with `rsa-sha2-512`,
+    /// `sk-ssh-ed25519-cert-v01@openssh.com` with `sk-ssh-ed25519@openssh.com`; sshkey.c
+    /// `sshkey_sigalg_by_name`); any other algorithm is its own.
+    public static func signatureAlgorithm(of keyAlgorithm: String) -> String {
+        let suffix = "-cert-v01@openssh.com"
+        guard keyAlgorithm.hasSuffix(suffix) else { return keyAlgorithm }
+        let plain = String(keyAlgorithm.dropLast(suffix.count))
+        return plain.hasPrefix("sk-") ? plain + "@openssh.com" : plain
+    }
+
     /// The transport ciphers keysmith implements, in OpenSSH's default order.
     public static let supportedCiphers = [
         "chacha20-poly1305@openssh.com",

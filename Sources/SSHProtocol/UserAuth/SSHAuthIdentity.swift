@@ -71,17 +71,36 @@ package struct SSHAuthIdentity {
         }
     }
 
-    /// The signature algorithm to use with `key` (RFC 8332 §3.3, RFC 8308 §3.1).
+    /// The public key algorithm to use with `key` (RFC 8332 §3.3, RFC 8308 §3.1).
     ///
     /// RSA keys sign with rsa-sha2-512 or rsa-sha2-256 as the server's server-sig-algs
     /// allow, rsa-sha2-512 when the server sent no list, and SHA-1 `ssh-rsa` only when the
-    /// server lists that and no SHA-2 variant. Other keys have one algorithm each.
+    /// server lists that and no SHA-2 variant. An RSA certificate takes the same choice under
+    /// its certificate name (`rsa-sha2-512-cert-v01@openssh.com`, sshconnect2.c
+    /// `key_sig_algorithm`, which matches the plain signature name against server-sig-algs).
+    /// Other keys and certificates have one algorithm each. What is signed with is
+    /// ``SSHAlgorithms/signatureAlgorithm(of:)`` of the answer.
     package static func signatureAlgorithm(for key: SSHPublicKey, serverAlgorithms: [String]?) -> String {
-        guard key.type == .rsa else { return key.type.sshName }
+        switch key.type {
+        case .rsa: return self.rsaSignatureAlgorithm(serverAlgorithms)
+        case .certificate(.rsa): return self.rsaSignatureAlgorithm(serverAlgorithms) + "-cert-v01@openssh.com"
+        default: return key.type.sshName
+        }
+    }
+
+    private static func rsaSignatureAlgorithm(_ serverAlgorithms: [String]?) -> String {
         guard let listed = serverAlgorithms else { return "rsa-sha2-512" }
         if listed.contains("rsa-sha2-512") { return "rsa-sha2-512" }
         if listed.contains("rsa-sha2-256") { return "rsa-sha2-256" }
         if listed.contains("ssh-rsa") { return "ssh-rsa" }
         return "rsa-sha2-512"
+    }
+
+    /// The identity of a user certificate, signing through `holder`, the identity of the key
+    /// it certifies (sshconnect2.c `sign_and_send_pubkey` looks for "a matching private key").
+    package init(label: String, certificate: SSHPublicKey, signingWith holder: SSHAuthIdentity) {
+        self.label = label
+        self.publicKey = certificate
+        self.sign = holder.sign
     }
 }

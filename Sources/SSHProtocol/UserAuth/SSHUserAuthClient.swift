@@ -295,14 +295,17 @@ package final class SSHUserAuthClient {
             algorithm: algorithm.utf8,
             publicKeyBlob: identity.publicKey.wireBlob
         )
+        // A certificate signs as the key it certifies: rsa-sha2-512-cert-v01@openssh.com
+        // with rsa-sha2-512 (PROTOCOL.certkeys).
+        let signatureAlgorithm = SSHAlgorithms.signatureAlgorithm(of: algorithm)
         let signature = try identity.sign(
             PublicKeyAuthRequest.signedData(sessionID: self.sessionID, request: request),
-            algorithm
+            signatureAlgorithm
         )
-        guard signature.algorithm == algorithm else {
+        guard signature.algorithm == signatureAlgorithm else {
             throw SSHProtocolError(
                 .cryptoFailure,
-                "\(identity.label) signed with \(signature.algorithm) instead of \(algorithm)"
+                "\(identity.label) signed with \(signature.algorithm) instead of \(signatureAlgorithm)"
             )
         }
         var w = SSHWireWriter()
