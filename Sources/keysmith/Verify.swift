@@ -10,7 +10,9 @@ struct Verify: ParsableCommand {
             Reads the message from standard input. On success prints \
             'Good "NAMESPACE" signature for IDENTITY with TYPE key FINGERPRINT' and exits 0; \
             otherwise prints 'Could not verify signature.', says why on standard error and \
-            exits 1. Certificates (cert-authority lines) are not supported.
+            exits 1. A signature made with a user certificate is allowed by a cert-authority \
+            line holding its CA key when the certificate lists the identity and is valid at \
+            the verify time (now, or -O verify-time=).
             """
     )
 
