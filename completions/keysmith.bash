@@ -724,7 +724,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --authorized-keys --from --response-file)
+    non_repeating_options=(--state --audience --authorized-keys --from --user --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -741,6 +741,9 @@ _keysmith_challenge_verify() {
     '--from')
         return
         ;;
+    '--user')
+        return
+        ;;
     '--response-file')
         return
         ;;
@@ -751,7 +754,7 @@ _keysmith_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--listen --host-key)
-    non_repeating_options=(-p --authorized-keys --login-grace-time --max-startups --log-level)
+    non_repeating_options=(-p --authorized-keys --trusted-user-ca-keys --authorized-principals --login-grace-time --max-startups --log-level)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -766,6 +769,12 @@ _keysmith_serve() {
         return
         ;;
     '--authorized-keys')
+        return
+        ;;
+    '--trusted-user-ca-keys')
+        return
+        ;;
+    '--authorized-principals')
         return
         ;;
     '--login-grace-time')
