@@ -8,7 +8,8 @@
 #                  OpenSSH and dropbear, every command against every hostile server, then
 #                  every fuzz target for FULL_FUZZ_SECONDS (60) each
 #   make demo      install missing Debian packages, release build, run the main job
-#   make install   release build (a static executable) into $(PREFIX), with its security
+#   make install   release build (a static executable; needs only BUILD_PACKAGES, which it
+#                  installs as root and otherwise names) into $(PREFIX), with its security
 #                  key helper in $(PREFIX)/libexec/keysmith, man pages and bash/zsh/fish
 #                  completions (BIN=path installs that binary, and the keysmith-sk-helper
 #                  beside it, instead of building them; DESTDIR is honoured)
@@ -24,15 +25,25 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-DEB_PACKAGES = libsodium-dev libssl-dev libfido2-dev gcc libc6-dev pkg-config openssh-client openssh-server python3 python3-bcrypt python3-cryptography python3-paramiko openssl sshpass dropbear-bin time groff-base man-db zsh fish
+# Debian packages, by what needs them (the Swift toolchain is given). Building and
+# installing needs only BUILD_PACKAGES; the demo adds OpenSSH to deploy to; the tests add
+# the peers keysmith is proven against and the tools they drive; DOCS_PACKAGES render and
+# check the man pages.
+BUILD_PACKAGES = libsodium-dev libssl-dev libfido2-dev pkg-config
+DEMO_PACKAGES = openssh-client openssh-server
+TEST_PACKAGES = gcc libc6-dev openssh-client openssh-server python3 python3-bcrypt python3-cryptography \
+	python3-paramiko openssl sshpass dropbear-bin time zsh fish
+DOCS_PACKAGES = groff-base man-db
 
-.PHONY: all deps build release lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
+.PHONY: all deps deps-build deps-demo build release lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
 
 all: build
 
-deps:
+# $(1): packages that must be installed. Root gets the missing ones installed (and is told
+# which); anyone else is told the exact apt-get line, and the target stops.
+define ensure_packages
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(sort $(1)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -46,8 +57,20 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+endef
 
-build: deps
+# Everything the tests, the fuzzers and the docs need.
+deps:
+	$(call ensure_packages,$(BUILD_PACKAGES) $(TEST_PACKAGES) $(DOCS_PACKAGES))
+
+# Only what building keysmith needs: make build, release and install.
+deps-build:
+	$(call ensure_packages,$(BUILD_PACKAGES))
+
+deps-demo:
+	$(call ensure_packages,$(BUILD_PACKAGES) $(DEMO_PACKAGES))
+
+build: deps-build
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 # One release configuration for demo, install and benchmarks: a fully static
@@ -67,7 +90,7 @@ build: deps
 RELEASE_FLAGS = -c release -Xswiftc -static-executable $(SWIFT_FLAGS)
 SK_HELPER_FLAGS = -c release -Xswiftc -static-stdlib --scratch-path .build-sk-helper $(SWIFT_FLAGS)
 
-release: deps
+release: deps-build
 	$(SWIFT) build $(RELEASE_FLAGS) --product keysmith
 	$(SWIFT) build $(SK_HELPER_FLAGS) --product keysmith-sk-helper
 	cp "$$($(SWIFT) build $(SK_HELPER_FLAGS) --show-bin-path)/keysmith-sk-helper" \
@@ -186,7 +209,7 @@ fuzz-seeds: build
 	rm -rf Fuzz/corpus
 	python3 Fuzz/make-seeds.py "$$($(SWIFT) build --show-bin-path)/keysmith"
 
-demo: release
+demo: deps-demo release
 	@sh scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"
 
 # Side-by-side timings against ssh-keygen and ssh-copy-id (ratios ours/theirs); not

@@ -186,7 +186,7 @@ _keysmith() {
 
 _keysmith_generate() {
     repeating_flags=()
-    non_repeating_flags=(--force -q --version -h --help)
+    non_repeating_flags=(--ed25519-pkcs8 --force -q --version -h --help)
     repeating_options=(-O)
     non_repeating_options=(-t -b -C -f -N -m -a -Z -w --provider)
     __keysmith_offer_flags_options 0
@@ -266,7 +266,7 @@ _keysmith_fingerprint() {
 
 _keysmith_passphrase() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--ed25519-pkcs8 --version -h --help)
     repeating_options=()
     non_repeating_options=(-f -P -N -m -a -Z)
     __keysmith_offer_flags_options 0

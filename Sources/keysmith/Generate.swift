@@ -56,6 +56,8 @@ struct Generate: ParsableCommand {
     )
     var format: PrivateKeyFileFormat = .openSSH
 
+    @OptionGroup var ed25519PKCS8: Ed25519PKCS8Option
+
     @OptionGroup var encryption: EncryptionOptions
 
     @Option(
@@ -125,7 +127,7 @@ struct Generate: ParsableCommand {
             }
             let contents = try withProgress("deriving the key from the passphrase") {
                 try key.fileRepresentation(
-                    format: self.format.effective(for: keyType),
+                    format: self.format.effective(for: keyType, ed25519PKCS8: self.ed25519PKCS8.enabled),
                     passphrase: passphrase,
                     options: self.encryption.fileOptions
                 )

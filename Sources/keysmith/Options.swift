@@ -61,12 +61,31 @@ extension PrivateKeyFileFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["openssh", "pem", "pkcs8"] }
 
     /// The format ssh-keygen actually writes for `type`: PKCS#1/SEC1 have no Ed25519
-    /// form, so such keys asked for with `-m pem` are written in the OpenSSH format, and
-    /// security keys are written in it whatever `-m` says (sshkey_private_to_fileblob).
-    func effective(for type: SSHKeyType) -> PrivateKeyFileFormat {
+    /// form, and ssh-keygen (before 10.3) writes Ed25519 keys in the OpenSSH format for
+    /// `-m pem` and `-m pkcs8` alike; security keys are written in it whatever `-m` says
+    /// (sshkey_private_to_fileblob). `ed25519PKCS8` asks for PKCS#8 for Ed25519 anyway.
+    func effective(for type: SSHKeyType, ed25519PKCS8: Bool = false) -> PrivateKeyFileFormat {
         if type.isSecurityKey { return .openSSH }
-        return type == .ed25519 && self == .pem ? .openSSH : self
+        guard type == .ed25519 else { return self }
+        return self == .pkcs8 && ed25519PKCS8 ? .pkcs8 : .openSSH
     }
+}
+
+/// `--ed25519-pkcs8`: the one way to write an Ed25519 private key as PKCS#8.
+struct Ed25519PKCS8Option: ParsableArguments {
+    @Flag(
+        name: .customLong("ed25519-pkcs8"),
+        help: ArgumentHelp(
+            "With -m pkcs8, write an Ed25519 key as PKCS#8 instead of the OpenSSH format.",
+            discussion: """
+                ssh-keygen writes Ed25519 keys in the OpenSSH format whatever -m says (PEM has no \
+                Ed25519 form). OpenSSH reads Ed25519 keys in PKCS#8 from release 9.6 and writes \
+                them from 10.3; ssh, ssh-add and ssh-keygen 9.5 and earlier cannot load them. \
+                OpenSSL and most other libraries read them.
+                """
+        )
+    )
+    var enabled = false
 }
 
 /// `-Z` and `-a`: how openssh-key-v1 files are encrypted.

@@ -33,6 +33,8 @@ struct Passphrase: ParsableCommand {
     )
     var format: PrivateKeyFileFormat = .openSSH
 
+    @OptionGroup var ed25519PKCS8: Ed25519PKCS8Option
+
     @OptionGroup var encryption: EncryptionOptions
 
     func run() throws {
@@ -43,7 +45,7 @@ struct Passphrase: ParsableCommand {
             try rewritePrivateKey(
                 key,
                 path: path,
-                format: self.format.effective(for: key.type),
+                format: self.format.effective(for: key.type, ed25519PKCS8: self.ed25519PKCS8.enabled),
                 passphrase: passphrase,
                 encryption: self.encryption
             )

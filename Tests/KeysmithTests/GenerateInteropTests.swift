@@ -107,11 +107,45 @@ struct GenerateInteropTests {
         #expect(keyPart(back.stdout) == keyPart(pub))
     }
 
-    @Test("Ed25519 in PKCS#8 is read by OpenSSL with the same key")
+    @Test(
+        "Ed25519 with -m pem or -m pkcs8 is written in the OpenSSH format, as ssh-keygen writes it",
+        arguments: ["pem", "pkcs8", "PKCS8"]
+    )
+    func ed25519FormatAsKeygen(format: String) throws {
+        let dir = try TempDir()
+        let gen = try keysmith("generate", "-q", "-t", "ed25519", "-m", format, "-N", "", "-f", dir.path("ours"))
+        #expect(gen.status == 0, "\(gen)")
+        let theirs = try keygen(["-q", "-t", "ed25519", "-m", format, "-N", "", "-f", dir.path("theirs")])
+        try #require(theirs.status == 0, "\(theirs)")
+        let header = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        #expect(try readText(dir.path("theirs")).hasPrefix(header))
+        #expect(try readText(dir.path("ours")).hasPrefix(header))
+        let back = try keygen(["-y", "-f", dir.path("ours")])
+        #expect(back.status == 0, "\(back)")
+
+        // passphrase -m rewrites it the same way.
+        let rewritten = try keysmith("passphrase", "-f", dir.path("ours"), "-P", "", "-N", "", "-m", format)
+        #expect(rewritten.status == 0, "\(rewritten)")
+        #expect(try readText(dir.path("ours")).hasPrefix(header))
+    }
+
+    @Test("Ed25519 in PKCS#8, asked for with --ed25519-pkcs8, is read by OpenSSL with the same key")
     func ed25519PKCS8() throws {
         let dir = try TempDir()
         let key = dir.path("id")
-        let gen = try keysmith("generate", "-q", "-t", "ed25519", "-m", "pkcs8", "-N", "", "-f", key)
+        let gen = try keysmith(
+            "generate",
+            "-q",
+            "-t",
+            "ed25519",
+            "-m",
+            "pkcs8",
+            "--ed25519-pkcs8",
+            "-N",
+            "",
+            "-f",
+            key
+        )
         #expect(gen.status == 0, "\(gen)")
         #expect(try readText(key).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         let openssl = try runProcess(Tool.openssl, ["pkey", "-in", key, "-pubout", "-outform", "DER"])

@@ -141,4 +141,50 @@ struct InstallTests {
         }
         #expect(left == [], "make uninstall left \(left ?? [])")
     }
+
+    /// A user without root on a machine missing packages: `dpkg-query` says nothing is
+    /// installed and `id -u` says 1000, through stand-ins first on PATH.
+    static func withoutPackages(_ target: String, prefix: String, in dir: TempDir) throws -> ProcessResult {
+        let bin = dir.path("fake-bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try dir.write("fake-bin/dpkg-query", "#!/bin/sh\nexit 1\n")
+        try dir.write("fake-bin/id", "#!/bin/sh\necho 1000\n")
+        for tool in ["dpkg-query", "id"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/" + tool)
+        }
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try runProcess(
+            "/usr/bin/make",
+            ["-s", "-C", repositoryRoot, target, "PREFIX=\(prefix)"],
+            environment: ["PATH": path]
+        )
+    }
+
+    @Test("make install asks only for the build packages, names them in one apt-get line, and installs nothing else")
+    func installNeedsOnlyBuildPackages() throws {
+        let dir = try TempDir()
+        let prefix = dir.path("prefix")
+        let install = try Self.withoutPackages("install", prefix: prefix, in: dir)
+        #expect(install.status != 0)
+        #expect(
+            install.stdout == """
+                missing Debian packages; run as root:
+                  sudo apt-get update && sudo apt-get install -y libfido2-dev libsodium-dev libssl-dev pkg-config
+
+                """,
+            "\(install.stdout)\(install.stderr)"
+        )
+        #expect(!FileManager.default.fileExists(atPath: prefix))
+
+        // The tests name their peers too; the demo adds only OpenSSH.
+        let test = try Self.withoutPackages("test", prefix: prefix, in: dir)
+        #expect(test.status != 0)
+        for peer in ["openssh-server", "dropbear-bin", "sshpass", "python3-paramiko", "zsh", "fish", "man-db"] {
+            #expect(test.stdout.contains(" \(peer)"), "\(peer) missing from \(test.stdout)")
+        }
+        let demo = try Self.withoutPackages("demo", prefix: prefix, in: dir)
+        #expect(demo.status != 0)
+        #expect(demo.stdout.contains("libsodium-dev libssl-dev openssh-client openssh-server pkg-config\n"))
+        #expect(!demo.stdout.contains("dropbear"))
+    }
 }
