@@ -62,6 +62,10 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
         /// sshd's `AuthorizedPrincipalsFile`: with trusted CA keys, the principals (one a
         /// line, options before it) a certificate must list one of, whatever the user name.
         public var authorizedPrincipalsPath: String?
+        /// sshd's `RevokedKeys`: a KRL or a list of public keys, read for each key offered;
+        /// a key, a certificate or a certificate's CA listed there is refused, and a file
+        /// that cannot be used refuses every key, as in sshd. Nil for none.
+        public var revokedKeysPath: String?
         /// Seconds from connect to authentication (sshd's LoginGraceTime, default 120).
         public var loginGraceTime: Double
         /// Connections still authenticating at once; more are dropped as they arrive
@@ -82,8 +86,10 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
             maxAuthTries: Int = 6,
             idleTimeout: Double = 60,
             trustedUserCAKeysPath: String? = nil,
-            authorizedPrincipalsPath: String? = nil
+            authorizedPrincipalsPath: String? = nil,
+            revokedKeysPath: String? = nil
         ) {
+            self.revokedKeysPath = revokedKeysPath
             self.trustedUserCAKeysPath = trustedUserCAKeysPath
             self.authorizedPrincipalsPath = authorizedPrincipalsPath
             self.addresses = addresses
@@ -124,8 +130,16 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
         Self.report(file, logger: logger)
         let sources = CertificateSources(
             trustedUserCAKeysPath: configuration.trustedUserCAKeysPath,
-            authorizedPrincipalsPath: configuration.authorizedPrincipalsPath
+            authorizedPrincipalsPath: configuration.authorizedPrincipalsPath,
+            revokedKeysPath: configuration.revokedKeysPath
         )
+        if let revokedPath = sources.revokedKeysPath {
+            do {
+                _ = try RevokedKeys(path: revokedPath)
+            } catch {
+                throw KeyVerifyError(.stateError, error.message)
+            }
+        }
         if let caPath = sources.trustedUserCAKeysPath {
             do {
                 let cas = try TrustedUserCAKeys(path: caPath)
@@ -173,10 +187,12 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
         return line + "\n"
     }
 
-    /// Where certificates' CAs are trusted besides authorized_keys `cert-authority` lines.
+    /// Where certificates' CAs are trusted besides authorized_keys `cert-authority` lines,
+    /// and the revoked keys.
     struct CertificateSources: Sendable {
         var trustedUserCAKeysPath: String?
         var authorizedPrincipalsPath: String?
+        var revokedKeysPath: String?
     }
 
     /// Whether `key` may log in as `user` from `address` now, by the files read now: the
@@ -191,6 +207,19 @@ public final class AuthorizedKeysServer: @unchecked Sendable {
         certificates: CertificateSources = CertificateSources()
     ) -> SSHPublicKeyDecision {
         let now = Int64(time(nil))
+        // auth2-pubkey.c user_key_allowed: revoked keys first, the certificate's CA too.
+        if let revokedPath = certificates.revokedKeysPath {
+            do {
+                if try RevokedKeys(path: revokedPath).isRevoked(key) {
+                    let what = key.certificate.map {
+                        "the certificate \"\(printable($0.keyID.utf8))\" (serial \($0.serial))"
+                    }
+                    return .refuse(reason: "\(what ?? "the key") is revoked by \(revokedPath)")
+                }
+            } catch {
+                return .refuse(reason: "every key is refused: \(error.message)")
+            }
+        }
         let file: AuthorizedKeysFile
         do {
             file = try AuthorizedKeysFile(path: path)

@@ -269,6 +269,8 @@ public struct ChallengeVerifier: Sendable {
     ///   - address: The client's IP address, for `from=`; nil fails every `from=` entry.
     ///   - user: The user name a certificate must name, as sshd's login user; nil refuses
     ///     certificates except through a `cert-authority` line with `principals=`.
+    ///   - revokedKeys: Keys refused whatever authorized_keys says (sshd's `RevokedKeys`):
+    ///     the key, or for a certificate the certificate or its CA.
     ///   - now: Seconds since the epoch; the current time by default.
     /// - Throws: `KeyVerifyError` whose code says which check failed.
     public func verify(
@@ -277,6 +279,7 @@ public struct ChallengeVerifier: Sendable {
         authorizedKeys: AuthorizedKeysFile,
         from address: String? = nil,
         user: String? = nil,
+        revokedKeys: RevokedKeys? = nil,
         now: Int64? = nil
     ) throws(KeyVerifyError) -> ChallengeVerification {
         let now = now ?? Self.currentTime()
@@ -294,6 +297,9 @@ public struct ChallengeVerifier: Sendable {
                 .wrongNamespace,
                 "the response was signed for namespace \"\(signature.namespace)\", not \"\(Challenge.namespace)\""
             )
+        }
+        if let revokedKeys, revokedKeys.isRevoked(signature.publicKey) {
+            throw KeyVerifyError(.notAuthorized, "the key \(signature.publicKey.fingerprint()) is revoked")
         }
         let entry: AuthorizedKeysEntry
         var certificate: AuthorizedCertificate? = nil

@@ -153,7 +153,8 @@ struct Challenge: ParsableCommand {
                 --user (by default the user running keysmith): through a cert-authority line \
                 holding its CA key whose principals= list, else the user name, is one of the \
                 certificate's principals, with its validity, source-address (against --from) \
-                and critical options checked.
+                and critical options checked. With --revoked-keys, a key, certificate or \
+                certificate's CA listed there (a KRL or a list of public keys) is refused.
                 """
         )
 
@@ -179,6 +180,15 @@ struct Challenge: ParsableCommand {
             )
         )
         var user: String?
+
+        @Option(
+            name: .customLong("revoked-keys"),
+            help: ArgumentHelp(
+                "Keys, certificates and CA keys refused: a KRL or a list of public keys (sshd's RevokedKeys).",
+                valueName: "file"
+            )
+        )
+        var revokedKeys: String?
 
         @Flag(help: "Print {fingerprint, comment, type, line} as JSON.")
         var json = false
@@ -214,13 +224,15 @@ struct Challenge: ParsableCommand {
                 let path = expandTilde(self.authorizedKeys)
                 let keys = try AuthorizedKeysFile(path: path)
                 for warning in keys.warnings { printError("keysmith: \(warning)") }
+                let revoked = try self.revokedKeys.map { try RevokedKeys(path: expandTilde($0)) }
                 let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 let result = try verifier.verify(
                     token: self.token,
                     response: try self.responseText(),
                     authorizedKeys: keys,
                     from: self.address,
-                    user: self.user ?? localUserName()
+                    user: self.user ?? localUserName(),
+                    revokedKeys: revoked
                 )
                 let fingerprint = result.fingerprint.description
                 if self.json {

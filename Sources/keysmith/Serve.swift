@@ -27,7 +27,10 @@ struct Serve: ParsableCommand {
             --trusted-user-ca-keys (sshd's TrustedUserCAKeys: the user name must be one of \
             the certificate's principals, or, with --authorized-principals, a principal \
             listed in that file), with the certificate's validity, source-address and \
-            critical options checked as sshd checks them. For an exec or shell request the server \
+            critical options checked as sshd checks them. With --revoked-keys (a KRL or \
+            a list of public keys, read for each key offered) a listed key, certificate or \
+            certificate's CA is refused; a file that cannot be used refuses every key, as \
+            in sshd. For an exec or shell request the server \
             writes "authenticated SHA256:... COMMENT" and exits 0; it never runs a command \
             or gives a shell. Without --listen it listens on every IPv4 and IPv6 address, \
             as sshd does. Logs go to standard error as key=value lines (peer, user, \
@@ -77,6 +80,15 @@ struct Serve: ParsableCommand {
         )
     )
     var authorizedPrincipals: String?
+
+    @Option(
+        name: .customLong("revoked-keys"),
+        help: ArgumentHelp(
+            "Keys, certificates and CA keys refused: a KRL or a list of public keys (sshd's RevokedKeys).",
+            valueName: "file"
+        )
+    )
+    var revokedKeys: String?
 
     @Option(
         name: .customLong("login-grace-time"),
@@ -138,7 +150,8 @@ struct Serve: ParsableCommand {
                         loginGraceTime: self.loginGraceTime,
                         maxStartups: self.maxStartups,
                         trustedUserCAKeysPath: self.trustedUserCAKeys.map(expandTilde),
-                        authorizedPrincipalsPath: self.authorizedPrincipals.map(expandTilde)
+                        authorizedPrincipalsPath: self.authorizedPrincipals.map(expandTilde),
+                        revokedKeysPath: self.revokedKeys.map(expandTilde)
                     ),
                     logger: logger
                 )
