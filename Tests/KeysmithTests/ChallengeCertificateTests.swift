@@ -85,7 +85,16 @@ struct ChallengeCertificateTests {
         )
         #expect(critical.status == 1)
         #expect(critical.stderr.contains("magic"), "\(critical)")
-        for run in [other, expired, outside, critical] {
+        // --revoked-keys: a KRL revoking the certificate, a list holding its CA.
+        _ = try keygen(["-k", "-f", self.dir.path("revoked.krl"), alice]).checked("ssh-keygen -k")
+        let revoked = try self.verify(alice, ["--user", "alice", "--revoked-keys", self.dir.path("revoked.krl")])
+        #expect(revoked.status == 1)
+        #expect(revoked.stderr.contains("revoked"), "\(revoked)")
+        let caRevoked = try self.verify(alice, ["--user", "alice", "--revoked-keys", self.dir.path("ca.pub")])
+        #expect(caRevoked.status == 1)
+        let notRevoked = try self.verify(alice, ["--user", "alice", "--revoked-keys", self.dir.path("old.pub")])
+        #expect(notRevoked.status == 0, "\(notRevoked)")
+        for run in [other, expired, outside, critical, revoked, caRevoked] {
             #expect(run.stderr.split(separator: "\n").count == 1, "one sentence: \(run.stderr)")
         }
     }

@@ -164,6 +164,42 @@ struct ServeCertificateTests {
         #expect(log.contains("magic@example.com"))
     }
 
+    /// Certificates of the `line` CA, serials 100 up; the KRL revokes serial 101 and the
+    /// key of the third.
+    static let revokedRows: [Row] = [
+        Row(name: "not revoked", ca: "line", arguments: ["-n", "USER"], allowed: true),
+        Row(name: "serial revoked", ca: "line", arguments: ["-n", "USER"], allowed: false),
+        Row(name: "key revoked", ca: "line", arguments: ["-n", "USER"], allowed: false),
+        Row(name: "revoked CA", ca: "stranger", arguments: ["-n", "USER"], allowed: false),
+    ]
+
+    @Test("RevokedKeys: a KRL revoking a serial, a key and a CA, as sshd")
+    func revoked() throws {
+        let dir = try TempDir()
+        try Self.makeCAs(in: dir)
+        let sshd = try SSHDFixture(extraConfig: ["RevokedKeys \(dir.path("revoked.krl"))"])
+        try Self.makeCertificates(Self.revokedRows, user: sshd.user, in: dir, prefix: "r")
+        try writeText(dir.path("serials"), "serial: 101\n")
+        _ = try keygen(["-k", "-f", dir.path("revoked.krl"), "-s", dir.path("line.pub"), dir.path("serials")])
+            .checked("ssh-keygen -k")
+        _ = try keygen(["-k", "-u", "-f", dir.path("revoked.krl"), dir.path("r2.pub"), dir.path("stranger.pub")])
+            .checked("ssh-keygen -k -u")
+        let authorizedKeys =
+            "cert-authority \(try readText(dir.path("line.pub")))"
+            + "cert-authority \(try readText(dir.path("stranger.pub")))"
+        try Self.install("authorized_keys", authorizedKeys, for: sshd)
+        let serve = try ServeFixture(
+            authorizedKeys: { _ in authorizedKeys },
+            arguments: ["--revoked-keys", dir.path("revoked.krl")]
+        )
+        let results = Self.logins(Self.revokedRows, prefix: "r", dir: dir, sshd: sshd, serve: serve)
+        for (row, result) in zip(Self.revokedRows, results) {
+            #expect(result.sshd == row.allowed, "sshd on \(row)")
+            #expect(result.serve == row.allowed, "serve on \(row)\n\(serve.log)")
+        }
+        #expect(serve.log.contains("is revoked by"), "\(serve.log)")
+    }
+
     @Test("AuthorizedPrincipalsFile: a listed principal with its options, as sshd")
     func authorizedPrincipals() throws {
         let dir = try TempDir()
