@@ -449,7 +449,7 @@ _keysmith_verify() {
     repeating_flags=()
     non_repeating_flags=(-q --version -h --help)
     repeating_options=(-O)
-    non_repeating_options=(-f -I -n -s)
+    non_repeating_options=(-f -I -n -s -r)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -464,6 +464,9 @@ _keysmith_verify() {
         return
         ;;
     '-s')
+        return
+        ;;
+    '-r')
         return
         ;;
     '-O')
@@ -730,7 +733,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --authorized-keys --from --response-file)
+    non_repeating_options=(--state --audience --authorized-keys --from --user --revoked-keys --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -747,6 +750,12 @@ _keysmith_challenge_verify() {
     '--from')
         return
         ;;
+    '--user')
+        return
+        ;;
+    '--revoked-keys')
+        return
+        ;;
     '--response-file')
         return
         ;;
@@ -757,7 +766,7 @@ _keysmith_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--listen --host-key)
-    non_repeating_options=(-p --authorized-keys --login-grace-time --max-startups --log-level)
+    non_repeating_options=(-p --authorized-keys --trusted-user-ca-keys --authorized-principals --revoked-keys --login-grace-time --max-startups --log-level)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -772,6 +781,15 @@ _keysmith_serve() {
         return
         ;;
     '--authorized-keys')
+        return
+        ;;
+    '--trusted-user-ca-keys')
+        return
+        ;;
+    '--authorized-principals')
+        return
+        ;;
+    '--revoked-keys')
         return
         ;;
     '--login-grace-time')

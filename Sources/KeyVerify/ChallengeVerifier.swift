@@ -256,11 +256,21 @@ public struct ChallengeVerifier: Sendable {
     /// key that is not authorized costs no verification.
     /// Only a response that passes every check uses the token.
     ///
+    /// A response signed with a user certificate (`ssh-keygen -Y sign` with `KEY-cert.pub`
+    /// beside the key) is authorized as sshd authorizes the certificate for a login as
+    /// `user`: by a `cert-authority` line holding its CA key (the line's `principals=`,
+    /// else `user`, must be one of its principals), valid at `now`, its `source-address`
+    /// holding `address`, its critical options known.
+    ///
     /// - Parameters:
     ///   - token: The token's text as issued.
     ///   - response: The armoured signature (`-----BEGIN SSH SIGNATURE-----` …).
     ///   - authorizedKeys: The keys allowed to answer.
     ///   - address: The client's IP address, for `from=`; nil fails every `from=` entry.
+    ///   - user: The user name a certificate must name, as sshd's login user; nil refuses
+    ///     certificates except through a `cert-authority` line with `principals=`.
+    ///   - revokedKeys: Keys refused whatever authorized_keys says (sshd's `RevokedKeys`):
+    ///     the key, or for a certificate the certificate or its CA.
     ///   - now: Seconds since the epoch; the current time by default.
     /// - Throws: `KeyVerifyError` whose code says which check failed.
     public func verify(
@@ -268,6 +278,8 @@ public struct ChallengeVerifier: Sendable {
         response: String,
         authorizedKeys: AuthorizedKeysFile,
         from address: String? = nil,
+        user: String? = nil,
+        revokedKeys: RevokedKeys? = nil,
         now: Int64? = nil
     ) throws(KeyVerifyError) -> ChallengeVerification {
         let now = now ?? Self.currentTime()
@@ -286,9 +298,20 @@ public struct ChallengeVerifier: Sendable {
                 "the response was signed for namespace \"\(signature.namespace)\", not \"\(Challenge.namespace)\""
             )
         }
+        if let revokedKeys, revokedKeys.isRevoked(signature.publicKey) {
+            throw KeyVerifyError(.notAuthorized, "the key \(signature.publicKey.fingerprint()) is revoked")
+        }
         let entry: AuthorizedKeysEntry
-        switch authorizedKeys.authorizes(signature.publicKey, from: address, at: now) {
-        case .authorized(let found): entry = found
+        var certificate: AuthorizedCertificate? = nil
+        let policy: SecurityKeyPolicy
+        switch authorizedKeys.authorizes(signature.publicKey, user: user, from: address, at: now) {
+        case .authorized(let found):
+            entry = found
+            policy = SecurityKeyPolicy(found.options)
+        case .certified(let found):
+            guard let line = found.entry else { preconditionFailure("a cert-authority line vouches") }
+            (entry, certificate) = (line, found)
+            policy = SecurityKeyPolicy(found.options)
         case .refused(let refusal):
             throw KeyVerifyError(.notAuthorized, refusal.message)
         }
@@ -304,14 +327,14 @@ public struct ChallengeVerifier: Sendable {
         // no-touch-required, user verification when it has verify-required.
         if let fields = verification.securityKey {
             do {
-                try SecurityKeyPolicy(entry.options).check(fields)
+                try policy.check(fields)
             } catch {
                 throw KeyVerifyError(.notAuthorized, error.message)
             }
         }
 
         try self.useUp(token)
-        return ChallengeVerification(token: token, key: signature.publicKey, entry: entry)
+        return ChallengeVerification(token: token, key: signature.publicKey, entry: entry, certificate: certificate)
     }
 
     // MARK: Used tokens
@@ -382,8 +405,23 @@ public struct ChallengeVerification: Sendable {
     public let token: ChallengeToken
     /// The key that signed the response.
     public let key: SSHPublicKey
-    /// The authorized_keys entry that authorized the key; its options apply.
+    /// The authorized_keys entry that authorized the key (for a certificate, the
+    /// `cert-authority` line); its options apply.
     public let entry: AuthorizedKeysEntry
+    /// For a response signed with a certificate: the certificate and the options in force.
+    public let certificate: AuthorizedCertificate?
+
+    init(
+        token: ChallengeToken,
+        key: SSHPublicKey,
+        entry: AuthorizedKeysEntry,
+        certificate: AuthorizedCertificate? = nil
+    ) {
+        self.token = token
+        self.key = key
+        self.entry = entry
+        self.certificate = certificate
+    }
 
     /// The key's SHA-256 fingerprint.
     public var fingerprint: SSHFingerprint { self.key.fingerprint() }

@@ -20,8 +20,12 @@ import Darwin
 ///
 /// As in OpenSSH, a line is only parsed fully when its principals match the identity asked
 /// for, lines are tried in order and the first that allows the key wins, and a malformed
-/// line that is reached stops the search. `cert-authority` lines are recognised, but
-/// certificates are not supported, so such a line never allows a signature.
+/// line that is reached stops the search. A `cert-authority` line allows a signature made
+/// with a certificate its key signed (sshsig.c `check_allowed_keys_line`): a user
+/// certificate, valid at the verify time, that lists the principal asked for exactly (for
+/// find-principals: those of its principals the line's patterns match); the line's
+/// `namespaces=`, `valid-after` and `valid-before` apply as to a plain key. A plain key
+/// line never allows a certificate, nor a `cert-authority` line a plain key.
 public struct AllowedSigners: Sendable {
     /// One parsed line.
     public struct Entry: Sendable, Hashable {
@@ -99,20 +103,28 @@ public struct AllowedSigners: Sendable {
         namespace: String,
         time: UInt64 = AllowedSigners.currentTime()
     ) throws(SSHKeyError) -> Entry {
-        try self.search(key, principal: principal, namespace: namespace, time: time)
+        try self.search(key, principal: principal, namespace: namespace, time: time).entry
     }
 
     /// The principals of the first line that allows `key` at `time`, whatever the namespace
-    /// (ssh-keygen -Y find-principals), as written: patterns and `!` entries included.
+    /// (ssh-keygen -Y find-principals), as written: patterns and `!` entries included. For
+    /// a certificate allowed by a `cert-authority` line, the certificate's principals that
+    /// the line's patterns match, one for each pattern that matches it (sshsig.c
+    /// `cert_filter_principals`).
     /// - Throws: `.notAllowed` when no line does, `.invalidFormat` for a malformed line.
     public func principals(
         for key: SSHPublicKey,
         time: UInt64 = AllowedSigners.currentTime()
     ) throws(SSHKeyError) -> [String] {
-        let entry = try self.search(key, principal: nil, namespace: nil, time: time)
-        // ssh-keygen prints them with strsep(",") and stops at the first empty one.
+        let (entry, certificatePrincipals) = try self.search(key, principal: nil, namespace: nil, time: time)
+        if let certificatePrincipals { return certificatePrincipals }
+        return Self.splitPrincipals(entry.principals)
+    }
+
+    /// ssh-keygen's strsep(",") loop: the names up to the first empty one.
+    private static func splitPrincipals(_ list: String) -> [String] {
         var out: [String] = []
-        for p in entry.principals.split(separator: ",", omittingEmptySubsequences: false) {
+        for p in list.split(separator: ",", omittingEmptySubsequences: false) {
             if p.isEmpty { break }
             out.append(String(p))
         }
@@ -124,24 +136,47 @@ public struct AllowedSigners: Sendable {
 
     // MARK: Searching
 
-    /// sshsig.c `check_allowed_keys_line` over each line in turn.
+    /// sshsig.c `check_allowed_keys_line` over each line in turn: the line that allows the
+    /// key and, for a certificate without a principal asked for, its principals the line allows.
     private func search(
         _ key: SSHPublicKey,
         principal: String?,
         namespace: String?,
         time: UInt64
-    ) throws(SSHKeyError) -> Entry {
+    ) throws(SSHKeyError) -> (entry: Entry, certificatePrincipals: [String]?) {
         var refusals: [String] = []
         var certificateAuthorityLine: Int?
         for (i, line) in self.lines.enumerated() {
             guard let entry = try self.parse(line, number: i + 1, requiredPrincipal: principal) else { continue }
             let at = "\(self.path):\(entry.lineNumber)"
+            var certificatePrincipals: [String]? = nil
             if entry.options.certificateAuthority {
-                // Only a certificate signed by this CA key could match, and we have no certificates.
                 if certificateAuthorityLine == nil { certificateAuthorityLine = entry.lineNumber }
-                continue
+                guard let certificate = key.certificate, certificate.signatureKey == entry.publicKey else { continue }
+                if let principal {
+                    do {
+                        try certificate.checkAuthority(
+                            kind: .user,
+                            name: .principal(principal),
+                            requirePrincipal: true,
+                            at: time
+                        )
+                    } catch {
+                        refusals.append("\(at): certificate not authorized: \(error.message)")
+                        continue
+                    }
+                } else {
+                    do {
+                        certificatePrincipals = try Self.filterPrincipals(entry.principals, of: certificate, at: time)
+                    } catch {
+                        refusals.append("\(at): \(error.message)")
+                        continue
+                    }
+                }
+            } else {
+                // sshkey_equal: a certificate never equals a plain key.
+                guard entry.publicKey == key else { continue }
             }
-            guard entry.publicKey == key else { continue }
             if let allowed = entry.options.namespaces, let namespace,
                 HostPattern.matchList(Array(namespace.utf8), patterns: Array(allowed.utf8), lowercasingPattern: false)
                     != .positive
@@ -163,16 +198,44 @@ public struct AllowedSigners: Sendable {
                 )
                 continue
             }
-            return entry
+            return (entry, certificatePrincipals)
         }
         if let first = refusals.first { throw SSHKeyError(.notAllowed, first) }
         let who = principal.map { "\"\(printable($0.utf8))\"" } ?? "any principal"
         var message = "\(self.path) has no line allowing \(who) to sign with this \(key.type.displayName) key"
-        if let ca = certificateAuthorityLine {
+        if let certificate = key.certificate {
+            message += " (no cert-authority line holds its CA key \(certificate.signatureKey.fingerprint()))"
+        } else if let ca = certificateAuthorityLine {
             message +=
-                " (\(self.path):\(ca) is a cert-authority line, which needs a certificate signature; keysmith does not support certificates)"
+                " (\(self.path):\(ca) is a cert-authority line, which allows only signatures made with a certificate)"
         }
         throw SSHKeyError(.notAllowed, message)
+    }
+
+    /// sshsig.c `cert_filter_principals`: for each of the line's patterns (up to the first
+    /// empty one), the certificate's principals it matches, when the certificate is a
+    /// valid user certificate with principals at `time`.
+    /// - Throws: `.notAllowed` when none is found.
+    private static func filterPrincipals(
+        _ patterns: String,
+        of certificate: SSHCertificate,
+        at time: UInt64
+    ) throws(SSHKeyError) -> [String] {
+        var found: [String] = []
+        var why: String? = nil
+        for pattern in Self.splitPrincipals(patterns) {
+            do {
+                try certificate.checkAuthority(kind: .user, name: .none, requirePrincipal: true, at: time)
+            } catch {
+                why = error.message
+                continue
+            }
+            found += certificate.principals.filter { HostPattern.matches($0.utf8, glob: pattern.utf8) }
+        }
+        guard !found.isEmpty else {
+            throw SSHKeyError(.notAllowed, "no valid principals found" + (why.map { " (\($0))" } ?? ""))
+        }
+        return found
     }
 
     // MARK: Parsing
@@ -226,11 +289,6 @@ public struct AllowedSigners: Sendable {
             optionBytes = cp[cp.startIndex..<i]
             let after = cp[(i + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
             guard let (k, _) = SSHPublicKey.readKey(at: Substring(decoding: after, as: UTF8.self).utf8) else {
-                if let word = after.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }).first,
-                    String(decoding: word, as: UTF8.self).hasSuffix("-cert-v01@openssh.com")
-                {
-                    throw SSHKeyError(.invalidFormat, "\(at): certificates are not supported")
-                }
                 throw SSHKeyError(.invalidFormat, "\(at): invalid key")
             }
             key = k

@@ -50,6 +50,21 @@ public struct AuthorizedKeysRefusal: Sendable, Hashable, CustomStringConvertible
         public static let invalidSourcePattern = Reason("invalid source pattern")
         /// The entry has `principals=` without `cert-authority`, which sshd refuses.
         public static let principalsWithoutCertificateAuthority = Reason("principals on a non-CA key")
+        /// A certificate that is not for this user, not valid at the time, not a user
+        /// certificate, or lists no principal where one is required.
+        public static let certificateInvalid = Reason("certificate invalid")
+        /// A certificate's critical options refuse it: an unknown one, a `source-address`
+        /// the client is not in, a `force-command` that differs from the line's.
+        public static let certificateOptions = Reason("certificate options")
+        /// None of the certificate's principals is in the line's `principals=` or in the
+        /// `AuthorizedPrincipalsFile`.
+        public static let noAuthorizedPrincipal = Reason("no authorized principal")
+        /// The `AuthorizedPrincipalsFile` line that listed the principal refuses it by its options.
+        public static let principalsOptions = Reason("principals options")
+        /// The CA signed the certificate with an algorithm not in `CASignatureAlgorithms`.
+        public static let caSignatureAlgorithm = Reason("CA signature algorithm")
+        /// No user name was given to match a certificate's principals against.
+        public static let noUser = Reason("no user name")
 
         public var description: String { self.name }
     }
@@ -76,6 +91,8 @@ public struct AuthorizedKeysRefusal: Sendable, Hashable, CustomStringConvertible
 public enum AuthorizedKeysDecision: Sendable, Hashable {
     /// The first entry that authorizes the key; its options apply to the session.
     case authorized(AuthorizedKeysEntry)
+    /// A certificate whose CA is vouched for, with the options that apply to the session.
+    case certified(AuthorizedCertificate)
     /// No entry authorizes the key; the first refusal by an entry that held it, else ``AuthorizedKeysRefusal/Reason/notListed``.
     case refused(AuthorizedKeysRefusal)
 }
@@ -143,6 +160,9 @@ public struct AuthorizedKeysFile: Sendable {
     /// CIDR networks and `*`/`?` globs against the address, globs against the host name,
     /// any negated match refuses). The first entry that does not refuse wins.
     ///
+    /// A certificate is judged as by ``authorizes(_:user:from:hostName:at:caSignatureAlgorithms:)``
+    /// without a user name: only a `cert-authority` line with `principals=` can authorize it.
+    ///
     /// - Parameters:
     ///   - key: The key offered by the client.
     ///   - address: The client's IP address; nil when unknown, which fails every `from=`.
@@ -155,6 +175,47 @@ public struct AuthorizedKeysFile: Sendable {
         hostName: String? = nil,
         at time: Int64
     ) -> AuthorizedKeysDecision {
+        self.authorizes(key, user: nil, from: address, hostName: hostName, at: time)
+    }
+
+    /// Whether `key` may log in as `user` from `address` at `time`, as sshd decides it.
+    ///
+    /// A plain key as ``authorizes(_:from:hostName:at:)`` says. A certificate is vouched
+    /// for by a `cert-authority` line holding its CA key (auth2-pubkeyfile.c
+    /// `auth_check_authkey_line`), checked in sshd's order: the line's `expiry-time` and
+    /// `from=`; the certificate's critical options (an unknown one refuses,
+    /// `source-address` must hold `address`); the line's options merged with the
+    /// certificate's (`command=` and `force-command` must agree); the line's `principals=`
+    /// list, when it has one, must name one of the certificate's principals exactly (else
+    /// `user` must be one of them, and a certificate without principals is valid for every
+    /// user, as in OpenSSH 9.2); a user certificate, valid at `time`; its CA signature
+    /// algorithm in `caSignatureAlgorithms`. The first line that passes wins.
+    ///
+    /// - Parameters:
+    ///   - user: The user logging in; nil when there is none, which refuses a certificate
+    ///     unless the line has `principals=`.
+    /// - Returns: ``AuthorizedKeysDecision/authorized(_:)`` for a plain key,
+    ///   ``AuthorizedKeysDecision/certified(_:)`` for a certificate, else the first line's
+    ///   refusal, or ``AuthorizedKeysRefusal/Reason/notListed``.
+    public func authorizes(
+        _ key: SSHPublicKey,
+        user: String?,
+        from address: String?,
+        hostName: String? = nil,
+        at time: Int64,
+        caSignatureAlgorithms: [String] = SSHCertificate.defaultCASignatureAlgorithms
+    ) -> AuthorizedKeysDecision {
+        if let certificate = key.certificate {
+            return self.authorizes(
+                certificate: certificate,
+                key: key,
+                user: user,
+                address: address,
+                hostName: hostName ?? address,
+                time: time,
+                caSignatureAlgorithms: caSignatureAlgorithms
+            )
+        }
         var firstRefusal: AuthorizedKeysRefusal? = nil
         for entry in self.entries where entry.key == key && !entry.options.isCertificateAuthority {
             if let refusal = Self.refusal(of: entry, address: address, hostName: hostName ?? address, time: time) {
@@ -173,6 +234,125 @@ public struct AuthorizedKeysFile: Sendable {
         )
     }
 
+    /// auth2-pubkeyfile.c `auth_check_authkey_line` for a certificate, over every
+    /// `cert-authority` line holding its CA key.
+    private func authorizes(
+        certificate: SSHCertificate,
+        key: SSHPublicKey,
+        user: String?,
+        address: String?,
+        hostName: String?,
+        time: Int64,
+        caSignatureAlgorithms: [String]
+    ) -> AuthorizedKeysDecision {
+        var firstRefusal: AuthorizedKeysRefusal? = nil
+        for entry in self.entries where entry.options.isCertificateAuthority && entry.key == certificate.signatureKey {
+            switch self.check(
+                certificate,
+                key: key,
+                entry: entry,
+                user: user,
+                address: address,
+                hostName: hostName,
+                time: time,
+                caSignatureAlgorithms: caSignatureAlgorithms
+            )
+            {
+            case .refused(let refusal): if firstRefusal == nil { firstRefusal = refusal }
+            case let decision: return decision
+            }
+        }
+        return .refused(
+            firstRefusal
+                ?? AuthorizedKeysRefusal(
+                    reason: .notListed,
+                    lineNumber: nil,
+                    message:
+                        "the certificate's CA key \(certificate.signatureKey.fingerprint()) is not a cert-authority in \(self.path)"
+                )
+        )
+    }
+
+    /// One `cert-authority` line's checks of a certificate, in sshd's order.
+    private func check(
+        _ certificate: SSHCertificate,
+        key: SSHPublicKey,
+        entry: AuthorizedKeysEntry,
+        user: String?,
+        address: String?,
+        hostName: String?,
+        time: Int64,
+        caSignatureAlgorithms: [String]
+    ) -> AuthorizedKeysDecision {
+        let at = "\(self.path):\(entry.lineNumber)"
+        func refuse(_ reason: AuthorizedKeysRefusal.Reason, _ why: String) -> AuthorizedKeysDecision {
+            .refused(
+                AuthorizedKeysRefusal(
+                    reason: reason,
+                    lineNumber: entry.lineNumber,
+                    message:
+                        "\(CertificateCheck.describe(certificate)) is refused by the cert-authority line \(at): \(why)"
+                )
+            )
+        }
+        if let refusal = Self.refusal(of: entry, address: address, hostName: hostName, time: time) {
+            return refuse(refusal.reason, refusal.message)
+        }
+        let restrictions: CertificateRestrictions
+        switch CertificateCheck.restrictions(of: certificate, from: address) {
+        case .success(let r): restrictions = r
+        case .failure(let error): return refuse(.certificateOptions, error.message)
+        }
+        let options: AuthorizedKeyOptions
+        switch CertificateCheck.merge(entry.options, restrictions) {
+        case .success(let merged): options = merged
+        case .failure(let error): return refuse(.certificateOptions, error.message)
+        }
+        let name: SSHCertificate.RequiredName
+        if let list = entry.options.principals {
+            // auth2-pubkeyfile.c match_principals_option: exact names, up to the first empty one.
+            var matched = false
+            for wanted in list.split(separator: ",", omittingEmptySubsequences: false) {
+                if wanted.isEmpty { break }
+                if certificate.principals.contains(String(wanted)) {
+                    matched = true
+                    break
+                }
+            }
+            guard matched else {
+                return refuse(.noAuthorizedPrincipal, "none of its principals is in principals=\"\(list)\"")
+            }
+            name = .none
+        } else if let user {
+            name = .principal(user)
+        } else {
+            return refuse(
+                .noUser,
+                "the line has no principals= and no user name was given to match the certificate's principals"
+            )
+        }
+        do {
+            try certificate.checkAuthority(kind: .user, name: name, requirePrincipal: false, at: UInt64(max(0, time)))
+        } catch {
+            return refuse(.certificateInvalid, error.message)
+        }
+        do {
+            try certificate.checkSignatureAlgorithm(caSignatureAlgorithms)
+        } catch {
+            return refuse(.caSignatureAlgorithm, error.message)
+        }
+        return .certified(
+            AuthorizedCertificate(
+                key: key,
+                entry: entry,
+                location: at,
+                principalsLine: nil,
+                restrictions: restrictions,
+                options: options
+            )
+        )
+    }
+
     /// auth2-pubkeyfile.c `auth_authorise_keyopts` for a plain key.
     private static func refusal(
         of entry: AuthorizedKeysEntry,
@@ -180,20 +360,36 @@ public struct AuthorizedKeysFile: Sendable {
         hostName: String?,
         time: Int64
     ) -> AuthorizedKeysRefusal? {
-        let options = entry.options
+        Self.refusal(
+            of: entry.options,
+            at: "line \(entry.lineNumber)",
+            lineNumber: entry.lineNumber,
+            address: address,
+            hostName: hostName,
+            time: time
+        )
+    }
+
+    /// auth2-pubkeyfile.c `auth_authorise_keyopts`: a line's `expiry-time`, `principals=`
+    /// without `cert-authority` and `from=`; `at` names the line in messages.
+    static func refusal(
+        of options: AuthorizedKeyOptions,
+        at: String,
+        lineNumber: Int,
+        address: String?,
+        hostName: String?,
+        time: Int64
+    ) -> AuthorizedKeysRefusal? {
         func refuse(_ reason: AuthorizedKeysRefusal.Reason, _ message: String) -> AuthorizedKeysRefusal {
-            AuthorizedKeysRefusal(reason: reason, lineNumber: entry.lineNumber, message: message)
+            AuthorizedKeysRefusal(reason: reason, lineNumber: lineNumber, message: message)
         }
         if let expiry = options.expiryTime, time > 0, expiry < time {
-            return refuse(
-                .expired,
-                "the entry on line \(entry.lineNumber) expired at \(AbsoluteTime.format(expiry))"
-            )
+            return refuse(.expired, "the entry on \(at) expired at \(AbsoluteTime.format(expiry))")
         }
         if options.principals != nil && !options.isCertificateAuthority {
             return refuse(
                 .principalsWithoutCertificateAuthority,
-                "the entry on line \(entry.lineNumber) has principals= without cert-authority"
+                "the entry on \(at) has principals= without cert-authority"
             )
         }
         if let from = options.from {
@@ -201,14 +397,11 @@ public struct AuthorizedKeysFile: Sendable {
             case 1:
                 break
             case -1:
-                return refuse(
-                    .invalidSourcePattern,
-                    "the from=\"\(from)\" list on line \(entry.lineNumber) is invalid"
-                )
+                return refuse(.invalidSourcePattern, "the from=\"\(from)\" list on \(at) is invalid")
             default:
                 return refuse(
                     .sourceNotPermitted,
-                    "the address \(address ?? "(unknown)") is not permitted by from=\"\(from)\" on line \(entry.lineNumber)"
+                    "the address \(address ?? "(unknown)") is not permitted by from=\"\(from)\" on \(at)"
                 )
             }
         }

@@ -177,7 +177,8 @@ public struct SSHSIGSignature: Sendable, Hashable {
             throw SSHKeyError(.signatureInvalid, "the message was hashed with the wrong algorithm")
         }
         // PROTOCOL.sshsig §2: RSA "must be rsa-sha2-512 or rsa-sha2-256 (i.e. not the legacy RSA-SHA1 ssh-rsa)".
-        if self.publicKey.type == .rsa && !["rsa-sha2-512", "rsa-sha2-256"].contains(self.signature.algorithm) {
+        if self.publicKey.plainKey.type == .rsa && !["rsa-sha2-512", "rsa-sha2-256"].contains(self.signature.algorithm)
+        {
             throw SSHKeyError(
                 .signatureInvalid,
                 "unsupported RSA signature algorithm \(printable(self.signature.algorithm.utf8))"
@@ -221,14 +222,8 @@ public struct SSHSIGSignature: Sendable, Hashable {
                 "signature version \(version) is larger than the supported version \(Self.version)"
             )
         }
+        // A certificate's CA signature is checked here; whether its CA is trusted is AllowedSigners' question.
         let keyBlob = try r.readString()
-        var keyReader = SSHWireReader(keyBlob)
-        if let keyType = try? keyReader.readUTF8(), keyType.hasSuffix("-cert-v01@openssh.com") {
-            throw SSHKeyError(
-                .unsupported,
-                "the signature was made with a certificate (\(printable(keyType.utf8))); certificates and cert-authority signers are not supported"
-            )
-        }
         self.publicKey = try SSHPublicKey(wireBlob: keyBlob)
         self.namespace = try Self.readCString(&r, "namespace")
         self.reserved = Array(try r.readString())

@@ -148,7 +148,13 @@ struct Challenge: ParsableCommand {
                 The response is read from --response-file (- for standard input); a service \
                 should use it, so that text a client sent is never taken for a path. Given \
                 after the token instead, RESPONSE is a file holding the signature, - for \
-                standard input, or the signature text itself.
+                standard input, or the signature text itself. A response signed with a user \
+                certificate is accepted as sshd accepts the certificate for a login as \
+                --user (by default the user running keysmith): through a cert-authority line \
+                holding its CA key whose principals= list, else the user name, is one of the \
+                certificate's principals, with its validity, source-address (against --from) \
+                and critical options checked. With --revoked-keys, a key, certificate or \
+                certificate's CA listed there (a KRL or a list of public keys) is refused.
                 """
         )
 
@@ -165,6 +171,24 @@ struct Challenge: ParsableCommand {
             help: ArgumentHelp("The client's IP address, matched against from= options.", valueName: "addr")
         )
         var address: String?
+
+        @Option(
+            name: .customLong("user"),
+            help: ArgumentHelp(
+                "The user a certificate must name, as sshd's login user (default: the user running keysmith).",
+                valueName: "name"
+            )
+        )
+        var user: String?
+
+        @Option(
+            name: .customLong("revoked-keys"),
+            help: ArgumentHelp(
+                "Keys, certificates and CA keys refused: a KRL or a list of public keys (sshd's RevokedKeys).",
+                valueName: "file"
+            )
+        )
+        var revokedKeys: String?
 
         @Flag(help: "Print {fingerprint, comment, type, line} as JSON.")
         var json = false
@@ -200,12 +224,15 @@ struct Challenge: ParsableCommand {
                 let path = expandTilde(self.authorizedKeys)
                 let keys = try AuthorizedKeysFile(path: path)
                 for warning in keys.warnings { printError("keysmith: \(warning)") }
+                let revoked = try self.revokedKeys.map { try RevokedKeys(path: expandTilde($0)) }
                 let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 let result = try verifier.verify(
                     token: self.token,
                     response: try self.responseText(),
                     authorizedKeys: keys,
-                    from: self.address
+                    from: self.address,
+                    user: self.user ?? localUserName(),
+                    revokedKeys: revoked
                 )
                 let fingerprint = result.fingerprint.description
                 if self.json {

@@ -8,7 +8,9 @@ struct FindPrincipals: ParsableCommand {
         abstract: "Print the principals allowed to have made a signature (ssh-keygen -Y find-principals).",
         discussion: """
             Prints, one per line, the principals of the first allowed_signers line whose key \
-            made the signature and that is valid now (or at -O verify-time=). The signature \
+            made the signature and that is valid now (or at -O verify-time=); for a \
+            signature made with a certificate, the certificate's principals that the \
+            patterns of the first cert-authority line holding its CA key match. The signature \
             itself is not checked. Prints 'No principal matched.' on standard error and exits 1 \
             when no line matches.
             """

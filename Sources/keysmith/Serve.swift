@@ -21,11 +21,21 @@ struct Serve: ParsableCommand {
             (from= and expiry-time= honoured, as sshd does; a security key's signature \
             must assert user presence unless its line has no-touch-required, and user \
             verification where it has verify-required); password and \
-            keyboard-interactive are refused. For an exec or shell request the server \
+            keyboard-interactive are refused. User certificates log in through a \
+            cert-authority line holding their CA key (its principals= list, else the user \
+            name, must be one of the certificate's principals) and through \
+            --trusted-user-ca-keys (sshd's TrustedUserCAKeys: the user name must be one of \
+            the certificate's principals, or, with --authorized-principals, a principal \
+            listed in that file), with the certificate's validity, source-address and \
+            critical options checked as sshd checks them. With --revoked-keys (a KRL or \
+            a list of public keys, read for each key offered) a listed key, certificate or \
+            certificate's CA is refused; a file that cannot be used refuses every key, as \
+            in sshd. For an exec or shell request the server \
             writes "authenticated SHA256:... COMMENT" and exits 0; it never runs a command \
             or gives a shell. Without --listen it listens on every IPv4 and IPv6 address, \
             as sshd does. Logs go to standard error as key=value lines (peer, user, \
-            fingerprint, outcome). SIGTERM or SIGINT stops it.
+            fingerprint, outcome; for a certificate its ID, serial and CA; the reason of \
+            a refusal). SIGTERM or SIGINT stops it.
             """
     )
 
@@ -54,6 +64,33 @@ struct Serve: ParsableCommand {
     var authorizedKeys: String
 
     @Option(
+        name: .customLong("trusted-user-ca-keys"),
+        help: ArgumentHelp(
+            "CA public keys whose user certificates may log in (sshd's TrustedUserCAKeys).",
+            valueName: "file"
+        )
+    )
+    var trustedUserCAKeys: String?
+
+    @Option(
+        name: .customLong("authorized-principals"),
+        help: ArgumentHelp(
+            "Principals a trusted CA's certificate must list one of (sshd's AuthorizedPrincipalsFile).",
+            valueName: "file"
+        )
+    )
+    var authorizedPrincipals: String?
+
+    @Option(
+        name: .customLong("revoked-keys"),
+        help: ArgumentHelp(
+            "Keys, certificates and CA keys refused: a KRL or a list of public keys (sshd's RevokedKeys).",
+            valueName: "file"
+        )
+    )
+    var revokedKeys: String?
+
+    @Option(
         name: .customLong("login-grace-time"),
         help: ArgumentHelp("Seconds a client has to authenticate (default 120).", valueName: "seconds")
     )
@@ -78,6 +115,9 @@ struct Serve: ParsableCommand {
             throw ValidationError("The login grace time must be a positive number of seconds.")
         }
         guard self.maxStartups > 0 else { throw ValidationError("--max-startups must be positive.") }
+        if self.authorizedPrincipals != nil && self.trustedUserCAKeys == nil {
+            throw ValidationError("--authorized-principals applies only with --trusted-user-ca-keys.")
+        }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("Unknown log level \"\(self.logLevel)\".")
         }
@@ -108,7 +148,10 @@ struct Serve: ParsableCommand {
                         hostKeys: keys,
                         authorizedKeysPath: expandTilde(self.authorizedKeys),
                         loginGraceTime: self.loginGraceTime,
-                        maxStartups: self.maxStartups
+                        maxStartups: self.maxStartups,
+                        trustedUserCAKeysPath: self.trustedUserCAKeys.map(expandTilde),
+                        authorizedPrincipalsPath: self.authorizedPrincipals.map(expandTilde),
+                        revokedKeysPath: self.revokedKeys.map(expandTilde)
                     ),
                     logger: logger
                 )

@@ -10,7 +10,10 @@ struct Verify: ParsableCommand {
             Reads the message from standard input. On success prints \
             'Good "NAMESPACE" signature for IDENTITY with TYPE key FINGERPRINT' and exits 0; \
             otherwise prints 'Could not verify signature.', says why on standard error and \
-            exits 1. Certificates (cert-authority lines) are not supported.
+            exits 1. With -r, a signature by a key listed in the revoked keys file (a KRL or \
+            a list of public keys), or by a certificate it revokes, fails. A signature made with a user certificate is allowed by a cert-authority \
+            line holding its CA key when the certificate lists the identity and is valid at \
+            the verify time (now, or -O verify-time=).
             """
     )
 
@@ -38,6 +41,15 @@ struct Verify: ParsableCommand {
     )
     var signatureFile: String
 
+    @Option(
+        name: .customShort("r", allowingJoined: true),
+        help: ArgumentHelp(
+            "Revoked keys: a KRL or a list of public keys; a signature by one (or its CA) fails.",
+            valueName: "revoked_keys"
+        )
+    )
+    var revokedKeys: String?
+
     @OptionGroup var options: VerifyOptions
 
     func validate() throws {
@@ -51,6 +63,7 @@ struct Verify: ParsableCommand {
             namespace: self.namespace,
             identity: self.identity,
             allowedSigners: self.allowedSigners,
+            revokedKeys: self.revokedKeys,
             options: self.options
         )
     }
@@ -106,6 +119,7 @@ func runVerification(
     namespace: String,
     identity: String?,
     allowedSigners: String?,
+    revokedKeys: String? = nil,
     options: VerifyOptions
 ) throws {
     var result: Result<SSHSIGSignature, Error>
@@ -115,6 +129,13 @@ func runVerification(
         // The message is streamed from standard input, hashed as the signature says.
         let digest = try SSHSIGMessageHash(algorithm: sig.hashAlgorithm, fileDescriptor: 0)
         try sig.verify(messageHash: digest, namespace: namespace)
+        // ssh-keygen.c sig_verify: sshkey_check_revoked before the allowed signers.
+        if let revokedKeys {
+            let path = expandTilde(revokedKeys)
+            if try RevokedKeys(path: path).isRevoked(sig.publicKey) {
+                throw Failure("the signing key \(sig.publicKey.fingerprint()) is revoked by \(revokedKeys)")
+            }
+        }
         if let allowedSigners, let identity {
             let signers = try AllowedSigners(path: expandTilde(allowedSigners))
             try signers.authorize(sig.publicKey, principal: identity, namespace: namespace, time: time)

@@ -44,7 +44,7 @@ struct ServeOptionsTests {
         #expect(server.log.contains("expired"))
     }
 
-    @Test("a key listed only as cert-authority is refused (certificates are not supported)")
+    @Test("a key listed only as cert-authority is refused: the line vouches for certificates, not for its key")
     func certAuthority() throws {
         let server = try ServeFixture(authorizedKeys: { keys in "cert-authority \(keys["ed25519"])\n" })
         let result = try server.sshLogin(identity: server.clientKeys["ed25519"]!)

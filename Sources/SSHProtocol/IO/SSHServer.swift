@@ -494,7 +494,10 @@ private final class ServerConnection: @unchecked Sendable {
                     "user": "\(user)", "algorithm": "\(algorithm)", "outcome": "\(LogOutcome.refused)",
                     "reason": "\(reason)",
                 ]
-                if let key { metadata["fingerprint"] = "\(key.fingerprint())" }
+                if let key {
+                    metadata["fingerprint"] = "\(key.fingerprint())"
+                    metadata.merge(Self.certificateMetadata(key)) { old, _ in old }
+                }
                 self.logger.notice("key refused", metadata: metadata)
             case .badSignature(let user, let key):
                 self.refused = true
@@ -511,15 +514,25 @@ private final class ServerConnection: @unchecked Sendable {
                     metadata: ["user": "\(user)", "method": "\(method)", "outcome": "\(LogOutcome.refused)"]
                 )
             case .authenticated(let user, let key, let comment):
+                let metadata: Logger.Metadata = [
+                    "user": "\(user)", "fingerprint": "\(key.fingerprint())", "comment": "\(comment ?? "")",
+                    "outcome": "\(LogOutcome.accepted)",
+                ]
                 self.logger.notice(
                     "authenticated",
-                    metadata: [
-                        "user": "\(user)", "fingerprint": "\(key.fingerprint())", "comment": "\(comment ?? "")",
-                        "outcome": "\(LogOutcome.accepted)",
-                    ]
+                    metadata: metadata.merging(Self.certificateMetadata(key)) { old, _ in old }
                 )
             }
         }
+    }
+
+    /// A certificate's ID, serial and CA fingerprint, as sshd logs them; nothing for a plain key.
+    private static func certificateMetadata(_ key: SSHPublicKey) -> Logger.Metadata {
+        guard let certificate = key.certificate else { return [:] }
+        return [
+            "certificate-id": "\(printable(certificate.keyID.utf8))", "serial": "\(certificate.serial)",
+            "ca": "\(certificate.signatureKey.fingerprint())",
+        ]
     }
 }
 

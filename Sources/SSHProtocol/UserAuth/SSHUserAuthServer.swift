@@ -55,9 +55,25 @@ package final class SSHUserAuthServer {
     /// sshd's MaxAuthTries default. As in sshd, every failed request counts toward it but a
     /// `none` that is the connection's first request.
     package static let defaultMaximumFailures = 6
-    /// The public-key algorithms accepted (OpenSSH 9.2's PubkeyAcceptedAlgorithms, without
-    /// certificates and SHA-1 RSA).
-    package static let acceptedAlgorithms: Set<String> = Set(SSHTransport.signatureAlgorithms)
+    /// The public-key algorithms accepted: OpenSSH 9.2's PubkeyAcceptedAlgorithms (the
+    /// certificate algorithms of myproposal.h `KEX_DEFAULT_PK_ALG`, then the plain ones),
+    /// without SHA-1 RSA.
+    package static let acceptedAlgorithms: Set<String> = Set(
+        SSHUserAuthServer.certificateAlgorithms.keys + SSHTransport.signatureAlgorithms
+    )
+
+    /// Certificate algorithms and the signature algorithm each requires of the certified
+    /// key (ssh-rsa.c: the hash the name says; the others: the key's own signature).
+    package static let certificateAlgorithms: [String: String] = [
+        "ssh-ed25519-cert-v01@openssh.com": "ssh-ed25519",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com": "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com": "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com": "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519-cert-v01@openssh.com": "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com": "sk-ecdsa-sha2-nistp256@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com": "rsa-sha2-512",
+        "rsa-sha2-256-cert-v01@openssh.com": "rsa-sha2-256",
+    ]
 
     private let sessionID: [UInt8]
     private let maximumFailures: Int
@@ -234,8 +250,14 @@ package final class SSHUserAuthServer {
 
     /// rsa-sha2-* sign with ssh-rsa keys, webauthn-sk-ecdsa-sha2-nistp256@openssh.com with
     /// sk-ecdsa-sha2-nistp256@openssh.com keys; every other algorithm is the key's own type.
+    /// A certificate algorithm names the certificate's type, the RSA ones with the hash
+    /// their signature must use (auth2-pubkey.c: the blob's type must be the algorithm's).
     static func keyFits(_ key: SSHPublicKey, algorithm: String) -> Bool {
-        switch algorithm {
+        if let plain = certificateAlgorithms[algorithm] {
+            guard let certificate = key.certificate else { return false }
+            return keyFits(certificate.key, algorithm: plain)
+        }
+        return switch algorithm {
         case "rsa-sha2-256", "rsa-sha2-512": key.type == .rsa
         case SecurityKeyVerifier.webAuthnAlgorithm: key.type == .skECDSA
         default: key.type.sshName == algorithm
@@ -246,6 +268,12 @@ package final class SSHUserAuthServer {
     /// name, except that an ECDSA security key signs as itself or through WebAuthn whichever
     /// the request names (ssh-ecdsa-sk.c takes either and ignores the requested algorithm).
     static func signatureFits(_ key: SSHPublicKey, signature: String, request: String) -> Bool {
+        // sshkey_verify on a certificate verifies with the certified key, under the
+        // algorithm the certificate's name implies.
+        if let certificate = key.certificate {
+            guard let plain = certificateAlgorithms[request] else { return false }
+            return signatureFits(certificate.key, signature: signature, request: plain)
+        }
         if key.type == .skECDSA {
             let names = [SecurityKeyVerifier.ecdsaAlgorithm, SecurityKeyVerifier.webAuthnAlgorithm]
             return names.contains(signature) && names.contains(request)
