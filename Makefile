@@ -121,7 +121,7 @@ FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 15
 FUZZ_TARGETS ?= FuzzPrivateKey FuzzPublicKey FuzzKeyLines FuzzSSHSIG FuzzChallenge FuzzTransport \
 	FuzzPacket FuzzKexInit FuzzUserAuth FuzzConnection FuzzSFTP FuzzServerTransport FuzzServerUserAuth \
-	FuzzServerSession FuzzEd25519
+	FuzzServerSession FuzzEd25519 FuzzKRL
 FUZZ_SCRATCH = .build-fuzz
 FUZZ_OUT = $(FUZZ_SCRATCH)/findings
 # KEYSMITH_FUZZ=targets: the manifest holds only the fuzz targets and the libraries they

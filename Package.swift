@@ -173,7 +173,7 @@ if let fuzzMode {
         "FuzzPrivateKey", "FuzzPublicKey", "FuzzKeyLines", "FuzzSSHSIG", "FuzzChallenge", "FuzzTransport",
         "FuzzPacket", "FuzzKexInit", "FuzzUserAuth", "FuzzConnection", "FuzzSFTP", "FuzzServerTransport",
         "FuzzServerUserAuth",
-        "FuzzServerSession", "FuzzEd25519",
+        "FuzzServerSession", "FuzzEd25519", "FuzzKRL",
     ]
     for name in fuzzTargets {
         package.targets.append(

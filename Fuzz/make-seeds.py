@@ -467,3 +467,42 @@ for i, name in enumerate(["valid", "flip-signature", "flip-message", "flip-key",
     seed = bytes((i * 37 + j * 11) % 256 for j in range(32))
     message = ("keysmith challenge " + name).encode() + bytes([i * 5 % 256, i * 9 % 256])
     out("FuzzEd25519", "%02d-%s" % (i, name), bytes([i]) + seed + message)
+
+
+def krl_seeds(tmp):
+    """FuzzKRL: KRLs as ssh-keygen -k writes them (serial lists, ranges, bitmaps, key IDs under a
+    CA and under any CA, explicit keys, SHA-1 and SHA-256 hashes), the spec files they were made
+    from, and an sshd RevokedKeys list of public keys."""
+    def key(name, *args):
+        run("ssh-keygen", "-q", "-N", "", "-C", name, "-f", os.path.join(tmp, name), *args)
+        return open(os.path.join(tmp, name + ".pub")).read()
+    ca = key("ca", "-t", "ed25519")
+    k1 = key("k1", "-t", "ed25519")
+    k2 = key("k2", "-t", "ecdsa")
+    k3 = key("k3", "-t", "rsa", "-b", "1024")
+    specs = {
+        "serials": "serial: 1-3\nserial: 9\nserial: 100-199\n"
+                   + "".join("serial: %d\n" % s for s in range(1000, 1300, 3)),
+        "ids": "id: alice\nid: bob\nserial: 0x10\n",
+        "keys": "key: " + k1 + "sha1: " + k2 + "sha256: " + k3,
+    }
+    for name, spec in specs.items():
+        path = os.path.join(tmp, name + ".spec")
+        open(path, "w").write(spec)
+        out("FuzzKRL", "spec-" + name, spec)
+        krl = os.path.join(tmp, name + ".krl")
+        run("ssh-keygen", "-k", "-f", krl, "-s", "none" if name == "ids" else os.path.join(tmp, "ca.pub"),
+            "-z", "3", path)
+        out("FuzzKRL", "krl-" + name, open(krl, "rb").read())
+    everything = os.path.join(tmp, "all.krl")
+    run("ssh-keygen", "-k", "-f", everything, "-s", os.path.join(tmp, "ca.pub"),
+        *[os.path.join(tmp, n + ".spec") for n in specs])
+    out("FuzzKRL", "krl-everything", open(everything, "rb").read())
+    out("FuzzKRL", "revoked-keys-list", "# revoked\n" + k1 + ca)
+
+
+tmp = tempfile.mkdtemp()
+try:
+    krl_seeds(tmp)
+finally:
+    shutil.rmtree(tmp)

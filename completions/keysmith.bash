@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve krl help' -- "${cur}"))
         ;;
     esac
 }
@@ -799,6 +799,92 @@ _keysmith_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|update|check)
+        # Offer subcommand argument completions
+        "_keysmith_krl_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create update check' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_krl_create() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -s -z -C)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl_update() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -s -z -C)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl_check() {
+    repeating_flags=()
+    non_repeating_flags=(-l --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
         return
         ;;
     esac

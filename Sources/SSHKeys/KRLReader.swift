@@ -98,7 +98,8 @@ extension KeyRevocationList {
                 throw SSHKeyError(.invalidFormat, "its certificate section's CA key is invalid: \(error.message)")
             }
         }
-        let index = self.authorityIndex(authority)
+        // krl.c makes a CA's entry at its first revocation, not at its section: an empty
+        // section leaves no entry (and so no section when written again).
         var runs = pending[authority] ?? []
         defer { pending[authority] = runs }
         func add(_ lo: UInt64, _ hi: UInt64) throws(SSHKeyError) {
@@ -114,6 +115,7 @@ extension KeyRevocationList {
                 throw SSHKeyError(.invalidFormat, "it holds more than \(Self.maximumSerialRuns) serial ranges")
             }
             runs.append(.init(lo: lo, hi: hi))
+            _ = self.authorityIndex(authority)
         }
         while !r.isAtEnd {
             let type = try r.readByte()
@@ -134,7 +136,8 @@ extension KeyRevocationList {
                 try forEachSetBit(bitmap, offset: offset) { (serial) throws(SSHKeyError) in try add(serial, serial) }
             case Section.keyID:
                 while !sub.isAtEnd {
-                    self.authorities[index].keyIDs.insert(try readCString(&sub, "a key ID"))
+                    let keyID = try readCString(&sub, "a key ID")
+                    self.authorities[self.authorityIndex(authority)].keyIDs.insert(keyID)
                 }
             case Section.certificateExtension:
                 try readExtension(&sub, "certificate subsection")

@@ -349,3 +349,207 @@ struct KRLTests {
         #expect(sorted.runs == [.init(lo: 1, hi: 6), .init(lo: 8, hi: 9)])
     }
 }
+
+/// KRLs written by keysmith, byte for byte as ssh-keygen -k writes them.
+@Suite("key revocation lists written")
+struct KRLWriterTests {
+    /// ssh-keygen's KRL at `path`, and keysmith's for the same arguments with its date.
+    static func compare(
+        specs: [String],
+        ca: String?,
+        version: UInt64 = 0,
+        updating existing: [UInt8]? = nil,
+        in dir: TempDir,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [UInt8] {
+        var names: [String] = []
+        for (i, spec) in specs.enumerated() {
+            try dir.write("spec\(i)", spec)
+            names.append(dir.path("spec\(i)"))
+        }
+        var arguments = ["-k", "-f", dir.path("out.krl")]
+        if let existing {
+            try Data(existing).write(to: URL(fileURLWithPath: dir.path("out.krl")))
+            arguments.append("-u")
+        }
+        if let ca { arguments += ["-s", ca == "none" ? "none" : dir.path("\(ca).pub")] }
+        if version != 0 { arguments += ["-z", String(version)] }
+        let made = try runProcess(Tool.sshKeygen, arguments + names)
+        try #require(made.status == 0, "\(made)", sourceLocation: sourceLocation)
+        let theirs = try dir.read("out.krl")
+
+        var krl = try existing.map { try KeyRevocationList(bytes: $0) } ?? KeyRevocationList()
+        if version != 0 { krl.version = version }
+        let authority = try ca.flatMap { $0 == "none" ? nil : try SSHPublicKey(openSSHLine: dir.readText("\($0).pub")) }
+        for (i, spec) in specs.enumerated() {
+            try krl.update(
+                fromSpec: Array(spec.utf8),
+                named: "spec\(i)",
+                authority: authority,
+                anyAuthority: ca == "none"
+            )
+        }
+        // The generated date is the only field that differs: take ssh-keygen's.
+        if krl.generatedDate == 0 {
+            krl.generatedDate = theirs[20..<28].reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let ours = try krl.serialized()
+        #expect(ours == theirs, "\(specs)", sourceLocation: sourceLocation)
+        // And what ssh-keygen wrote, read and written again, is what it was.
+        #expect(try KeyRevocationList(bytes: theirs).serialized() == theirs, sourceLocation: sourceLocation)
+        return theirs
+    }
+
+    /// The certificate subsection types in a KRL.
+    static func subsectionTypes(_ krl: [UInt8]) throws -> Set<UInt8> {
+        var r = SSHWireReader(krl)
+        _ = try r.readBytes(8 + 4 + 24)
+        _ = try r.readString()
+        _ = try r.readString()
+        var types: Set<UInt8> = []
+        while !r.isAtEnd {
+            let type = try r.readByte()
+            var section = SSHWireReader(try r.readString())
+            guard type == 1 else { continue }
+            _ = try section.readString()
+            _ = try section.readString()
+            while !section.isAtEnd {
+                types.insert(try section.readByte())
+                _ = try section.readString()
+            }
+        }
+        return types
+    }
+
+    static func makeDir() throws -> TempDir {
+        let dir = try TempDir()
+        for (name, type) in [("ca", "ed25519"), ("ca2", "ecdsa"), ("k1", "ed25519"), ("k2", "ecdsa"), ("k3", "rsa")] {
+            let made = try runProcess(
+                Tool.sshKeygen,
+                ["-q", "-t", type, "-N", "", "-C", name, "-f", dir.path(name)] + (type == "rsa" ? ["-b", "1024"] : [])
+            )
+            try #require(made.status == 0, "\(made)")
+        }
+        return dir
+    }
+
+    @Test("serial sets of every density choose list, range and bitmap sections as krl.c")
+    func serialEncodings() throws {
+        let dir = try Self.makeDir()
+        var rng = SplitMix(seed: 0x6b72_6c)
+        let cases = TestTier.pick(standard: 24, full: 120)
+        var seen: Set<UInt8> = []
+        for i in 0..<cases {
+            // Runs of various lengths separated by gaps of various sizes.
+            var serial: UInt64 = 1 + rng.next() % 50
+            var spec = ""
+            let runs = 1 + Int(rng.next() % 60)
+            let maxGap = [2, 8, 40, 200, 5000, 1 << 40][i % 6]
+            let maxRun = [1, 3, 20, 500][i % 4]
+            for _ in 0..<runs {
+                let length = 1 + rng.next() % UInt64(maxRun)
+                spec += length == 1 ? "serial: \(serial)\n" : "serial: \(serial)-\(serial + length - 1)\n"
+                serial += length + 1 + rng.next() % UInt64(maxGap)
+            }
+            let krl = try Self.compare(specs: [spec], ca: i % 5 == 4 ? "none" : "ca", version: UInt64(i), in: dir)
+            seen.formUnion(try Self.subsectionTypes(krl))
+        }
+        #expect(seen == [0x20, 0x21, 0x22])
+    }
+
+    @Test("key IDs, keys, hashes, certificates and several CAs, created and updated")
+    func everySection() throws {
+        let dir = try Self.makeDir()
+        for (ca, serial, id) in [("ca", "5", "one"), ("ca2", "0", "two"), ("ca", "0", "three")] {
+            try FileManager.default.copyItem(atPath: dir.path("k1.pub"), toPath: dir.path("c-\(id).pub"))
+            let signed = try runProcess(
+                Tool.sshKeygen,
+                ["-q", "-s", dir.path(ca), "-I", id, "-z", serial, dir.path("c-\(id).pub")]
+            )
+            try #require(signed.status == 0, "\(signed)")
+        }
+        let k1 = try dir.readText("k1.pub")
+        let k2 = try dir.readText("k2.pub")
+        let k3 = try dir.readText("k3.pub")
+        let fingerprint = try runProcess(Tool.sshKeygen, ["-l", "-f", dir.path("k2.pub")]).stdout.split(separator: " ")[
+            1
+        ]
+        let keys = """
+            # keys
+            key: \(k3)\
+            sha1: \(k1)\
+            sha256: \(k2)\
+            hash: \(fingerprint)
+            \(try dir.readText("c-one-cert.pub"))\
+            \(try dir.readText("c-two-cert.pub"))\
+            key: \(try dir.readText("c-three-cert.pub"))
+            """
+        _ = try Self.compare(
+            specs: ["id: zed\nid: alpha\nid: Alpha\nid:\nserial: 9\n", keys],
+            ca: "ca",
+            version: 3,
+            in: dir
+        )
+        let first = try dir.read("out.krl")
+        _ = try Self.compare(specs: ["id: more\nserial: 10-20\n"], ca: "ca2", updating: first, in: dir)
+        _ = try Self.compare(specs: ["serial: 4\n"], ca: "none", updating: first, in: dir)
+        _ = try Self.compare(specs: [k2], ca: nil, updating: first, in: dir)
+    }
+}
+
+extension KRLWriterTests {
+    static let refusedSpecs = [
+        "serial: abc", "serial: 5-5", "serial: 7-3", "serial: 0", "serial: 0-4", "serial: 99999999999999999999",
+        "serial: 1-", "serial: 5x", "serial: 1-2-3", "hash: SHA1:AAAA", "hash: SHA256:!!!!",
+        "hash: SHA256:AAAA", "bogus", "key: ssh-ed25519", "sha1: ssh-ed25519 AAAA", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5",
+    ]
+
+    @Test("spec lines ssh-keygen refuses are refused, and the KRL is left as it was", arguments: refusedSpecs)
+    func refusedSpec(_ line: String) throws {
+        let dir = try TempDir()
+        let made = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path("ca")])
+        try #require(made.status == 0)
+        try dir.write("spec", "id: fine\n\(line)\n")
+        let keygen = try runProcess(
+            Tool.sshKeygen,
+            ["-k", "-f", dir.path("krl"), "-s", dir.path("ca.pub"), dir.path("spec")]
+        )
+        #expect(keygen.status == 255, "\(keygen)")
+        var krl = KeyRevocationList()
+        let ca = try SSHPublicKey(openSSHLine: dir.readText("ca.pub"))
+        #expect(throws: SSHKeyError.self) {
+            try krl.update(fromSpec: Array("id: fine\n\(line)\n".utf8), named: "spec", authority: ca)
+        }
+        #expect(krl.authorities.isEmpty)
+    }
+
+    @Test("serials and key IDs without a CA are refused, as ssh-keygen refuses them")
+    func specWithoutCA() throws {
+        var krl = KeyRevocationList()
+        for line in ["serial: 1", "id: x"] {
+            #expect(throws: SSHKeyError.self) { try krl.update(fromSpec: Array(line.utf8), named: "s", authority: nil) }
+        }
+    }
+
+    @Test("a bitmap OpenSSH could not read back is refused, not written")
+    func oversizedBitmap() throws {
+        var krl = KeyRevocationList()
+        for serial in stride(from: UInt64(1), through: 40_000, by: 3) {
+            try krl.revokeCertificates(serials: serial...serial, by: nil)
+        }
+        #expect(throws: SSHKeyError.self) { try krl.serialized() }
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so failures repeat.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
