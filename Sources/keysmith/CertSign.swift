@@ -47,24 +47,28 @@ struct CertSign: ParsableCommand {
 
     @Option(
         name: .customShort("I", allowingJoined: true),
+        parsing: .unconditional,
         help: ArgumentHelp("Key ID, logged by sshd when the certificate is used.", valueName: "key_id")
     )
     var keyID: String
 
     @Option(
         name: .customShort("n", allowingJoined: true),
+        parsing: .unconditional,
         help: ArgumentHelp("Principals (user or host names), separated by commas.", valueName: "principals")
     )
     var principals: String?
 
     @Option(
         name: .customShort("V", allowingJoined: true),
+        parsing: .unconditional,
         help: ArgumentHelp("Validity interval (default always:forever).", valueName: "validity")
     )
     var validity: String?
 
     @Option(
         name: .customShort("z", allowingJoined: true),
+        parsing: .unconditional,
         help: ArgumentHelp("Serial number; +N numbers the keys N, N+1, ...", valueName: "serial")
     )
     var serial: String?
