@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -512,6 +512,76 @@ _keysmith_check-novalidate() {
         return
         ;;
     esac
+}
+
+_keysmith_cert() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    sign|show)
+        # Offer subcommand argument completions
+        "_keysmith_cert_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'sign show' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_cert_sign() {
+    repeating_flags=()
+    non_repeating_flags=(-h -U -q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-s -I -n -V -z -t -P -w --provider)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-s')
+        return
+        ;;
+    '-I')
+        return
+        ;;
+    '-n')
+        return
+        ;;
+    '-V')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-w'|'--provider')
+        return
+        ;;
+    esac
+}
+
+_keysmith_cert_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options -1
 }
 
 _keysmith_copy-id() {
