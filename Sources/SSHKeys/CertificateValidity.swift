@@ -43,34 +43,27 @@ public struct CertificateValidity: Sendable, Hashable {
         else {
             throw invalid("invalid certificate life specification \(text)")
         }
-        let from = text[..<colon]
-        let to = text[text.index(after: colon)...]
-        let after: UInt64
-        if from.hasPrefix("-") || from.hasPrefix("+") {
-            after = try Self.relative(from, now: now)
-        } else if from == "always" {
-            after = 0
-        } else if from.hasPrefix("0x") {
-            after = try Self.hexadecimal(from)
-        } else if let t = AbsoluteTime.parse(String(from)) {
-            after = UInt64(t)
-        } else {
-            throw invalid("invalid from time \"\(from)\"")
-        }
-        let before: UInt64
-        if to.hasPrefix("-") || to.hasPrefix("+") {
-            before = try Self.relative(to, now: now)
-        } else if to == "forever" {
-            before = .max
-        } else if to.hasPrefix("0x") {
-            before = try Self.hexadecimal(to)
-        } else if let t = AbsoluteTime.parse(String(to)) {
-            before = UInt64(t)
-        } else {
-            throw invalid("invalid to time \"\(to)\"")
-        }
+        let after = try Self.time(text[..<colon], named: "always", is: 0, side: "from", now: now)
+        let before = try Self.time(text[text.index(after: colon)...], named: "forever", is: .max, side: "to", now: now)
         guard before > after else { throw invalid("empty certificate validity interval \(text)") }
         self.init(validAfter: after, validBefore: before)
+    }
+
+    /// One end of `FROM:TO`: relative, the end's keyword, hexadecimal or absolute.
+    private static func time(
+        _ s: Substring,
+        named keyword: String,
+        is keywordValue: UInt64,
+        side: String,
+        now: Int64
+    ) throws(SSHKeyError) -> UInt64 {
+        if s.hasPrefix("-") || s.hasPrefix("+") { return try relative(s, now: now) }
+        if s == keyword { return keywordValue }
+        if s.hasPrefix("0x") { return try hexadecimal(s) }
+        guard let t = AbsoluteTime.parse(String(s)) else {
+            throw SSHKeyError(.invalidParameter, "invalid \(side) time \"\(s)\"")
+        }
+        return UInt64(t)
     }
 
     /// parse_relative_time: `+TIME` or `-TIME` from now.
