@@ -171,12 +171,24 @@ struct CertSign: ParsableCommand {
             var (serial, increments) = try self.serialNumber()
 
             // Read every key before asking for the CA's passphrase, so a bad key costs no prompt.
-            var subjects: [(path: String, key: SSHPublicKey, comment: String, output: String)] = []
+            var subjects: [(path: String, builder: CertificateBuilder, comment: String, output: String)] = []
             for path in self.keys.map(expandTilde) {
                 let (key, comment) = try readPublicKey(path)
+                var builder: CertificateBuilder
+                do throws(SSHKeyError) {
+                    builder = try CertificateBuilder(key: key, keyID: self.keyID)
+                } catch {
+                    throw Failure("cannot certify \(path): \(error.message)")
+                }
+                builder.kind = self.host ? .host : .user
+                builder.principals = principals
+                builder.validAfter = validity.validAfter
+                builder.validBefore = validity.validBefore
+                builder.criticalOptions = options.criticalOptions
+                builder.extensions = options.extensions
                 var base = path
                 if base.hasSuffix(".pub") { base.removeLast(4) }
-                subjects.append((path, key, comment, base + "-cert.pub"))
+                subjects.append((path, builder, comment, base + "-cert.pub"))
             }
 
             let caPath = try signingKeyPath(expandTilde(self.caKey))
@@ -192,14 +204,8 @@ struct CertSign: ParsableCommand {
 
             var signed: [(certificate: SSHPublicKey, comment: String, output: String)] = []
             for subject in subjects {
-                var builder = try CertificateBuilder(key: subject.key, keyID: self.keyID)
-                builder.kind = self.host ? .host : .user
+                var builder = subject.builder
                 builder.serial = serial
-                builder.principals = principals
-                builder.validAfter = validity.validAfter
-                builder.validBefore = validity.validBefore
-                builder.criticalOptions = options.criticalOptions
-                builder.extensions = options.extensions
                 let certificate: SSHPublicKey
                 do throws(SSHKeyError) {
                     certificate = try builder.sign(with: signer, algorithm: algorithm)

@@ -332,6 +332,11 @@ struct CertCommandTests {
             (["-s", dir.path("no-ca"), "-I", "x", pub], 1, "no-ca"),
             (["-s", dir.path("locked"), "-P", "wrong", "-I", "x", pub], 1, "incorrect passphrase"),
             (["-s", ca, "-I", "x", dir.path("dsa.pub")], 1, "DSA"),
+            // The keys are judged before the CA's passphrase is asked for.
+            (
+                ["-s", dir.path("locked"), "-I", "x", dir.path("dsa.pub")], 1,
+                "cannot certify \(dir.path("dsa.pub")): DSA"
+            ),
             (["-s", dir.path("dsa"), "-I", "x", pub], 1, "ssh-dss"),
             (["-s", ca, "-I", "x", dir.path("absent.pub")], 1, "absent.pub"),
             (["-s", ca, "-I", "x", dir.path("garbage.pub")], 1, "garbage.pub"),
