@@ -29,6 +29,7 @@ struct Keysmith: ParsableCommand {
             Verify.self,
             FindPrincipals.self,
             CheckNoValidate.self,
+            Cert.self,
             CopyID.self,
             RemoveID.self,
             ListIDs.self,

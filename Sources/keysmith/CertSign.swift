@@ -1,0 +1,253 @@
+import ArgumentParser
+import SSHConnect
+import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct CertSign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Sign public keys with a CA key into certificates (ssh-keygen -s).",
+        discussion: """
+            Writes KEY-cert.pub beside each KEY.pub (the .pub taken off first), with the key's \
+            comment, and reports each on standard error as ssh-keygen does. Every key is read and \
+            signed before any certificate is written, so a failure writes nothing. A user \
+            certificate gets the extensions permit-X11-forwarding, permit-agent-forwarding, \
+            permit-port-forwarding, permit-pty and permit-user-rc unless -O takes them away; a \
+            host certificate (-h) gets none.
+
+            -O takes ssh-keygen's options: clear, force-command=COMMAND, \
+            source-address=ADDRESS/BITS[,...], verify-required, no-touch-required, \
+            no-x11-forwarding, no-agent-forwarding, no-port-forwarding, no-pty, no-user-rc, \
+            permit-x11-forwarding, permit-agent-forwarding, permit-port-forwarding, permit-pty, \
+            permit-user-rc, critical:NAME[=VALUE] and extension:NAME[=VALUE].
+
+            -V takes ssh-keygen's validity forms: +52w (from a minute ago to 52 weeks from now), \
+            or FROM:TO where FROM is always and TO is forever, or either is +TIME or -TIME \
+            relative to now (TIME a number of seconds, or numbers with s, m, h, d, w), \
+            YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS in local time (UTC with a trailing Z), or \
+            0x and hexadecimal seconds since the epoch. The default is always:forever.
+
+            An RSA CA signs with rsa-sha2-512 unless -t asks for rsa-sha2-256 or ssh-rsa. A \
+            security key CA signs on its authenticator, through the provider of -w, else \
+            SSH_SK_PROVIDER, else libfido2. A CA key held in ssh-agent (ssh-keygen -U) is not \
+            supported.
+            """
+    )
+
+    @Option(
+        name: .customShort("s", allowingJoined: true),
+        help: ArgumentHelp("The CA's private key file.", valueName: "ca_key")
+    )
+    var caKey: String
+
+    @Option(
+        name: .customShort("I", allowingJoined: true),
+        parsing: .unconditional,
+        help: ArgumentHelp("Key ID, logged by sshd when the certificate is used.", valueName: "key_id")
+    )
+    var keyID: String
+
+    @Option(
+        name: .customShort("n", allowingJoined: true),
+        parsing: .unconditional,
+        help: ArgumentHelp("Principals (user or host names), separated by commas.", valueName: "principals")
+    )
+    var principals: String?
+
+    @Option(
+        name: .customShort("V", allowingJoined: true),
+        parsing: .unconditional,
+        help: ArgumentHelp("Validity interval (default always:forever).", valueName: "validity")
+    )
+    var validity: String?
+
+    @Option(
+        name: .customShort("z", allowingJoined: true),
+        parsing: .unconditional,
+        help: ArgumentHelp("Serial number; +N numbers the keys N, N+1, ...", valueName: "serial")
+    )
+    var serial: String?
+
+    @Flag(name: .customShort("h"), help: "Sign host certificates rather than user certificates.")
+    var host = false
+
+    @Option(
+        name: .customShort("O", allowingJoined: true),
+        help: ArgumentHelp("Certificate option (see above); may be repeated.", valueName: "option")
+    )
+    var options: [String] = []
+
+    @Option(
+        name: .customShort("t", allowingJoined: true),
+        help: ArgumentHelp(
+            "CA signature algorithm: rsa-sha2-512 (default), rsa-sha2-256 or ssh-rsa for an RSA CA.",
+            valueName: "algorithm"
+        )
+    )
+    var signatureAlgorithm: String?
+
+    @Option(
+        name: .customShort("P", allowingJoined: true),
+        help: ArgumentHelp("Passphrase of the CA key.", valueName: "passphrase")
+    )
+    var passphrase: String?
+
+    @Flag(name: .customShort("U"), help: "Not supported: keysmith does not sign with a CA key in ssh-agent.")
+    var agent = false
+
+    @OptionGroup var securityKey: SecurityKeyProviderOption
+
+    @Flag(name: .customShort("q"), help: "Do not report each certificate written.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("Public key files to certify.", valueName: "key.pub"))
+    var keys: [String]
+
+    func validate() throws {
+        if self.agent {
+            throw ValidationError(
+                "A CA key in ssh-agent (-U) is not supported; give the CA's private key file with -s."
+            )
+        }
+        guard !self.keys.isEmpty else { throw ValidationError("Give at least one public key file to certify.") }
+        _ = try self.serialNumber()
+        _ = try self.certificateOptions()
+        _ = try self.principalList()
+        if let validity = self.validity {
+            do {
+                _ = try CertificateValidity(parsing: validity, now: Int64(time(nil)))
+            } catch {
+                throw ValidationError("Invalid validity (-V): \(error.message).")
+            }
+        }
+    }
+
+    /// ssh-keygen's `-z`: decimal, with a leading `+` to count up from it key by key.
+    func serialNumber() throws -> (first: UInt64, increments: Bool) {
+        guard var text = self.serial else { return (0, false) }
+        let increments = text.hasPrefix("+")
+        if increments { text.removeFirst() }
+        guard let first = text.utf8.first, (0x30...0x39).contains(first), let value = UInt64(text) else {
+            throw ValidationError("Invalid serial number \"\(text)\" (-z takes a decimal number, or + and one).")
+        }
+        return (value, increments)
+    }
+
+    /// The `-O` options applied in order to the defaults for the certificate's kind.
+    func certificateOptions() throws -> CertificateOptions {
+        var options = CertificateOptions(kind: self.host ? .host : .user)
+        for option in self.options {
+            do {
+                try options.apply(option)
+            } catch {
+                throw ValidationError("\(sentence(error.message)).")
+            }
+        }
+        return options
+    }
+
+    /// `-n` split at commas, as ssh-keygen splits it: no name may be empty.
+    func principalList() throws -> [String] {
+        guard let list = self.principals else { return [] }
+        let names = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !names.contains(where: \.isEmpty) else {
+            throw ValidationError("A principal name in -n is empty.")
+        }
+        guard names.count <= 256 else { throw ValidationError("Too many principals in -n (at most 256).") }
+        return names
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let now = Int64(time(nil))
+            let validity = try self.validity.map { try CertificateValidity(parsing: $0, now: now) } ?? .forever
+            let options = try self.certificateOptions()
+            let principals = try self.principalList()
+            var (serial, increments) = try self.serialNumber()
+
+            // Read every key before asking for the CA's passphrase, so a bad key costs no prompt.
+            var subjects: [(path: String, builder: CertificateBuilder, comment: String, output: String)] = []
+            for path in self.keys.map(expandTilde) {
+                let (key, comment) = try readPublicKey(path)
+                var builder: CertificateBuilder
+                do throws(SSHKeyError) {
+                    builder = try CertificateBuilder(key: key, keyID: self.keyID)
+                } catch {
+                    throw Failure("cannot certify \(path): \(error.message)")
+                }
+                builder.kind = self.host ? .host : .user
+                builder.principals = principals
+                builder.validAfter = validity.validAfter
+                builder.validBefore = validity.validBefore
+                builder.criticalOptions = options.criticalOptions
+                builder.extensions = options.extensions
+                var base = path
+                if base.hasSuffix(".pub") { base.removeLast(4) }
+                subjects.append((path, builder, comment, base + "-cert.pub"))
+            }
+
+            let caPath = try signingKeyPath(expandTilde(self.caKey))
+            let (ca, _) = try loadPrivateKey(path: caPath, passphrase: self.passphrase)
+            let algorithm = try CertificateBuilder.signatureAlgorithm(
+                for: ca.publicKey,
+                requested: self.signatureAlgorithm
+            )
+            let signer =
+                ca.securityKey == nil
+                ? try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
+                : try keySigner(for: ca, provider: self.securityKey)
+
+            var signed: [(certificate: SSHPublicKey, comment: String, output: String)] = []
+            for subject in subjects {
+                var builder = subject.builder
+                builder.serial = serial
+                let certificate: SSHPublicKey
+                do throws(SSHKeyError) {
+                    certificate = try builder.sign(with: signer, algorithm: algorithm)
+                } catch {
+                    throw Failure("could not certify \(subject.path): \(error.message)")
+                }
+                signed.append((certificate, subject.comment, subject.output))
+                if increments { serial &+= 1 }
+            }
+
+            for entry in signed {
+                // sshkey_save_public creates the file 0644 (less the umask) and replaces one there.
+                let mask = umask(0o022)
+                umask(mask)
+                try KeyFileIO.writeAtomically(
+                    path: entry.output,
+                    contents: Array(entry.certificate.publicKeyFileContents(comment: entry.comment).utf8),
+                    mode: UInt32(0o644 & ~mask),
+                    overwrite: true
+                )
+                guard !self.quiet, let cert = entry.certificate.certificate else { continue }
+                let forList = self.principals.map { " for \($0)" } ?? ""
+                printError(
+                    "Signed \(cert.kind.label) key \(entry.output): id \"\(cert.keyID)\" serial \(cert.serial)"
+                        + "\(forList) valid \(cert.validityDescription)"
+                )
+            }
+        }
+    }
+}
+
+/// A public key file as ssh-keygen's sshkey_load_public reads it: the first key line of
+/// PATH, else of PATH.pub; its comment, or PATH itself when the line has none.
+private func readPublicKey(_ path: String) throws -> (SSHPublicKey, String) {
+    for candidate in [path, path + ".pub"] where KeyFileIO.fileExists(candidate) {
+        let contents = try KeyFileIO.readFile(candidate)
+        guard let (key, comment) = KeygenLineReader.firstKey(inPublicKeyFile: contents) else { continue }
+        if key.type.isCertificate {
+            throw Failure("\(path) is a \(key.type.sshName) certificate, which cannot be certified again")
+        }
+        return (key, comment.isEmpty ? path : String(decoding: comment, as: UTF8.self))
+    }
+    guard KeyFileIO.fileExists(path) else { throw Failure("cannot read the public key \(path): no such file") }
+    throw Failure("\(path) holds no public key to certify")
+}
