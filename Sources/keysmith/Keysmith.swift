@@ -35,6 +35,7 @@ struct Keysmith: ParsableCommand {
             Rotate.self,
             Challenge.self,
             Serve.self,
+            Agent.self,
         ]
     )
 
