@@ -305,6 +305,45 @@ struct AgentCommandTests {
         #expect(login.stdout == "in\n")
     }
 
+    @Test(
+        "sign -U: the agent signs with the key -f names, and ssh-keygen -Y verify accepts it",
+        arguments: ["ed25519", "rsa", "ecdsa"]
+    )
+    func signWithAgent(_ type: String) throws {
+        let dir = try TempDir()
+        let key = dir.path("k")
+        _ = try keygen(["-q", "-t", type, "-N", "", "-C", "signer", "-f", key]).checked("ssh-keygen")
+        let agent = try OpenSSHAgent()
+        _ = try agent.keysmithAgent(["add", key]).checked("keysmith agent add")
+        // Only the agent can sign now.
+        try FileManager.default.removeItem(atPath: key)
+        try dir.write("message", "signed by the agent\n")
+        let signed = try runProcess(
+            keysmithPath,
+            ["sign", "-U", "-f", key + ".pub", "-n", "file", dir.path("message")],
+            environment: ["SSH_AUTH_SOCK": agent.socket]
+        )
+        #expect(signed.status == 0, "\(signed)")
+        try dir.write("allowed_signers", "signer@example \(try readText(key + ".pub"))")
+        let verified = try keygen(
+            [
+                "-Y", "verify", "-f", dir.path("allowed_signers"), "-I", "signer@example", "-n", "file", "-s",
+                dir.path("message.sig"),
+            ],
+            input: Data("signed by the agent\n".utf8)
+        )
+        #expect(verified.status == 0, "\(verified)")
+        // An agent without the key refuses, in one sentence.
+        _ = try agent.sshAdd(["-D"])
+        let refused = try runProcess(
+            keysmithPath,
+            ["sign", "-U", "-f", key + ".pub", "-n", "file", dir.path("message")],
+            environment: ["SSH_AUTH_SOCK": agent.socket]
+        )
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("ssh-agent"), "\(refused)")
+    }
+
     @Test("an encrypted key: the passphrase asked as ssh-add asks, again while wrong, nothing added on an empty answer")
     func encryptedKey() throws {
         let dir = try TempDir()
