@@ -15,12 +15,21 @@ import Darwin
 ///
 /// Not `Sendable`: one socket, used from one thread.
 package final class SSHAgentClient {
-    private enum Message {
+    /// draft-miller-ssh-agent §6.1 and PROTOCOL.agent: the message numbers.
+    enum Message {
         static let failure: UInt8 = 5
+        static let success: UInt8 = 6
+        static let removeAllV1: UInt8 = 9
         static let requestIdentities: UInt8 = 11
         static let identitiesAnswer: UInt8 = 12
         static let signRequest: UInt8 = 13
         static let signResponse: UInt8 = 14
+        static let addIdentity: UInt8 = 17
+        static let removeIdentity: UInt8 = 18
+        static let removeAllIdentities: UInt8 = 19
+        static let lock: UInt8 = 22
+        static let unlock: UInt8 = 23
+        static let addIdentityConstrained: UInt8 = 25
     }
 
     /// draft-miller-ssh-agent §5.3: sign request flags for RSA keys.

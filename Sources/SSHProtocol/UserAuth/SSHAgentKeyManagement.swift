@@ -44,17 +44,6 @@ package struct SSHAgentIdentity: Sendable {
 
 /// The messages that manage an agent's keys, as ssh-add sends them (authfd.c).
 extension SSHAgentClient {
-    private enum ManageMessage {
-        static let success: UInt8 = 6
-        static let removeAllV1: UInt8 = 9
-        static let addIdentity: UInt8 = 17
-        static let removeIdentity: UInt8 = 18
-        static let removeAllIdentities: UInt8 = 19
-        static let lock: UInt8 = 22
-        static let unlock: UInt8 = 23
-        static let addIdentityConstrained: UInt8 = 25
-    }
-
     /// OpenSSH's MAX_AGENT_IDENTITIES: a longer list is malformed.
     static let maximumIdentities: UInt32 = 2048
 
@@ -63,9 +52,11 @@ extension SSHAgentClient {
     /// - Throws: `.agentRefused` for SSH_AGENT_FAILURE, `.protocolViolation` for a malformed
     ///   answer, `.connectionFailed` when the agent cannot be talked to.
     package func listIdentities() throws(SSHProtocolError) -> [SSHAgentIdentity] {
-        let reply = try self.request([11])
+        let reply = try self.request([Message.requestIdentities])
         try Self.checkNotFailure(reply)
-        guard reply.first == 12 else { throw self.malformed("answered the key list with another message") }
+        guard reply.first == Message.identitiesAnswer else {
+            throw self.malformed("answered the key list with another message")
+        }
         var r = SSHWireReader(reply.dropFirst())
         var out: [SSHAgentIdentity] = []
         do {
@@ -99,7 +90,7 @@ extension SSHAgentClient {
         constraints: SSHAgentConstraints = SSHAgentConstraints()
     ) throws(SSHProtocolError) {
         var w = SSHWireWriter(capacity: 8192)
-        w.writeByte(constraints.isEmpty ? ManageMessage.addIdentity : ManageMessage.addIdentityConstrained)
+        w.writeByte(constraints.isEmpty ? Message.addIdentity : Message.addIdentityConstrained)
         if let certificate {
             key.writePrivateFields(certifiedBy: certificate, to: &w)
         } else {
@@ -117,7 +108,7 @@ extension SSHAgentClient {
     /// Asks the agent to forget one key (SSH_AGENTC_REMOVE_IDENTITY).
     package func removeIdentity(_ key: SSHPublicKey) throws(SSHProtocolError) {
         var w = SSHWireWriter()
-        w.writeByte(ManageMessage.removeIdentity)
+        w.writeByte(Message.removeIdentity)
         w.writeString(key.wireBlob)
         try self.checkSuccess(try self.request(w.bytes))
     }
@@ -127,18 +118,18 @@ extension SSHAgentClient {
     package func removeAllIdentities() throws(SSHProtocolError) {
         var failure: SSHProtocolError?
         do {
-            try self.checkSuccess(try self.request([ManageMessage.removeAllIdentities]))
+            try self.checkSuccess(try self.request([Message.removeAllIdentities]))
         } catch {
             failure = error
         }
-        _ = try? self.request([ManageMessage.removeAllV1])
+        _ = try? self.request([Message.removeAllV1])
         if let failure { throw failure }
     }
 
     /// Locks (SSH_AGENTC_LOCK) or unlocks (SSH_AGENTC_UNLOCK) the agent with `password`.
     package func setLocked(_ lock: Bool, password: SecureBytes) throws(SSHProtocolError) {
         var w = SSHWireWriter()
-        w.writeByte(lock ? ManageMessage.lock : ManageMessage.unlock)
+        w.writeByte(lock ? Message.lock : Message.unlock)
         w.writeString(password)
         let message = w.takeSecure()
         let reply = try message.withUnsafeBytes { body in
@@ -157,7 +148,7 @@ extension SSHAgentClient {
     /// decode_reply: SSH_AGENT_SUCCESS, a refusal, or a malformed answer.
     private func checkSuccess(_ reply: [UInt8]) throws(SSHProtocolError) {
         try Self.checkNotFailure(reply)
-        guard reply.first == ManageMessage.success else { throw self.malformed("answered with another message") }
+        guard reply.first == Message.success else { throw self.malformed("answered with another message") }
     }
 
     private func malformed(_ what: String) -> SSHProtocolError {
