@@ -2,37 +2,13 @@ import Foundation
 import KeysmithTestSupport
 import Testing
 
-/// OpenSSH's ssh-agent (`ssh-agent -D -a SOCKET`) in a temporary folder, killed on release.
+/// OpenSSH's ssh-agent with the two clients compared: ssh-add and keysmith agent.
 private final class OpenSSHAgent {
-    let dir: TempDir
-    let socket: String
-    private let pid: Int32
+    private let agent: SSHAgentFixture
+    var socket: String { self.agent.socket }
 
-    /// - Parameters:
-    ///   - arguments: more ssh-agent options (`-P` for security key providers).
-    ///   - environment: variables the agent runs with (its askpass for `-c`).
     init(arguments: [String] = [], environment: [String: String] = [:]) throws {
-        self.dir = try TempDir()
-        self.socket = self.dir.path("agent.sock")
-        let variables = environment.map { "\($0.key)=\($0.value)" }
-        // A daemon must not be a Foundation Process child (see spawnDaemon); env(1) sets its
-        // variables and execs it, so the pid is the agent's.
-        self.pid = try spawnDaemon(
-            "/usr/bin/env",
-            variables + ["/usr/bin/ssh-agent", "-D", "-a", self.socket] + arguments,
-            log: self.dir.path("agent.log")
-        )
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: self.socket) {
-            guard Date() < deadline else { throw FixtureError("ssh-agent did not create \(self.socket)") }
-            usleep(20_000)
-        }
-    }
-
-    deinit {
-        // ssh-agent may have inherited a blocked SIGTERM (see AgentClientTests); SIGKILL it.
-        kill(self.pid, SIGKILL)
-        stopDaemon(self.pid)
+        self.agent = try SSHAgentFixture(arguments: arguments, environment: environment)
     }
 
     /// Runs ssh-add against this agent.
