@@ -173,20 +173,20 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|agent|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve agent help' -- "${cur}"))
         ;;
     esac
 }
 
 _keysmith_generate() {
     repeating_flags=()
-    non_repeating_flags=(--force -q --version -h --help)
+    non_repeating_flags=(--ed25519-pkcs8 --force -q --version -h --help)
     repeating_options=(-O)
     non_repeating_options=(-t -b -C -f -N -m -a -Z -w --provider)
     __keysmith_offer_flags_options 0
@@ -266,7 +266,7 @@ _keysmith_fingerprint() {
 
 _keysmith_passphrase() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--ed25519-pkcs8 --version -h --help)
     repeating_options=()
     non_repeating_options=(-f -P -N -m -a -Z)
     __keysmith_offer_flags_options 0
@@ -420,7 +420,7 @@ _keysmith_known-hosts_hash() {
 
 _keysmith_sign() {
     repeating_flags=()
-    non_repeating_flags=(-q --version -h --help)
+    non_repeating_flags=(-U -q --version -h --help)
     repeating_options=(-O)
     non_repeating_options=(-f -n -P -w --provider)
     __keysmith_offer_flags_options -1
@@ -512,76 +512,6 @@ _keysmith_check-novalidate() {
         return
         ;;
     esac
-}
-
-_keysmith_cert() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __keysmith_offer_flags_options 0
-
-    # Offer subcommand / subcommand argument completions
-    local -r subcommand="${unparsed_words[0]}"
-    unset 'unparsed_words[0]'
-    unparsed_words=("${unparsed_words[@]}")
-    case "${subcommand}" in
-    sign|show)
-        # Offer subcommand argument completions
-        "_keysmith_cert_${subcommand}"
-        ;;
-    *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sign show' -- "${cur}"))
-        ;;
-    esac
-}
-
-_keysmith_cert_sign() {
-    repeating_flags=()
-    non_repeating_flags=(-h -U -q --version -h --help)
-    repeating_options=(-O)
-    non_repeating_options=(-s -I -n -V -z -t -P -w --provider)
-    __keysmith_offer_flags_options -1
-
-    # Offer option value completions
-    case "${prev}" in
-    '-s')
-        return
-        ;;
-    '-I')
-        return
-        ;;
-    '-n')
-        return
-        ;;
-    '-V')
-        return
-        ;;
-    '-z')
-        return
-        ;;
-    '-O')
-        return
-        ;;
-    '-t')
-        return
-        ;;
-    '-P')
-        return
-        ;;
-    '-w'|'--provider')
-        return
-        ;;
-    esac
-}
-
-_keysmith_cert_show() {
-    repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __keysmith_offer_flags_options -1
 }
 
 _keysmith_copy-id() {
@@ -848,6 +778,86 @@ _keysmith_serve() {
         return
         ;;
     esac
+}
+
+_keysmith_agent() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|remove|lock|unlock)
+        # Offer subcommand argument completions
+        "_keysmith_agent_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list remove lock unlock' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_agent_add() {
+    repeating_flags=()
+    non_repeating_flags=(-c -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-t -S)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-t')
+        return
+        ;;
+    '-S')
+        return
+        ;;
+    esac
+}
+
+_keysmith_agent_list() {
+    repeating_flags=()
+    non_repeating_flags=(-l -L --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-E)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-E')
+        return
+        ;;
+    esac
+}
+
+_keysmith_agent_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--all -D -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options -1
+}
+
+_keysmith_agent_lock() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+}
+
+_keysmith_agent_unlock() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
 }
 
 _keysmith_help() {

@@ -151,6 +151,27 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
     /// - sk-ecdsa-sha2-nistp256@openssh.com: string curve, string Q, and the same four
     package func writePrivateFields(to w: inout SSHWireWriter) {
         w.writeString(self.type.sshName)
+        self.writePrivateBody(certified: false, to: &w)
+    }
+
+    /// The key certified by `certificate` as sshkey_private_serialize writes it for an agent:
+    /// the certificate's type name, string certificate, then the private fields less the
+    /// public ones the certificate already holds (OpenSSH 9.x's serialize_private functions):
+    /// - ssh-ed25519: string pk, string seed||pk (Ed25519 keeps its public key)
+    /// - ssh-rsa: mpint d, iqmp, p, q
+    /// - ecdsa-sha2-*: mpint d
+    /// - sk-ssh-ed25519@openssh.com: string pk, then the security key's four fields
+    /// - sk-ecdsa-sha2-nistp256@openssh.com: the security key's four fields
+    /// - Precondition: `certificate.key` is this key's public key.
+    package func writePrivateFields(certifiedBy certificate: SSHCertificate, to w: inout SSHWireWriter) {
+        w.writeString(SSHKeyType.certificate(self.type).sshName)
+        w.writeString(certificate.blob)
+        self.writePrivateBody(certified: true, to: &w)
+    }
+
+    /// The fields after the type name (and certificate); a certified key leaves out the
+    /// public fields the certificate holds, but for Ed25519's.
+    private func writePrivateBody(certified: Bool, to w: inout SSHWireWriter) {
         switch self.backing {
         case .ed25519(let seed, let pk):
             w.writeString(pk)
@@ -160,22 +181,28 @@ public struct SSHPrivateKey: Sendable, CustomStringConvertible {
         case .rsa(let key):
             // A private RSAKey always has its components.
             let c = key.privateComponents()!
-            w.writeMPInt(key.n)
-            w.writeMPInt(key.e)
+            if !certified {
+                w.writeMPInt(key.n)
+                w.writeMPInt(key.e)
+            }
             w.writeMPInt(c.d)
             w.writeMPInt(c.iqmp)
             w.writeMPInt(c.p)
             w.writeMPInt(c.q)
         case .ecdsa(let key):
-            w.writeString(key.curve.sshIdentifier)
-            w.writeString(key.publicPoint)
+            if !certified {
+                w.writeString(key.curve.sshIdentifier)
+                w.writeString(key.publicPoint)
+            }
             w.writeMPInt(key.privateScalar()!)
         case .skEd25519(let pk, let credential):
             w.writeString(pk)
             credential.write(to: &w)
         case .skECDSA(let key, let credential):
-            w.writeString(key.curve.sshIdentifier)
-            w.writeString(key.publicPoint)
+            if !certified {
+                w.writeString(key.curve.sshIdentifier)
+                w.writeString(key.publicPoint)
+            }
             credential.write(to: &w)
         }
     }

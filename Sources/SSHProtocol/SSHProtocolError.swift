@@ -27,6 +27,8 @@ public struct SSHProtocolError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidConfiguration = Code("invalid configuration")
         /// A cryptographic operation failed locally.
         public static let cryptoFailure = Code("crypto failure")
+        /// ssh-agent answered SSH_AGENT_FAILURE: it refused the request.
+        public static let agentRefused = Code("agent refused operation")
 
         public var description: String { self.name }
     }

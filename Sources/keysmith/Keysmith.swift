@@ -37,6 +37,7 @@ struct Keysmith: ParsableCommand {
             Challenge.self,
             Serve.self,
             KRLCommand.self,
+            Agent.self,
         ]
     )
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SSHConnect
 import SSHKeys
+import SSHProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,9 @@ struct Sign: ParsableCommand {
             (-O hashalg=sha256 for SHA-256); RSA keys sign with rsa-sha2-512. When FILE.sig \
             exists you are asked on standard input whether to overwrite it, as ssh-keygen asks; \
             any answer but y keeps it and the exit status is 1. A security key signs on its \
-            authenticator, through the provider of -w, else SSH_SK_PROVIDER, else libfido2.
+            authenticator, through the provider of -w, else SSH_SK_PROVIDER, else libfido2. \
+            With -U the key is in ssh-agent (SSH_AUTH_SOCK): -f names its public key, and the \
+            agent signs, as ssh-keygen -Y sign -U.
             """
     )
 
@@ -47,6 +50,12 @@ struct Sign: ParsableCommand {
     var options: [String] = []
 
     @OptionGroup var securityKey: SecurityKeyProviderOption
+
+    @Flag(
+        name: .customShort("U"),
+        help: "The key is in ssh-agent: -f names its public key, and the agent signs."
+    )
+    var useAgent = false
 
     @Flag(name: .customShort("q"), help: "Do not report each file signed.")
     var quiet = false
@@ -81,9 +90,14 @@ struct Sign: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let hash = try self.hashAlgorithm()
-            let path = try signingKeyPath(expandTilde(self.keyFile))
-            let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-            let signer = try keySigner(for: key, provider: self.securityKey)
+            let signer: SSHKeySigner
+            if self.useAgent {
+                signer = try agentSigner(publicKeyFile: expandTilde(self.keyFile))
+            } else {
+                let path = try signingKeyPath(expandTilde(self.keyFile))
+                let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
+                signer = try keySigner(for: key, provider: self.securityKey)
+            }
             var kept: [String] = []
             let targets = self.files.isEmpty ? ["-"] : self.files
             for file in targets {
@@ -121,6 +135,27 @@ struct Sign: ParsableCommand {
             if !kept.isEmpty {
                 throw Failure("\(kept.joined(separator: ", ")) already exists; not overwritten")
             }
+        }
+    }
+}
+
+/// A signer whose signatures ssh-agent makes with the key of `publicKeyFile` (ssh-keygen -Y
+/// sign -U): RSA signs with rsa-sha2-512, as SSHSIG wants. The agent is connected to for
+/// each signature, so the signer stays `Sendable`.
+private func agentSigner(publicKeyFile path: String) throws -> SSHKeySigner {
+    guard let (key, _) = loadPublicKeyLikeSSHAdd(path) else {
+        throw Failure("cannot read a public key from \(path)")
+    }
+    guard let socket = getenv("SSH_AUTH_SOCK").map({ String(cString: $0) }), !socket.isEmpty else {
+        throw Failure("-U needs a running ssh-agent, and SSH_AUTH_SOCK is not set")
+    }
+    let algorithm = key.plainKey.type == .rsa ? "rsa-sha2-512" : key.type.sshName
+    return SSHKeySigner(publicKey: key) { (data) throws(SSHKeyError) in
+        do {
+            let agent = try SSHAgentClient(socketPath: socket)
+            return try agent.sign(data, with: key, algorithm: algorithm)
+        } catch {
+            throw SSHKeyError(.cryptoFailure, "ssh-agent did not sign with the key of \(path): \(error)")
         }
     }
 }

@@ -6,33 +6,11 @@ import Testing
 
 /// OpenSSH's ssh-agent on a socket in a temporary folder, stopped on release.
 final class AgentFixture {
-    let directory: TempDir
-    let socket: String
-    private let pid: Int32
+    private let agent: SSHAgentFixture
+    var directory: TempDir { self.agent.directory }
+    var socket: String { self.agent.socket }
 
-    init() throws {
-        self.directory = try TempDir()
-        self.socket = self.directory.path("agent.sock")
-        // A daemon must not be a Foundation Process child (see spawnDaemon).
-        self.pid = try spawnDaemon(
-            "/usr/bin/ssh-agent",
-            ["-a", self.socket, "-D"],
-            log: self.directory.path("agent.log")
-        )
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: self.socket) {
-            guard Date() < deadline else { throw FixtureError("ssh-agent did not create \(self.socket)") }
-            usleep(20_000)
-        }
-    }
-
-    deinit {
-        // posix_spawn hands the test thread's signal mask to the child, and libdispatch's
-        // worker threads block SIGTERM; ssh-agent's ppoll keeps that mask, so SIGTERM never
-        // arrives. SIGKILL cannot be blocked; stopDaemon then reaps it.
-        kill(self.pid, SIGKILL)
-        stopDaemon(self.pid)
-    }
+    init() throws { self.agent = try SSHAgentFixture() }
 
     /// Makes a key with ssh-keygen in the fixture's folder, adds it with ssh-add, returns its path.
     @discardableResult

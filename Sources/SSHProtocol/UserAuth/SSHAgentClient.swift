@@ -15,12 +15,21 @@ import Darwin
 ///
 /// Not `Sendable`: one socket, used from one thread.
 package final class SSHAgentClient {
-    private enum Message {
+    /// draft-miller-ssh-agent §6.1 and PROTOCOL.agent: the message numbers.
+    enum Message {
         static let failure: UInt8 = 5
+        static let success: UInt8 = 6
+        static let removeAllV1: UInt8 = 9
         static let requestIdentities: UInt8 = 11
         static let identitiesAnswer: UInt8 = 12
         static let signRequest: UInt8 = 13
         static let signResponse: UInt8 = 14
+        static let addIdentity: UInt8 = 17
+        static let removeIdentity: UInt8 = 18
+        static let removeAllIdentities: UInt8 = 19
+        static let lock: UInt8 = 22
+        static let unlock: UInt8 = 23
+        static let addIdentityConstrained: UInt8 = 25
     }
 
     /// draft-miller-ssh-agent §5.3: sign request flags for RSA keys.
@@ -33,33 +42,42 @@ package final class SSHAgentClient {
     package static let maximumMessage = 256 * 1024
 
     private let fd: Int32
-    private let path: String
+    let path: String
 
     /// Connects to the agent's socket.
     /// - Parameters:
     ///   - path: the socket, usually `SSH_AUTH_SOCK`.
     ///   - timeout: seconds one request may take.
     /// - Throws: `.connectionFailed` naming the path.
-    package init(socketPath path: String, timeout: Double = 30) throws(SSHProtocolError) {
+    package convenience init(socketPath path: String, timeout: Double = 30) throws(SSHProtocolError) {
+        do {
+            try self.init(connectingTo: path, timeout: timeout)
+        } catch {
+            throw SSHProtocolError(.connectionFailed, "cannot connect to ssh-agent at \(path): \(error.reason)")
+        }
+    }
+
+    /// Connects to the agent's socket, failing with the system's reason alone (what ssh-add
+    /// prints after "Error connecting to agent: ").
+    package init(connectingTo path: String, timeout: Double = 30) throws(SSHAgentConnectError) {
         self.path = path
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard !pathBytes.isEmpty, pathBytes.count < capacity else {
-            throw SSHProtocolError(.connectionFailed, "the ssh-agent socket path \(path) is empty or too long")
+            throw SSHAgentConnectError(reason: "the ssh-agent socket path \(path) is empty or too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else {
-            throw SSHProtocolError(.connectionFailed, "cannot create a socket for ssh-agent: \(errnoText())")
-        }
+        guard fd >= 0 else { throw SSHAgentConnectError(reason: errnoText()) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int(timeout.truncatingRemainder(dividingBy: 1) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -68,7 +86,7 @@ package final class SSHAgentClient {
         guard connected == 0 else {
             let reason = errnoText()
             close(fd)
-            throw SSHProtocolError(.connectionFailed, "cannot connect to ssh-agent at \(path): \(reason)")
+            throw SSHAgentConnectError(reason: reason)
         }
         self.fd = fd
     }
@@ -127,12 +145,25 @@ package final class SSHAgentClient {
     }
 
     /// Sends one message and reads the reply (type byte and contents).
-    private func request(_ message: [UInt8]) throws(SSHProtocolError) -> [UInt8] {
-        var framed = SSHWireWriter()
-        framed.writeString(message)
-        try self.writeAll(framed.bytes)
-        let header = try self.readExactly(4)
-        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+    func request(_ message: [UInt8]) throws(SSHProtocolError) -> [UInt8] {
+        try message.withUnsafeBytes { body in
+            Result { () throws(SSHProtocolError) in try self.request(body) }
+        }.get()
+    }
+
+    /// Sends one message from `body`, which the caller keeps (and wipes, when it holds a
+    /// private key), and reads the reply.
+    func request(_ body: UnsafeRawBufferPointer) throws(SSHProtocolError) -> [UInt8] {
+        let count = UInt32(body.count)
+        let header: [UInt8] = [
+            UInt8(truncatingIfNeeded: count >> 24), UInt8(truncatingIfNeeded: count >> 16),
+            UInt8(truncatingIfNeeded: count >> 8), UInt8(truncatingIfNeeded: count),
+        ]
+        try header.withUnsafeBytes { p in Result { () throws(SSHProtocolError) in try self.writeAll(p) } }.get()
+        try self.writeAll(body)
+        let lengthBytes = try self.readExactly(4)
+        let length =
+            Int(lengthBytes[0]) << 24 | Int(lengthBytes[1]) << 16 | Int(lengthBytes[2]) << 8 | Int(lengthBytes[3])
         guard length >= 1, length <= Self.maximumMessage else {
             throw SSHProtocolError(.protocolViolation, "ssh-agent at \(self.path) sent a reply of \(length) bytes")
         }
@@ -140,10 +171,10 @@ package final class SSHAgentClient {
         return try self.readExactly(length)
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws(SSHProtocolError) {
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SSHProtocolError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { sendNoSignal(self.fd, $0.baseAddress!, $0.count) }
+            let n = sendNoSignal(self.fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SSHProtocolError(.connectionFailed, "cannot write to ssh-agent at \(self.path): \(errnoText())")
@@ -181,6 +212,12 @@ extension SSHAuthIdentity {
             }
         }
     }
+}
+
+/// Why a connection to ssh-agent could not be made: the system's words (strerror), or why
+/// the path cannot be used.
+package struct SSHAgentConnectError: Error, Sendable {
+    package let reason: String
 }
 
 /// The text of the current `errno`.
