@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|copy-id|remove-id|list-ids|rotate|challenge|serve|agent|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|agent|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate copy-id remove-id list-ids rotate challenge serve agent help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve krl agent help' -- "${cur}"))
         ;;
     esac
 }
@@ -449,7 +449,7 @@ _keysmith_verify() {
     repeating_flags=()
     non_repeating_flags=(-q --version -h --help)
     repeating_options=(-O)
-    non_repeating_options=(-f -I -n -s)
+    non_repeating_options=(-f -I -n -s -r)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -464,6 +464,9 @@ _keysmith_verify() {
         return
         ;;
     '-s')
+        return
+        ;;
+    '-r')
         return
         ;;
     '-O')
@@ -514,11 +517,81 @@ _keysmith_check-novalidate() {
     esac
 }
 
+_keysmith_cert() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    sign|show)
+        # Offer subcommand argument completions
+        "_keysmith_cert_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'sign show' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_cert_sign() {
+    repeating_flags=()
+    non_repeating_flags=(-h -U -q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-s -I -n -V -z -t -P -w --provider)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-s')
+        return
+        ;;
+    '-I')
+        return
+        ;;
+    '-n')
+        return
+        ;;
+    '-V')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-O')
+        return
+        ;;
+    '-t')
+        return
+        ;;
+    '-P')
+        return
+        ;;
+    '-w'|'--provider')
+        return
+        ;;
+    esac
+}
+
+_keysmith_cert_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options -1
+}
+
 _keysmith_copy-id() {
     repeating_flags=()
     non_repeating_flags=(-f -n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i --key-options -p -F -t --hosts-file --parallel)
+    non_repeating_options=(-i --key-options --cert-authority --principals -p -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -527,6 +600,12 @@ _keysmith_copy-id() {
         return
         ;;
     '--key-options')
+        return
+        ;;
+    '--cert-authority')
+        return
+        ;;
+    '--principals')
         return
         ;;
     '-p')
@@ -724,7 +803,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --authorized-keys --from --response-file)
+    non_repeating_options=(--state --audience --authorized-keys --from --user --revoked-keys --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -741,6 +820,12 @@ _keysmith_challenge_verify() {
     '--from')
         return
         ;;
+    '--user')
+        return
+        ;;
+    '--revoked-keys')
+        return
+        ;;
     '--response-file')
         return
         ;;
@@ -751,7 +836,7 @@ _keysmith_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--listen --host-key)
-    non_repeating_options=(-p --authorized-keys --login-grace-time --max-startups --log-level)
+    non_repeating_options=(-p --authorized-keys --trusted-user-ca-keys --authorized-principals --revoked-keys --login-grace-time --max-startups --log-level)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -768,6 +853,15 @@ _keysmith_serve() {
     '--authorized-keys')
         return
         ;;
+    '--trusted-user-ca-keys')
+        return
+        ;;
+    '--authorized-principals')
+        return
+        ;;
+    '--revoked-keys')
+        return
+        ;;
     '--login-grace-time')
         return
         ;;
@@ -775,6 +869,92 @@ _keysmith_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|update|check)
+        # Offer subcommand argument completions
+        "_keysmith_krl_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create update check' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_krl_create() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -s -z -C)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl_update() {
+    repeating_flags=()
+    non_repeating_flags=(-q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -s -z -C)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '-z')
+        return
+        ;;
+    '-C')
+        return
+        ;;
+    esac
+}
+
+_keysmith_krl_check() {
+    repeating_flags=()
+    non_repeating_flags=(-l --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f)
+    __keysmith_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
         return
         ;;
     esac
