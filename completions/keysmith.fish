@@ -247,7 +247,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith known-hosts hash" f' -s 'f' -d 'known_hosts file (default ~/.ssh/known_hosts).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith known-hosts hash" version' -l 'version' -d 'Show the version.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith known-hosts hash" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sign" f' -s 'f' -d 'Private key file (or its .pub or -cert.pub file).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sign" f' -s 'f' -d 'Private key file, its .pub file, or KEY-cert.pub to sign presenting that certificate.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sign" n' -s 'n' -d 'Signature namespace, e.g. file, git or email.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sign" P' -s 'P' -d 'Passphrase of the private key.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sign"' -s 'O' -d 'Signing option: hashalg=sha256 or hashalg=sha512.' -rfka ''

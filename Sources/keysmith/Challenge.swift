@@ -127,7 +127,10 @@ struct Challenge: ParsableCommand {
                 if isatty(2) == 1 { printError("keysmith: signing a challenge for the audience \(parsed.audience)") }
                 let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-                let signer = try keySigner(for: key, provider: self.securityKey)
+                let signer = try signerPresentingCertificate(
+                    keySigner(for: key, provider: self.securityKey),
+                    given: expandTilde(self.keyFile)
+                )
                 writeOut(try KeyVerify.Challenge.respond(to: self.token, signer: signer, audience: self.audience))
             }
         }

@@ -143,6 +143,21 @@ func signingKeyPath(_ path: String) throws -> String {
     return path
 }
 
+/// ssh-keygen's load_sign_key for `-f KEY-cert.pub`: the signer signs with the private key
+/// beside it and presents the certificate, so an SSHSIG signature carries the certificate
+/// (ssh-keygen -Y check-novalidate then names an `…-CERT` key). `given` is the path as
+/// named on the command line; any other file (the private key, `KEY.pub`) leaves `signer`
+/// as it is.
+func signerPresentingCertificate(_ signer: SSHKeySigner, given: String) throws -> SSHKeySigner {
+    guard given.hasSuffix("-cert.pub"), let (key, _) = loadPublicKeyLikeSSHAdd(given),
+        let certificate = key.certificate
+    else { return signer }
+    guard certificate.key == signer.publicKey else {
+        throw Failure("the certificate \(given) does not certify the key beside it")
+    }
+    return SSHKeySigner(publicKey: key) { (data) throws(SSHKeyError) in try signer.sign(data) }
+}
+
 /// Loads a private key file, asking for its passphrase only when it is encrypted.
 func loadPrivateKey(
     path: String,

@@ -27,7 +27,10 @@ struct Sign: ParsableCommand {
 
     @Option(
         name: .customShort("f", allowingJoined: true),
-        help: ArgumentHelp("Private key file (or its .pub or -cert.pub file).", valueName: "file")
+        help: ArgumentHelp(
+            "Private key file, its .pub file, or KEY-cert.pub to sign presenting that certificate.",
+            valueName: "file"
+        )
     )
     var keyFile: String
 
@@ -96,7 +99,10 @@ struct Sign: ParsableCommand {
             } else {
                 let path = try signingKeyPath(expandTilde(self.keyFile))
                 let (key, _) = try loadPrivateKey(path: path, passphrase: self.passphrase)
-                signer = try keySigner(for: key, provider: self.securityKey)
+                signer = try signerPresentingCertificate(
+                    keySigner(for: key, provider: self.securityKey),
+                    given: expandTilde(self.keyFile)
+                )
             }
             var kept: [String] = []
             let targets = self.files.isEmpty ? ["-"] : self.files
