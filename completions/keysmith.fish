@@ -289,7 +289,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign"' -s 'O' -d 'Certificate option (see above); may be repeated.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" t' -s 't' -d 'CA signature algorithm: rsa-sha2-512 (default), rsa-sha2-256 or ssh-rsa for an RSA CA.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" P' -s 'P' -d 'Passphrase of the CA key.' -rfka ''
-complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" U' -s 'U' -d 'Not supported: keysmith does not sign with a CA key in ssh-agent.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" U' -s 'U' -d 'The CA key is in ssh-agent: -s names its public key, and the agent signs.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" provider w' -s 'w' -l 'provider' -d 'Security key provider: an OpenSSH FIDO middleware library (default: SSH_SK_PROVIDER, else libfido2).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" q' -s 'q' -d 'Do not report each certificate written.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert sign" version' -l 'version' -d 'Show the version.'

@@ -34,8 +34,8 @@ struct CertSign: ParsableCommand {
 
             An RSA CA signs with rsa-sha2-512 unless -t asks for rsa-sha2-256 or ssh-rsa. A \
             security key CA signs on its authenticator, through the provider of -w, else \
-            SSH_SK_PROVIDER, else libfido2. A CA key held in ssh-agent (ssh-keygen -U) is not \
-            supported.
+            SSH_SK_PROVIDER, else libfido2. With -U the CA key is held by ssh-agent \
+            (SSH_AUTH_SOCK): -s names its public key, and the agent signs, as ssh-keygen -U.
             """
     )
 
@@ -97,7 +97,10 @@ struct CertSign: ParsableCommand {
     )
     var passphrase: String?
 
-    @Flag(name: .customShort("U"), help: "Not supported: keysmith does not sign with a CA key in ssh-agent.")
+    @Flag(
+        name: .customShort("U"),
+        help: "The CA key is in ssh-agent: -s names its public key, and the agent signs."
+    )
     var agent = false
 
     @OptionGroup var securityKey: SecurityKeyProviderOption
@@ -109,11 +112,6 @@ struct CertSign: ParsableCommand {
     var keys: [String]
 
     func validate() throws {
-        if self.agent {
-            throw ValidationError(
-                "A CA key in ssh-agent (-U) is not supported; give the CA's private key file with -s."
-            )
-        }
         guard !self.keys.isEmpty else { throw ValidationError("Give at least one public key file to certify.") }
         _ = try self.serialNumber()
         _ = try self.certificateOptions()
@@ -191,16 +189,27 @@ struct CertSign: ParsableCommand {
                 subjects.append((path, builder, comment, base + "-cert.pub"))
             }
 
-            let caPath = try signingKeyPath(expandTilde(self.caKey))
-            let (ca, _) = try loadPrivateKey(path: caPath, passphrase: self.passphrase)
-            let algorithm = try CertificateBuilder.signatureAlgorithm(
-                for: ca.publicKey,
-                requested: self.signatureAlgorithm
-            )
-            let signer =
-                ca.securityKey == nil
-                ? try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
-                : try keySigner(for: ca, provider: self.securityKey)
+            let signer: SSHKeySigner
+            let algorithm: String
+            if self.agent {
+                let caPath = expandTilde(self.caKey)
+                guard let (caKey, _) = loadPublicKeyLikeSSHAdd(caPath) else {
+                    throw Failure("cannot read the CA's public key from \(caPath)")
+                }
+                algorithm = try CertificateBuilder.signatureAlgorithm(for: caKey, requested: self.signatureAlgorithm)
+                signer = try agentSigner(for: caKey, algorithm: algorithm, named: caPath)
+            } else {
+                let caPath = try signingKeyPath(expandTilde(self.caKey))
+                let (ca, _) = try loadPrivateKey(path: caPath, passphrase: self.passphrase)
+                algorithm = try CertificateBuilder.signatureAlgorithm(
+                    for: ca.publicKey,
+                    requested: self.signatureAlgorithm
+                )
+                signer =
+                    ca.securityKey == nil
+                    ? try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
+                    : try keySigner(for: ca, provider: self.securityKey)
+            }
 
             var signed: [(certificate: SSHPublicKey, comment: String, output: String)] = []
             for subject in subjects {

@@ -152,10 +152,16 @@ private func agentSigner(publicKeyFile path: String) throws -> SSHKeySigner {
     guard let (key, _) = loadPublicKeyLikeSSHAdd(path) else {
         throw Failure("cannot read a public key from \(path)")
     }
+    let algorithm = key.plainKey.type == .rsa ? "rsa-sha2-512" : key.type.sshName
+    return try agentSigner(for: key, algorithm: algorithm, named: path)
+}
+
+/// A signer whose signatures ssh-agent (at `SSH_AUTH_SOCK`) makes with `key`, under
+/// `algorithm` (for RSA the flags ask for it), as ssh-keygen's `-U` signs.
+func agentSigner(for key: SSHPublicKey, algorithm: String, named path: String) throws -> SSHKeySigner {
     guard let socket = getenv("SSH_AUTH_SOCK").map({ String(cString: $0) }), !socket.isEmpty else {
         throw Failure("-U needs a running ssh-agent, and SSH_AUTH_SOCK is not set")
     }
-    let algorithm = key.plainKey.type == .rsa ? "rsa-sha2-512" : key.type.sshName
     return SSHKeySigner(publicKey: key) { (data) throws(SSHKeyError) in
         do {
             let agent = try SSHAgentClient(socketPath: socket)

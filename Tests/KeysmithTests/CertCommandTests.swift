@@ -349,7 +349,6 @@ struct CertCommandTests {
             (["-s", ca, "-I", "x", "-z", "18446744073709551616", pub], 64, "serial"),
             (["-s", ca, "-I", "x", "-n", "a,,b", pub], 64, "empty"),
             (["-s", ca, "-I", "x", "-t", "rsa-sha2-256", pub], 1, "rsa-sha2-256"),
-            (["-s", ca, "-I", "x", "-U", pub], 64, "ssh-agent"),
             (["-s", ca, pub], 64, "-I"),
             (["-s", ca, "-I", "x", dir.path("c-cert.pub")], 1, "c-cert.pub"),
         ]
@@ -367,6 +366,48 @@ struct CertCommandTests {
         let r = try keysmith("cert", "sign", "-s", ca, "-I", "x", pub, dir.path("garbage.pub"))
         #expect(r.status == 1)
         #expect(!FileManager.default.fileExists(atPath: dir.path("k-cert.pub")))
+    }
+
+    @Test(
+        "-U signs with a CA key ssh-agent holds, the same certificate as ssh-keygen -U",
+        arguments: [["ed25519"], ["rsa"], ["rsa", "-t", "rsa-sha2-256"], ["rsa", "-t", "ssh-rsa"], ["ecdsa"]]
+    )
+    func agentCA(_ variant: [String]) throws {
+        let dir = try TempDir()
+        let ca = dir.path("ca")
+        try #require(try keygen(["-q", "-t", variant[0], "-N", "", "-C", "agent ca", "-f", ca]).status == 0)
+        try #require(try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "user", "-f", dir.path("k")]).status == 0)
+        let agent = try SSHAgentFixture()
+        let socket = ["SSH_AUTH_SOCK": agent.socket]
+        _ = try runProcess("/usr/bin/ssh-add", ["-q", ca], environment: socket).checked("ssh-add")
+        // The private key is gone: only the agent can sign.
+        try FileManager.default.removeItem(atPath: ca)
+        let arguments = ["-U", "-I", "agent signed", "-n", "alice,bob", "-z", "9"] + Array(variant.dropFirst())
+        let (theirs, ours) = try Self.signBoth(
+            arguments,
+            key: dir.path("k"),
+            ca: ca + ".pub",
+            in: dir,
+            environment: socket
+        )
+        try #require(theirs.status == 0, "\(theirs)")
+        #expect(ours.status == 0, "\(ours)")
+        #expect(Self.signedLine(ours, side: "ours") == Self.signedLine(theirs, side: "theirs"))
+        #expect(try Self.listing(dir.path("ours/k-cert.pub")) == Self.listing(dir.path("theirs/k-cert.pub")))
+        #expect(
+            try Self.signedAfterNonce(dir.path("ours/k-cert.pub"))
+                == Self.signedAfterNonce(dir.path("theirs/k-cert.pub"))
+        )
+
+        // No agent: one sentence, nothing written.
+        try FileManager.default.removeItem(atPath: dir.path("ours/k-cert.pub"))
+        let alone = try runProcess(
+            keysmithPath,
+            ["cert", "sign", "-s", ca + ".pub"] + arguments + [dir.path("ours/k.pub")],
+            environment: ["SSH_AUTH_SOCK": ""]
+        )
+        #expect(alone.status == 1 && alone.stderr.contains("SSH_AUTH_SOCK"), "\(alone)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("ours/k-cert.pub")))
     }
 
     @Test("ssh logs in to sshd with keysmith's certificate; an expired one or one for another user is refused")
