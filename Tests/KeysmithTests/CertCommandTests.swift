@@ -416,7 +416,9 @@ struct CertCommandTests {
         let dir = try TempDir()
         let caPub = dir.path("ca.pub")
         try FileManager.default.copyItem(atPath: keys.ca("ecdsa256") + ".pub", toPath: caPub)
-        let sshd = try SSHDFixture(extraConfig: ["TrustedUserCAKeys \(caPub)"])
+        // RevokedKeys starts as an empty key list; a keysmith KRL replaces it below.
+        try dir.write("revoked", "")
+        let sshd = try SSHDFixture(extraConfig: ["TrustedUserCAKeys \(caPub)", "RevokedKeys \(dir.path("revoked"))"])
         _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-f", dir.path("id")]).checked("ssh-keygen")
 
         func signAndLogIn(_ arguments: [String]) throws -> ProcessResult {
@@ -438,5 +440,20 @@ struct CertCommandTests {
         #expect(otherUser.status != 0, "\(otherUser)")
         let hostCertificate = try signAndLogIn(["-h", "-n", sshd.user])
         #expect(hostCertificate.status != 0, "\(hostCertificate)")
+        let notYetValid = try signAndLogIn(["-n", sshd.user, "-V", "+1d:+2d"])
+        #expect(notYetValid.status != 0, "\(notYetValid)")
+        let outside = try signAndLogIn(["-n", sshd.user, "-O", "source-address=192.0.2.0/24"])
+        #expect(outside.status != 0, "\(outside)")
+        let inside = try signAndLogIn(["-n", sshd.user, "-O", "source-address=127.0.0.0/8,::1"])
+        #expect(inside.status == 0 && inside.stdout == "in\n", "\(inside)")
+
+        // A keysmith KRL revoking serial 77 of this CA, through sshd's RevokedKeys.
+        try dir.write("spec", "serial: 77\n")
+        _ = try keysmith("krl", "create", "-f", dir.path("revoked"), "-s", caPub, dir.path("spec"))
+            .checked("keysmith krl create")
+        let revoked = try signAndLogIn(["-n", sshd.user, "-z", "77"])
+        #expect(revoked.status != 0, "\(revoked)")
+        let another = try signAndLogIn(["-n", sshd.user, "-z", "78"])
+        #expect(another.status == 0 && another.stdout == "in\n", "\(another)\n\(sshd.log)")
     }
 }
