@@ -29,7 +29,7 @@ public struct CertificateValidity: Sendable, Hashable {
     public init(parsing text: String, now: Int64) throws(SSHKeyError) {
         func invalid(_ why: String) -> SSHKeyError { SSHKeyError(.invalidParameter, why) }
         if text.hasPrefix("+") && !text.contains(":") {
-            guard let seconds = Self.convtime(text.dropFirst()) else {
+            guard let seconds = OpenSSHDuration.seconds(text.dropFirst()) else {
                 throw invalid("invalid relative certificate life \(text)")
             }
             // ssh-keygen backdates by up to a minute for hosts with poorly synchronised clocks.
@@ -68,7 +68,7 @@ public struct CertificateValidity: Sendable, Hashable {
 
     /// parse_relative_time: `+TIME` or `-TIME` from now.
     private static func relative(_ s: Substring, now: Int64) throws(SSHKeyError) -> UInt64 {
-        guard let seconds = convtime(s.dropFirst()) else {
+        guard let seconds = OpenSSHDuration.seconds(s.dropFirst()) else {
             throw SSHKeyError(.invalidParameter, "invalid relative certificate time \(s)")
         }
         if s.hasPrefix("-") {
@@ -86,41 +86,5 @@ public struct CertificateValidity: Sendable, Hashable {
             throw SSHKeyError(.invalidParameter, "invalid certificate time \(s): not a hexadecimal number")
         }
         return value
-    }
-
-    /// misc.c `convtime`: a sum of decimal numbers, each optionally followed by s, m, h, d
-    /// or w (any case), at most INT_MAX seconds; nil when malformed.
-    static func convtime(_ s: Substring) -> Int64? {
-        let limit = Int64(Int32.max)
-        var total: Int64 = 0
-        var rest = Array(s.utf8)[...]
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let digits = rest.prefix { (0x30...0x39).contains($0) }
-            guard !digits.isEmpty else { return nil }
-            var value: Int64 = 0
-            for d in digits {
-                value = value * 10 + Int64(d - 0x30)
-                if value > limit { return nil }
-            }
-            rest = rest.dropFirst(digits.count)
-            var multiplier: Int64 = 1
-            if let unit = rest.first {
-                switch unit | 0x20 {
-                case UInt8(ascii: "s"): multiplier = 1
-                case UInt8(ascii: "m"): multiplier = 60
-                case UInt8(ascii: "h"): multiplier = 3600
-                case UInt8(ascii: "d"): multiplier = 86400
-                case UInt8(ascii: "w"): multiplier = 604800
-                default: return nil
-                }
-                rest = rest.dropFirst()
-            }
-            guard value <= limit / multiplier else { return nil }
-            value *= multiplier
-            guard total <= limit - value else { return nil }
-            total += value
-        }
-        return total
     }
 }

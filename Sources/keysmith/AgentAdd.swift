@@ -55,7 +55,7 @@ struct AgentAdd: ParsableCommand {
         let agent = try connectToAgent()
         var constraints = SSHAgentConstraints(confirm: self.confirm)
         if let lifetime = self.lifetime {
-            guard let seconds = convertTime(lifetime), seconds <= Int(UInt32.max) else {
+            guard let seconds = OpenSSHDuration.seconds(lifetime) else {
                 printError("Invalid lifetime")
                 throw ExitCode(1)
             }
@@ -194,40 +194,4 @@ struct AgentKeyAdder {
         if let lifetime = self.constraints.lifetime { printError("Lifetime set to \(lifetime) seconds") }
         if self.constraints.confirm { printError("The user must confirm each use of the key") }
     }
-}
-
-/// misc.c's convtime: a number of seconds, or numbers each followed by s, m, h, d or w
-/// (either case), added up ("1h30m"); nil for anything else, or an empty string.
-func convertTime(_ text: String) -> Int? {
-    guard !text.isEmpty else { return nil }
-    var total = 0
-    var digits = ""
-    for c in text {
-        if let d = c.wholeNumberValue, c.isASCII {
-            digits.append(Character(String(d)))
-            continue
-        }
-        let multiplier: Int
-        switch c {
-        case "s", "S": multiplier = 1
-        case "m", "M": multiplier = 60
-        case "h", "H": multiplier = 3600
-        case "d", "D": multiplier = 86400
-        case "w", "W": multiplier = 604800
-        default: return nil
-        }
-        guard let n = Int(digits) else { return nil }
-        let (product, o1) = n.multipliedReportingOverflow(by: multiplier)
-        let (sum, o2) = total.addingReportingOverflow(product)
-        guard !o1, !o2, sum <= Int(Int32.max) else { return nil }
-        total = sum
-        digits = ""
-    }
-    if !digits.isEmpty {
-        guard let n = Int(digits) else { return nil }
-        let (sum, overflow) = total.addingReportingOverflow(n)
-        guard !overflow, sum <= Int(Int32.max) else { return nil }
-        total = sum
-    }
-    return total
 }

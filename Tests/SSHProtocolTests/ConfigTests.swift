@@ -150,6 +150,7 @@ struct ConfigTests {
             ("StrictHostKeyChecking=maybe", "expected yes, accept-new, no, off or ask"),
             ("BatchMode=sometimes", "expected yes or no"),
             ("ConnectTimeout=soon", "a number of seconds"),
+            ("ConnectTimeout=999999999999999w", "a number of seconds"),
             ("PreferredAuthentications=gssapi-with-mic", "publickey, keyboard-interactive or password"),
             ("IdentityFile=%z", "unknown token %z"),
             ("Host=x", "not allowed on the command line"),

@@ -419,30 +419,7 @@ public struct SSHConfig: Sendable {
     static func parseTimeout(_ line: Line) throws(SSHProtocolError) -> Double? {
         let text = line.arguments[0].lowercased()
         if text == "none" { return nil }
-        var total = 0
-        var digits = ""
-        for c in text {
-            if c.isASCII && c.isNumber {
-                digits.append(c)
-                continue
-            }
-            let unit: Int
-            switch c {
-            case "s": unit = 1
-            case "m": unit = 60
-            case "h": unit = 3600
-            case "d": unit = 86400
-            case "w": unit = 604800
-            default: throw badValue(line, "a number of seconds")
-            }
-            guard let n = Int(digits) else { throw badValue(line, "a number of seconds") }
-            total += n * unit
-            digits = ""
-        }
-        if !digits.isEmpty {
-            guard let n = Int(digits) else { throw badValue(line, "a number of seconds") }
-            total += n
-        }
+        guard let total = OpenSSHDuration.seconds(text) else { throw badValue(line, "a number of seconds") }
         guard total > 0 && total <= 86400 * 365 else { throw badValue(line, "a positive number of seconds") }
         return Double(total)
     }
