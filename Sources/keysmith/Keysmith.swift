@@ -45,6 +45,9 @@ struct Keysmith: ParsableCommand {
     /// commands read or make a private key, and the two system calls cost nothing measurable.
     static func main() {
         ProcessHardening.disableCoreDumps()
+        if let link = OpenSSHLink(programPath: CommandLine.arguments.first ?? "") {
+            link.runAndExit(Array(CommandLine.arguments.dropFirst()))
+        }
         Self.main(splittingJoinedValues(Array(CommandLine.arguments.dropFirst())))
     }
 }
