@@ -104,13 +104,13 @@ lint:
 # representative share; KEYSMITH_TEST_TIER=full runs everything (docs/testing.md).
 test: deps lint
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors $(SWIFT_FLAGS)
-	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	scripts/run-tests.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 FULL_FUZZ_SECONDS ?= 60
 test-full: deps lint
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors $(SWIFT_FLAGS)
-	KEYSMITH_TEST_TIER=full $(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	KEYSMITH_TEST_TIER=full scripts/run-tests.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	$(MAKE) fuzz FUZZ_SECONDS=$(FULL_FUZZ_SECONDS)
 
 # Fuzzing (docs/fuzzing.md). The targets exist only when KEYSMITH_FUZZ is set, in their own
