@@ -133,12 +133,21 @@ extension SFTPAuthorizedKeysStore {
                 missing.append(p)
                 p = Self.parent(p)
             }
+            var created = false
             for directory in missing.reversed() {
-                try sftp.makeDirectory(directory, permissions: 0o700)
+                do {
+                    try sftp.makeDirectory(directory, permissions: 0o700)
+                } catch {
+                    // Another deploy (over the shell or SFTP) made it since the stat above:
+                    // sftp-server answers MKDIR of an existing directory with a bare failure.
+                    guard try sftp.stat(directory)?.isDirectory == true else { throw error }
+                    continue
+                }
+                created = true
                 // The server's umask may have cleared bits; say exactly 0700.
                 try sftp.setPermissions(directory, 0o700)
             }
-            if !missing.isEmpty { result.created.append(self.directory) }
+            if created { result.created.append(self.directory) }
             for (mode, path) in unsafe {
                 guard let permissions = try sftp.stat(path)?.permissions else { continue }
                 try sftp.setPermissions(path, permissions & 0o7755)
