@@ -208,6 +208,29 @@ struct SSHKeygenSignatureLinkTests {
         )
     }
 
+    @Test("keysmith match-principals prints what ssh-keygen -Y match-principals prints, and exits 1 for none")
+    func keysmithMatchPrincipals() throws {
+        let s = try SignedMessage()
+        let line = try s.key("id", ["-t", "ed25519"])
+        try s.dir.write("allowed", "*@example.com,!mallory@example.com \(line)\nalice@example.com \(line)\n")
+        try s.dir.write("malformed", "alice@example.com broken\n")
+        for principal in ["alice@example.com", "bob@example.com"] {
+            let ours = try keysmith("match-principals", "-f", s.path("allowed"), "-I", principal)
+            let theirs = try keygen(["-Y", "match-principals", "-f", s.path("allowed"), "-I", principal])
+            #expect(ours.status == 0, "\(ours)")
+            #expect(ours.stdout == theirs.stdout)
+            #expect(!ours.stdout.isEmpty)
+        }
+        let none = try keysmith("match-principals", "-f", s.path("allowed"), "-I", "mallory@example.com")
+        #expect(none.status == 1)
+        #expect(none.stdout == "")
+        #expect(none.stderr == "No principal matched.\n")
+        let malformed = try keysmith("match-principals", "-f", s.path("malformed"), "-I", "alice@example.com")
+        #expect(malformed.status == 1)
+        #expect(malformed.stderr.contains("malformed:1: missing key"), "\(malformed)")
+        #expect(malformed.stderr.hasSuffix("No principal matched.\n"))
+    }
+
     @Test("missing arguments, missing files, unknown options and operations")
     func commandLineErrors() throws {
         let link = try KeygenSignatureLink()
