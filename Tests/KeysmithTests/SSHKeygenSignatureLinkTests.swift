@@ -238,6 +238,7 @@ struct SSHKeygenSignatureLinkTests {
         let line = try s.key("id", ["-t", "ed25519"])
         let sig = try s.sign("id", to: "msg.sig")
         try s.dir.write("allowed", "alice@example.com \(line)\n")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "secret", "-f", s.path("locked")]).checked("ssh-keygen")
         try s.dir.write("garbage.sig", "not a signature\n")
         try s.dir.write("nofooter.sig", "-----BEGIN SSH SIGNATURE-----\nAAAA\n")
         let allowed = s.path("allowed")
@@ -270,6 +271,9 @@ struct SSHKeygenSignatureLinkTests {
             ["-Y", "sign", "-f", s.path("id"), "-n", "git", "-O", "hashalg=sha1", "-"],
             ["-Y", "sign", "-f", s.path("id"), "-n", "git", "-O", "verify-time=20200101", "-"],
             ["-Y", "sign", "-U", "-f", s.path("id.pub"), "-n", "git", "-"],
+            // An encrypted key: the right passphrase signs (the same Ed25519 bytes), a wrong one is fatal.
+            ["-Y", "sign", "-f", s.path("locked"), "-P", "secret", "-n", "git"],
+            ["-Y", "sign", "-f", s.path("locked.pub"), "-P", "wrong", "-n", "git"],
             ["-Y", "frobnicate", "-f", allowed],
         ]
         for arguments in lines {
