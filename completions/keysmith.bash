@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|agent|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|match-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|agent|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve krl agent help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals match-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve krl agent help' -- "${cur}"))
         ;;
     esac
 }
@@ -491,6 +491,24 @@ _keysmith_find-principals() {
         return
         ;;
     '-O')
+        return
+        ;;
+    esac
+}
+
+_keysmith_match-principals() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f -I)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f')
+        return
+        ;;
+    '-I')
         return
         ;;
     esac

@@ -103,7 +103,15 @@ public struct AllowedSigners: Sendable {
         namespace: String,
         time: UInt64 = AllowedSigners.currentTime()
     ) throws(SSHKeyError) -> Entry {
-        try self.search(key, principal: principal, namespace: namespace, time: time).entry
+        var refusals: [String] = []
+        return try self.search(
+            key,
+            principal: principal,
+            namespace: namespace,
+            time: time,
+            openSSH: false,
+            diagnostics: &refusals
+        ).entry
     }
 
     /// The principals of the first line that allows `key` at `time`, whatever the namespace
@@ -116,7 +124,15 @@ public struct AllowedSigners: Sendable {
         for key: SSHPublicKey,
         time: UInt64 = AllowedSigners.currentTime()
     ) throws(SSHKeyError) -> [String] {
-        let (entry, certificatePrincipals) = try self.search(key, principal: nil, namespace: nil, time: time)
+        var refusals: [String] = []
+        let (entry, certificatePrincipals) = try self.search(
+            key,
+            principal: nil,
+            namespace: nil,
+            time: time,
+            openSSH: false,
+            diagnostics: &refusals
+        )
         if let certificatePrincipals { return certificatePrincipals }
         return Self.splitPrincipals(entry.principals)
     }
@@ -134,42 +150,132 @@ public struct AllowedSigners: Sendable {
     /// The current time in seconds since the epoch.
     public static func currentTime() -> UInt64 { UInt64(max(0, time(nil))) }
 
-    // MARK: Searching
+    // MARK: As OpenSSH 9.2's ssh-keygen
 
-    /// sshsig.c `check_allowed_keys_line` over each line in turn: the line that allows the
-    /// key and, for a certificate without a principal asked for, its principals the line allows.
-    private func search(
+    /// What sshsig.c's search of the file gives and says, as OpenSSH 9.2's ssh-keygen runs
+    /// it (keysmith's `ssh-keygen` link prints ``diagnostics`` as ssh-keygen's error lines).
+    public struct OpenSSHSearch: Sendable, Hashable {
+        /// The line that allowed the key, nil when none did.
+        public var entry: Entry?
+        /// The principals find-principals prints: for a certificate allowed by a
+        /// `cert-authority` line those sshsig.c `cert_filter_principals` finds, else the
+        /// line's principals field as written, split at commas up to the first empty name.
+        public var principals: [String]
+        /// sshsig.c's error lines, in order, without the program name.
+        public var diagnostics: [String]
+    }
+
+    /// sshsig.c `sshsig_check_allowed_keys` (`principal` given, for -Y verify) or
+    /// `sshsig_find_principals` (`principal` and `namespace` nil) exactly as OpenSSH 9.2 does
+    /// it: every line is tried in order, and a line that is malformed or refuses the key is
+    /// reported in sshsig.c's words and skipped (keysmith's own ``authorize(_:principal:namespace:time:)``
+    /// stops at the first malformed line it reaches, and explains refusals in its own words).
+    public func openSSHSearch(
         _ key: SSHPublicKey,
         principal: String?,
         namespace: String?,
         time: UInt64
+    ) -> OpenSSHSearch {
+        var result = OpenSSHSearch(entry: nil, principals: [], diagnostics: [])
+        do {
+            let (entry, certificatePrincipals) = try self.search(
+                key,
+                principal: principal,
+                namespace: namespace,
+                time: time,
+                openSSH: true,
+                diagnostics: &result.diagnostics
+            )
+            result.entry = entry
+            result.principals = certificatePrincipals ?? Self.splitPrincipals(entry.principals)
+        } catch {
+            // The diagnostics say why; sshsig.c reports nothing more.
+        }
+        return result
+    }
+
+    /// sshsig.c `sshsig_match_principals` (ssh-keygen -Y match-principals): the principals
+    /// field, as written, of every line whose principals match `principal`, in order.
+    /// - Throws: `.invalidFormat` naming the first such line that is malformed (sshsig.c
+    ///   stops there); `.notAllowed` when no line matches.
+    public func matchPrincipals(_ principal: String) throws(SSHKeyError) -> [String] {
+        var found: [String] = []
+        for (i, line) in self.lines.enumerated() {
+            if let entry = try self.parse(line, number: i + 1, requiredPrincipal: principal) {
+                found.append(entry.principals)
+            }
+        }
+        guard !found.isEmpty else {
+            throw SSHKeyError(
+                .notAllowed,
+                "\(self.path) has no line for the principal \"\(printable(principal.utf8))\""
+            )
+        }
+        return found
+    }
+
+    // MARK: Searching
+
+    /// sshsig.c `check_allowed_keys_line` over each line in turn: the line that allows the
+    /// key and, for a certificate without a principal asked for, its principals the line allows.
+    ///
+    /// Without `openSSH` it is keysmith's search: a malformed line reached stops it, and a
+    /// refusal is explained in keysmith's words. With it, it is OpenSSH 9.2's: each refusal
+    /// and malformed line is appended to `diagnostics` in sshsig.c's words and the search goes on.
+    private func search(
+        _ key: SSHPublicKey,
+        principal: String?,
+        namespace: String?,
+        time: UInt64,
+        openSSH: Bool,
+        diagnostics refusals: inout [String]
     ) throws(SSHKeyError) -> (entry: Entry, certificatePrincipals: [String]?) {
-        var refusals: [String] = []
         var certificateAuthorityLine: Int?
         for (i, line) in self.lines.enumerated() {
-            guard let entry = try self.parse(line, number: i + 1, requiredPrincipal: principal) else { continue }
+            let parsed: Entry?
+            do {
+                parsed = try self.parse(line, number: i + 1, requiredPrincipal: principal)
+            } catch {
+                guard openSSH else { throw error }
+                refusals.append(error.message)
+                continue
+            }
+            guard let entry = parsed else { continue }
             let at = "\(self.path):\(entry.lineNumber)"
             var certificatePrincipals: [String]? = nil
             if entry.options.certificateAuthority {
                 if certificateAuthorityLine == nil { certificateAuthorityLine = entry.lineNumber }
                 guard let certificate = key.certificate, certificate.signatureKey == entry.publicKey else { continue }
                 if let principal {
-                    do {
-                        try certificate.checkAuthority(
-                            kind: .user,
-                            name: .principal(principal),
-                            requirePrincipal: true,
-                            at: time
-                        )
-                    } catch {
-                        refusals.append("\(at): certificate not authorized: \(error.message)")
+                    let name = SSHCertificate.RequiredName.principal(principal)
+                    if let failure = certificate.authorityFailure(
+                        kind: .user,
+                        name: name,
+                        requirePrincipal: true,
+                        at: time
+                    ) {
+                        // keysmith's sentence names the certificate's principals or times; sshsig.c gives sshkey.c's reason.
+                        var why = failure.openSSHReason
+                        if !openSSH {
+                            do {
+                                try certificate.checkAuthority(
+                                    kind: .user,
+                                    name: name,
+                                    requirePrincipal: true,
+                                    at: time
+                                )
+                            } catch {
+                                why = error.message
+                            }
+                        }
+                        refusals.append("\(at): certificate not authorized: \(why)")
                         continue
                     }
                 } else {
                     do {
                         certificatePrincipals = try Self.filterPrincipals(entry.principals, of: certificate, at: time)
                     } catch {
-                        refusals.append("\(at): \(error.message)")
+                        refusals.append(openSSH ? "\(at): no valid principals found" : "\(at): \(error.message)")
                         continue
                     }
                 }

@@ -19,6 +19,29 @@ extension SSHCertificate {
         case host(String)
     }
 
+    /// Why ``checkAuthority(kind:name:requirePrincipal:at:)`` refuses a certificate: one
+    /// case per refusal of sshkey.c `sshkey_cert_check_authority`, in its order.
+    public enum AuthorityFailure: Sendable, Hashable {
+        case wrongKind(wanted: Kind)
+        case notYetValid
+        case expired
+        case noPrincipals
+        case principalNotListed(String)
+        case hostNotListed(String)
+
+        /// The reason sshkey_cert_check_authority gives, word for word (what ssh-keygen and
+        /// sshd print after "certificate not authorized: ").
+        public var openSSHReason: String {
+            switch self {
+            case .wrongKind(let wanted): "Certificate invalid: not a \(wanted.label) certificate"
+            case .notYetValid: "Certificate invalid: not yet valid"
+            case .expired: "Certificate invalid: expired"
+            case .noPrincipals: "Certificate lacks principal list"
+            case .principalNotListed, .hostNotListed: "Certificate invalid: name is not a listed principal"
+            }
+        }
+    }
+
     /// sshkey.c `sshkey_cert_check_authority`: whether this certificate may be used, at
     /// `time` (seconds since the epoch), as a certificate of `kind`, for `name`.
     ///
@@ -32,32 +55,43 @@ extension SSHCertificate {
         requirePrincipal: Bool,
         at time: UInt64
     ) throws(SSHKeyError) {
-        func refuse(_ why: String) -> SSHKeyError { SSHKeyError(.notAllowed, "the certificate \(why)") }
-        guard self.kind == wanted else {
-            throw refuse("is a \(self.kind.label) certificate, not a \(wanted.label) certificate")
+        guard
+            let failure = self.authorityFailure(kind: wanted, name: name, requirePrincipal: requirePrincipal, at: time)
+        else { return }
+        let why: String
+        switch failure {
+        case .wrongKind: why = "is a \(self.kind.label) certificate, not a \(wanted.label) certificate"
+        case .notYetValid: why = "is not valid until \(Self.formatTime(self.validAfter))"
+        case .expired: why = "expired at \(Self.formatTime(self.validBefore))"
+        case .noPrincipals: why = "lists no principals"
+        case .principalNotListed(let principal):
+            why = "is not valid for \"\(principal)\": its principals are \(self.principalList)"
+        case .hostNotListed(let host):
+            why = "is not valid for the host \"\(host)\": its principals are \(self.principalList)"
         }
-        if time < self.validAfter {
-            throw refuse("is not valid until \(Self.formatTime(self.validAfter))")
-        }
-        if time >= self.validBefore {
-            throw refuse("expired at \(Self.formatTime(self.validBefore))")
-        }
-        if self.principals.isEmpty {
-            if requirePrincipal { throw refuse("lists no principals") }
-            return
-        }
+        throw SSHKeyError(.notAllowed, "the certificate \(why)")
+    }
+
+    /// The first check of ``checkAuthority(kind:name:requirePrincipal:at:)`` this
+    /// certificate fails, or nil when it may be used.
+    public func authorityFailure(
+        kind wanted: Kind,
+        name: RequiredName,
+        requirePrincipal: Bool,
+        at time: UInt64
+    ) -> AuthorityFailure? {
+        guard self.kind == wanted else { return .wrongKind(wanted: wanted) }
+        if time < self.validAfter { return .notYetValid }
+        if time >= self.validBefore { return .expired }
+        if self.principals.isEmpty { return requirePrincipal ? .noPrincipals : nil }
         switch name {
         case .none:
-            return
+            return nil
         case .principal(let principal):
-            guard self.principals.contains(principal) else {
-                throw refuse("is not valid for \"\(principal)\": its principals are \(self.principalList)")
-            }
+            return self.principals.contains(principal) ? nil : .principalNotListed(principal)
         case .host(let host):
             let matched = self.principals.contains { HostPattern.matches(host.utf8, glob: $0.utf8) }
-            guard matched else {
-                throw refuse("is not valid for the host \"\(host)\": its principals are \(self.principalList)")
-            }
+            return matched ? nil : .hostNotListed(host)
         }
     }
 

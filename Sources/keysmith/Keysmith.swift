@@ -28,6 +28,7 @@ struct Keysmith: ParsableCommand {
             Sign.self,
             Verify.self,
             FindPrincipals.self,
+            MatchPrincipals.self,
             CheckNoValidate.self,
             Cert.self,
             CopyID.self,
