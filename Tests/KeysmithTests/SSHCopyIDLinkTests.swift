@@ -150,6 +150,26 @@ struct SSHCopyIDLinkTests {
         #expect(try s.sshd.sshLogin(identity: other).status == 0)
     }
 
+    @Test("-s: installed over SFTP where ssh-copy-id -s installs it; ssh logs in")
+    func sftp() throws {
+        let s = try Setup()
+        let line = try readText(s.key + ".pub")
+        let r = try s.both(["-s"] + s.connection + ["-i", s.key, "\(s.sshd.user)@\(s.sshd.host)"], from: "")
+        #expect(r.ours.status == 0 && r.theirs.status == 0, "ours \(r.ours)\ntheirs \(r.theirs)")
+        // The script runs two sftp batches, and sftp echoes each command on stdout ("sftp> put
+        // SCRATCH/authorized_keys …", its scratch folder named at random); keysmith runs no
+        // batch. Everything else is the same, line for line.
+        let theirOut = r.theirs.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("sftp> ") }
+        #expect(r.ours.stdout.split(separator: "\n", omittingEmptySubsequences: false) == theirOut, "\(r.ours)")
+        #expect(r.ours.stdout.contains("\"sftp -p '\(s.sshd.port)'"), "\(r.ours)")
+        #expect(r.ourFile == line && r.theirFile == line)
+        let ours = r.ours.stderr.split(separator: "\n")
+        let theirs = r.theirs.stderr.split(separator: "\n").filter { $0.hasPrefix("/usr/bin/ssh-copy-id: ") }
+        #expect(ours == theirs, "ours \(r.ours)\ntheirs \(r.theirs)")
+        #expect(try s.sshd.sshLogin(identity: s.key).status == 0)
+    }
+
     @Test("-n: the keys that would be added, nothing written; -n -f likewise")
     func dryRun() throws {
         let s = try Setup()
