@@ -233,6 +233,27 @@ struct SSHCopyIDLinkTests {
         #expect(try s.expectSame(s.connection + ["-i", s.key, host]).result.status == 1)
     }
 
+    @Test("a host nobody listens on: the script's ERROR line between blank lines, exit 1, in ssh's words or keysmith's")
+    func unreachable() throws {
+        let s = try Setup()
+        let port = try SSHDFixture.freePort()
+        let r = try s.both(["-p", String(port), "-i", s.key, "\(s.sshd.user)@\(s.sshd.host)"])
+        #expect(r.ours.status == 1 && r.theirs.status == 1, "ours \(r.ours)\ntheirs \(r.theirs)")
+        #expect(r.ours.stdout == r.theirs.stdout)
+        // What follows "ERROR: " is the client's own sentence: ssh's "ssh: connect to host …:
+        // Connection refused" (ended by CR LF, as ssh's log lines are), keysmith's naming the
+        // host and the refusal.
+        func shape(_ text: String) -> [String] {
+            text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+                .map {
+                    $0.hasPrefix("/usr/bin/ssh-copy-id: ERROR: ") ? "ERROR" : String($0)
+                }
+        }
+        #expect(shape(r.ours.stderr) == shape(r.theirs.stderr), "ours \(r.ours)\ntheirs \(r.theirs)")
+        #expect(r.ours.stderr.contains("ERROR: ") && r.ours.stderr.lowercased().contains("refused"), "\(r.ours)")
+        #expect(r.ourFile == nil && r.theirFile == nil)
+    }
+
     @Test("an -o option keysmith's client does not implement is refused in one sentence, exit 1, nothing written")
     func refusedOption() throws {
         let s = try Setup()
