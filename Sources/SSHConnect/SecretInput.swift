@@ -54,61 +54,18 @@ public enum SecretInput {
         return true
     }
 
-    /// Reads a secret from the controlling terminal with echo off.
+    /// Reads a secret from the controlling terminal with echo off (``TerminalLine``: the
+    /// terminal is left as it was, whatever signal arrives).
     /// - Returns: nil when there is no terminal to ask.
     public static func readHidden(prompt: String) -> SecureBytes? {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var old = termios()
-        let haveTermios = tcgetattr(fd, &old) == 0
-        if haveTermios {
-            var quiet = old
-            quiet.c_lflag &= ~tcflag_t(ECHO | ECHONL)
-            quiet.c_lflag |= tcflag_t(ICANON)
-            _ = tcsetattr(fd, TCSAFLUSH, &quiet)
-        }
-        defer {
-            if haveTermios { _ = tcsetattr(fd, TCSAFLUSH, &old) }
-        }
-        let promptBytes = Array(prompt.utf8)
-        _ = promptBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let buffer = SecureBytes(count: 1024)
-        var length = 0
-        let ok = buffer.withUnsafeMutableBytes { p -> Bool in
-            var byte: UInt8 = 0
-            while true {
-                let n = read(fd, &byte, 1)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return length > 0 }
-                if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return true }
-                if length < p.count {
-                    p[length] = byte
-                    length += 1
-                }
-            }
-        }
-        let nl: [UInt8] = [UInt8(ascii: "\n")]
-        _ = nl.withUnsafeBytes { write(fd, $0.baseAddress, 1) }
-        guard ok || length == 0 else { return nil }
-        return buffer.slice(0..<length)
+        TerminalLine.ask(prompt: prompt, echo: false)?.line
     }
 
-    /// Asks a question on /dev/tty with echo on (ssh's RP_ECHO), nil without a terminal.
+    /// Asks a question on /dev/tty with echo on (ssh's RP_ECHO), nil without a terminal or
+    /// when the terminal's input ended before anything was typed.
     public static func readVisible(prompt: String) -> String? {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        _ = Array(prompt.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
-            if byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
-        }
-        return String(decoding: line, as: UTF8.self)
+        guard let (line, endOfFile) = TerminalLine.ask(prompt: prompt, echo: true), !(endOfFile && line.isEmpty)
+        else { return nil }
+        return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

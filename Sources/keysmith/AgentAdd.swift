@@ -94,6 +94,8 @@ struct AgentKeyAdder {
     let constraints: SSHAgentConstraints
     let securityKeyProvider: String
     let quiet: Bool
+    /// Add no certificate beside a key (ssh-add -k).
+    var keyOnly = false
     private var lastPassphrase: SecureBytes?
 
     init(agent: SSHAgentClient, constraints: SSHAgentConstraints, securityKeyProvider: String, quiet: Bool) {
@@ -114,6 +116,23 @@ struct AgentKeyAdder {
             return false
         }
         defer { secureWipe(&contents) }
+        return self.add(contents: contents, path: path)
+    }
+
+    /// Adds the private key read from standard input, named `(stdin)` as ssh-add names it
+    /// (no permission check and no certificate: there is no file beside it).
+    mutating func addStandardInput() -> Bool {
+        var contents: [UInt8]
+        do { contents = try readStandardInput() } catch {
+            printError("Error loading key \"(stdin)\": \((error as? Failure)?.message ?? "\(error)")")
+            return false
+        }
+        defer { secureWipe(&contents) }
+        return self.add(contents: contents, path: "(stdin)", certificate: false)
+    }
+
+    /// Adds the key `contents` hold, named `path`, then `path`-cert.pub unless `certificate` is false.
+    private mutating func add(contents: [UInt8], path: String, certificate: Bool = true) -> Bool {
         guard let key = self.decode(contents, path: path) else { return false }
         let comment = key.comment.isEmpty ? path : key.comment
         var constraints = self.constraints
@@ -126,7 +145,9 @@ struct AgentKeyAdder {
         } catch {
             printError("Could not add identity \"\(path)\": \(agentErrorText(error))")
         }
-        self.addCertificate(of: key, path: path, comment: comment, constraints: constraints)
+        if certificate && !self.keyOnly {
+            self.addCertificate(of: key, path: path, comment: comment, constraints: constraints)
+        }
         return added
     }
 

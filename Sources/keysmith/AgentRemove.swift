@@ -42,42 +42,45 @@ struct AgentRemove: ParsableCommand {
             return
         }
         var failed = false
-        for path in self.keys where !self.remove(path, agent: agent) { failed = true }
+        for path in self.keys where !removeKeyFile(path, agent: agent, quiet: self.quiet) { failed = true }
         if failed { throw ExitCode(1) }
     }
+}
 
-    /// ssh-add's delete_file: the key, then PATH-cert.pub when there is one.
-    private func remove(_ path: String, agent: SSHAgentClient) -> Bool {
-        guard let (key, comment) = loadPublicKeyLikeSSHAdd(path) else {
-            // printf, so standard output, as ssh-add.
-            writeOut("Bad key file \(path): No such file or directory\n")
-            return false
-        }
-        var removed = self.removeOne(key, comment: comment, path: path, agent: agent)
-        let certificatePath = path + "-cert.pub"
-        guard KeyFileIO.fileExists(certificatePath) else { return removed }
-        guard let (certificate, certificateComment) = loadPublicKeyLikeSSHAdd(certificatePath) else {
-            printError("Failed to load certificate \"\(certificatePath)\": invalid format")
-            return removed
-        }
-        guard certificate.plainKey == key.plainKey else {
-            printError("Certificate \(certificatePath) does not match private key \(path)")
-            return false
-        }
-        if self.removeOne(certificate, comment: certificateComment, path: certificatePath, agent: agent) {
-            removed = true
-        }
+/// ssh-add's delete_file: the key, then PATH-cert.pub when there is one (unless `keyOnly`,
+/// ssh-add -k); false when nothing was removed.
+func removeKeyFile(_ path: String, agent: SSHAgentClient, quiet: Bool, keyOnly: Bool = false) -> Bool {
+    guard let (key, comment) = loadPublicKeyLikeSSHAdd(path) else {
+        // printf, so standard output, as ssh-add.
+        writeOut("Bad key file \(path): No such file or directory\n")
+        return false
+    }
+    var removed = removeAgentKey(key, comment: comment, path: path, agent: agent, quiet: quiet)
+    if keyOnly { return removed }
+    let certificatePath = path + "-cert.pub"
+    guard KeyFileIO.fileExists(certificatePath) else { return removed }
+    guard let (certificate, certificateComment) = loadPublicKeyLikeSSHAdd(certificatePath) else {
+        printError("Failed to load certificate \"\(certificatePath)\": invalid format")
         return removed
     }
-
-    private func removeOne(_ key: SSHPublicKey, comment: String, path: String, agent: SSHAgentClient) -> Bool {
-        do {
-            try agent.removeIdentity(key)
-        } catch {
-            printError("Could not remove identity \"\(path)\": \(agentErrorText(error))")
-            return false
-        }
-        if !self.quiet { printError("Identity removed: \(path) \(key.type.displayName) (\(comment))") }
-        return true
+    guard certificate.plainKey == key.plainKey else {
+        printError("Certificate \(certificatePath) does not match private key \(path)")
+        return false
     }
+    if removeAgentKey(certificate, comment: certificateComment, path: certificatePath, agent: agent, quiet: quiet) {
+        removed = true
+    }
+    return removed
+}
+
+/// ssh-add's delete_one: removes `key`, reporting it as `path`'s.
+func removeAgentKey(_ key: SSHPublicKey, comment: String, path: String, agent: SSHAgentClient, quiet: Bool) -> Bool {
+    do {
+        try agent.removeIdentity(key)
+    } catch {
+        printError("Could not remove identity \"\(path)\": \(agentErrorText(error))")
+        return false
+    }
+    if !quiet { printError("Identity removed: \(path) \(key.type.displayName) (\(comment))") }
+    return true
 }

@@ -120,7 +120,7 @@ public struct SSHConfig: Sendable {
     public init() {}
 
     /// The keywords whose values keysmith reads (lowercased).
-    static let knownKeywords: Set<String> = [
+    public static let knownKeywords: Set<String> = [
         "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
         "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
         "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
