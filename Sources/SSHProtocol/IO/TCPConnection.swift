@@ -6,8 +6,22 @@ import Darwin
 
 /// One non-blocking TCP socket: connected with a time limit, then read, written and
 /// polled by ``SSHClient``'s loop. Owns its descriptor and closes it once.
+///
+/// It may also be any connected stream socket handed over by an ``SSHByteStream`` (the end
+/// of a socketpair whose other end a ProxyCommand or a jump host's tunnel serves); closing
+/// it then lets that stream release what serves it.
 final class TCPConnection {
     private var fd: Int32
+    private var stream: SSHByteStream?
+
+    /// The descriptor, for a poll(2) over several (a jump host's tunnel relay).
+    var descriptor: Int32 { self.fd }
+
+    /// Takes over `stream`'s socket.
+    init(adopting stream: SSHByteStream) {
+        self.fd = stream.takeDescriptor()
+        self.stream = stream
+    }
 
     /// `host:port`, or `[host]:port` for an IPv6 literal.
     static func describe(host: String, port: Int) -> String {
@@ -136,6 +150,8 @@ final class TCPConnection {
         guard self.fd >= 0 else { return }
         systemClose(self.fd)
         self.fd = -1
+        self.stream?.release()
+        self.stream = nil
     }
 }
 
