@@ -184,10 +184,11 @@ public final class Connector: Sendable {
                 )
             }
             let client = try self.connect(hop, password: password, onlyKey: nil, path: path)
-            return try client.openTunnel(host: config.hostName, port: config.port)
+            // ssh -W waits for the tunnel within the destination's ConnectTimeout.
+            return try client.openTunnel(host: config.hostName, port: config.port, timeout: config.connectTimeout ?? 10)
         }
         if let command = config.proxyCommand {
-            return try SSHByteStream.proxyCommand(command)
+            return try SSHByteStream.proxyCommand(command, connectTimeout: config.connectTimeout)
         }
         return nil
     }

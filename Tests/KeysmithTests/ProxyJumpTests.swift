@@ -256,6 +256,17 @@ struct ProxyJumpTests {
         try n.expectRefused(r, "target:", "ProxyCommand 'yes garbage'", within: 30, started: started)
     }
 
+    @Test("a ProxyCommand that never answers: ConnectTimeout ends the wait, and the command is killed")
+    func proxyCommandSilent() throws {
+        let n = try Network()
+        let config = try n.config(targetLines: ["ProxyCommand sleep 617"])
+        let started = Date()
+        let r = try n.copy(["-F", config])
+        try n.expectRefused(r, "sent nothing for 5 seconds", "ProxyCommand 'sleep 617'", within: 20, started: started)
+        let left = try runProcess("/usr/bin/pgrep", ["-x", "-f", "sleep 617"])
+        #expect(left.status == 1, "the ProxyCommand outlived keysmith: \(left.stdout)")
+    }
+
     @Test("a loop of ProxyJumps through ssh_config")
     func jumpLoop() throws {
         let n = try Network()

@@ -17,6 +17,9 @@ import Darwin
 public final class SSHByteStream: Sendable {
     /// What serves the stream, for messages: `ProxyCommand 'nc host 22'`, `the jump host bastion:22`.
     public let label: String
+    /// Seconds a connection over the stream waits for the server's version line (ssh's
+    /// ConnectTimeout, which bounds that wait too); nil leaves it to the idle timeout.
+    let versionTimeout: Double?
     private let descriptor: Mutex<Int32>
     private let released = Mutex(false)
     private let onRelease: @Sendable () -> Void
@@ -25,11 +28,13 @@ public final class SSHByteStream: Sendable {
     init(
         descriptor: Int32,
         label: String,
+        versionTimeout: Double?,
         onRelease: @escaping @Sendable () -> Void,
         diagnose: @escaping @Sendable () -> SSHProtocolError?
     ) {
         self.descriptor = Mutex(descriptor)
         self.label = label
+        self.versionTimeout = versionTimeout
         self.onRelease = onRelease
         self.diagnose = diagnose
     }
@@ -69,8 +74,15 @@ public final class SSHByteStream: Sendable {
     /// empty), its standard input and output the stream, its standard error keysmith's.
     /// `command` has its `%` tokens expanded already.
     ///
+    /// - Parameter connectTimeout: ConnectTimeout when one is set: how long the command may
+    ///   take before the server's version line comes through it (a command that asks for a
+    ///   password may take long, so by default only the idle timeout bounds it).
     /// - Throws: `.connectionFailed` when the socketpair or the process cannot be made.
-    public static func proxyCommand(_ command: String, shell: String? = nil) throws(SSHProtocolError) -> SSHByteStream {
+    public static func proxyCommand(
+        _ command: String,
+        shell: String? = nil,
+        connectTimeout: Double? = nil
+    ) throws(SSHProtocolError) -> SSHByteStream {
         let environmentShell = getenv("SHELL").map { String(cString: $0) }
         var program = shell ?? environmentShell ?? ""
         if program.isEmpty { program = "/bin/sh" }
@@ -115,6 +127,7 @@ public final class SSHByteStream: Sendable {
         return SSHByteStream(
             descriptor: ours,
             label: label,
+            versionTimeout: connectTimeout,
             onRelease: { child.end() },
             diagnose: {
                 guard let status = child.exitStatus(waiting: .milliseconds(300)) else { return nil }

@@ -14,13 +14,16 @@ extension SSHClient {
     /// socketpair (the stream is the other end) until either side closes: use it no more.
     /// Closing the client connected over the stream ends the relay and closes this client.
     ///
+    /// - Parameter timeout: seconds to wait for the jump host to open it (it connects to
+    ///   `host` first), and then for the version line of the server behind it; the idle
+    ///   timeout by default.
     /// - Throws: `.channelFailure` naming this host when it refuses the tunnel
     ///   (`AllowTcpForwarding no`, `PermitOpen`, nothing listening there).
-    public func openTunnel(host: String, port: Int) throws(SSHProtocolError) -> SSHByteStream {
+    public func openTunnel(host: String, port: Int, timeout: Double? = nil) throws(SSHProtocolError) -> SSHByteStream {
         try self.checkUsable()
         let target = TCPConnection.describe(host: host, port: port)
         let id = self.connection.openDirectTCPIP(host: host, port: port)
-        try self.pump("while opening a tunnel to \(target)") {
+        try self.pump("while opening a tunnel to \(target)", idle: timeout) {
             self.connection.isRunning(id) || self.connection.isFinished(id)
         }
         if self.connection.isFinished(id) {
@@ -41,6 +44,7 @@ extension SSHClient {
         return SSHByteStream(
             descriptor: ends[1],
             label: "the jump host \(self.peer)",
+            versionTimeout: timeout,
             onRelease: { thread.join() },
             diagnose: { relay.failure }
         )

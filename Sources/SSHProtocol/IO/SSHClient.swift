@@ -318,6 +318,13 @@ public final class SSHClient {
 
     /// Key exchange, then user authentication.
     private func handshake() throws(SSHProtocolError) {
+        if let limit = self.socket.versionTimeout {
+            // sshconnect.c: ConnectTimeout bounds the wait for the server's version line too,
+            // which is what a connection through a proxy or a jump host waits for first.
+            try self.pump("before its version line", idle: limit) {
+                self.transport.peerVersion != nil
+            }
+        }
         try self.pump("during key exchange") { self.sessionID != nil }
         guard let sessionID = self.sessionID, let hostKey = self.transport.hostKey else {
             throw SSHProtocolError(.protocolViolation, "\(self.peer) finished the key exchange without a host key")
@@ -404,9 +411,9 @@ public final class SSHClient {
 
     /// Moves bytes between the socket and the transport until `done` holds and every
     /// queued byte is written, within the idle and overall bounds.
-    func pump(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+    func pump(_ activity: String, idle: Double? = nil, until done: () -> Bool) throws(SSHProtocolError) {
         do {
-            try self.runLoop(activity, until: done)
+            try self.runLoop(activity, idle: idle ?? self.options.idleTimeout, until: done)
         } catch {
             let named = self.named(error)
             self.failure = named
@@ -414,7 +421,7 @@ public final class SSHClient {
         }
     }
 
-    private func runLoop(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+    private func runLoop(_ activity: String, idle: Double, until done: () -> Bool) throws(SSHProtocolError) {
         var lastProgress = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -433,11 +440,11 @@ public final class SSHClient {
                     "\(self.peer) did not finish \(activity) within the \(seconds(self.options.overallTimeout))-second limit"
                 )
             }
-            let idleEnd = lastProgress + .seconds(self.options.idleTimeout)
+            let idleEnd = lastProgress + .seconds(idle)
             if now >= idleEnd {
                 throw SSHProtocolError(
                     .timeout,
-                    "\(self.peer) sent nothing for \(seconds(self.options.idleTimeout)) seconds \(activity)"
+                    "\(self.peer) sent nothing for \(seconds(idle)) seconds \(activity)"
                 )
             }
             let wantWrite = self.outgoingOffset < self.outgoing.count

@@ -17,10 +17,15 @@ final class TCPConnection {
     /// The descriptor, for a poll(2) over several (a jump host's tunnel relay).
     var descriptor: Int32 { self.fd }
 
+    /// For a socket from an ``SSHByteStream``: how long to wait for the server's version
+    /// line (nil: the idle timeout).
+    let versionTimeout: Double?
+
     /// Takes over `stream`'s socket.
     init(adopting stream: SSHByteStream) {
         self.fd = stream.takeDescriptor()
         self.stream = stream
+        self.versionTimeout = stream.versionTimeout
     }
 
     /// `host:port`, or `[host]:port` for an IPv6 literal.
@@ -33,6 +38,7 @@ final class TCPConnection {
     /// more than `deadline`.
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
     init(host: String, port: Int, connectTimeout: Double, deadline: ContinuousClock.Instant) throws(SSHProtocolError) {
+        self.versionTimeout = nil
         let peer = Self.describe(host: host, port: port)
         let list = try resolveTCP(host, port: port, passive: false)
         defer { freeaddrinfo(list) }
