@@ -290,6 +290,16 @@ struct ProxyJumpTests {
         try n.expectRefused(direct, "jump host loop via target", within: 10, started: started)
     }
 
+    @Test("-J with -o ProxyCommand, and a -J that is no jump host, are usage errors (as ssh's fatal)")
+    func usageErrors() throws {
+        let both = try keysmith(arguments: ["copy-id", "-J", "bastion", "-o", "ProxyCommand=nc %h %p", "target"])
+        #expect(both.status == 64, "\(both)")
+        #expect(both.stderr.contains("-J cannot be given with -o ProxyCommand"), "\(both)")
+        let bad = try keysmith(arguments: ["list-ids", "-J", "a;b", "target"])
+        #expect(bad.status == 64, "\(bad)")
+        #expect(bad.stderr.contains("jump host name 'a;b' is not valid"), "\(bad)")
+    }
+
     @Test("a jump host nothing answers on: the hop is named")
     func unreachableJumpHost() throws {
         let n = try Network()
