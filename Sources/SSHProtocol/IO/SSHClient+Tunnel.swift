@@ -36,16 +36,22 @@ extension SSHClient {
         }
         for fd in ends { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
         let relay = TunnelRelay(client: self, channel: id, local: ends[0])
-        guard let thread = startRelayThread(relay) else {
+        let ended = RelayEnd()
+        do {
+            try startThread {
+                relay.run()
+                ended.finish()
+            }
+        } catch {
             _ = Glibc.close(ends[0])
             _ = Glibc.close(ends[1])
-            throw SSHProtocolError(.connectionFailed, "cannot start a thread for the tunnel through \(self.peer)")
+            throw SSHProtocolError(.connectionFailed, "\(error.message) for the tunnel through \(self.peer)")
         }
         return SSHByteStream(
             descriptor: ends[1],
             label: "the jump host \(self.peer)",
             versionTimeout: timeout,
-            onRelease: { thread.join() },
+            onRelease: { ended.wait() },
             diagnose: { relay.failure }
         )
     }
@@ -184,36 +190,16 @@ private final class TunnelRelay: @unchecked Sendable {
     }
 }
 
-/// The relay's thread, joined once.
-private final class RelayThread: Sendable {
-    private let thread: Mutex<pthread_t?>
-    init(_ thread: pthread_t) { self.thread = Mutex(thread) }
+/// The end of a relay's thread, waited for by whoever closes the connection over it.
+private final class RelayEnd: @unchecked Sendable {
+    // @unchecked: `ended` is read and written under `lock`.
+    private let lock = ConditionLock()
+    private var ended = false
 
-    func join() {
-        let thread = self.thread.withLock { t in
-            defer { t = nil }
-            return t
-        }
-        if let thread { pthread_join(thread, nil) }
+    func finish() {
+        self.lock.withLock { self.ended = true }
+        self.lock.broadcast()
     }
-}
 
-private func startRelayThread(_ relay: TunnelRelay) -> RelayThread? {
-    let box = Unmanaged.passRetained(relay).toOpaque()
-    var id = pthread_t()
-    let rc = pthread_create(
-        &id,
-        nil,
-        { raw in
-            guard let raw else { return nil }
-            Unmanaged<TunnelRelay>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        },
-        box
-    )
-    guard rc == 0 else {
-        Unmanaged<TunnelRelay>.fromOpaque(box).release()
-        return nil
-    }
-    return RelayThread(id)
+    func wait() { self.lock.wait { self.ended } }
 }
