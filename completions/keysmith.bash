@@ -609,7 +609,7 @@ _keysmith_copy-id() {
     repeating_flags=()
     non_repeating_flags=(-f -n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i --key-options --cert-authority --principals -p -F -t --hosts-file --parallel)
+    non_repeating_options=(-i --key-options --cert-authority --principals -p -J --jump -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -632,6 +632,9 @@ _keysmith_copy-id() {
     '-o')
         return
         ;;
+    '-J'|'--jump')
+        return
+        ;;
     '-F')
         return
         ;;
@@ -651,7 +654,7 @@ _keysmith_remove-id() {
     repeating_flags=()
     non_repeating_flags=(-n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i -p -F -t --hosts-file --parallel)
+    non_repeating_options=(-i -p -J --jump -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -663,6 +666,9 @@ _keysmith_remove-id() {
         return
         ;;
     '-o')
+        return
+        ;;
+    '-J'|'--jump')
         return
         ;;
     '-F')
@@ -684,7 +690,7 @@ _keysmith_list-ids() {
     repeating_flags=()
     non_repeating_flags=(-s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-p -F -t --hosts-file --parallel)
+    non_repeating_options=(-p -J --jump -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -693,6 +699,9 @@ _keysmith_list-ids() {
         return
         ;;
     '-o')
+        return
+        ;;
+    '-J'|'--jump')
         return
         ;;
     '-F')
@@ -714,7 +723,7 @@ _keysmith_rotate() {
     repeating_flags=()
     non_repeating_flags=(-n -s --password-stdin -v -x --json --version -h --help)
     repeating_options=(-o)
-    non_repeating_options=(-i --old --key-options -p -F -t --hosts-file --parallel)
+    non_repeating_options=(-i --old --key-options -p -J --jump -F -t --hosts-file --parallel)
     __keysmith_offer_flags_options -1
 
     # Offer option value completions
@@ -732,6 +741,9 @@ _keysmith_rotate() {
         return
         ;;
     '-o')
+        return
+        ;;
+    '-J'|'--jump')
         return
         ;;
     '-F')

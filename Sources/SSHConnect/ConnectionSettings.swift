@@ -24,6 +24,8 @@ public struct ConnectionSettings: Sendable {
     public var parallel: Int
     /// The destinations on the command line, as written.
     public var destinations: [String]
+    /// `-J`: jump hosts (a ProxyJump given on the command line, ahead of `-o` and the files).
+    public var jump: String? = nil
 
     public init(
         port: Int? = nil,
@@ -33,8 +35,10 @@ public struct ConnectionSettings: Sendable {
         verbose: Bool = false,
         hostsFile: String? = nil,
         parallel: Int = Fleet.defaultParallelism,
-        destinations: [String] = []
+        destinations: [String] = [],
+        jump: String? = nil
     ) {
+        self.jump = jump
         self.port = port
         self.options = options
         self.configFile = configFile
@@ -109,7 +113,42 @@ public struct ConnectionSettings: Sendable {
     ) throws -> SSHResolvedConfig {
         let home = home ?? KeyFileIO.homeDirectory() ?? "/"
         var config = SSHConfig()
+        if let jump = self.jump { try config.addJump(jump) }
         for o in self.options { try config.addOption(o) }
+        return try self.resolve(
+            try SSHDestination(parsing: destination),
+            config: config,
+            port: self.port,
+            home: home,
+            localUser: localUser
+        )
+    }
+
+    /// The configuration of a jump host, as ssh resolves a hop (ssh.c runs it as
+    /// `ssh -l USER -p PORT [-J LEADING] [-F FILE] HOST`): the user and port the hop names
+    /// win, `jump` (the hops before it) is its `-J`, and the `-F` file or `~/.ssh/config`
+    /// applies; `-o` options and `-p` apply to the destination alone, as in ssh.
+    /// - Throws: as ``resolve(_:home:localUser:)``.
+    public func resolveJumpHost(
+        _ hop: SSHDestination,
+        jump: String?,
+        home: String? = nil,
+        localUser: String? = nil
+    ) throws -> SSHResolvedConfig {
+        let home = home ?? KeyFileIO.homeDirectory() ?? "/"
+        var config = SSHConfig()
+        if let jump { try config.addJump(jump) }
+        return try self.resolve(hop, config: config, port: nil, home: home, localUser: localUser)
+    }
+
+    private func resolve(
+        _ destination: SSHDestination,
+        config start: SSHConfig,
+        port: Int?,
+        home: String,
+        localUser: String?
+    ) throws -> SSHResolvedConfig {
+        var config = start
         if let file = self.configFile {
             let path = expandTilde(file)
             guard KeyFileIO.fileExists(path) else {
@@ -120,8 +159,8 @@ public struct ConnectionSettings: Sendable {
             try config.addFile(atPath: home + "/.ssh/config", sshDirectory: home + "/.ssh")
         }
         return try config.resolve(
-            destination: try SSHDestination(parsing: destination),
-            port: self.port,
+            destination: destination,
+            port: port,
             localUser: localUser ?? localUserName(),
             home: home
         )

@@ -123,13 +123,29 @@ public final class Connector: Sendable {
         password: PasswordSource,
         onlyKey: (label: String, key: SSHPrivateKey)? = nil
     ) throws -> SSHClient {
+        try self.connect(config, password: password, onlyKey: onlyKey, path: [])
+    }
+
+    /// The most jump hosts one connection goes through. ssh itself has no bound: it refuses
+    /// only a hop that is its own destination, and a loop through ssh_config (`Host a`
+    /// `ProxyJump b`, `Host b` `ProxyJump a`) starts ssh after ssh without end.
+    public static let maximumJumpHosts = 16
+
+    private func connect(
+        _ config: SSHResolvedConfig,
+        password: PasswordSource,
+        onlyKey: (label: String, key: SSHPrivateKey)?,
+        path: [SSHResolvedConfig]
+    ) throws -> SSHClient {
         let options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
+        let stream = try self.stream(to: config, password: password, path: path + [config])
         if self.settings.verbose {
             self.events.diagnostic(
                 "keysmith: connecting to \(KnownHostsFormat.hostName(config.hostName, port: config.port)) as \(config.user)"
+                    + (stream.map { " through \($0.label)" } ?? "")
             )
         }
-        let client = try SSHClient.connect(options)
+        let client = try SSHClient.connect(options, over: stream)
         if self.settings.verbose {
             if let negotiated = client.negotiatedAlgorithms {
                 for line in negotiated.verboseLines { self.events.diagnostic("keysmith: \(line)") }
@@ -139,6 +155,42 @@ public final class Connector: Sendable {
             )
         }
         return client
+    }
+
+    /// What carries the connection to `config`'s host when it is not a TCP connection of
+    /// its own: its ProxyJump's last hop, connected (through the hops before it) and asked
+    /// for a `direct-tcpip` tunnel, or its ProxyCommand; nil for a direct connection.
+    /// `path` holds the hosts the connection is for, the destination first.
+    private func stream(
+        to config: SSHResolvedConfig,
+        password: PasswordSource,
+        path: [SSHResolvedConfig]
+    ) throws -> SSHByteStream? {
+        if let jump = config.proxyJump, let last = jump.hops.last {
+            let hop = try self.settings.resolveJumpHost(last, jump: jump.leadingText)
+            if let repeated = path.first(where: {
+                $0.hostName.lowercased() == hop.hostName.lowercased() && $0.port == hop.port && $0.user == hop.user
+            }) {
+                let route = (path.map(\.host) + [hop.host]).joined(separator: " <- ")
+                throw SSHProtocolError(
+                    .invalidConfiguration,
+                    "jump host loop via \(last): \(repeated.host) would be reached through itself (\(route))"
+                )
+            }
+            guard path.count <= Self.maximumJumpHosts else {
+                throw SSHProtocolError(
+                    .invalidConfiguration,
+                    "more than \(Self.maximumJumpHosts) jump hosts lead to \(path[0].host) (\(path.map(\.host).joined(separator: " <- ")))"
+                )
+            }
+            let client = try self.connect(hop, password: password, onlyKey: nil, path: path)
+            // ssh -W waits for the tunnel within the destination's ConnectTimeout.
+            return try client.openTunnel(host: config.hostName, port: config.port, timeout: config.connectTimeout ?? 10)
+        }
+        if let command = config.proxyCommand {
+            return try SSHByteStream.proxyCommand(command, connectTimeout: config.connectTimeout)
+        }
+        return nil
     }
 
     /// Resolves `destination`, connects and logs in, and runs `body` on the connection,

@@ -28,12 +28,26 @@ struct ConnectionOptions: ParsableArguments {
                 Understood: HostName, User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile, \
                 GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, KexAlgorithms, Ciphers, MACs, \
                 HostKeyAlgorithms, PreferredAuthentications, BatchMode, ConnectTimeout, SecurityKeyProvider, \
-                CertificateFile, HostKeyAlias, CASignatureAlgorithms; others are ignored.
+                CertificateFile, HostKeyAlias, CASignatureAlgorithms, ProxyJump, ProxyCommand; others are ignored.
                 """,
             valueName: "option"
         )
     )
     var options: [String] = []
+
+    @Option(
+        name: [.customShort("J", allowingJoined: true), .customLong("jump")],
+        help: ArgumentHelp(
+            "Reach the hosts through these jump hosts, [user@]host[:port] or ssh://[user@]host[:port], comma-separated (as ssh -J).",
+            discussion: """
+                Each jump host is connected as a destination of its own (its ssh_config Host section \
+                applies; -o and -p do not), its host key checked against known_hosts, and asked for a \
+                direct-tcpip tunnel to the next. 'none' turns off a ProxyJump of ssh_config.
+                """,
+            valueName: "destination"
+        )
+    )
+    var jump: String?
 
     @Option(
         name: .customShort("F", allowingJoined: true),
@@ -94,6 +108,13 @@ struct ConnectionOptions: ParsableArguments {
             }
         }
         var config = SSHConfig()
+        if let jump = self.jump {
+            do { try config.addJump(jump) } catch { throw ValidationError(sentence(error.message.capitalizedFirst)) }
+            // ssh.c: "Cannot specify -J with ProxyCommand".
+            if self.options.contains(where: { $0.lowercased().hasPrefix("proxycommand") }) {
+                throw ValidationError("-J cannot be given with -o ProxyCommand.")
+            }
+        }
         for o in self.options {
             do { try config.addOption(o) } catch { throw ValidationError(sentence(error.message.capitalizedFirst)) }
         }
@@ -109,7 +130,8 @@ struct ConnectionOptions: ParsableArguments {
             verbose: self.verbose,
             hostsFile: self.hostsFile,
             parallel: self.parallel,
-            destinations: self.destinations
+            destinations: self.destinations,
+            jump: self.jump
         )
     }
 

@@ -14,8 +14,8 @@ import Glibc
 public final class SSHDFixture: @unchecked Sendable {
     // @unchecked: the process handle is only touched in init and deinit.
 
-    /// The loopback address sshd listens on.
-    public let host = "127.0.0.1"
+    /// The address sshd listens on: loopback, or the one given with its network namespace.
+    public let host: String
     /// The port sshd listens on.
     public let port: Int
     /// The test account's name.
@@ -39,7 +39,14 @@ public final class SSHDFixture: @unchecked Sendable {
     ///   not override earlier ones in sshd_config, so these come first).
     /// - Parameter trailingConfig: lines appended after the defaults, for `Match` blocks
     ///   (which must come last).
-    public init(extraConfig: [String] = [], trailingConfig: [String] = []) throws {
+    /// - Parameter network: run sshd in this network namespace (`ip netns exec`), listening
+    ///   on `address`:`port` there; by default on a free port of 127.0.0.1 here.
+    public init(
+        extraConfig: [String] = [],
+        trailingConfig: [String] = [],
+        network: (namespace: String, address: String, port: Int)? = nil
+    ) throws {
+        self.host = network?.address ?? "127.0.0.1"
         self.directory = try TempDir()
         let dir = self.directory
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
@@ -56,7 +63,7 @@ public final class SSHDFixture: @unchecked Sendable {
 
         let config =
             extraConfig + hostKeyLines + [
-                "ListenAddress 127.0.0.1",
+                "ListenAddress \(network?.address ?? "127.0.0.1")",
                 "PidFile \(dir.path("sshd.pid"))",
                 "AuthorizedKeysFile .ssh/authorized_keys",
                 "UsePAM yes",
@@ -72,16 +79,18 @@ public final class SSHDFixture: @unchecked Sendable {
 
         var lastError = ""
         for _ in 0..<5 {
-            let port = try Self.freePort()
+            let port = try network?.port ?? Self.freePort()
             try writeText(dir.path("sshd_config"), (["Port \(port)"] + config).joined(separator: "\n") + "\n")
             // Not Foundation's Process: while one of its children runs for long, its
             // child-exit monitor can block waiting on it and hang every other Process.
-            let pid = try spawnDaemon(
-                "/usr/sbin/sshd",
-                ["-f", dir.path("sshd_config"), "-D", "-e"],
-                log: dir.path("sshd.log")
-            )
-            if Self.waitForListener(port: port, seconds: 10) {
+            let sshd = ["/usr/sbin/sshd", "-f", dir.path("sshd_config"), "-D", "-e"]
+            let command = network.map { ["/usr/sbin/ip", "netns", "exec", $0.namespace] + sshd } ?? sshd
+            let pid = try spawnDaemon(command[0], Array(command.dropFirst()), log: dir.path("sshd.log"))
+            let listening =
+                network == nil
+                ? Self.waitForListener(port: port, seconds: 10)
+                : Self.waitForLog("Server listening on", in: dir.path("sshd.log"), seconds: 10)
+            if listening {
                 self.port = port
                 self.pid = pid
                 return
@@ -187,6 +196,16 @@ public final class SSHDFixture: @unchecked Sendable {
         }
         guard named == 0 else { throw FixtureError("getsockname failed") }
         return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Whether `text` shows up in the file at `path` within `seconds`.
+    static func waitForLog(_ text: String, in path: String, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if ((try? readText(path)) ?? "").contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     static func waitForListener(port: Int, seconds: Double) -> Bool {

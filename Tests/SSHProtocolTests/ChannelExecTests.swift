@@ -231,3 +231,104 @@ struct ChannelExecTests {
         }
     }
 }
+
+@Suite("direct-tcpip channels (RFC 4254 §7.2)")
+struct DirectTCPIPChannelTests {
+    @Test("the open request names the host and port to connect, then the originator")
+    func openRequest() throws {
+        let c = SSHConnectionClient(peer: "bastion:22")
+        let id = c.openDirectTCPIP(host: "target.example", port: 2222)
+        let out = c.takeOutbound()
+        #expect(out.count == 1)
+        var r = SSHWireReader(out[0])
+        #expect(try r.readByte() == 90)
+        #expect(Array(try r.readString()) == Array("direct-tcpip".utf8))
+        #expect(try r.readUInt32() == id)
+        #expect(try r.readUInt32() == SSHConnectionClient.windowSize)
+        #expect(try r.readUInt32() == SSHConnectionClient.maximumPacket)
+        #expect(Array(try r.readString()) == Array("target.example".utf8))
+        #expect(try r.readUInt32() == 2222)
+        #expect(Array(try r.readString()) == Array("127.0.0.1".utf8))
+        #expect(try r.readUInt32() == 65535)
+        #expect(r.isAtEnd)
+    }
+
+    @Test("confirmed, it runs at once and sends input within the server's window and packet size")
+    func sendsWithinWindow() throws {
+        let c = SSHConnectionClient(peer: "bastion:22")
+        let id = c.openDirectTCPIP(host: "t", port: 22)
+        _ = c.takeOutbound()
+        c.send([UInt8](repeating: 1, count: 250), on: id)
+        try c.receive(confirmation(local: id, window: 200, maximumPacket: 100))
+        #expect(c.isRunning(id))
+        #expect(try stdinSent(c.takeOutbound()).chunks.map(\.count) == [100, 100])
+        #expect(c.pendingInput(id) == 50)
+        try c.receive(
+            message(93) {
+                $0.writeUInt32(id)
+                $0.writeUInt32(1000)
+            }
+        )
+        #expect(try stdinSent(c.takeOutbound()).chunks.map(\.count) == [50])
+        #expect(c.pendingInput(id) == 0)
+        c.finishInput(id)
+        #expect(try stdinSent(c.takeOutbound()).eof)
+    }
+
+    @Test("the window is given back only as the data is taken, so a slow reader stops the server")
+    func windowFollowsTheReader() throws {
+        let c = SSHConnectionClient(peer: "bastion:22")
+        let id = c.openDirectTCPIP(host: "t", port: 22)
+        _ = c.takeOutbound()
+        try c.receive(confirmation(local: id, window: 1 << 20, maximumPacket: 32768))
+        let chunk = [UInt8](repeating: 7, count: Int(SSHConnectionClient.maximumPacket))
+        let half = Int(SSHConnectionClient.windowSize) / chunk.count / 2
+        for _ in 0..<(half + 1) { try c.receive(data(id, chunk)) }
+        #expect(c.takeOutbound().isEmpty, "no WINDOW_ADJUST before the data is taken")
+        #expect(c.takeOutput(id).count == (half + 1) * chunk.count)
+        let adjust = c.takeOutbound()
+        #expect(adjust.count == 1)
+        var r = SSHWireReader(adjust[0])
+        #expect(try r.readByte() == 93)
+        #expect(try r.readUInt32() == 7)
+        #expect(try r.readUInt32() == UInt32((half + 1) * chunk.count))
+        // A server that ignores the window is a protocol violation.
+        let rest = Int(SSHConnectionClient.windowSize) / chunk.count
+        #expect(throws: SSHProtocolError(.protocolViolation, "")) {
+            for _ in 0...rest { try c.receive(data(id, chunk)) }
+        }
+    }
+
+    @Test("a refusal names the tunnel and the reason as OpenSSH words it")
+    func refusal() throws {
+        let c = SSHConnectionClient(peer: "bastion:22")
+        let id = c.openDirectTCPIP(host: "127.0.0.1", port: 2222)
+        try c.receive(
+            message(92) {
+                $0.writeUInt32(id)
+                $0.writeUInt32(1)
+                $0.writeString("open failed")
+                $0.writeString("")
+            }
+        )
+        #expect(c.isFinished(id))
+        let error = #expect(throws: SSHProtocolError(.channelFailure, "")) { try c.takeResult(id) }
+        #expect(
+            error?.message
+                == "bastion:22 refused to open a tunnel to 127.0.0.1:2222 (administratively prohibited: open failed)"
+        )
+    }
+
+    @Test("the server's EOF is reported; its CLOSE finishes the channel with the data still there to take")
+    func eofAndClose() throws {
+        let c = SSHConnectionClient(peer: "bastion:22")
+        let id = c.openDirectTCPIP(host: "t", port: 22)
+        try c.receive(confirmation(local: id, window: 1000, maximumPacket: 1000))
+        try c.receive(data(id, [1, 2, 3]))
+        try c.receive(message(96) { $0.writeUInt32(id) })
+        #expect(c.receivedEOF(id))
+        try c.receive(message(97) { $0.writeUInt32(id) })
+        #expect(c.isFinished(id))
+        #expect(c.takeOutput(id) == [1, 2, 3])
+    }
+}

@@ -65,6 +65,12 @@ public struct SSHResolvedConfig: Sendable {
     /// `SecurityKeyProvider` as written (a library path, `internal`, or `$NAME` for an
     /// environment variable, which ssh.c resolves), nil when not set.
     public var securityKeyProvider: String?
+    /// `ProxyJump` (or `-J`): the jump hosts to reach the host through, nil for none.
+    /// Of ProxyJump and ProxyCommand the first one obtained wins (readconf.c).
+    public var proxyJump: SSHProxyJump? = nil
+    /// `ProxyCommand` with its `%h %p %r %n %k %%` tokens expanded (sshconnect.c
+    /// `expand_proxy_command`), run as `exec COMMAND` by the user's shell; nil for none.
+    public var proxyCommand: String? = nil
 
     /// The signature algorithms a certificate's CA may have used (ssh's CASignatureAlgorithms).
     /// - Throws: `.invalidConfiguration` when the list leaves nothing keysmith supports.
@@ -109,6 +115,9 @@ public struct SSHConfig: Sendable {
         var name: String = ""
         var arguments: [String]
         var source: String
+        /// The rest of the line after the keyword as written (readconf.c hands it whole to
+        /// ProxyCommand and ProxyJump).
+        var raw: String = ""
         /// The `Host` patterns in force, nil for lines outside any section.
         var patterns: [String]?
         /// A section that never applies (an unsupported `Match`).
@@ -124,7 +133,8 @@ public struct SSHConfig: Sendable {
         "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
         "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
         "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
-        "securitykeyprovider", "certificatefile", "hostkeyalias", "casignaturealgorithms",
+        "securitykeyprovider", "certificatefile", "hostkeyalias", "casignaturealgorithms", "proxyjump",
+        "proxycommand",
     ]
 
     /// Adds one `-o` option, `Keyword=value` or `Keyword value`.
@@ -139,6 +149,17 @@ public struct SSHConfig: Sendable {
         }
         var line = Line(keyword: k, arguments: arguments, source: "-o '\(text)'", patterns: nil, never: false)
         line.name = keyword
+        line.raw = Self.rawValue(text)
+        try Self.validate(line)
+        self.lines.append(line)
+    }
+
+    /// Adds `-J`'s jump hosts: a `ProxyJump` given on the command line, so before any file.
+    /// - Throws: `.invalidConfiguration` for a value that is not a ProxyJump.
+    public mutating func addJump(_ text: String) throws(SSHProtocolError) {
+        var line = Line(keyword: "proxyjump", arguments: [text], source: "-J '\(text)'", patterns: nil, never: false)
+        line.name = "ProxyJump"
+        line.raw = text
         try Self.validate(line)
         self.lines.append(line)
     }
@@ -206,6 +227,7 @@ public struct SSHConfig: Sendable {
             case let k:
                 var line = Line(keyword: k, arguments: arguments, source: source, patterns: patterns, never: never)
                 line.name = keyword
+                line.raw = Self.rawValue(String(raw))
                 try Self.validate(line)
                 self.lines.append(line)
             }
@@ -244,9 +266,28 @@ public struct SSHConfig: Sendable {
         var first: [String: Line] = [:]
         var identityLines: [Line] = []
         var certificateLines: [Line] = []
+        // readconf.c: a ProxyJump (even `none`) is taken only while no ProxyJump was, and
+        // a ProxyJump other than none only while no ProxyCommand was either, and it sets
+        // ProxyCommand to none; a ProxyCommand only while no ProxyCommand was.
+        var jumpLine: Line? = nil
+        var jumpIsNone = false
+        var commandLine: Line? = nil
+        var commandIsNone = false
         for line in self.lines where !line.never {
             if let patterns = line.patterns, !Self.hostMatches(destination.host, patterns: patterns) { continue }
-            if line.keyword == "identityfile" {
+            if line.keyword == "proxyjump" {
+                let none = line.raw.lowercased() == "none"
+                if none && jumpLine == nil && !jumpIsNone {
+                    jumpIsNone = true
+                } else if !none && jumpLine == nil && !jumpIsNone && commandLine == nil && !commandIsNone {
+                    jumpLine = line
+                    commandIsNone = true
+                }
+            } else if line.keyword == "proxycommand" {
+                if commandLine == nil && !commandIsNone {
+                    if line.raw.lowercased() == "none" { commandIsNone = true } else { commandLine = line }
+                }
+            } else if line.keyword == "identityfile" {
                 identityLines.append(line)
             } else if line.keyword == "certificatefile" {
                 certificateLines.append(line)
@@ -345,6 +386,18 @@ public struct SSHConfig: Sendable {
         resolved.certificateFiles = certificates
         resolved.hostKeyAlias = value("hostkeyalias")?.arguments[0].lowercased()
         resolved.caSignatureAlgorithms = value("casignaturealgorithms")?.arguments[0]
+        if let line = jumpLine {
+            resolved.proxyJump = try Self.parseJump(line)
+        } else if let line = commandLine {
+            let tokens: [Character: String] = [
+                "h": hostName, "n": destination.host, "p": String(port), "r": user,
+                "k": resolved.hostKeyAlias ?? destination.host,
+            ]
+            // "exec " first, as ssh expands it, so a leading '~' stays the shell's to expand.
+            resolved.proxyCommand = String(
+                try Self.expand("exec " + line.raw, tokens: tokens, source: line.source, home: home).dropFirst(5)
+            )
+        }
         return resolved
     }
 
@@ -362,7 +415,8 @@ public struct SSHConfig: Sendable {
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)
-        case "userknownhostsfile", "globalknownhostsfile": break
+        case "userknownhostsfile", "globalknownhostsfile", "proxycommand": break
+        case "proxyjump": if line.raw.lowercased() != "none" { _ = try parseJump(line) }
         default:
             if line.arguments.count > 1 {
                 throw SSHProtocolError(
@@ -378,6 +432,30 @@ public struct SSHConfig: Sendable {
             .invalidConfiguration,
             "\(line.source): '\(line.arguments.joined(separator: " "))' is not a valid value for \(line.name) (expected \(expected))"
         )
+    }
+
+    /// readconf.c: ProxyJump is checked strictly on the command line (`-o`, `-J`), not in files.
+    static func parseJump(_ line: Line) throws(SSHProtocolError) -> SSHProxyJump {
+        do {
+            return try SSHProxyJump(parsing: line.raw, strict: line.patterns == nil && line.source.hasPrefix("-"))
+        } catch {
+            throw SSHProtocolError(
+                .invalidConfiguration,
+                "\(line.source): invalid ProxyJump '\(line.raw)': \(error.message)"
+            )
+        }
+    }
+
+    /// readconf.c: the rest of a line after its keyword, the blanks and `=` that follow it
+    /// and trailing blanks removed.
+    static func rawValue(_ line: String) -> String {
+        var chars = Substring(line)
+        if chars.hasSuffix("\r") { chars = chars.dropLast() }
+        chars = chars.drop { $0 == " " || $0 == "\t" }
+        chars = chars.drop { $0 != " " && $0 != "\t" && $0 != "=" }
+        chars = chars.drop { $0 == " " || $0 == "\t" || $0 == "=" }
+        while let last = chars.last, last == " " || last == "\t" || last == "\u{0C}" { chars = chars.dropLast() }
+        return String(chars)
     }
 
     static func parsePort(_ line: Line) throws(SSHProtocolError) -> Int {

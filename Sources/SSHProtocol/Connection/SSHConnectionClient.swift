@@ -28,6 +28,10 @@ package final class SSHConnectionClient {
         /// For a subsystem channel `command` names the subsystem; its input is streamed with
         /// ``SSHConnectionClient/send(_:on:)`` and has no EOF until the channel is closed.
         let isSubsystem: Bool
+        /// For a `direct-tcpip` channel (RFC 4254 §7.2) the host and port the server connects
+        /// to; such a channel runs as soon as it is confirmed, and its receive window is
+        /// given back only as ``SSHConnectionClient/takeOutput(_:)`` takes the data.
+        let tunnel: (host: String, port: Int)?
         /// More input may follow (subsystems, and exec channels opened with
         /// ``SSHConnectionClient/openStreamingExec(command:)`` until ``SSHConnectionClient/finishInput(_:)``).
         var inputOpen: Bool
@@ -44,12 +48,19 @@ package final class SSHConnectionClient {
         var result = SSHExecResult(exitStatus: nil, exitSignal: nil, stdout: [], stderr: [])
         var failure: SSHProtocolError?
 
-        init(localID: UInt32, command: String, stdin: [UInt8], isSubsystem: Bool = false) {
+        init(
+            localID: UInt32,
+            command: String,
+            stdin: [UInt8],
+            isSubsystem: Bool = false,
+            tunnel: (host: String, port: Int)? = nil
+        ) {
             self.localID = localID
             self.command = command
             self.stdin = stdin
             self.isSubsystem = isSubsystem
-            self.inputOpen = isSubsystem
+            self.tunnel = tunnel
+            self.inputOpen = isSubsystem || tunnel != nil
         }
     }
 
@@ -93,6 +104,44 @@ package final class SSHConnectionClient {
         self.open(ExecChannel(localID: self.nextChannelID, command: name, stdin: [], isSubsystem: true))
     }
 
+    /// Opens a `direct-tcpip` channel (RFC 4254 §7.2): the server connects to `host`:`port`
+    /// and the channel carries that TCP stream. Its input goes through ``send(_:on:)`` and
+    /// ends with ``finishInput(_:)``; its output is taken with ``takeOutput(_:)``, and the
+    /// server may send more only as output is taken (our window is refilled then, so a
+    /// consumer that stops taking stops the server). ``isRunning(_:)`` once confirmed;
+    /// a refusal makes it finished, with the reason in ``takeResult(_:)``.
+    package func openDirectTCPIP(host: String, port: Int) -> UInt32 {
+        let channel = ExecChannel(localID: self.nextChannelID, command: "", stdin: [], tunnel: (host, port))
+        let id = channel.localID
+        self.nextChannelID &+= 1
+        self.channels[id] = channel
+        // RFC 4254 §7.2: string "direct-tcpip", uint32 sender channel, uint32 initial window
+        // size, uint32 maximum packet size, string host to connect, uint32 port to connect,
+        // string originator IP address, uint32 originator port.
+        var w = SSHWireWriter()
+        w.writeByte(ConnectionMessage.channelOpen)
+        w.writeString("direct-tcpip")
+        w.writeUInt32(id)
+        w.writeUInt32(Self.windowSize)
+        w.writeUInt32(Self.maximumPacket)
+        w.writeString(host)
+        w.writeUInt32(UInt32(clamping: port))
+        // ssh -W sends these too: there is no local originator.
+        w.writeString("127.0.0.1")
+        w.writeUInt32(65535)
+        self.outbound.append(w.bytes)
+        return id
+    }
+
+    /// Input queued on the channel and not yet sent (the server's window is closed).
+    package func pendingInput(_ id: UInt32) -> Int {
+        guard let channel = self.channels[id] else { return 0 }
+        return channel.stdin.count - channel.stdinSent
+    }
+
+    /// Whether the server sent EOF on the channel.
+    package func receivedEOF(_ id: UInt32) -> Bool { self.channels[id]?.eofReceived ?? true }
+
     /// Whether the channel's exec or subsystem request was accepted and it is still open.
     package func isRunning(_ id: UInt32) -> Bool { self.channels[id]?.state == .running }
 
@@ -102,7 +151,10 @@ package final class SSHConnectionClient {
     /// The channel's output so far; empties it.
     package func takeOutput(_ id: UInt32) -> [UInt8] {
         guard let channel = self.channels[id] else { return [] }
-        defer { channel.result.stdout.removeAll() }
+        defer {
+            channel.result.stdout.removeAll()
+            if channel.tunnel != nil && channel.state != .closed { self.refillWindow(channel) }
+        }
         return channel.result.stdout
     }
 
@@ -220,6 +272,12 @@ package final class SSHConnectionClient {
             guard channel.remoteMaximumPacket > 0 else {
                 throw SSHProtocolError(.protocolViolation, "the server allows no data on the session channel")
             }
+            if channel.tunnel != nil {
+                // RFC 4254 §7.2: a direct-tcpip channel carries data at once, no request.
+                channel.state = .running
+                self.sendStdin(channel)
+                return
+            }
             // RFC 4254 §6.5: string "exec", boolean want reply, string command; or string
             // "subsystem", boolean want reply, string subsystem name.
             var w = self.channelWriter(ConnectionMessage.channelRequest, channel)
@@ -233,10 +291,18 @@ package final class SSHConnectionClient {
             // RFC 4254 §5.1: uint32 reason code, string description, string language tag.
             let reason = try r.readUInt32()
             let description = printableText(try r.readString())
-            channel.failure = SSHProtocolError(
-                .channelFailure,
-                "\(self.peer) refused to open a session channel (reason \(reason): \(description))"
-            )
+            if let tunnel = channel.tunnel {
+                channel.failure = SSHProtocolError(
+                    .channelFailure,
+                    "\(self.peer) refused to open a tunnel to \(Self.hostPort(tunnel.host, tunnel.port)) "
+                        + "(\(Self.openFailureName(reason))\(description.isEmpty ? "" : ": " + description))"
+                )
+            } else {
+                channel.failure = SSHProtocolError(
+                    .channelFailure,
+                    "\(self.peer) refused to open a session channel (reason \(reason): \(description))"
+                )
+            }
             channel.state = .closed
 
         case (ConnectionMessage.channelSuccess, .awaitingExecReply):
@@ -313,6 +379,12 @@ package final class SSHConnectionClient {
             throw SSHProtocolError(.protocolViolation, "\(self.peer) sent more data than the channel window allows")
         }
         channel.localWindow -= UInt32(count)
+        if channel.tunnel == nil { self.refillWindow(channel) }
+    }
+
+    /// Tops our window up to ``windowSize`` once half of it is used: at once for sessions
+    /// (their output is bounded by ``maximumOutput``), as output is taken for tunnels.
+    private func refillWindow(_ channel: ExecChannel) {
         if channel.localWindow <= Self.windowSize / 2 && !channel.eofReceived {
             // RFC 4254 §5.2: uint32 bytes to add.
             var w = self.channelWriter(ConnectionMessage.channelWindowAdjust, channel)
@@ -375,6 +447,22 @@ package final class SSHConnectionClient {
         w.writeByte(type)
         w.writeUInt32(channel.remoteID)
         return w
+    }
+
+    /// `host:port`, `[v6]:port`.
+    private static func hostPort(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// RFC 4254 §5.1's reason codes, as OpenSSH words them.
+    private static func openFailureName(_ reason: UInt32) -> String {
+        switch reason {
+        case 1: "administratively prohibited"
+        case 2: "connect failed"
+        case 3: "unknown channel type"
+        case 4: "resource shortage"
+        default: "reason \(reason)"
+        }
     }
 
     private static func name(of type: UInt8) -> String {

@@ -126,18 +126,18 @@ public final class SSHClient {
         case connected
     }
 
-    private let options: SSHClientOptions
+    let options: SSHClientOptions
     /// `host:port` (`[v6]:port`), for messages.
-    private let peer: String
-    private let socket: TCPConnection
-    private let transport: SSHTransport
-    private let connection: SSHConnectionClient
+    let peer: String
+    let socket: TCPConnection
+    let transport: SSHTransport
+    let connection: SSHConnectionClient
     private let deadline: ContinuousClock.Instant
     private var phase = Phase.keyExchange
-    private var sessionID: [UInt8]?
-    private var outgoing: [UInt8] = []
-    private var outgoingOffset = 0
-    private var failure: SSHProtocolError?
+    var sessionID: [UInt8]?
+    var outgoing: [UInt8] = []
+    var outgoingOffset = 0
+    var failure: SSHProtocolError?
     private var isClosed = false
 
     /// The authentication method that succeeded, and for publickey the key's label.
@@ -168,29 +168,52 @@ public final class SSHClient {
     /// Connects, exchanges keys, verifies the host key and authenticates.
     /// - Throws: `SSHProtocolError` (connectionFailed, timeout, hostKeyRejected, authenticationFailed, …).
     public static func connect(_ options: SSHClientOptions) throws(SSHProtocolError) -> SSHClient {
+        try Self.connect(options, over: nil)
+    }
+
+    /// Connects over `stream` (a ProxyCommand, a jump host's tunnel) instead of a TCP
+    /// connection of its own when it is given, then exchanges keys, verifies the host key
+    /// and authenticates. The client owns the stream from then on, and releases it when it
+    /// closes (or here, when the connection fails).
+    /// - Throws: `SSHProtocolError`; a failure of what serves the stream is named as such.
+    public static func connect(
+        _ options: SSHClientOptions,
+        over stream: SSHByteStream?
+    ) throws(SSHProtocolError)
+        -> SSHClient
+    {
         let start = ContinuousClock.now
         let peer = TCPConnection.describe(host: options.host, port: options.port)
         guard (1...65535).contains(options.port) else {
+            stream?.release()
             throw SSHProtocolError(.invalidConfiguration, "the port \(options.port) of \(options.host) is not 1-65535")
         }
         for (name, value) in [
             ("connect", options.connectTimeout), ("overall", options.overallTimeout), ("idle", options.idleTimeout),
         ] where !(value > 0 && value.isFinite) {
+            stream?.release()
             throw SSHProtocolError(.invalidConfiguration, "the \(name) timeout must be a positive number of seconds")
         }
         let deadline = start + .seconds(options.overallTimeout)
-        let socket = try TCPConnection(
-            host: options.host,
-            port: options.port,
-            connectTimeout: options.connectTimeout,
-            deadline: deadline
-        )
+        let socket: TCPConnection
+        if let stream {
+            socket = TCPConnection(adopting: stream)
+        } else {
+            socket = try TCPConnection(
+                host: options.host,
+                port: options.port,
+                connectTimeout: options.connectTimeout,
+                deadline: deadline
+            )
+        }
         let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
         do {
             try client.handshake()
         } catch {
+            // What serves the stream may know better why it broke (a jump host, a command).
+            let explained = stream?.explain(error) ?? error
             client.close()
-            throw error
+            throw explained
         }
         return client
     }
@@ -286,7 +309,7 @@ public final class SSHClient {
         self.socket.close()
     }
 
-    private func checkUsable() throws(SSHProtocolError) {
+    func checkUsable() throws(SSHProtocolError) {
         if let failure = self.failure { throw failure }
         guard !self.isClosed else {
             throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) is closed")
@@ -295,6 +318,13 @@ public final class SSHClient {
 
     /// Key exchange, then user authentication.
     private func handshake() throws(SSHProtocolError) {
+        if let limit = self.socket.versionTimeout {
+            // sshconnect.c: ConnectTimeout bounds the wait for the server's version line too,
+            // which is what a connection through a proxy or a jump host waits for first.
+            try self.pump("before its version line", idle: limit) {
+                self.transport.peerVersion != nil
+            }
+        }
         try self.pump("during key exchange") { self.sessionID != nil }
         guard let sessionID = self.sessionID, let hostKey = self.transport.hostKey else {
             throw SSHProtocolError(.protocolViolation, "\(self.peer) finished the key exchange without a host key")
@@ -349,7 +379,7 @@ public final class SSHClient {
         return try SSHAuthIdentity.agentIdentities(agent).filter { !known.contains($0.publicKey) }
     }
 
-    private func send(_ payload: [UInt8]) throws(SSHProtocolError) {
+    func send(_ payload: [UInt8]) throws(SSHProtocolError) {
         do {
             try self.transport.send(payload)
         } catch {
@@ -358,7 +388,7 @@ public final class SSHClient {
     }
 
     /// Routes one message from the transport to the layer in charge.
-    private func dispatch(_ payload: [UInt8]) throws(SSHProtocolError) {
+    func dispatch(_ payload: [UInt8]) throws(SSHProtocolError) {
         switch self.phase {
         case .keyExchange:
             throw SSHProtocolError(
@@ -381,9 +411,9 @@ public final class SSHClient {
 
     /// Moves bytes between the socket and the transport until `done` holds and every
     /// queued byte is written, within the idle and overall bounds.
-    private func pump(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+    func pump(_ activity: String, idle: Double? = nil, until done: () -> Bool) throws(SSHProtocolError) {
         do {
-            try self.runLoop(activity, until: done)
+            try self.runLoop(activity, idle: idle ?? self.options.idleTimeout, until: done)
         } catch {
             let named = self.named(error)
             self.failure = named
@@ -391,7 +421,7 @@ public final class SSHClient {
         }
     }
 
-    private func runLoop(_ activity: String, until done: () -> Bool) throws(SSHProtocolError) {
+    private func runLoop(_ activity: String, idle: Double, until done: () -> Bool) throws(SSHProtocolError) {
         var lastProgress = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -410,11 +440,11 @@ public final class SSHClient {
                     "\(self.peer) did not finish \(activity) within the \(seconds(self.options.overallTimeout))-second limit"
                 )
             }
-            let idleEnd = lastProgress + .seconds(self.options.idleTimeout)
+            let idleEnd = lastProgress + .seconds(idle)
             if now >= idleEnd {
                 throw SSHProtocolError(
                     .timeout,
-                    "\(self.peer) sent nothing for \(seconds(self.options.idleTimeout)) seconds \(activity)"
+                    "\(self.peer) sent nothing for \(seconds(idle)) seconds \(activity)"
                 )
             }
             let wantWrite = self.outgoingOffset < self.outgoing.count
@@ -457,7 +487,7 @@ public final class SSHClient {
     }
 
     /// The error with the server named, if its message does not name it already.
-    private func named(_ error: SSHProtocolError) -> SSHProtocolError {
+    func named(_ error: SSHProtocolError) -> SSHProtocolError {
         if error.message.contains(self.options.host) { return error }
         return SSHProtocolError(error.code, "\(self.peer): \(error.message)")
     }

@@ -6,8 +6,27 @@ import Darwin
 
 /// One non-blocking TCP socket: connected with a time limit, then read, written and
 /// polled by ``SSHClient``'s loop. Owns its descriptor and closes it once.
+///
+/// It may also be any connected stream socket handed over by an ``SSHByteStream`` (the end
+/// of a socketpair whose other end a ProxyCommand or a jump host's tunnel serves); closing
+/// it then lets that stream release what serves it.
 final class TCPConnection {
     private var fd: Int32
+    private var stream: SSHByteStream?
+
+    /// The descriptor, for a poll(2) over several (a jump host's tunnel relay).
+    var descriptor: Int32 { self.fd }
+
+    /// For a socket from an ``SSHByteStream``: how long to wait for the server's version
+    /// line (nil: the idle timeout).
+    let versionTimeout: Double?
+
+    /// Takes over `stream`'s socket.
+    init(adopting stream: SSHByteStream) {
+        self.fd = stream.takeDescriptor()
+        self.stream = stream
+        self.versionTimeout = stream.versionTimeout
+    }
 
     /// `host:port`, or `[host]:port` for an IPv6 literal.
     static func describe(host: String, port: Int) -> String {
@@ -19,6 +38,7 @@ final class TCPConnection {
     /// more than `deadline`.
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
     init(host: String, port: Int, connectTimeout: Double, deadline: ContinuousClock.Instant) throws(SSHProtocolError) {
+        self.versionTimeout = nil
         let peer = Self.describe(host: host, port: port)
         let list = try resolveTCP(host, port: port, passive: false)
         defer { freeaddrinfo(list) }
@@ -136,6 +156,8 @@ final class TCPConnection {
         guard self.fd >= 0 else { return }
         systemClose(self.fd)
         self.fd = -1
+        self.stream?.release()
+        self.stream = nil
     }
 }
 

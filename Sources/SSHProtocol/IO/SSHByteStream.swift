@@ -1,0 +1,188 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A connected stream socket that an ``SSHClient`` runs over instead of a TCP connection of
+/// its own: one end of a socketpair whose other end is served by a ProxyCommand
+/// (``proxyCommand(_:shell:)``) or by a jump host's `direct-tcpip` tunnel
+/// (``SSHClient/openTunnel(host:port:)``).
+///
+/// The client that connects over it owns it: closing that client closes the socket and
+/// releases what serves it (the command is killed and reaped, the relay thread ends and is
+/// joined, which closes the jump host's connection in turn).
+public final class SSHByteStream: Sendable {
+    /// What serves the stream, for messages: `ProxyCommand 'nc host 22'`, `the jump host bastion:22`.
+    public let label: String
+    /// Seconds a connection over the stream waits for the server's version line (ssh's
+    /// ConnectTimeout, which bounds that wait too); nil leaves it to the idle timeout.
+    let versionTimeout: Double?
+    private let descriptor: Mutex<Int32>
+    private let released = Mutex(false)
+    private let onRelease: @Sendable () -> Void
+    private let diagnose: @Sendable () -> SSHProtocolError?
+
+    init(
+        descriptor: Int32,
+        label: String,
+        versionTimeout: Double?,
+        onRelease: @escaping @Sendable () -> Void,
+        diagnose: @escaping @Sendable () -> SSHProtocolError?
+    ) {
+        self.descriptor = Mutex(descriptor)
+        self.label = label
+        self.versionTimeout = versionTimeout
+        self.onRelease = onRelease
+        self.diagnose = diagnose
+    }
+
+    deinit { self.release() }
+
+    /// Hands the socket over to the connection that will run over it.
+    func takeDescriptor() -> Int32 {
+        self.descriptor.withLock { fd in
+            defer { fd = -1 }
+            return fd
+        }
+    }
+
+    /// Closes the socket if nobody took it, and releases what serves it; once.
+    func release() {
+        let first = self.released.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        let fd = self.takeDescriptor()
+        if fd >= 0 { _ = close(fd) }
+        self.onRelease()
+    }
+
+    /// `error`, from a connection over this stream, told in the words of what serves it:
+    /// the jump host's own failure, or the command's exit, when one of them broke it.
+    func explain(_ error: SSHProtocolError) -> SSHProtocolError {
+        if let cause = self.diagnose() { return cause }
+        if error.message.contains(self.label) { return error }
+        return SSHProtocolError(error.code, "\(error.message) (through \(self.label))")
+    }
+
+    /// Runs `command` as ssh's ProxyCommand does (sshconnect.c `ssh_proxy_connect`): through
+    /// the user's shell as `exec COMMAND` (`$SHELL -c`, `/bin/sh` when SHELL is unset or
+    /// empty), its standard input and output the stream, its standard error keysmith's.
+    /// `command` has its `%` tokens expanded already.
+    ///
+    /// - Parameter connectTimeout: ConnectTimeout when one is set: how long the command may
+    ///   take before the server's version line comes through it (a command that asks for a
+    ///   password may take long, so by default only the idle timeout bounds it).
+    /// - Throws: `.connectionFailed` when the socketpair or the process cannot be made.
+    public static func proxyCommand(
+        _ command: String,
+        shell: String? = nil,
+        connectTimeout: Double? = nil
+    ) throws(SSHProtocolError) -> SSHByteStream {
+        let environmentShell = getenv("SHELL").map { String(cString: $0) }
+        var program = shell ?? environmentShell ?? ""
+        if program.isEmpty { program = "/bin/sh" }
+        let label = "ProxyCommand '\(command)'"
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, socketStreamType | socketCloseOnExec, 0, &ends) == 0 else {
+            throw SSHProtocolError(.connectionFailed, "cannot create a socket for the \(label): \(errnoText())")
+        }
+        let (ours, theirs) = (ends[0], ends[1])
+        defer { _ = close(theirs) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, theirs, 0)
+        posix_spawn_file_actions_adddup2(&actions, theirs, 1)
+        // ssh.c restores SIGPIPE's default in the child; the mask is cleared so that the
+        // SIGHUP that ends it is delivered.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGHUP, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(program), strdup("-c"), strdup("exec " + command), nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+        guard rc == 0 else {
+            _ = close(ours)
+            throw SSHProtocolError(
+                .connectionFailed,
+                "cannot run the \(label) with \(program): \(String(cString: strerror(rc)))"
+            )
+        }
+        _ = fcntl(ours, F_SETFL, fcntl(ours, F_GETFL, 0) | O_NONBLOCK)
+        let child = ProxyChild(pid: pid)
+        return SSHByteStream(
+            descriptor: ours,
+            label: label,
+            versionTimeout: connectTimeout,
+            onRelease: { child.end() },
+            diagnose: {
+                guard let status = child.exitStatus(waiting: .milliseconds(300)) else { return nil }
+                return SSHProtocolError(.connectionFailed, "the \(label) \(status) before the connection was made")
+            }
+        )
+    }
+}
+
+/// A ProxyCommand's process: asked whether it has ended, and ended (SIGHUP, as ssh.c's
+/// ssh_kill_proxy_command sends; SIGKILL if it lingers) and reaped once.
+private final class ProxyChild: Sendable {
+    private let pid: pid_t
+    /// How it ended ("exited with status 1"), once reaped.
+    private let ended = Mutex<String?>(nil)
+
+    init(pid: pid_t) { self.pid = pid }
+
+    /// How the process ended, if it has by the end of `grace`.
+    func exitStatus(waiting grace: Duration) -> String? {
+        let end = ContinuousClock.now + grace
+        while true {
+            if let text = self.reap(blocking: false) { return text }
+            if ContinuousClock.now >= end { return nil }
+            usleep(10_000)
+        }
+    }
+
+    func end() {
+        if self.reap(blocking: false) != nil { return }
+        kill(self.pid, SIGHUP)
+        if self.exitStatus(waiting: .seconds(1)) != nil { return }
+        kill(self.pid, SIGKILL)
+        _ = self.reap(blocking: true)
+    }
+
+    private func reap(blocking: Bool) -> String? {
+        self.ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            var rc: pid_t
+            repeat { rc = waitpid(self.pid, &status, blocking ? 0 : WNOHANG) } while rc < 0 && errno == EINTR
+            guard rc == self.pid else { return nil }
+            // <sys/wait.h>: the low 7 bits are the signal, the next 8 the exit status.
+            let signal = status & 0x7f
+            ended = signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(signal)"
+            return ended
+        }
+    }
+}
+
+#if canImport(Glibc)
+let socketStreamType = Int32(SOCK_STREAM.rawValue)
+let socketCloseOnExec = Int32(SOCK_CLOEXEC.rawValue)
+#else
+let socketStreamType = SOCK_STREAM
+let socketCloseOnExec: Int32 = 0
+#endif
