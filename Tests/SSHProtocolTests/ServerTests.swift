@@ -3,6 +3,7 @@ import KeysmithTestSupport
 import Logging
 import SSHCrypto
 import SSHKeys
+import Synchronization
 import Testing
 
 @testable import SSHProtocol
@@ -344,7 +345,8 @@ final class InProcessServer: @unchecked Sendable {
     init(
         accepted: Set<SSHPublicKey>,
         limits: SSHServerLimits = SSHServerLimits(),
-        addresses: [String] = ["127.0.0.1"]
+        addresses: [String] = ["127.0.0.1"],
+        endsConnectionAfterSession: Bool = true
     ) throws {
         var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
@@ -358,6 +360,7 @@ final class InProcessServer: @unchecked Sendable {
             answer: { user, key, comment in "authenticated \(key.fingerprint()) \(comment ?? "") as \(user)\n" }
         )
         self.port = self.server.endpoints[0].port
+        self.server.endsConnectionAfterSession = endsConnectionAfterSession
         let server = self.server
         let done = self.done
         Thread.detachNewThread {
@@ -405,6 +408,49 @@ struct ClientServerTests {
                 == "authenticated \(key.publicKey.fingerprint()) comment here as alice\n"
         )
         #expect(result.stderr.isEmpty)
+    }
+
+    @Test(
+        "one session per connection: each exec after the first runs on a fresh connection, logged in with the key that worked and nothing asked",
+        arguments: [true, false]
+    )
+    func oneSessionPerConnection(serverCloses: Bool) throws {
+        let refused = ServerTestKeys.hostKeys[2]
+        let key = ServerTestKeys.hostKeys[0]
+        // The server refuses a second session channel (false) or closes the connection once
+        // the first one closed (true, as keysmith serve).
+        let server = try InProcessServer(accepted: [key.publicKey], endsConnectionAfterSession: serverCloses)
+        var options = server.options(keys: [refused, key])
+        let asked = Mutex(0)
+        options.credentials.password = { @Sendable (_: String) -> SecureBytes? in
+            asked.withLock { $0 += 1 }
+            return nil
+        }
+        let client = try SSHClient.connect(options)
+        defer { client.close() }
+        for _ in 0..<3 {
+            let result = try client.exec("x")
+            #expect(result.exitStatus == 0)
+            #expect(
+                String(decoding: result.stdout, as: UTF8.self)
+                    == "authenticated \(key.publicKey.fingerprint()) comment here as alice\n"
+            )
+        }
+        #expect(client.connections == 3)
+        #expect(asked.withLock { $0 } == 0)
+    }
+
+    @Test("a refused first session channel is the server's answer: no new connection is tried")
+    func firstChannelRefused() throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(accepted: [key.publicKey], endsConnectionAfterSession: false)
+        let client = try SSHClient.connect(server.options(keys: [key]))
+        defer { client.close() }
+        _ = try client.exec("x")
+        // The server refuses the subsystem request on a channel opened on a fresh connection.
+        let error = #expect(throws: SSHProtocolError.self) { try client.openSubsystem("sftp") }
+        #expect(error?.code == .channelFailure)
+        #expect(client.connections == 2)
     }
 
     @Test("IPv6: an address that cannot be bound is skipped, as sshd skips it; ::1 serves")
