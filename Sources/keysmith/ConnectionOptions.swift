@@ -225,6 +225,11 @@ func keysToDeploy(identity: String?) throws -> (source: String, keys: [(key: SSH
     return (path, lines.map { ($0.key, $0.comment) })
 }
 
+/// Says on stderr, in one sentence naming the host, why its deploy went over SFTP.
+func sftpFallbackNote(_ destination: String) -> (String) -> Void {
+    { reason in printError("keysmith: INFO: \(escapePeerText(destination)): \(escapePeerText(reason))") }
+}
+
 /// ssh-copy-id: `ls -t ~/.ssh/id*.pub | grep -v -- '-cert.pub$' | head -n 1`.
 func newestDefaultPublicKey() -> String? {
     let dir = sshDirectory()

@@ -136,8 +136,11 @@ struct CopyID: ParsableCommand {
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
         var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
-            let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
-            {
+            let result = try client.withAuthorizedKeysStore(
+                target: self.connection.target,
+                sftp: self.connection.sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.copy(lines: lines, force: self.force, dryRun: self.dryRun)
             }
             if self.connection.json {
@@ -187,8 +190,12 @@ struct CopyID: ParsableCommand {
             throw ExitCode(1)
         }
         let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, run) { _, config, client in
-            let result = try client.withAuthorizedKeysStore(target: target, sftp: sftp) {
+        let results = self.connection.runFleet(destinations, run) { destination, config, client in
+            let result = try client.withAuthorizedKeysStore(
+                target: target,
+                sftp: sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.copy(lines: lines, force: force, dryRun: dryRun)
             }
             return (config, result)
