@@ -37,7 +37,7 @@ struct CopyID: ParsableCommand {
     @Option(
         name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp(
-            "Public key file to install (FILE.pub is used for a private key FILE); default: the newest ~/.ssh/id*.pub.",
+            "Public key file to install (FILE.pub is used for a private key FILE); default: the keys of the ssh-agent, else the newest ~/.ssh/id*.pub (-i without a file: that file).",
             valueName: "file"
         )
     )
@@ -99,8 +99,16 @@ struct CopyID: ParsableCommand {
     func run() throws {
         let source: String
         let keys: [(key: SSHPublicKey, comment: String?)]
+        let sourceText: String
         do {
-            (source, keys) = try keysToDeploy(identity: self.certAuthority ?? self.identity)
+            if self.certAuthority == nil && self.identity == nil, let agent = agentKeysToDeploy() {
+                source = "the ssh-agent at \(agent.socket)"
+                keys = agent.keys
+                sourceText = "the \(keyCount(keys.count)) of \(source) (no -i given; -i FILE installs a file's keys)"
+            } else {
+                (source, keys) = try keysToDeploy(identity: self.certAuthority ?? self.identity)
+                sourceText = "\"\(source)\""
+            }
             if self.certAuthority != nil, let certificate = keys.first(where: { $0.key.type.isCertificate }) {
                 throw Failure(
                     "\(source) holds a certificate (\(certificate.key.type.sshName)), not a certificate authority's key; name the CA's own .pub file"
@@ -132,7 +140,7 @@ struct CopyID: ParsableCommand {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
-        if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
+        if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \(sourceText)") }
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
         var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in

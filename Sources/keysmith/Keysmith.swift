@@ -45,7 +45,7 @@ struct Keysmith: ParsableCommand {
     /// commands read or make a private key, and the two system calls cost nothing measurable.
     static func main() {
         ProcessHardening.disableCoreDumps()
-        Self.main(splittingJoinedValues(Array(CommandLine.arguments.dropFirst())))
+        Self.main(bareIdentityOption(splittingJoinedValues(Array(CommandLine.arguments.dropFirst()))))
     }
 }
 
