@@ -463,6 +463,56 @@ struct ClientServerTests {
         #expect(String(decoding: result.stdout, as: UTF8.self).hasPrefix("authenticated SHA256:"))
     }
 
+    @Test("a link-local address keeps its zone: fe80::1%lo resolves to the scope of lo, as ssh resolves it")
+    func zone() throws {
+        let list = try resolveTCP("fe80::1%lo", port: 22, passive: false)
+        defer { freeaddrinfo(list) }
+        #expect(list.pointee.ai_family == AF_INET6)
+        let scope = list.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+            $0.pointee.sin6_scope_id
+        }
+        #expect(scope == if_nametoindex("lo") && scope != 0)
+        let bracketed = try resolveTCP("[fe80::1%lo]", port: 22, passive: false)
+        freeaddrinfo(bracketed)
+    }
+
+    @Test(
+        "a name with several addresses: each is tried in order, each for ConnectTimeout, until one answers",
+        arguments: [false, true]
+    )
+    func severalAddresses(silentFirst: Bool) throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(accepted: [key.publicKey])
+        // The first address refuses at once (::1 on a port nothing listens on) or never
+        // answers (a listener whose backlog of 0 one connection fills: its SYNs are dropped);
+        // the second is the server's.
+        let silent = silentFirst ? try FullListener() : nil
+        let first = try resolveTCP(
+            silentFirst ? "127.0.0.1" : "::1",
+            port: silent?.port ?? (try SSHDFixture.freePort()),
+            passive: false
+        )
+        let second = try resolveTCP("127.0.0.1", port: server.port, passive: false)
+        first.pointee.ai_next = second
+        defer {
+            first.pointee.ai_next = nil
+            freeaddrinfo(first)
+            freeaddrinfo(second)
+        }
+        let start = ContinuousClock.now
+        let connection = try TCPConnection(
+            addresses: first,
+            peer: "several",
+            connectTimeout: 1,
+            deadline: start + .seconds(30)
+        )
+        let took = ContinuousClock.now - start
+        #expect(took < .seconds(5), "each address had its own 1-second limit: \(took)")
+        if silentFirst { #expect(took >= .milliseconds(900), "the silent address was waited for: \(took)") }
+        #expect(readFrom(connection).starts(with: Array("SSH-2.0-".utf8)))
+        connection.close()
+    }
+
     @Test("an unknown key and a password are refused")
     func refused() throws {
         let server = try InProcessServer(accepted: [ServerTestKeys.hostKeys[0].publicKey])
@@ -522,6 +572,49 @@ func readEOF(_ fd: Int32) -> Bool {
     guard poll(&pfd, 1, 10_000) > 0 else { return false }
     var buffer = [UInt8](repeating: 0, count: 4096)
     return read(fd, &buffer, buffer.count) == 0
+}
+
+/// A loopback listener that never accepts, its backlog of 0 filled by one connection, so
+/// that a further connect gets no answer (its SYNs are dropped) until it times out.
+final class FullListener {
+    let port: Int
+    private let listener: Int32
+    private let filler: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 0) == 0
+                    && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw FixtureError("cannot make a listener: \(String(cString: strerror(errno)))")
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.filler = connectLoopback(port: self.port)
+    }
+
+    deinit {
+        close(self.filler)
+        close(self.listener)
+    }
+}
+
+/// The first bytes the server sends on `connection`, waiting up to 10 s.
+func readFrom(_ connection: TCPConnection) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 256)
+    guard let events = try? connection.wait(readable: true, writable: false, until: .now + .seconds(10)),
+        events.readable, case .success(let n) = connection.read(into: &buffer)
+    else { return [] }
+    return Array(buffer[0..<n])
 }
 
 /// One read with a 10 s limit; empty at EOF or when nothing came.
