@@ -123,8 +123,11 @@ public final class Connector: Sendable {
         password: PasswordSource,
         onlyKey: (label: String, key: SSHPrivateKey)? = nil
     ) throws -> SSHClient {
-        let options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
+        var options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
         if self.settings.verbose {
+            options.reconnecting = { [events] reason in
+                events.diagnostic("keysmith: \(reason); logging in again on a new connection")
+            }
             self.events.diagnostic(
                 "keysmith: connecting to \(KnownHostsFormat.hostName(config.hostName, port: config.port)) as \(config.user)"
             )

@@ -68,6 +68,9 @@ public struct SSHClientOptions: Sendable {
     public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
+    /// Told why, each time the server refused a later session channel and the client logs
+    /// in again on a fresh connection (see ``SSHClient``).
+    public var reconnecting: (@Sendable (String) -> Void)?
 
     public init(
         host: String,
@@ -311,12 +314,21 @@ public final class SSHClient {
         let isLater = self.channelsOpened > 0
         self.channelsOpened += 1
         var id = open(self.connection)
+        let reason: String
         do {
             try self.pump(activity) { self.connection.isRunning(id) || self.connection.isFinished(id) }
             guard isLater && self.connection.wasRefused(id) else { return id }
+            do {
+                _ = try self.connection.takeResult(id)
+                reason = "\(self.peer) refused a session channel"
+            } catch {
+                reason = error.message
+            }
         } catch  where isLater && (error.code == .disconnected || error.code == .connectionFailed) {
             // The server closed the connection instead of answering: also one channel per connection.
+            reason = error.message
         }
+        self.options.reconnecting?(reason)
         try self.reconnect()
         self.channelsOpened = 1
         id = open(self.connection)
