@@ -15,7 +15,13 @@ struct CopyID: ParsableCommand {
             the home directory, ~/.ssh and the file are repaired and reported. The file is \
             replaced atomically under a lock, keeping every existing line byte for byte; \
             restorecon runs where it exists. With -s the same edit is made over SFTP, for \
-            servers or accounts without a POSIX shell (no restorecon then). The password comes from the terminal, \
+            servers or accounts without a POSIX shell (no restorecon then); when the remote shell \
+            does not run keysmith's sh script at all (a restricted or missing login shell, a forced \
+            command such as internal-sftp), copy-id says so and goes over SFTP by itself. Without \
+            -i, the keys of the ssh-agent SSH_AUTH_SOCK names are installed when it holds any, else \
+            the newest ~/.ssh/id*.pub, as ssh-copy-id chooses; -i without a file name is that \
+            file. A server that refuses a second session channel on a connection is reached again \
+            over a new one, logged in with what worked, nothing asked again. The password comes from the terminal, \
             --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it. Every key \
             type OpenSSH reads is installed (security keys and certificates too) but DSA \
             (ssh-dss), which sshd no longer accepts by default: copy-id refuses it.
