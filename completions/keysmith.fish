@@ -304,7 +304,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert show" json' -l 'json' -d 'Print the certificates as a JSON array.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert show" version' -l 'version' -d 'Show the version.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith cert show" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith copy-id" i' -s 'i' -d 'Public key file to install (FILE.pub is used for a private key FILE); default: the newest ~/.ssh/id*.pub.' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith copy-id" i' -s 'i' -d 'Public key file to install (FILE.pub is used for a private key FILE); default: the keys of the ssh-agent, else the newest ~/.ssh/id*.pub (-i without a file: that file).' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith copy-id" f' -s 'f' -d 'Install the keys even if they are already present.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith copy-id" n' -s 'n' -d 'Dry run: show what would be installed or repaired, change nothing.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith copy-id" key-options' -l 'key-options' -d 'authorized_keys options to put before each key, e.g. \'restrict,from="10.0.0.0/8"\'.' -rfka ''

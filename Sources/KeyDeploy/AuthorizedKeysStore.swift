@@ -109,15 +109,89 @@ extension AuthorizedKeysStore {
 
 extension SSHClient {
     /// Runs `body` with the store for `target` on this connection: over SFTP when `sftp`
-    /// (its channel closed afterwards), else over the remote shell.
+    /// (its channel closed afterwards), else over the remote shell, switching to SFTP when
+    /// the shell shows that it cannot run keysmith's script (``ShellFallbackStore``).
+    /// - Parameter fallingBack: told, in one sentence, why SFTP took over (at most once).
     public func withAuthorizedKeysStore<T>(
         target: String = KeyDeploy.defaultTarget,
         sftp: Bool,
+        fallingBack: @escaping (String) -> Void = { _ in },
         _ body: (any AuthorizedKeysStore) throws -> T
     ) throws -> T {
-        guard sftp else { return try body(ShellAuthorizedKeysStore(target: target, over: self)) }
+        guard sftp else {
+            let store = ShellFallbackStore(target: target, over: self, fallingBack: fallingBack)
+            defer { store.closeSFTP() }
+            return try body(store)
+        }
         let channel = try SFTPClient(over: self)
         defer { try? channel.close() }
         return try body(try SFTPAuthorizedKeysStore(target: target, over: channel))
+    }
+}
+
+/// The shell store, until the shell shows that it cannot run keysmith's POSIX sh script:
+/// then the SFTP store, for the rest of the connection.
+///
+/// Every edit begins with ``read()``, and the script's `read` prints `exists` before anything
+/// else, so output that does not begin so means the script never ran: the account's login
+/// shell is not POSIX (fish breaks sh's `'\''` quoting), refuses commands (`/bin/false`,
+/// nologin), or the server runs something else for every command (`ForceCommand
+/// internal-sftp`). Nothing was changed by then, so the SFTP store takes over from the start.
+/// A script that ran and failed (`failed WHAT`) is reported, not retried.
+final class ShellFallbackStore: AuthorizedKeysStore {
+    let target: String
+    private let client: SSHClient
+    private let shell: ShellAuthorizedKeysStore<SSHClient>
+    private let fallingBack: (String) -> Void
+    private var sftp: (channel: SFTPClient, store: SFTPAuthorizedKeysStore)?
+
+    init(target: String, over client: SSHClient, fallingBack: @escaping (String) -> Void) {
+        self.target = target
+        self.client = client
+        self.shell = ShellAuthorizedKeysStore(target: target, over: client)
+        self.fallingBack = fallingBack
+    }
+
+    private var current: any AuthorizedKeysStore { self.sftp?.store ?? self.shell }
+
+    func read() throws -> KeyDeploy.RemoteFile {
+        if let sftp { return try sftp.store.read() }
+        do {
+            return try self.shell.read()
+        } catch let shellError as KeyDeployError where shellError.code == .shellUnusable {
+            let channel: SFTPClient
+            let store: SFTPAuthorizedKeysStore
+            do {
+                channel = try SFTPClient(over: self.client)
+                store = try SFTPAuthorizedKeysStore(target: self.target, over: channel)
+            } catch {
+                throw KeyDeployError(
+                    .remoteFailure,
+                    "\(shellError.message); SFTP did not work either: \(String(describing: error))"
+                )
+            }
+            self.sftp = (channel, store)
+            self.fallingBack(
+                "the remote shell did not run keysmith's POSIX sh script (\(shellError.message)), so keysmith uses SFTP instead, as with -s"
+            )
+            return try store.read()
+        }
+    }
+
+    func repair(_ file: KeyDeploy.RemoteFile, into reports: inout KeyDeploy.CopyResult) throws {
+        try self.current.repair(file, into: &reports)
+    }
+
+    func replace(
+        _ file: KeyDeploy.RemoteFile,
+        into reports: inout KeyDeploy.CopyResult,
+        change: ([UInt8]) throws -> [UInt8]?
+    ) throws -> Bool {
+        try self.current.replace(file, into: &reports, change: change)
+    }
+
+    func closeSFTP() {
+        try? self.sftp?.channel.close()
+        self.sftp = nil
     }
 }

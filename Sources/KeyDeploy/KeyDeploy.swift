@@ -62,6 +62,9 @@ public struct KeyDeployError: Error, Sendable, Hashable, CustomStringConvertible
         public static let invalidKeyOptions = Code("invalid key options")
         /// The connection failed.
         public static let connection = Code("connection")
+        /// The remote shell did not run keysmith's script at all (not a POSIX shell, no
+        /// shell, or a forced command): nothing was read or changed.
+        public static let shellUnusable = Code("shell unusable")
 
         public var description: String { self.name }
     }

@@ -26,6 +26,12 @@ public struct ShellAuthorizedKeysStore<Runner: RemoteCommandRunner>: AuthorizedK
     public func read() throws -> KeyDeploy.RemoteFile {
         let result = try self.runner.run(RemoteScript.command("read", target: self.target), stdin: [])
         let out = result.stdout
+        // The script's `read` prints `exists` first, whatever else happens: output that does
+        // not begin so comes from something other than the script.
+        guard out.starts(with: Array("exists ".utf8)) else {
+            let failure = Self.failure(result, doing: "read \(self.target)")
+            throw KeyDeployError(.shellUnusable, failure.message)
+        }
         guard result.exitStatus == 0, let split = Self.headerEnd(out) else {
             throw Self.failure(result, doing: "read \(self.target)")
         }

@@ -137,15 +137,31 @@ public final class Connector: Sendable {
         onlyKey: (label: String, key: SSHPrivateKey)?,
         path: [SSHResolvedConfig]
     ) throws -> SSHClient {
-        let options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
+        var options = try self.clientOptions(config, password: password, onlyKey: onlyKey)
         let stream = try self.stream(to: config, password: password, path: path + [config])
         if self.settings.verbose {
+            options.reconnecting = { [events] reason in
+                events.diagnostic("keysmith: \(reason); logging in again on a new connection")
+            }
             self.events.diagnostic(
                 "keysmith: connecting to \(KnownHostsFormat.hostName(config.hostName, port: config.port)) as \(config.user)"
                     + (stream.map { " through \($0.label)" } ?? "")
             )
         }
-        let client = try SSHClient.connect(options, over: stream)
+        // A fresh connection (a server allowing one session per connection) takes the same route.
+        let reopen: () throws(SSHProtocolError) -> SSHByteStream = { () throws(SSHProtocolError) in
+            do {
+                guard let stream = try self.stream(to: config, password: password, path: path + [config]) else {
+                    throw SSHProtocolError(.connectionFailed, "no route to \(config.host) could be made again")
+                }
+                return stream
+            } catch let error as SSHProtocolError {
+                throw error
+            } catch {
+                throw SSHProtocolError(.connectionFailed, "\(error)")
+            }
+        }
+        let client = try SSHClient.connect(options, over: stream, reopen: reopen)
         if self.settings.verbose {
             if let negotiated = client.negotiatedAlgorithms {
                 for line in negotiated.verboseLines { self.events.diagnostic("keysmith: \(line)") }

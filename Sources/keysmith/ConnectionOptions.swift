@@ -224,10 +224,10 @@ struct ProgressLine: FleetReporter {
 extension Failure: SelfNamingError {}
 
 /// The public key lines to deploy: from `-i` (FILE.pub when FILE is a private key), else the
-/// newest `~/.ssh/id_*.pub` as ssh-copy-id picks it.
+/// newest `~/.ssh/id_*.pub` as ssh-copy-id picks it (also for `-i` without a file, given as "").
 func keysToDeploy(identity: String?) throws -> (source: String, keys: [(key: SSHPublicKey, comment: String?)]) {
     var path: String
-    if let identity {
+    if let identity, !identity.isEmpty {
         path = expandTilde(identity)
         if !path.hasSuffix(".pub") && KeyFileIO.fileExists(path + ".pub") { path += ".pub" }
     } else {
@@ -245,6 +245,39 @@ func keysToDeploy(identity: String?) throws -> (source: String, keys: [(key: SSH
         throw Failure("\(path) holds no public key keysmith can read")
     }
     return (path, lines.map { ($0.key, $0.comment) })
+}
+
+/// The keys of the agent SSH_AUTH_SOCK names, with their comments, as ssh-copy-id installs
+/// `ssh-add -L`'s lines when no `-i` is given; nil when there is no agent, it cannot be
+/// reached, or it holds no key (then the default key file is used, as ssh-copy-id does).
+func agentKeysToDeploy() -> (socket: String, keys: [(key: SSHPublicKey, comment: String?)])? {
+    guard let variable = getenv("SSH_AUTH_SOCK"), variable.pointee != 0 else { return nil }
+    let socket = String(cString: variable)
+    guard let agent = try? SSHAgentClient(socketPath: socket), let held = try? agent.identities(), !held.isEmpty
+    else { return nil }
+    return (socket, held.map { ($0.publicKey, $0.comment.isEmpty ? nil : $0.comment) })
+}
+
+/// The command line with a bare `-i` of copy-id and remove-id given the value "" (the default
+/// key file), as ssh-copy-id reads `-i` followed by nothing or by another option.
+func bareIdentityOption(_ arguments: [String]) -> [String] {
+    guard let command = arguments.first, command == "copy-id" || command == "remove-id" else { return arguments }
+    var out: [String] = []
+    var rest = arguments[...]
+    while let argument = rest.popFirst() {
+        out.append(argument)
+        if argument == "--" {
+            out += rest
+            break
+        }
+        if argument == "-i" && (rest.first.map { $0.hasPrefix("-") } ?? true) { out.append("") }
+    }
+    return out
+}
+
+/// Says on stderr, in one sentence naming the host, why its deploy went over SFTP.
+func sftpFallbackNote(_ destination: String) -> (String) -> Void {
+    { reason in printError("keysmith: INFO: \(escapePeerText(destination)): \(escapePeerText(reason))") }
 }
 
 /// ssh-copy-id: `ls -t ~/.ssh/id*.pub | grep -v -- '-cert.pub$' | head -n 1`.

@@ -15,7 +15,13 @@ struct CopyID: ParsableCommand {
             the home directory, ~/.ssh and the file are repaired and reported. The file is \
             replaced atomically under a lock, keeping every existing line byte for byte; \
             restorecon runs where it exists. With -s the same edit is made over SFTP, for \
-            servers or accounts without a POSIX shell (no restorecon then). The password comes from the terminal, \
+            servers or accounts without a POSIX shell (no restorecon then); when the remote shell \
+            does not run keysmith's sh script at all (a restricted or missing login shell, a forced \
+            command such as internal-sftp), copy-id says so and goes over SFTP by itself. Without \
+            -i, the keys of the ssh-agent SSH_AUTH_SOCK names are installed when it holds any, else \
+            the newest ~/.ssh/id*.pub, as ssh-copy-id chooses; -i without a file name is that \
+            file. A server that refuses a second session channel on a connection is reached again \
+            over a new one, logged in with what worked, nothing asked again. The password comes from the terminal, \
             --password-stdin or SSH_ASKPASS; ~/.ssh/config is read as ssh reads it. Every key \
             type OpenSSH reads is installed (security keys and certificates too) but DSA \
             (ssh-dss), which sshd no longer accepts by default: copy-id refuses it.
@@ -37,7 +43,7 @@ struct CopyID: ParsableCommand {
     @Option(
         name: .customShort("i", allowingJoined: true),
         help: ArgumentHelp(
-            "Public key file to install (FILE.pub is used for a private key FILE); default: the newest ~/.ssh/id*.pub.",
+            "Public key file to install (FILE.pub is used for a private key FILE); default: the keys of the ssh-agent, else the newest ~/.ssh/id*.pub (-i without a file: that file).",
             valueName: "file"
         )
     )
@@ -99,8 +105,16 @@ struct CopyID: ParsableCommand {
     func run() throws {
         let source: String
         let keys: [(key: SSHPublicKey, comment: String?)]
+        let sourceText: String
         do {
-            (source, keys) = try keysToDeploy(identity: self.certAuthority ?? self.identity)
+            if self.certAuthority == nil && self.identity == nil, let agent = agentKeysToDeploy() {
+                source = "the ssh-agent at \(agent.socket)"
+                keys = agent.keys
+                sourceText = "the \(keyCount(keys.count)) of \(source) (no -i given; -i FILE installs a file's keys)"
+            } else {
+                (source, keys) = try keysToDeploy(identity: self.certAuthority ?? self.identity)
+                sourceText = "\"\(source)\""
+            }
             if self.certAuthority != nil, let certificate = keys.first(where: { $0.key.type.isCertificate }) {
                 throw Failure(
                     "\(source) holds a certificate (\(certificate.key.type.sshName)), not a certificate authority's key; name the CA's own .pub file"
@@ -132,12 +146,15 @@ struct CopyID: ParsableCommand {
             printError("keysmith: \(sentence(error.message))")
             throw ExitCode(1)
         }
-        if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \"\(source)\"") }
+        if !self.connection.json { printError("keysmith: INFO: Source of key(s) to be installed: \(sourceText)") }
         if destinations.count > 1 { return try self.runFleet(destinations, lines: lines) }
         var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
-            let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
-            {
+            let result = try client.withAuthorizedKeysStore(
+                target: self.connection.target,
+                sftp: self.connection.sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.copy(lines: lines, force: self.force, dryRun: self.dryRun)
             }
             if self.connection.json {
@@ -187,8 +204,12 @@ struct CopyID: ParsableCommand {
             throw ExitCode(1)
         }
         let (target, force, dryRun, sftp) = (self.connection.target, self.force, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, run) { _, config, client in
-            let result = try client.withAuthorizedKeysStore(target: target, sftp: sftp) {
+        let results = self.connection.runFleet(destinations, run) { destination, config, client in
+            let result = try client.withAuthorizedKeysStore(
+                target: target,
+                sftp: sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.copy(lines: lines, force: force, dryRun: dryRun)
             }
             return (config, result)

@@ -49,7 +49,7 @@ struct Keysmith: ParsableCommand {
         if let link = OpenSSHLink(programPath: CommandLine.arguments.first ?? "") {
             link.runAndExit(Array(CommandLine.arguments.dropFirst()))
         }
-        Self.main(splittingJoinedValues(Array(CommandLine.arguments.dropFirst())))
+        Self.main(bareIdentityOption(splittingJoinedValues(Array(CommandLine.arguments.dropFirst()))))
     }
 }
 

@@ -37,8 +37,11 @@ struct ListIDs: ParsableCommand {
         }
         if destinations.count > 1 { return try self.runFleet(destinations) }
         try self.connection.forEachDestination(destinations) { destination, _, client in
-            let listing = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
-            {
+            let listing = try client.withAuthorizedKeysStore(
+                target: self.connection.target,
+                sftp: self.connection.sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.listing()
             }
             for item in Self.items(listing) {
@@ -60,8 +63,10 @@ struct ListIDs: ParsableCommand {
             throw ExitCode(1)
         }
         let (target, sftp) = (self.connection.target, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, run) { _, _, client in
-            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.listing() }
+        let results = self.connection.runFleet(destinations, run) { destination, _, client in
+            try client.withAuthorizedKeysStore(target: target, sftp: sftp, fallingBack: sftpFallbackNote(destination)) {
+                try $0.listing()
+            }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {

@@ -49,8 +49,11 @@ struct RemoveID: ParsableCommand {
         if destinations.count > 1 { return try self.runFleet(destinations, keys: keys) }
         var reports: [JSON] = []
         try self.connection.forEachDestination(destinations) { destination, config, client in
-            let result = try client.withAuthorizedKeysStore(target: self.connection.target, sftp: self.connection.sftp)
-            {
+            let result = try client.withAuthorizedKeysStore(
+                target: self.connection.target,
+                sftp: self.connection.sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) {
                 try $0.remove(keys: keys, dryRun: self.dryRun)
             }
             if self.connection.json {
@@ -82,8 +85,10 @@ struct RemoveID: ParsableCommand {
             throw ExitCode(1)
         }
         let (target, dryRun, sftp) = (self.connection.target, self.dryRun, self.connection.sftp)
-        let results = self.connection.runFleet(destinations, run) { _, _, client in
-            try client.withAuthorizedKeysStore(target: target, sftp: sftp) { try $0.remove(keys: keys, dryRun: dryRun) }
+        let results = self.connection.runFleet(destinations, run) { destination, _, client in
+            try client.withAuthorizedKeysStore(target: target, sftp: sftp, fallingBack: sftpFallbackNote(destination)) {
+                try $0.remove(keys: keys, dryRun: dryRun)
+            }
         }
         let reports = results.map { host -> HostReport in
             switch host.outcome {

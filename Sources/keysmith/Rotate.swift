@@ -87,8 +87,12 @@ struct Rotate: ParsableCommand {
         let (target, sftp, keyOptions) = (self.connection.target, self.connection.sftp, self.keyOptions)
         let newKey = new.key
         if self.dryRun {
-            let results = self.connection.runFleet(destinations, run) { _, _, client in
-                try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
+            let results = self.connection.runFleet(destinations, run) { destination, _, client in
+                try client.withAuthorizedKeysStore(
+                    target: target,
+                    sftp: sftp,
+                    fallingBack: sftpFallbackNote(destination)
+                ) { store in
                     KeyRotation.plan(
                         newKey: newKey.publicKey,
                         comment: new.comment,
@@ -101,12 +105,16 @@ struct Rotate: ParsableCommand {
             try finishFleet(results.map { Self.planReport($0, newKey: newKey.publicKey) }, json: self.connection.json)
             return
         }
-        let results = self.connection.runFleet(destinations, run) { _, config, client in
+        let results = self.connection.runFleet(destinations, run) { destination, config, client in
             let prove = {
                 let proof = try run.connector.connect(config, password: .ask, onlyKey: (new.path, newKey))
                 proof.close()
             }
-            return try client.withAuthorizedKeysStore(target: target, sftp: sftp) { store in
+            return try client.withAuthorizedKeysStore(
+                target: target,
+                sftp: sftp,
+                fallingBack: sftpFallbackNote(destination)
+            ) { store in
                 KeyRotation.rotate(
                     newKey: newKey.publicKey,
                     comment: new.comment,

@@ -2,7 +2,8 @@ import Foundation
 import KeysmithTestSupport
 import Testing
 
-/// `keysmith copy-id -s` (and remove-id / list-ids -s): the deploy over SFTP, against
+/// `keysmith copy-id -s` (and remove-id / list-ids -s), and the SFTP path keysmith takes by
+/// itself when the shell cannot run its script: the deploy over SFTP, against
 /// OpenSSH's sshd and sftp-server; each deploy is proven by OpenSSH logging in with the key.
 @Suite("copy-id -s over SFTP against OpenSSH's sshd")
 struct CopyIDSFTPTests {
@@ -184,22 +185,147 @@ struct CopyIDSFTPTests {
         #expect(s.sshd.log.components(separatedBy: "Starting session: subsystem 'sftp'").count - 1 == keys.count / 2)
     }
 
-    @Test("an account with no shell (nologin, ForceCommand internal-sftp): the exec path fails, -s deploys")
-    func noShell() throws {
+    /// The sentence keysmith says on stderr when the shell cannot run its script.
+    static let fallbackNote = "so keysmith uses SFTP instead, as with -s"
+
+    @Test(
+        "an account with no shell (nologin or /bin/false, ForceCommand internal-sftp): copy-id, list-ids and remove-id go over SFTP by themselves",
+        arguments: ["/usr/sbin/nologin", "/bin/false"]
+    )
+    func noShell(shell: String) throws {
         let s = try Setup(trailingConfig: ["Match User *", "    ForceCommand internal-sftp"])
-        _ = try runProcess("/usr/sbin/usermod", ["-s", "/usr/sbin/nologin", s.sshd.user]).checked("usermod")
+        _ = try runProcess("/usr/sbin/usermod", ["-s", shell, s.sshd.user]).checked("usermod")
 
-        let exec = try s.run("copy-id", ["-i", s.key + ".pub"])
-        #expect(exec.status == 1, "\(exec)")
-        #expect(exec.stderr.contains("the remote shell failed to read .ssh/authorized_keys"), "\(exec)")
-        #expect(s.sshd.authorizedKeys() == nil)
-
-        let r = try s.copy()
+        let r = try s.run("copy-id", ["-i", s.key + ".pub"])
         #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stdout.contains("Number of key(s) added: 1"))
+        let notes = r.stderr.split(separator: "\n").filter { $0.contains(Self.fallbackNote) }
+        #expect(notes.count == 1, "\(r)")
+        let prefix = "keysmith: INFO: \(s.destination): the remote shell did not run"
+        #expect(notes.first?.hasPrefix(prefix) == true, "\(r)")
         #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
         let login = try s.sftpLogin(identity: s.key)
         #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
         #expect(login.stdout.contains("authorized_keys"))
         #expect(s.sshd.log.contains("Accepted publickey for \(s.sshd.user)"))
+
+        let list = try s.run("list-ids")
+        #expect(list.status == 0, "\(list)")
+        #expect(list.stdout.contains("sftp@test"), "\(list)")
+        #expect(list.stderr.contains(Self.fallbackNote), "\(list)")
+        let removed = try s.run("remove-id", ["-i", s.key + ".pub"])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(s.sshd.authorizedKeys() == "")
+        #expect(try s.sftpLogin(identity: s.key).status != 0)
+    }
+
+    @Test("a fish login shell runs keysmith's sh script as it is: no SFTP needed; ssh logs in")
+    func fishShell() throws {
+        let s = try Setup()
+        _ = try runProcess("/usr/sbin/usermod", ["-s", "/usr/bin/fish", s.sshd.user]).checked("usermod")
+        let r = try s.run("copy-id", ["-i", s.key + ".pub"])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(!r.stderr.contains(Self.fallbackNote), "\(r)")
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+        let login = try s.sshd.sshLogin(identity: s.key, command: "echo $SHELL")
+        #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
+        #expect(login.stdout == "/usr/bin/fish\n")
+    }
+
+    @Test(
+        "a restricted login shell that runs only sftp-server (as rssh, scponly): copy-id, list-ids, rotate and remove-id go over SFTP"
+    )
+    func restrictedShell() throws {
+        let s = try Setup()
+        let shell = s.dir.path("sftp-only-shell")
+        try writeText(
+            shell,
+            """
+            #!/bin/sh
+            [ "$1" = -c ] && [ "$2" = /usr/lib/openssh/sftp-server ] && exec "$2"
+            echo "sftp-only-shell: command not allowed" >&2
+            exit 1
+
+            """,
+            mode: 0o755
+        )
+        #expect(chmod(s.dir.url.path, 0o755) == 0)
+        _ = try runProcess("/usr/sbin/usermod", ["-s", shell, s.sshd.user]).checked("usermod")
+
+        let r = try s.run("copy-id", ["-i", s.key + ".pub"])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        let notes = r.stderr.split(separator: "\n").filter { $0.contains(Self.fallbackNote) }
+        #expect(notes.count == 1, "\(r)")
+        #expect(notes.first?.contains("command not allowed") == true, "\(r)")
+        #expect(s.sshd.authorizedKeys() == (try readText(s.key + ".pub")))
+        #expect(try s.sftpLogin(identity: s.key).status == 0)
+        #expect(try s.run("list-ids").stdout.contains("sftp@test"))
+
+        let new = s.dir.path("id_new")
+        _ = try keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "new@test", "-f", new]).checked("ssh-keygen")
+        let rotated = try s.run("rotate", ["-i", new, "--old", s.key + ".pub"])
+        #expect(rotated.status == 0, "\(rotated)\n\(s.sshd.log)")
+        #expect(rotated.stderr.contains(Self.fallbackNote), "\(rotated)")
+        #expect(try s.sftpLogin(identity: new).status == 0)
+        #expect(try s.sftpLogin(identity: s.key).status != 0)
+        #expect(try s.run("remove-id", ["-i", new + ".pub"]).status == 0)
+        #expect(s.sshd.authorizedKeys() == "")
+    }
+
+    @Test("a script that ran and failed is reported, not retried over SFTP")
+    func scriptFailureIsNoFallback() throws {
+        let s = try Setup()
+        // ~/.ssh is a file: the script runs, and its read fails.
+        try writeText(s.sshDirectory, "not a directory\n", mode: 0o600)
+        try s.chown(s.sshDirectory)
+        let r = try s.run("copy-id", ["-i", s.key + ".pub"])
+        #expect(r.status == 1, "\(r)")
+        #expect(!r.stderr.contains(Self.fallbackNote), "\(r)")
+    }
+
+    @Test("a chrooted SFTP account (ChrootDirectory, internal-sftp): the target is the path inside the chroot")
+    func chroot() throws {
+        let root = "/srv/keysmith-chroot-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let s = try Setup(
+            extraConfig: ["AuthorizedKeysFile \(root)/%u%h/.ssh/authorized_keys"],
+            trailingConfig: ["Match User *", "    ForceCommand internal-sftp", "    ChrootDirectory \(root)/%u"]
+        )
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // sshd wants every directory of the chroot owned by root and writable by nobody
+        // else; inside it the account's home, at the same path, is the account's.
+        let jail = root + "/" + s.sshd.user
+        let home = jail + s.sshd.home
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        for path in [root, jail, jail + "/home"] { #expect(chmod(path, 0o755) == 0) }
+        try s.chown(home)
+        #expect(chmod(home, 0o755) == 0)
+
+        let r = try s.run("copy-id", ["-i", s.key + ".pub"])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(r.stderr.contains(Self.fallbackNote), "\(r)")
+        #expect((try? readText(home + "/.ssh/authorized_keys")) == (try readText(s.key + ".pub")))
+        #expect(s.sshd.authorizedKeys() == nil, "nothing was written outside the chroot")
+        let login = try s.sftpLogin(identity: s.key)
+        #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
+        #expect(s.sshd.log.contains("Accepted publickey for \(s.sshd.user)"))
+    }
+
+    @Test(
+        "-t PATH installs where sshd's AuthorizedKeysFile says, over the shell and over SFTP",
+        arguments: [false, true]
+    )
+    func target(sftp: Bool) throws {
+        let s = try Setup(extraConfig: ["AuthorizedKeysFile .config/keysmith-keys/authorized"])
+        let target = ".config/keysmith-keys/authorized"
+        let r = try s.run("copy-id", (sftp ? ["-s"] : []) + ["-t", target, "-i", s.key + ".pub"])
+        #expect(r.status == 0, "\(r)\n\(s.sshd.log)")
+        #expect(try readText(s.sshd.home + "/" + target) == (try readText(s.key + ".pub")))
+        #expect(s.sshd.authorizedKeys() == nil)
+        let login = try s.sshd.sshLogin(identity: s.key, command: "id -un")
+        #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
+        let list = try s.run("list-ids", (sftp ? ["-s"] : []) + ["-t", target])
+        #expect(list.stdout.contains("sftp@test"), "\(list)")
+        #expect(try s.run("remove-id", (sftp ? ["-s"] : []) + ["-t", target, "-i", s.key + ".pub"]).status == 0)
+        #expect(try s.sshd.sshLogin(identity: s.key).status != 0)
     }
 }

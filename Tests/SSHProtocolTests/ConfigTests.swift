@@ -18,6 +18,11 @@ struct DestinationTests {
             ("ssh://al%40ice;fp=x@host:22/", "al@ice", "host", 22),
             ("ssh://[::1]:2222", nil, "::1", 2222),
             ("SSH://bob@[fe80::1]", "bob", "fe80::1", nil),
+            ("[::1]:2222", nil, "::1", 2222),
+            ("alice@[::1]:2222", "alice", "::1", 2222),
+            ("fe80::1%lo", nil, "fe80::1%lo", nil),
+            ("alice@[fe80::1%lo]", "alice", "fe80::1%lo", nil),
+            ("ssh://alice@[fe80::1%lo]:2222", "alice", "fe80::1%lo", 2222),
         ] as [(String, String?, String, Int?)]
     )
     func parses(text: String, user: String?, host: String, port: Int?) throws {
@@ -31,6 +36,7 @@ struct DestinationTests {
         "refuses malformed ones",
         arguments: [
             "", "@host", "user@", "ssh://host:0", "ssh://host:x", "ssh://[::1", "ssh://h/path", "-oProxyCommand=x",
+            "[::1]:0", "[::1]x", "[::1]:", "alice@[::1]:65536",
         ]
     )
     func refuses(text: String) {

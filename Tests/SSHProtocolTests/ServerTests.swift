@@ -3,6 +3,7 @@ import KeysmithTestSupport
 import Logging
 import SSHCrypto
 import SSHKeys
+import Synchronization
 import Testing
 
 @testable import SSHProtocol
@@ -344,7 +345,8 @@ final class InProcessServer: @unchecked Sendable {
     init(
         accepted: Set<SSHPublicKey>,
         limits: SSHServerLimits = SSHServerLimits(),
-        addresses: [String] = ["127.0.0.1"]
+        addresses: [String] = ["127.0.0.1"],
+        endsConnectionAfterSession: Bool = true
     ) throws {
         var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
@@ -358,6 +360,7 @@ final class InProcessServer: @unchecked Sendable {
             answer: { user, key, comment in "authenticated \(key.fingerprint()) \(comment ?? "") as \(user)\n" }
         )
         self.port = self.server.endpoints[0].port
+        self.server.endsConnectionAfterSession = endsConnectionAfterSession
         let server = self.server
         let done = self.done
         Thread.detachNewThread {
@@ -407,6 +410,49 @@ struct ClientServerTests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test(
+        "one session per connection: each exec after the first runs on a fresh connection, logged in with the key that worked and nothing asked",
+        arguments: [true, false]
+    )
+    func oneSessionPerConnection(serverCloses: Bool) throws {
+        let refused = ServerTestKeys.hostKeys[2]
+        let key = ServerTestKeys.hostKeys[0]
+        // The server refuses a second session channel (false) or closes the connection once
+        // the first one closed (true, as keysmith serve).
+        let server = try InProcessServer(accepted: [key.publicKey], endsConnectionAfterSession: serverCloses)
+        var options = server.options(keys: [refused, key])
+        let asked = Mutex(0)
+        options.credentials.password = { @Sendable (_: String) -> SecureBytes? in
+            asked.withLock { $0 += 1 }
+            return nil
+        }
+        let client = try SSHClient.connect(options)
+        defer { client.close() }
+        for _ in 0..<3 {
+            let result = try client.exec("x")
+            #expect(result.exitStatus == 0)
+            #expect(
+                String(decoding: result.stdout, as: UTF8.self)
+                    == "authenticated \(key.publicKey.fingerprint()) comment here as alice\n"
+            )
+        }
+        #expect(client.connections == 3)
+        #expect(asked.withLock { $0 } == 0)
+    }
+
+    @Test("a refused first session channel is the server's answer: no new connection is tried")
+    func firstChannelRefused() throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(accepted: [key.publicKey], endsConnectionAfterSession: false)
+        let client = try SSHClient.connect(server.options(keys: [key]))
+        defer { client.close() }
+        _ = try client.exec("x")
+        // The server refuses the subsystem request on a channel opened on a fresh connection.
+        let error = #expect(throws: SSHProtocolError.self) { try client.openSubsystem("sftp") }
+        #expect(error?.code == .channelFailure)
+        #expect(client.connections == 2)
+    }
+
     @Test("IPv6: an address that cannot be bound is skipped, as sshd skips it; ::1 serves")
     func ipv6() throws {
         let key = ServerTestKeys.hostKeys[0]
@@ -415,6 +461,56 @@ struct ClientServerTests {
         let result = try SSHClient.connect(server.options(keys: [key], host: "::1")).exec("x")
         #expect(result.exitStatus == 0)
         #expect(String(decoding: result.stdout, as: UTF8.self).hasPrefix("authenticated SHA256:"))
+    }
+
+    @Test("a link-local address keeps its zone: fe80::1%lo resolves to the scope of lo, as ssh resolves it")
+    func zone() throws {
+        let list = try resolveTCP("fe80::1%lo", port: 22, passive: false)
+        defer { freeaddrinfo(list) }
+        #expect(list.pointee.ai_family == AF_INET6)
+        let scope = list.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+            $0.pointee.sin6_scope_id
+        }
+        #expect(scope == if_nametoindex("lo") && scope != 0)
+        let bracketed = try resolveTCP("[fe80::1%lo]", port: 22, passive: false)
+        freeaddrinfo(bracketed)
+    }
+
+    @Test(
+        "a name with several addresses: each is tried in order, each for ConnectTimeout, until one answers",
+        arguments: [false, true]
+    )
+    func severalAddresses(silentFirst: Bool) throws {
+        let key = ServerTestKeys.hostKeys[0]
+        let server = try InProcessServer(accepted: [key.publicKey])
+        // The first address refuses at once (::1 on a port nothing listens on) or never
+        // answers (a listener whose backlog of 0 one connection fills: its SYNs are dropped);
+        // the second is the server's.
+        let silent = silentFirst ? try FullListener() : nil
+        let first = try resolveTCP(
+            silentFirst ? "127.0.0.1" : "::1",
+            port: silent?.port ?? (try SSHDFixture.freePort()),
+            passive: false
+        )
+        let second = try resolveTCP("127.0.0.1", port: server.port, passive: false)
+        first.pointee.ai_next = second
+        defer {
+            first.pointee.ai_next = nil
+            freeaddrinfo(first)
+            freeaddrinfo(second)
+        }
+        let start = ContinuousClock.now
+        let connection = try TCPConnection(
+            addresses: first,
+            peer: "several",
+            connectTimeout: 1,
+            deadline: start + .seconds(30)
+        )
+        let took = ContinuousClock.now - start
+        #expect(took < .seconds(5), "each address had its own 1-second limit: \(took)")
+        if silentFirst { #expect(took >= .milliseconds(900), "the silent address was waited for: \(took)") }
+        #expect(readFrom(connection).starts(with: Array("SSH-2.0-".utf8)))
+        connection.close()
     }
 
     @Test("an unknown key and a password are refused")
@@ -476,6 +572,49 @@ func readEOF(_ fd: Int32) -> Bool {
     guard poll(&pfd, 1, 10_000) > 0 else { return false }
     var buffer = [UInt8](repeating: 0, count: 4096)
     return read(fd, &buffer, buffer.count) == 0
+}
+
+/// A loopback listener that never accepts, its backlog of 0 filled by one connection, so
+/// that a further connect gets no answer (its SYNs are dropped) until it times out.
+final class FullListener {
+    let port: Int
+    private let listener: Int32
+    private let filler: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 0) == 0
+                    && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw FixtureError("cannot make a listener: \(String(cString: strerror(errno)))")
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.filler = connectLoopback(port: self.port)
+    }
+
+    deinit {
+        close(self.filler)
+        close(self.listener)
+    }
+}
+
+/// The first bytes the server sends on `connection`, waiting up to 10 s.
+func readFrom(_ connection: TCPConnection) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 256)
+    guard let events = try? connection.wait(readable: true, writable: false, until: .now + .seconds(10)),
+        events.readable, case .success(let n) = connection.read(into: &buffer)
+    else { return [] }
+    return Array(buffer[0..<n])
 }
 
 /// One read with a 10 s limit; empty at EOF or when nothing came.

@@ -1,8 +1,10 @@
 /// Where to connect, as given on the command line: `[user@]host` or
 /// `ssh://[user@]host[:port]` (RFC 3986 authority syntax, as ssh(1) accepts it).
 ///
-/// IPv6 addresses are written in brackets (`user@[::1]`, `ssh://[::1]:2222`); the
-/// brackets are not part of ``host``.
+/// IPv6 addresses are written in brackets (`user@[::1]`, `ssh://[::1]:2222`, and
+/// `[::1]:2222` as known_hosts writes them); the brackets are not part of ``host``. A
+/// link-local address keeps its zone (`fe80::1%eth0`), which getaddrinfo(3) resolves to the
+/// interface's scope.
 public struct SSHDestination: Sendable, Hashable, CustomStringConvertible {
     /// The user name, if the destination names one.
     public var user: String?
@@ -78,14 +80,24 @@ public struct SSHDestination: Sendable, Hashable, CustomStringConvertible {
             user = String(u)
             host = text[text.index(after: at)...]
         }
-        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
-            host = host.dropFirst().dropLast()
+        var port: Int? = nil
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]"), host.count > 2 {
+            // `[::1]`, and `[::1]:2222` as known_hosts writes a host with its port (ssh itself
+            // takes the port only from ssh:// or -p).
+            let after = host[host.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()), (1...65535).contains(p) else {
+                    throw bad("after ']' only ':PORT' (1 to 65535) may follow")
+                }
+                port = p
+            }
+            host = host[host.index(after: host.startIndex)..<close]
         }
         guard !host.isEmpty else { throw bad("the host is missing") }
         if host.contains(where: { $0 == " " || $0 == "\t" || $0 == "/" || $0 == "\n" }) {
             throw bad("the host contains a blank or '/'")
         }
-        self.init(user: user, host: String(host), port: nil)
+        self.init(user: user, host: String(host), port: port)
     }
 
     /// `user@host`, `host`, with brackets around an IPv6 address and `:port` only when one was given

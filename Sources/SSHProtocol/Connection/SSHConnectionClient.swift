@@ -47,6 +47,9 @@ package final class SSHConnectionClient {
         var closeSent = false
         var result = SSHExecResult(exitStatus: nil, exitSignal: nil, stdout: [], stderr: [])
         var failure: SSHProtocolError?
+        /// The server refused the channel (CHANNEL_OPEN_FAILURE) or its exec or subsystem
+        /// request (CHANNEL_FAILURE): nothing ran on it.
+        var refused = false
 
         init(
             localID: UInt32,
@@ -144,6 +147,9 @@ package final class SSHConnectionClient {
 
     /// Whether the channel's exec or subsystem request was accepted and it is still open.
     package func isRunning(_ id: UInt32) -> Bool { self.channels[id]?.state == .running }
+
+    /// Whether the server refused the channel or its request, so that nothing ran on it.
+    package func wasRefused(_ id: UInt32) -> Bool { self.channels[id]?.refused ?? false }
 
     /// Whether output is waiting in ``takeOutput(_:)``.
     package func hasOutput(_ id: UInt32) -> Bool { !(self.channels[id]?.result.stdout.isEmpty ?? true) }
@@ -302,6 +308,7 @@ package final class SSHConnectionClient {
                     .channelFailure,
                     "\(self.peer) refused to open a session channel (reason \(reason): \(description))"
                 )
+                channel.refused = true
             }
             channel.state = .closed
 
@@ -316,6 +323,7 @@ package final class SSHConnectionClient {
                     ? "\(self.peer) refused to start the \(channel.command) subsystem"
                     : "\(self.peer) refused to run the command (exec request failed)"
             )
+            channel.refused = true
             channel.state = .running
             self.sendClose(channel)
 

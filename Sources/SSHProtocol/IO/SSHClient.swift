@@ -68,6 +68,9 @@ public struct SSHClientOptions: Sendable {
     public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
+    /// Told why, each time the server refused a later session channel and the client logs
+    /// in again on a fresh connection (see ``SSHClient``).
+    public var reconnecting: (@Sendable (String) -> Void)?
 
     public init(
         host: String,
@@ -126,12 +129,27 @@ public final class SSHClient {
         case connected
     }
 
+    /// What logged in, offered again (and nothing else, so nothing is asked) when a fresh
+    /// connection replaces one whose server allows a single session channel.
+    private struct Relogin {
+        var order: [SSHAuthenticationMethod]
+        var identities: [SSHAuthIdentity]
+        var password: SecureBytes?
+        var answers: [SecureBytes]?
+    }
+
+    /// The last password and keyboard-interactive answers given, kept for a ``Relogin``.
+    private final class GivenSecrets {
+        var password: SecureBytes?
+        var answers: [SecureBytes]?
+    }
+
     let options: SSHClientOptions
     /// `host:port` (`[v6]:port`), for messages.
     let peer: String
-    let socket: TCPConnection
-    let transport: SSHTransport
-    let connection: SSHConnectionClient
+    var socket: TCPConnection
+    var transport: SSHTransport
+    var connection: SSHConnectionClient
     private let deadline: ContinuousClock.Instant
     private var phase = Phase.keyExchange
     var sessionID: [UInt8]?
@@ -139,6 +157,22 @@ public final class SSHClient {
     var outgoingOffset = 0
     var failure: SSHProtocolError?
     private var isClosed = false
+    /// Session channels opened on the current connection.
+    private var channelsOpened = 0
+    private var relogin: Relogin?
+    /// How a fresh connection to the same host is made (``reconnect()``).
+    private var route = Route.direct
+
+    private enum Route {
+        /// A TCP connection of the client's own.
+        case direct
+        /// A ProxyCommand's or a jump host's stream, and how to get another (nil: none can be had).
+        case stream((() throws(SSHProtocolError) -> SSHByteStream)?)
+    }
+
+    /// How many connections this client has made: more than one when the server refused
+    /// a second session channel on a connection and a fresh one took over.
+    public private(set) var connections = 1
 
     /// The authentication method that succeeded, and for publickey the key's label.
     public private(set) var authenticatedWith: String = ""
@@ -176,9 +210,14 @@ public final class SSHClient {
     /// and authenticates. The client owns the stream from then on, and releases it when it
     /// closes (or here, when the connection fails).
     /// - Throws: `SSHProtocolError`; a failure of what serves the stream is named as such.
+    ///
+    /// A server that allows one session channel per connection makes the client connect
+    /// again (``startChannel(_:_:)``): over a new stream from `reopen` when this connection
+    /// runs over one, for a fresh connection must take the same route.
     public static func connect(
         _ options: SSHClientOptions,
-        over stream: SSHByteStream?
+        over stream: SSHByteStream?,
+        reopen: (() throws(SSHProtocolError) -> SSHByteStream)? = nil
     ) throws(SSHProtocolError)
         -> SSHClient
     {
@@ -207,6 +246,7 @@ public final class SSHClient {
             )
         }
         let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
+        client.route = stream == nil ? .direct : .stream(reopen)
         do {
             try client.handshake()
         } catch {
@@ -221,8 +261,9 @@ public final class SSHClient {
     /// Runs `command` on a new session channel, sends `stdin` then EOF, and collects
     /// output until the channel closes (window and flow control handled).
     public func exec(_ command: String, stdin: [UInt8] = []) throws(SSHProtocolError) -> SSHExecResult {
-        try self.checkUsable()
-        let id = self.connection.openExec(command: command, stdin: stdin)
+        let id = try self.startChannel("while starting a command") {
+            $0.openExec(command: command, stdin: stdin)
+        }
         try self.pump("while running a command") { self.connection.isFinished(id) }
         return try self.connection.takeResult(id)
     }
@@ -231,10 +272,7 @@ public final class SSHClient {
     /// ``sendOnChannel(_:_:)`` after reading output with ``receiveOnChannel(_:_:)``, and
     /// ended with ``finishExec(_:)``.
     package func openStreamingExec(_ command: String) throws(SSHProtocolError) -> UInt32 {
-        try self.checkUsable()
-        let id = self.connection.openStreamingExec(command: command)
-        try self.pump("while starting a command") { self.connection.isRunning(id) || self.connection.isFinished(id) }
-        return id
+        try self.startChannel("while starting a command") { $0.openStreamingExec(command: command) }
     }
 
     /// Waits for output on a streaming exec channel; empty once the channel has closed
@@ -257,10 +295,10 @@ public final class SSHClient {
     /// Starts the subsystem `name` (RFC 4254 §6.5) on a new session channel; returns its id
     /// for ``sendOnChannel(_:_:)``, ``receiveOnChannel(_:_:)`` and ``closeChannel(_:)``.
     package func openSubsystem(_ name: String) throws(SSHProtocolError) -> UInt32 {
-        try self.checkUsable()
-        let id = self.connection.openSubsystem(name)
-        try self.pump("while starting the \(name) subsystem") {
-            self.connection.isRunning(id) || self.connection.isFinished(id)
+        let id = try self.startChannel("while starting the \(name) subsystem") { $0.openSubsystem(name) }
+        if self.connection.wasRefused(id) {
+            try self.pump("while closing a channel") { self.connection.isFinished(id) }
+            _ = try self.connection.takeResult(id)
         }
         if self.connection.isFinished(id) {
             _ = try self.connection.takeResult(id)
@@ -296,6 +334,97 @@ public final class SSHClient {
         _ = try? self.connection.takeResult(id)
     }
 
+    /// Opens a session channel with `open` and waits until the server accepted or refused
+    /// it and its request.
+    ///
+    /// Some servers allow one session channel (or one exec) per connection: they refuse a
+    /// later channel (CHANNEL_OPEN_FAILURE), its request (CHANNEL_FAILURE), or close the
+    /// connection once the first channel closed. When that happens to a channel after the
+    /// first of a connection, nothing ran on it, so the client logs in again on a fresh
+    /// connection (the host key must be the same one, and only what logged in the first
+    /// time is offered, so nothing is asked again) and opens the channel there. A refusal
+    /// of a connection's first channel is the server's answer and is reported.
+    private func startChannel(
+        _ activity: String,
+        _ open: (SSHConnectionClient) -> UInt32
+    ) throws(SSHProtocolError) -> UInt32 {
+        try self.checkUsable()
+        let isLater = self.channelsOpened > 0
+        self.channelsOpened += 1
+        var id = open(self.connection)
+        let reason: String
+        do {
+            try self.pump(activity) { self.connection.isRunning(id) || self.connection.isFinished(id) }
+            guard isLater && self.connection.wasRefused(id) else { return id }
+            do {
+                _ = try self.connection.takeResult(id)
+                reason = "\(self.peer) refused a session channel"
+            } catch {
+                reason = error.message
+            }
+        } catch  where isLater && (error.code == .disconnected || error.code == .connectionFailed) {
+            // The server closed the connection instead of answering: also one channel per connection.
+            reason = error.message
+        }
+        self.options.reconnecting?(reason)
+        try self.reconnect()
+        self.channelsOpened = 1
+        id = open(self.connection)
+        try self.pump(activity) { self.connection.isRunning(id) || self.connection.isFinished(id) }
+        return id
+    }
+
+    /// Replaces the connection by a fresh one to the same address, logged in with what
+    /// logged in before (``Relogin``) and accepted only with the same host key.
+    private func reconnect() throws(SSHProtocolError) {
+        guard let relogin = self.relogin else {
+            throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) cannot be made again")
+        }
+        let socket: TCPConnection
+        switch self.route {
+        case .direct:
+            self.close()
+            socket = try TCPConnection(
+                host: self.options.host,
+                port: self.options.port,
+                connectTimeout: self.options.connectTimeout,
+                deadline: self.deadline
+            )
+        case .stream(let reopen?):
+            self.close()
+            socket = TCPConnection(adopting: try reopen())
+        case .stream(nil):
+            throw SSHProtocolError(.connectionFailed, "the connection to \(self.peer) cannot be made again")
+        }
+        let known = self.hostKey
+        let peer = self.peer
+        self.socket = socket
+        self.transport = SSHTransport(algorithms: self.options.algorithms) {
+            (key: SSHPublicKey) throws(SSHProtocolError) in
+            guard key == known else {
+                throw SSHProtocolError(
+                    .hostKeyRejected,
+                    "\(peer) presented another host key (\(key.fingerprint())) on a new connection "
+                        + "than on the first (\(known.fingerprint()))"
+                )
+            }
+        }
+        self.connection = SSHConnectionClient(peer: peer)
+        self.phase = .keyExchange
+        self.sessionID = nil
+        self.outgoing = []
+        self.outgoingOffset = 0
+        self.failure = nil
+        self.isClosed = false
+        self.connections += 1
+        do {
+            try self.handshake(relogin: relogin)
+        } catch {
+            self.close()
+            throw error
+        }
+    }
+
     /// Disconnects politely and closes the socket.
     public func close() {
         guard !self.isClosed else { return }
@@ -316,8 +445,9 @@ public final class SSHClient {
         }
     }
 
-    /// Key exchange, then user authentication.
-    private func handshake() throws(SSHProtocolError) {
+    /// Key exchange, then user authentication: with the options' credentials, or with what
+    /// logged in on the first connection.
+    private func handshake(relogin: Relogin? = nil) throws(SSHProtocolError) {
         if let limit = self.socket.versionTimeout {
             // sshconnect.c: ConnectTimeout bounds the wait for the server's version line too,
             // which is what a connection through a proxy or a jump host waits for first.
@@ -330,6 +460,23 @@ public final class SSHClient {
             throw SSHProtocolError(.protocolViolation, "\(self.peer) finished the key exchange without a host key")
         }
         self.hostKey = hostKey
+        if let relogin {
+            let answers = relogin.answers
+            let auth = SSHUserAuthClient(
+                user: self.options.user,
+                host: self.options.host,
+                peer: self.peer,
+                order: relogin.order,
+                identities: relogin.identities,
+                password: relogin.password.map { password in { _ in password } },
+                keyboardInteractive: answers.map { answers in
+                    { _, _, prompts in prompts.count == answers.count ? answers : nil }
+                },
+                sessionID: sessionID
+            )
+            try self.authenticate(auth)
+            return
+        }
 
         let credentials = self.options.credentials
         var identities = credentials.keys.map { (label, key) in
@@ -354,17 +501,39 @@ public final class SSHClient {
             return SSHAuthIdentity(label: label, certificate: certificate, signingWith: holder)
         }
         identities = certified + identities
+        let given = GivenSecrets()
         let auth = SSHUserAuthClient(
             user: self.options.user,
             host: self.options.host,
             peer: self.peer,
             order: self.options.authenticationOrder,
             identities: identities,
-            password: credentials.password,
-            keyboardInteractive: credentials.keyboardInteractive,
+            password: credentials.password.map { source in
+                { prompt in
+                    given.password = source(prompt)
+                    return given.password
+                }
+            },
+            keyboardInteractive: credentials.keyboardInteractive.map { source in
+                { name, instruction, prompts in
+                    given.answers = source(name, instruction, prompts)
+                    return given.answers
+                }
+            },
             sessionID: sessionID,
             notes: notes
         )
+        try self.authenticate(auth)
+        self.relogin = Relogin(
+            order: self.options.authenticationOrder.filter(auth.succeededMethods.contains),
+            identities: auth.acceptedIdentities,
+            password: auth.succeededMethods.contains(.password) ? given.password : nil,
+            answers: auth.succeededMethods.contains(.keyboardInteractive)
+                ? given.answers ?? given.password.map { [$0] } : nil
+        )
+    }
+
+    private func authenticate(_ auth: SSHUserAuthClient) throws(SSHProtocolError) {
         self.phase = .authenticating(auth)
         try self.send(auth.start())
         try self.pump("during authentication") { auth.isAuthenticated }

@@ -60,6 +60,10 @@ package final class SSHServer: @unchecked Sendable {
     private let decide: Decide
     private let answer: Answer
     private var listeners: [(fd: Int32, address: String, port: Int)] = []
+    /// Whether a connection ends once its session channel closed (as `keysmith serve` does);
+    /// false keeps it open and refuses every further session channel, as a server that allows
+    /// one session per connection does. Set before ``run()``.
+    package var endsConnectionAfterSession = true
     /// Written once by ``stop()``; every poll watches its read end.
     private let stopPipe: (read: Int32, write: Int32)
 
@@ -232,10 +236,13 @@ package final class SSHServer: @unchecked Sendable {
     fileprivate var configuration:
         (
             hostKeys: [SSHPrivateKey], algorithms: SSHAlgorithms, limits: SSHServerLimits, decide: Decide,
-            answer: Answer, stopFD: Int32
+            answer: Answer, stopFD: Int32, endsConnectionAfterSession: Bool
         )
     {
-        (self.hostKeys, self.algorithms, self.limits, self.decide, self.answer, self.stopPipe.read)
+        (
+            self.hostKeys, self.algorithms, self.limits, self.decide, self.answer, self.stopPipe.read,
+            self.endsConnectionAfterSession
+        )
     }
 }
 
@@ -428,7 +435,7 @@ private final class ServerConnection: @unchecked Sendable {
                                     metadata: ["request": "\(request)", "outcome": "\(LogOutcome.answered)"]
                                 )
                             }
-                            if session.isFinished { finishing = true }
+                            if session.isFinished && config.endsConnectionAfterSession { finishing = true }
                         }
                     }
                 }

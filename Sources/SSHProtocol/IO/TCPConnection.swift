@@ -37,12 +37,31 @@ final class TCPConnection {
     /// until one answers, giving each at most `connectTimeout` seconds and all of them no
     /// more than `deadline`.
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
-    init(host: String, port: Int, connectTimeout: Double, deadline: ContinuousClock.Instant) throws(SSHProtocolError) {
-        self.versionTimeout = nil
-        let peer = Self.describe(host: host, port: port)
+    convenience init(
+        host: String,
+        port: Int,
+        connectTimeout: Double,
+        deadline: ContinuousClock.Instant
+    ) throws(SSHProtocolError) {
         let list = try resolveTCP(host, port: port, passive: false)
         defer { freeaddrinfo(list) }
+        try self.init(
+            addresses: list,
+            peer: Self.describe(host: host, port: port),
+            connectTimeout: connectTimeout,
+            deadline: deadline
+        )
+    }
 
+    /// Connects to each address of `list` in its order (getaddrinfo's, as ssh tries them),
+    /// each for at most `connectTimeout` seconds, until one answers.
+    init(
+        addresses list: UnsafeMutablePointer<addrinfo>,
+        peer: String,
+        connectTimeout: Double,
+        deadline: ContinuousClock.Instant
+    ) throws(SSHProtocolError) {
+        self.versionTimeout = nil
         var lastError = SSHProtocolError(.connectionFailed, "cannot connect to \(peer): no address")
         var cursor: UnsafeMutablePointer<addrinfo>? = list
         while let info = cursor {

@@ -66,6 +66,11 @@ package final class SSHUserAuthClient {
     package private(set) var partialSuccesses: [String] = []
     /// The method that completed authentication: `publickey (LABEL)`, `password`, ….
     package private(set) var authenticatedWith: String?
+    /// The methods that succeeded, partially (RFC 4252 §5.1) or completely, in order: what a
+    /// fresh connection to the same server offers to log in again without asking.
+    package private(set) var succeededMethods: [SSHAuthenticationMethod] = []
+    /// The identities whose signed publickey request succeeded, partially or completely.
+    package private(set) var acceptedIdentities: [SSHAuthIdentity] = []
 
     /// Whether the server sent SSH_MSG_USERAUTH_SUCCESS.
     package var isAuthenticated: Bool {
@@ -132,6 +137,7 @@ package final class SSHUserAuthClient {
 
         case (UserAuthMessage.success, _) where !self.isAwaitingService:
             self.authenticatedWith = self.currentMethodDescription
+            self.recordSuccess()
             self.step = .succeeded
             return []
 
@@ -141,7 +147,10 @@ package final class SSHUserAuthClient {
                 throw malformed("USERAUTH_FAILURE")
             }
             self.allowed = String(decoding: list, as: UTF8.self).split(separator: ",").map(String.init)
-            if partial != 0 { self.partialSuccesses.append(self.currentMethodDescription) }
+            if partial != 0 {
+                self.partialSuccesses.append(self.currentMethodDescription)
+                self.recordSuccess()
+            }
             return [try self.nextRequest()]
 
         case (UserAuthMessage.methodSpecific60, .publicKeyQuery(let index, let algorithm)):
@@ -177,6 +186,18 @@ package final class SSHUserAuthClient {
                 .protocolViolation,
                 "the server sent an unexpected message (type \(type)) during user authentication"
             )
+        }
+    }
+
+    /// Notes the method of the current step as one that succeeded.
+    private func recordSuccess() {
+        switch self.step {
+        case .publicKeySigned(let index):
+            self.succeededMethods.append(.publicKey)
+            self.acceptedIdentities.append(self.identities[index])
+        case .password: self.succeededMethods.append(.password)
+        case .keyboardInteractive: self.succeededMethods.append(.keyboardInteractive)
+        case .awaitingServiceAccept, .none, .publicKeyQuery, .succeeded: break
         }
     }
 
