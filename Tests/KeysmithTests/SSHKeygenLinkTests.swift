@@ -288,3 +288,25 @@ struct SSHKeygenLinkTests {
         )
     }
 }
+
+extension SSHKeygenLinkTests {
+    @Test("-L shows certificates, and names the lines that hold none")
+    func showCertificates() throws {
+        let pair = try Pair()
+        try pair.key("ca", ["-t", "ed25519", "-N", ""])
+        try pair.key("user", ["-t", "ecdsa", "-N", ""])
+        let signed = try keygen([
+            "-q", "-s", pair.dir.path("ca"), "-I", "someone", "-n", "alice,bob", "-V", "20200101:20300101", "-z", "7",
+            "-O", "force-command=/bin/true", pair.dir.path("user.pub"),
+        ])
+        try #require(signed.status == 0, "\(signed)")
+        let certificate = try readText(pair.dir.path("user-cert.pub"))
+        try pair.write("user-cert.pub", certificate)
+        try pair.write("mixed", "# c\n" + (try readText(pair.dir.path("ca.pub"))) + "garbage here\n" + certificate)
+        try pair.expectSame(["-L", "-f", "user-cert.pub"], status: 0)
+        try pair.expectSame(["-L", "-f", "mixed"], status: 0)
+        try pair.expectSame(["-L", "-f", "-"], input: certificate, status: 0)
+        try pair.expectSame(["-L", "-f", "ca.pub"], status: 1)
+        try pair.expectSame(["-L", "-f", "missing"], status: 255)
+    }
+}
