@@ -1,5 +1,11 @@
 import SSHKeys
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The ssh-keygen link's operations on other files: known_hosts, certificates, KRLs and
 /// key conversion. Those whose output keysmith does not yet match byte for byte through
 /// the link are refused in one sentence, never run with another meaning.
@@ -41,7 +47,40 @@ extension SSHKeygenLink.Invocation {
 
     func checkKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-Q (KRLs)") }
 
-    func convertTo() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-e (key export)") }
+    /// ssh-keygen -e [-m RFC4716|PKCS8|PEM]: the public key of FILE (or of FILE.pub, or of
+    /// the private key) in another format.
+    func convertTo() throws -> Int32 {
+        let path = try self.identityFile ?? Self.askFilename("Enter file in which the key is", type: nil)
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw SSHKeygenLink.fatal("ssh-keygen: \(path): \(String(cString: strerror(errno)))")
+        }
+        // sshkey_load_public: the public half an OpenSSH-format private key holds, else the
+        // file as a key line, else FILE.pub; failing those, the private key.
+        let key: SSHPublicKey
+        let contents = try? KeyFileIO.readFile(path)
+        if let contents, let embedded = SSHPublicKey.fromPrivateKeyFile(contents) {
+            key = embedded
+        } else if let line = [path, path + ".pub"].lazy.compactMap({ try? KeyFileIO.readFile($0) })
+            .compactMap({ KeygenLineReader.firstKey(inPublicKeyFile: $0) }).first
+        {
+            key = line.key
+        } else {
+            key = try self.loadIdentity(path, prompt: "Enter passphrase: ", context: "Load key \"\(path)\"").publicKey
+        }
+        switch self.conversionFormat {
+        case "PKCS8", "PEM":
+            guard key.type != .ed25519 else {
+                let function = self.conversionFormat == "PEM" ? "do_convert_to_pem" : "do_convert_to_pkcs8"
+                throw SSHKeygenLink.fatal("\(function): unsupported key type \(key.type.displayName)")
+            }
+            writeOut(try self.conversionFormat == "PEM" ? key.pemRepresentation() : key.pkcs8Representation())
+        default:
+            let comment = "\(key.bits)-bit \(key.type.displayName), converted by \(defaultComment()) from OpenSSH"
+            writeOut(key.rfc4716Representation(comment: comment))
+        }
+        return 0
+    }
 
     func convertFrom() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-i (key import)") }
 }
