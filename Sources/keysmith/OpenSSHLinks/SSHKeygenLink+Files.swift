@@ -10,7 +10,65 @@ import Darwin
 /// key conversion. Those whose output keysmith does not yet match byte for byte through
 /// the link are refused in one sentence, never run with another meaning.
 extension SSHKeygenLink.Invocation {
-    func knownHosts() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-F, -R and -H (known_hosts)") }
+    /// ssh-keygen -F, -R and -H on known_hosts (FILE of -f, else ~/.ssh/known_hosts of the
+    /// password entry's home), through the known_hosts code `keysmith known-hosts` uses.
+    func knownHosts() throws -> Int32 {
+        let g = self.getopt
+        if g.has("F") && (g.has("l") || g.has("v")) {
+            return OpenSSHLink.notImplemented(.sshKeygen, "-F with -l or -v")
+        }
+        if g.has("R") && g.has("H") && !g.has("F") { return OpenSSHLink.notImplemented(.sshKeygen, "-R with -H") }
+        let path = self.identityFile ?? Self.passwordHome() + "/.ssh/known_hosts"
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw SSHKeygenLink.fatal("Cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
+        let file: KnownHostsFile
+        do { file = KnownHostsFile(contents: try KeyFileIO.readFile(path)) } catch {
+            throw SSHKeygenLink.fatal("hostkeys_foreach: \(Self.systemReason(path))")
+        }
+        let host = g.last("F") ?? g.last("R") ?? ""
+        if g.has("F") {
+            let out = file.findOutput(host: host, hash: g.has("H"))
+            writeOut(String(decoding: out, as: UTF8.self))
+            return out.isEmpty ? 1 : 0
+        }
+        let backup = KnownHostsMessages.backupPath(for: path)
+        func invalid(_ lines: [Int]) -> Int32 {
+            for n in lines { SSHKeygenLink.log(KnownHostsMessages.invalidLine(path: path, lineNumber: n)) }
+            SSHKeygenLink.log(KnownHostsMessages.notValidFile(path: path))
+            SSHKeygenLink.log(KnownHostsMessages.notReplacing)
+            return 1
+        }
+        var out = ""
+        if g.has("R") {
+            let removal = file.removing(host: host)
+            guard removal.isValid else { return invalid(removal.invalidLineNumbers) }
+            guard removal.shouldWrite else {
+                SSHKeygenLink.log(KnownHostsMessages.notFound(host: host, path: path))
+                return 0
+            }
+            for n in removal.removedLineNumbers { out += KnownHostsMessages.removed(host: host, lineNumber: n) + "\n" }
+            try KeyFileIO.replaceKeepingBackup(path: path, contents: removal.contents, backupPath: backup)
+        } else {
+            let hashing = file.hashed()
+            for w in hashing.wildcardLines {
+                SSHKeygenLink.log(
+                    KnownHostsMessages.ignoringWildcard(path: path, lineNumber: w.lineNumber, hosts: w.hosts)
+                )
+            }
+            guard hashing.isValid else { return invalid(hashing.invalidLineNumbers) }
+            try KeyFileIO.replaceKeepingBackup(path: path, contents: hashing.contents, backupPath: backup)
+            if hashing.hadUnhashedEntries {
+                for line in KnownHostsMessages.unhashedWarning(backupPath: backup) { SSHKeygenLink.log(line) }
+            }
+        }
+        writeOut(
+            out + KnownHostsMessages.updated(path: path) + "\n"
+                + KnownHostsMessages.originalRetained(backupPath: backup) + "\n"
+        )
+        return 0
+    }
 
     /// ssh-keygen -L: each certificate of the file, as `keysmith cert show` prints it, with
     /// ssh-keygen's messages for the lines that hold none.

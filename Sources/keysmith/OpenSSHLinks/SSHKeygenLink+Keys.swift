@@ -343,13 +343,16 @@ extension SSHKeygenLink.Invocation {
     /// ssh-keygen's ask_filename: the default under the password entry's home directory,
     /// the answer read as fgets reads it; end of input ends ssh-keygen with status 1.
     static func askFilename(_ prompt: String, type: SSHKeyType?) throws -> String {
-        var home = "/"
-        if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { home = String(cString: dir) }
-        let name = ".ssh/" + (type ?? .rsa).defaultFileName
-        let path = home + "/" + name
+        let path = Self.passwordHome() + "/.ssh/" + (type ?? .rsa).defaultFileName
         writeOut("\(prompt) (\(path)): ")
         guard let answer = Self.readLine() else { throw SSHKeygenLink.Exit(status: 1) }
         return answer.isEmpty ? path : answer
+    }
+
+    /// The home directory of the password entry, which ssh-keygen's default paths start from.
+    static func passwordHome() -> String {
+        guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir else { return "/" }
+        return String(cString: dir)
     }
 
     /// hostfile_create_user_ssh_dir: ~/.ssh made (0700) when the key goes into it.
