@@ -40,7 +40,8 @@ extension SSHKeygenLink {
                     }
                     self.bits = bits
                 case "E":
-                    guard let hash = Self.hashFunction(named: value) else {
+                    // ssh_digest_alg_by_name compares the names without regard to case.
+                    guard let hash = agentHashFunction(value.lowercased()) else {
                         throw SSHKeygenLink.fatal("Invalid hash algorithm \"\(value)\"")
                     }
                     self.hash = hash
@@ -74,18 +75,6 @@ extension SSHKeygenLink {
                     }
                 default: break
                 }
-            }
-        }
-
-        /// ssh_digest_alg_by_name: the names compared without regard to case.
-        static func hashFunction(named name: String) -> HashFunction? {
-            switch name.lowercased() {
-            case "md5": .md5
-            case "sha1": .sha1
-            case "sha256": .sha256
-            case "sha384": .sha384
-            case "sha512": .sha512
-            default: nil
             }
         }
 

@@ -71,6 +71,9 @@ enum SSHKeygenLink {
             return try invocation.run()
         } catch let exit as Exit {
             return exit.status
+        } catch let failure as Failure {
+            Self.log(failure.message)
+            return 255
         } catch {
             Self.log("\(error)")
             return 255
