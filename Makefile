@@ -245,6 +245,11 @@ MANDIR = $(PREFIX)/share/man/man1
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+# LINKS=1 also makes ssh-keygen, ssh-copy-id and ssh-add links to keysmith in a directory
+# of their own (never over the system's tools); keysmith run through one reads that
+# tool's command line (docs/drop-in.md).
+LINKDIR = $(PREFIX)/libexec/keysmith/openssh
+LINKS ?=
 
 # BIN=path installs an already-built binary (the install test uses it) and the
 # keysmith-sk-helper beside it; otherwise a release build is made first. keysmith finds
@@ -260,12 +265,18 @@ install: $(if $(BIN),,release)
 	install -m 0644 man/*.1 "$(DESTDIR)$(MANDIR)/"; \
 	install -m 0644 completions/keysmith.bash "$(DESTDIR)$(BASHCOMPDIR)/keysmith"; \
 	install -m 0644 completions/_keysmith "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith"; \
-	install -m 0644 completions/keysmith.fish "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish"
+	install -m 0644 completions/keysmith.fish "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish"; \
+	if [ -n "$(LINKS)" ]; then \
+	  install -d "$(DESTDIR)$(LINKDIR)"; \
+	  for tool in ssh-keygen ssh-copy-id ssh-add; do ln -sf ../../../bin/keysmith "$(DESTDIR)$(LINKDIR)/$$tool"; done; \
+	fi
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/keysmith" "$(DESTDIR)$(MANDIR)"/keysmith.1 "$(DESTDIR)$(MANDIR)"/keysmith-*.1 \
 	  "$(DESTDIR)$(BASHCOMPDIR)/keysmith" "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith" "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish" \
-	  "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper"
+	  "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper" \
+	  "$(DESTDIR)$(LINKDIR)/ssh-keygen" "$(DESTDIR)$(LINKDIR)/ssh-copy-id" "$(DESTDIR)$(LINKDIR)/ssh-add"
+	rmdir "$(DESTDIR)$(LINKDIR)" 2>/dev/null || true
 	rmdir "$(DESTDIR)$(SKHELPERDIR)" 2>/dev/null || true
 
 # Regenerates man/ (generate-manual, then scripts/man.py adds names, EXIT STATUS,

@@ -74,7 +74,7 @@ struct CertShow: ParsableCommand {
 
 /// The lines of `contents` as getline reads them: each with its line feed, the last one
 /// without when the file does not end in one.
-private func keygenLines(_ contents: [UInt8]) -> [ArraySlice<UInt8>] {
+func keygenLines(_ contents: [UInt8]) -> [ArraySlice<UInt8>] {
     var lines: [ArraySlice<UInt8>] = []
     var start = 0
     while start < contents.count {
@@ -86,7 +86,7 @@ private func keygenLines(_ contents: [UInt8]) -> [ArraySlice<UInt8>] {
 }
 
 /// One line as ssh-keygen's do_show_cert judges it.
-private enum CertificateLine {
+enum CertificateLine {
     /// Blank up to its end, or a comment.
     case skipped
     case invalid(String)

@@ -54,47 +54,45 @@ struct Fingerprint: ParsableCommand {
             let path = self.file == "-" ? "(stdin)" : expandTilde(self.file)
             let contents = self.file == "-" ? try readStandardInput() : try KeyFileIO.readFile(path)
             let function: HashFunction = self.hash == .md5 ? .md5 : .sha256
-            if !self.json, KeyFileKind(contents: contents) == .publicKeyLines {
-                var skipped: [UnreadableKeyLine] = []
-                let out = self.fingerprintLines(contents, function: function, skipped: &skipped)
-                guard let out else { throw Self.noKey(in: path, skipped: skipped) }
-                Self.report(skipped, in: path)
-                writeOut(out)
-                return
-            }
-            let entries = try self.keys(in: contents, path: path)
-            var out = ""
-            var objects: [JSON] = []
-            for (key, comment) in entries {
-                let fp = key.fingerprint(function)
-                let shown = self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
-                if self.json {
-                    objects.append(
-                        .object(
-                            [
-                                ("bits", .int(key.bits)), ("fingerprint", .string(shown)),
-                                ("comment", .string(orNull: comment.map { String(decoding: $0, as: UTF8.self) })),
-                                ("type", .string(key.type.displayName)),
-                            ] + Self.details(of: key)
-                        )
-                    )
-                    continue
-                }
-                self.appendLine(for: key, comment: comment, function: function, to: &out)
-            }
-            if self.json { out = JSON.array(objects).text + "\n" }
-            writeOut(out)
+            writeOut(try self.listing(contents, path: path, function: function, reportSkipped: true))
         }
     }
 
-    /// The output for a file of key lines (a public key, authorized_keys, known_hosts),
-    /// or nil when no line holds a key.
-    ///
-    /// A streaming pass over a file of thousands of lines: each line is parsed, printed
-    /// into one output buffer and dropped, with no list of keys kept. The lines and
-    /// comments are the ones ssh-keygen -l reads (see `KeygenLineReader`). Each line that is
-    /// neither a key, blank, a `#` comment nor an SSH-1 key (which ssh-keygen skips by rule)
-    /// goes into `skipped`.
+    /// What `run` prints for `contents` read from `path`: a line per key (or JSON). Lines
+    /// without a key are named on stderr when `reportSkipped` is set, as ssh-keygen does not.
+    /// - Throws: `Failure` when the file holds no key.
+    func listing(_ contents: [UInt8], path: String, function: HashFunction, reportSkipped: Bool) throws -> String {
+        if !self.json, KeyFileKind(contents: contents) == .publicKeyLines {
+            var skipped: [UnreadableKeyLine] = []
+            let out = self.fingerprintLines(contents, function: function, skipped: &skipped)
+            guard let out else { throw Self.noKey(in: path, skipped: skipped) }
+            if reportSkipped { Self.report(skipped, in: path) }
+            return out
+        }
+        let entries = try self.keys(in: contents, path: path, reportSkipped: reportSkipped)
+        var out = ""
+        var objects: [JSON] = []
+        for (key, comment) in entries {
+            let fp = key.fingerprint(function)
+            let shown = self.bubbleBabble ? key.fingerprint(.sha1).bubbleBabble : fp.description
+            if self.json {
+                objects.append(
+                    .object(
+                        [
+                            ("bits", .int(key.bits)), ("fingerprint", .string(shown)),
+                            ("comment", .string(orNull: comment.map { String(decoding: $0, as: UTF8.self) })),
+                            ("type", .string(key.type.displayName)),
+                        ] + Self.details(of: key)
+                    )
+                )
+                continue
+            }
+            self.appendLine(for: key, comment: comment, function: function, to: &out)
+        }
+        if self.json { out = JSON.array(objects).text + "\n" }
+        return out
+    }
+
     private func fingerprintLines(
         _ contents: [UInt8],
         function: HashFunction,
@@ -190,7 +188,11 @@ struct Fingerprint: ParsableCommand {
     }
 
     /// The keys and comments ssh-keygen -l would list for `contents`.
-    private func keys(in contents: [UInt8], path: String) throws -> [(SSHPublicKey, ArraySlice<UInt8>?)] {
+    private func keys(
+        in contents: [UInt8],
+        path: String,
+        reportSkipped: Bool
+    ) throws -> [(SSHPublicKey, ArraySlice<UInt8>?)] {
         let kind = KeyFileKind(contents: contents)
         if (kind == .openSSHPrivateKey || kind == .pemPrivateKey) && self.file != "-" {
             return [try self.privateKeyFile(contents, path: path)]
@@ -204,7 +206,7 @@ struct Fingerprint: ParsableCommand {
         } catch {
             throw Self.noKey(in: path, skipped: skipped)
         }
-        Self.report(skipped, in: path)
+        if reportSkipped { Self.report(skipped, in: path) }
         return found
     }
 

@@ -169,7 +169,8 @@ private final class ProgressIndicator: Sendable {
     }
 }
 
-private func writeAll(_ fd: Int32, _ text: String) {
+/// Writes all of `text` to `fd`, as is, retrying short writes.
+func writeAll(_ fd: Int32, _ text: String) {
     let bytes = Array(text.utf8)
     bytes.withUnsafeBytes { p in
         var offset = 0

@@ -142,6 +142,38 @@ struct InstallTests {
         #expect(left == [], "make uninstall left \(left ?? [])")
     }
 
+    @Test(
+        "make install LINKS=1 puts ssh-keygen, ssh-copy-id and ssh-add links to keysmith in libexec/keysmith/openssh, and uninstall takes them out"
+    )
+    func makeInstallLinks() throws {
+        let dir = try TempDir()
+        let prefix = dir.path("prefix")
+        let make = try runProcess(
+            "/usr/bin/make",
+            ["-s", "-C", repositoryRoot, "install", "PREFIX=\(prefix)", "BIN=\(keysmithPath)", "LINKS=1"]
+        )
+        try #require(make.status == 0, "\(make.stdout)\(make.stderr)")
+        let links = prefix + "/libexec/keysmith/openssh"
+        for tool in ["ssh-keygen", "ssh-copy-id", "ssh-add"] {
+            let target = try FileManager.default.destinationOfSymbolicLink(atPath: links + "/" + tool)
+            #expect(URL(fileURLWithPath: links + "/" + target).standardized.path == prefix + "/bin/keysmith", "\(tool)")
+        }
+        // Nothing named after an OpenSSH tool lands in bin/.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: prefix + "/bin") == ["keysmith"])
+        // Run by PATH, the link reads ssh-keygen's command line and prints what ssh-keygen prints.
+        try #require(try keygen(["-q", "-t", "ed25519", "-N", "", "-f", dir.path("k")]).status == 0)
+        let ours = try runProcess(
+            "/bin/sh",
+            ["-c", "PATH=\"$0:$PATH\" exec ssh-keygen -l -f \"$1\"", links, dir.path("k")]
+        )
+        let theirs = try keygen(["-l", "-f", dir.path("k")])
+        #expect(ours.status == 0 && ours.stdout == theirs.stdout, "\(ours)")
+
+        let uninstall = try runProcess("/usr/bin/make", ["-s", "-C", repositoryRoot, "uninstall", "PREFIX=\(prefix)"])
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: links))
+    }
+
     /// A user without root on a machine missing packages: `dpkg-query` says nothing is
     /// installed and `id -u` says 1000, through stand-ins first on PATH.
     static func withoutPackages(_ target: String, prefix: String, in dir: TempDir) throws -> ProcessResult {

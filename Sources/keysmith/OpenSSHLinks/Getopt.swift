@@ -14,7 +14,7 @@ struct Getopt: Equatable {
     }
 
     /// Why a command line was refused, worded as getopt(3) words it on stderr (without the
-    /// program name): `illegal option -- x` or `option requires an argument -- f`.
+    /// program name): `unknown option -- x` (OpenSSH's wording) or `option requires an argument -- f`.
     struct UsageError: Error, Equatable {
         var message: String
     }
@@ -44,7 +44,7 @@ struct Getopt: Equatable {
             var letters = Array(word.dropFirst())[...]
             while let letter = letters.popFirst() {
                 guard letter != ":", let hasValue = takesValue[letter] else {
-                    throw UsageError(message: "illegal option -- \(letter)")
+                    throw UsageError(message: "unknown option -- \(letter)")
                 }
                 if !hasValue {
                     self.options.append(Option(letter: letter, value: nil))
