@@ -120,3 +120,24 @@ struct KeepaliveRekeyInteropTests {
         #expect(String(decoding: result.stdout, as: UTF8.self) == "yes please|unset")
     }
 }
+
+@Suite("AddressFamily and BindAddress against OpenSSH's sshd")
+struct AddressFamilyInteropTests {
+    @Test("inet reaches sshd on 127.0.0.1 from BindAddress 127.0.0.2; inet6 finds no address for 127.0.0.1")
+    func family() throws {
+        let sshd = try SSHDFixture()
+        let rig = KeepaliveRekeyInteropTests()
+        let client = try rig.connect(sshd) {
+            $0.addressFamily = .inet
+            $0.bindAddress = "127.0.0.2"
+        }
+        let from = try client.exec("echo $SSH_CLIENT")
+        client.close()
+        #expect(String(decoding: from.stdout, as: UTF8.self).hasPrefix("127.0.0.2 "), "\(from)")
+        #expect {
+            _ = try rig.connect(sshd) { $0.addressFamily = .inet6 }
+        } throws: { error in
+            (error as? SSHProtocolError)?.code == .connectionFailed
+        }
+    }
+}
