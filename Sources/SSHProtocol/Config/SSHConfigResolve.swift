@@ -37,14 +37,7 @@ public struct SSHNameResolver: Sendable {
 
     /// getaddrinfo(3) with AI_CANONNAME.
     public static let system = SSHNameResolver { name, family in
-        var hints = addrinfo()
-        hints.ai_family = family.systemValue
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_CANONNAME
+        var hints = streamHints(family: family, flags: AI_CANONNAME)
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(name, "22", &hints, &list) == 0, let list else { return nil }
         defer { freeaddrinfo(list) }
@@ -53,14 +46,7 @@ public struct SSHNameResolver: Sendable {
 
     /// A numeric address in its canonical form (ssh.c `resolve_addr`), nil for a name.
     static func numericAddress(_ name: String, family: SSHAddressFamily) -> String? {
-        var hints = addrinfo()
-        hints.ai_family = family.systemValue
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var hints = streamHints(family: family, flags: AI_NUMERICHOST | AI_NUMERICSERV)
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(name, "22", &hints, &list) == 0, let list else { return nil }
         defer { freeaddrinfo(list) }

@@ -224,6 +224,17 @@ func resolveTCP(
     family: SSHAddressFamily = .any
 ) throws(SSHProtocolError) -> UnsafeMutablePointer<addrinfo> {
     let name = unbracketed(host)
+    var hints = streamHints(family: family, flags: (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV)
+    var list: UnsafeMutablePointer<addrinfo>?
+    let rc = getaddrinfo(name, String(port), &hints, &list)
+    guard rc == 0, let list else {
+        throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
+    }
+    return list
+}
+
+/// getaddrinfo(3) hints for TCP stream sockets of `family`.
+func streamHints(family: SSHAddressFamily, flags: Int32) -> addrinfo {
     var hints = addrinfo()
     hints.ai_family = family.systemValue
     #if canImport(Glibc)
@@ -231,13 +242,8 @@ func resolveTCP(
     #else
     hints.ai_socktype = SOCK_STREAM
     #endif
-    hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV
-    var list: UnsafeMutablePointer<addrinfo>?
-    let rc = getaddrinfo(name, String(port), &hints, &list)
-    guard rc == 0, let list else {
-        throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
-    }
-    return list
+    hints.ai_flags = flags
+    return hints
 }
 
 /// `host` without the brackets of an IPv6 literal such as `[::1]`.
