@@ -2,6 +2,12 @@ public import SSHKeys
 public import SSHProtocol
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Shows how a run over hosts goes while it runs (keysmith: a progress line on a terminal).
 public protocol FleetReporter: Sendable {
     /// A host ended: `ended` of `total` have. Calls never overlap.
@@ -103,7 +109,7 @@ public final class Connector: Sendable {
         }
         // known_hosts is read, asked about and rewritten by one host at a time.
         let verifier = policy.verifier
-        return SSHClientOptions(
+        var options = SSHClientOptions(
             host: config.hostName,
             port: config.port,
             user: config.user,
@@ -115,6 +121,33 @@ public final class Connector: Sendable {
                 try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try verifier(key) }
             }
         )
+        options.addressFamily = config.addressFamily
+        options.bindAddress = config.bindAddress
+        options.connectionAttempts = config.connectionAttempts
+        options.serverAliveInterval = Double(config.serverAliveInterval)
+        options.serverAliveCountMax = config.serverAliveCountMax
+        options.rekeyLimitBytes = config.rekeyLimitBytes ?? 0
+        options.rekeyLimitSeconds = config.rekeyLimitSeconds.map(Double.init)
+        options.environment = self.sentEnvironment(config)
+        return options
+    }
+
+    /// SetEnv's pairs, then the local variables SendEnv's patterns name (ssh.c
+    /// `ssh_session2_setup` sends both; SetEnv's win for a name in both).
+    func sentEnvironment(_ config: SSHResolvedConfig) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = config.setEnv.map { assignment in
+            let name = assignment.prefix { $0 != "=" }
+            return (String(name), String(assignment.dropFirst(name.count + 1)))
+        }
+        guard !config.sendEnv.isEmpty else { return out }
+        for name in Self.environmentNames() where !out.contains(where: { $0.name == name }) {
+            guard
+                config.sendEnv.contains(where: { HostPattern.matches(Array(name.utf8), glob: Array($0.utf8)) }),
+                let value = self.environment(name)
+            else { continue }
+            out.append((name, value))
+        }
+        return out
     }
 
     /// Connects and authenticates to one host.
@@ -248,5 +281,17 @@ public final class Connector: Sendable {
         let results = Fleet.run(destinations, parallel: self.settings.parallel, progress: progress, job)
         reporter?.runEnded()
         return results
+    }
+
+    /// The names of this process's environment variables, in environ(7)'s order.
+    static func environmentNames() -> [String] {
+        var names: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            names.append(String(text.prefix { $0 != "=" }))
+            cursor += 1
+        }
+        return names
     }
 }

@@ -71,6 +71,25 @@ public struct SSHResolvedConfig: Sendable {
     /// `ProxyCommand` with its `%h %p %r %n %k %%` tokens expanded (sshconnect.c
     /// `expand_proxy_command`), run as `exec COMMAND` by the user's shell; nil for none.
     public var proxyCommand: String? = nil
+    /// `AddressFamily`: the addresses the host name resolves to.
+    public var addressFamily: SSHAddressFamily = .any
+    /// `BindAddress`: the local address connections come from, nil for any.
+    public var bindAddress: String? = nil
+    /// `ConnectionAttempts`: how many times each connection is tried, a second apart.
+    public var connectionAttempts: Int = 1
+    /// `ServerAliveInterval` in seconds: after this long without a packet from the server,
+    /// keysmith sends a keepalive@openssh.com request; 0 sends none.
+    public var serverAliveInterval: Int = 0
+    /// `ServerAliveCountMax`: keepalives left unanswered before the connection is dropped.
+    public var serverAliveCountMax: Int = 3
+    /// `RekeyLimit`'s amount of data, in bytes, after which keys are renewed; nil (or 0) for the cipher's default.
+    public var rekeyLimitBytes: UInt64? = nil
+    /// `RekeyLimit`'s time, in seconds, after which keys are renewed; nil for none.
+    public var rekeyLimitSeconds: Int? = nil
+    /// `SetEnv`: `NAME=value` pairs sent as "env" requests before each command.
+    public var setEnv: [String] = []
+    /// `SendEnv`: patterns of local environment variables sent as "env" requests before each command.
+    public var sendEnv: [String] = []
 
     /// The signature algorithms a certificate's CA may have used (ssh's CASignatureAlgorithms).
     /// - Throws: `.invalidConfiguration` when the list leaves nothing keysmith supports.
@@ -104,11 +123,13 @@ public struct SSHResolvedConfig: Sendable {
 
 /// ssh_config(5) text: `-o` options and configuration files, parsed and resolved for one host.
 ///
-/// Keywords keysmith does not use are ignored; a bad value for one it uses is an error
-/// naming the file and line (or the `-o` option). `Match` sections other than `Match all`
-/// are skipped (keysmith does not evaluate their criteria).
+/// Keywords are implemented, ignored because they cannot change a key deploy, refused
+/// when they would change where or how ssh connects and keysmith does not implement them
+/// (``SSHConfigKeyword``, docs/ssh-config.md). A bad value
+/// for one keysmith reads is an error naming the file and line (or the `-o` option).
+/// `Host` and `Match` sections are evaluated as ssh does (``resolve(destination:port:localUser:home:resolver:)``).
 public struct SSHConfig: Sendable {
-    /// One `keyword args` line with the `Host` condition it sits under.
+    /// One `keyword args` line with the sections it sits under.
     struct Line: Sendable {
         var keyword: String
         /// The keyword as written, for messages.
@@ -118,24 +139,42 @@ public struct SSHConfig: Sendable {
         /// The rest of the line after the keyword as written (readconf.c hands it whole to
         /// ProxyCommand and ProxyJump).
         var raw: String = ""
-        /// The `Host` patterns in force, nil for lines outside any section.
-        var patterns: [String]?
-        /// A section that never applies (an unsupported `Match`).
-        var never: Bool
+        /// The `Host` or `Match` sections (indices into ``sections``) that must all apply
+        /// for this line to: its own, and those in force where each enclosing `Include` was.
+        var conditions: [Int] = []
     }
 
-    private(set) var lines: [Line] = []
+    /// A `Host` or `Match` line, evaluated in its place in the order of the files.
+    struct Section: Sendable {
+        enum Condition: Sendable {
+            case host([String])
+            case match([MatchCriterion])
+        }
+        var condition: Condition
+        var source: String
+        /// The sections in force where the file holding this one was included.
+        var enclosing: [Int]
+    }
+
+    /// Lines and section headers in file order (readconf.c evaluates both as it reads).
+    enum Entry: Sendable {
+        case line(Line)
+        case section(Int)
+    }
+
+    private(set) var entries: [Entry] = []
+    private(set) var sections: [Section] = []
+    var lines: [Line] {
+        self.entries.compactMap {
+            if case .line(let line) = $0 { return line }
+            return nil
+        }
+    }
 
     public init() {}
 
-    /// The keywords whose values keysmith reads (lowercased).
-    public static let knownKeywords: Set<String> = [
-        "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
-        "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
-        "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
-        "securitykeyprovider", "certificatefile", "hostkeyalias", "casignaturealgorithms", "proxyjump",
-        "proxycommand",
-    ]
+    /// The keywords whose values keysmith reads and acts on (lowercased).
+    public static let knownKeywords: Set<String> = Set(SSHConfigKeyword.implementedKeywords)
 
     /// Adds one `-o` option, `Keyword=value` or `Keyword value`.
     /// - Throws: `.invalidConfiguration` for a malformed option or a bad value.
@@ -147,28 +186,28 @@ public struct SSHConfig: Sendable {
         if k == "host" || k == "match" || k == "include" {
             throw SSHProtocolError(.invalidConfiguration, "-o '\(text)': \(keyword) is not allowed on the command line")
         }
-        var line = Line(keyword: k, arguments: arguments, source: "-o '\(text)'", patterns: nil, never: false)
+        var line = Line(keyword: k, arguments: arguments, source: "-o '\(text)'")
         line.name = keyword
         line.raw = Self.rawValue(text)
         try Self.validate(line)
-        self.lines.append(line)
+        self.entries.append(.line(line))
     }
 
     /// Adds `-J`'s jump hosts: a `ProxyJump` given on the command line, so before any file.
     /// - Throws: `.invalidConfiguration` for a value that is not a ProxyJump.
     public mutating func addJump(_ text: String) throws(SSHProtocolError) {
-        var line = Line(keyword: "proxyjump", arguments: [text], source: "-J '\(text)'", patterns: nil, never: false)
+        var line = Line(keyword: "proxyjump", arguments: [text], source: "-J '\(text)'")
         line.name = "ProxyJump"
         line.raw = text
         try Self.validate(line)
-        self.lines.append(line)
+        self.entries.append(.line(line))
     }
 
     /// Adds a configuration file's text. `Include` reads further files (globs allowed,
     /// relative paths under `sshDirectory`), at most 16 levels deep.
     /// - Throws: `.invalidConfiguration` naming `path` and the line.
     public mutating func addFile(contents: String, path: String, sshDirectory: String) throws(SSHProtocolError) {
-        try self.addFile(contents: contents, path: path, sshDirectory: sshDirectory, patterns: nil, depth: 0)
+        try self.addFile(contents: contents, path: path, sshDirectory: sshDirectory, enclosing: [], depth: 0)
     }
 
     /// Reads the file at `path` if it exists (a missing file is no error, as for ssh's ~/.ssh/config).
@@ -181,11 +220,12 @@ public struct SSHConfig: Sendable {
         contents: String,
         path: String,
         sshDirectory: String,
-        patterns outer: [String]?,
+        enclosing: [Int],
         depth: Int
     ) throws(SSHProtocolError) {
-        var patterns = outer
-        var never = false
+        // readconf.c: lines before the first Host or Match of a file apply wherever the
+        // Include that read it did; a section ends at the next one or at the file's end.
+        var conditions = enclosing
         var number = 0
         // "\r\n" is one Character in Swift, so splitting at "\n" alone would leave a CR LF
         // file one long line; readconf.c reads it line by line and strips the CR.
@@ -198,18 +238,14 @@ public struct SSHConfig: Sendable {
                 guard !arguments.isEmpty else {
                     throw SSHProtocolError(.invalidConfiguration, "\(source): Host needs at least one pattern")
                 }
-                patterns = arguments
-                never = false
+                conditions = enclosing + [self.addSection(.host(arguments), source: source, enclosing: enclosing)]
             case "match":
-                // Only `Match all` is understood; any other criteria disable the section.
-                let isAll = arguments.count == 1 && arguments[0].lowercased() == "all"
-                patterns = ["*"]
-                never = !isAll
+                let criteria = try MatchCriterion.parse(arguments, source: source)
+                conditions = enclosing + [self.addSection(.match(criteria), source: source, enclosing: enclosing)]
             case "include":
                 guard depth < 16 else {
                     throw SSHProtocolError(.invalidConfiguration, "\(source): Include nested too deeply")
                 }
-                if never { continue }
                 for pattern in arguments {
                     let expanded = pattern.hasPrefix("~/") ? Self.home(sshDirectory) + pattern.dropFirst() : pattern
                     let full = expanded.hasPrefix("/") ? expanded : sshDirectory + "/" + expanded
@@ -219,24 +255,31 @@ public struct SSHConfig: Sendable {
                             contents: text,
                             path: file,
                             sshDirectory: sshDirectory,
-                            patterns: patterns,
+                            enclosing: conditions,
                             depth: depth + 1
                         )
                     }
                 }
             case let k:
-                var line = Line(keyword: k, arguments: arguments, source: source, patterns: patterns, never: never)
+                var line = Line(keyword: k, arguments: arguments, source: source, conditions: conditions)
                 line.name = keyword
                 line.raw = Self.rawValue(String(raw))
                 try Self.validate(line)
-                self.lines.append(line)
+                self.entries.append(.line(line))
             }
         }
     }
 
-    /// Whether a `Host` pattern list applies to `host` (readconf.c: any positive match and no negated one).
+    private mutating func addSection(_ condition: Section.Condition, source: String, enclosing: [Int]) -> Int {
+        self.sections.append(Section(condition: condition, source: source, enclosing: enclosing))
+        self.entries.append(.section(self.sections.count - 1))
+        return self.sections.count - 1
+    }
+
+    /// Whether a `Host` pattern list applies to `host` (readconf.c: any positive match and
+    /// no negated one; match.c `match_pattern` compares bytes, so case counts).
     static func hostMatches(_ host: String, patterns: [String]) -> Bool {
-        let name = Array(host.lowercased().utf8)
+        let name = Array(host.utf8)
         var matched = false
         for pattern in patterns {
             let negated = pattern.hasPrefix("!")
@@ -249,163 +292,11 @@ public struct SSHConfig: Sendable {
         return matched
     }
 
-    /// Resolves the settings for `destination`.
-    ///
-    /// - Parameters:
-    ///   - destination: the host (and possibly user and port) from the command line.
-    ///   - port: a port given on the command line (`-p`), which wins over every other.
-    ///   - localUser: the local login name (default user, `%u`).
-    ///   - home: the local home directory (`~`, `%d`, default files).
-    /// - Throws: `.invalidConfiguration` when a value is bad.
-    public func resolve(
-        destination: SSHDestination,
-        port explicitPort: Int? = nil,
-        localUser: String,
-        home: String
-    ) throws(SSHProtocolError) -> SSHResolvedConfig {
-        var first: [String: Line] = [:]
-        var identityLines: [Line] = []
-        var certificateLines: [Line] = []
-        // readconf.c: a ProxyJump (even `none`) is taken only while no ProxyJump was, and
-        // a ProxyJump other than none only while no ProxyCommand was either, and it sets
-        // ProxyCommand to none; a ProxyCommand only while no ProxyCommand was.
-        var jumpLine: Line? = nil
-        var jumpIsNone = false
-        var commandLine: Line? = nil
-        var commandIsNone = false
-        for line in self.lines where !line.never {
-            if let patterns = line.patterns, !Self.hostMatches(destination.host, patterns: patterns) { continue }
-            if line.keyword == "proxyjump" {
-                let none = line.raw.lowercased() == "none"
-                if none && jumpLine == nil && !jumpIsNone {
-                    jumpIsNone = true
-                } else if !none && jumpLine == nil && !jumpIsNone && commandLine == nil && !commandIsNone {
-                    jumpLine = line
-                    commandIsNone = true
-                }
-            } else if line.keyword == "proxycommand" {
-                if commandLine == nil && !commandIsNone {
-                    if line.raw.lowercased() == "none" { commandIsNone = true } else { commandLine = line }
-                }
-            } else if line.keyword == "identityfile" {
-                identityLines.append(line)
-            } else if line.keyword == "certificatefile" {
-                certificateLines.append(line)
-            } else if first[line.keyword] == nil {
-                first[line.keyword] = line
-            }
-        }
-        func value(_ k: String) -> Line? { first[k] }
-
-        let hostName: String
-        if let line = value("hostname") {
-            hostName = try Self.expand(
-                line.arguments[0],
-                tokens: ["h": destination.host],
-                source: line.source,
-                home: home
-            )
-        } else {
-            hostName = destination.host
-        }
-        var port = 22
-        if let explicitPort {
-            port = explicitPort
-        } else if let p = destination.port {
-            port = p
-        } else if let line = value("port") {
-            port = try Self.parsePort(line)
-        }
-        var user = localUser
-        if let u = destination.user {
-            user = u
-        } else if let line = value("user") {
-            user = try Self.expand(line.arguments[0], tokens: ["u": localUser], source: line.source, home: home)
-        }
-        let tokens: [Character: String] = [
-            "d": home, "u": localUser, "h": hostName, "r": user, "p": String(port), "n": destination.host,
-            "l": Self.localHostName(),
-        ]
-        var identities: [String] = []
-        for line in identityLines {
-            let file = try Self.expand(line.arguments[0], tokens: tokens, source: line.source, home: home)
-            if file.lowercased() == "none" { continue }
-            if !identities.contains(file) { identities.append(file) }
-        }
-        var certificates: [String] = []
-        for line in certificateLines {
-            let file = try Self.expand(line.arguments[0], tokens: tokens, source: line.source, home: home)
-            if file.lowercased() == "none" { continue }
-            if !certificates.contains(file) { certificates.append(file) }
-        }
-        let defaults = identityLines.isEmpty
-        if defaults {
-            // readconf.c fill_default_options: the security keys after their software kin.
-            let names = ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"]
-            identities = names.map { home + "/.ssh/" + $0 }
-        }
-        var userKnown = [home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"]
-        if let line = value("userknownhostsfile") {
-            userKnown = []
-            for a in line.arguments {
-                userKnown.append(try Self.expand(a, tokens: tokens, source: line.source, home: home))
-            }
-        }
-        var globalKnown = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"]
-        if let line = value("globalknownhostsfile") {
-            globalKnown = []
-            for a in line.arguments {
-                globalKnown.append(try Self.expand(a, tokens: tokens, source: line.source, home: home))
-            }
-        }
-        var methods: [SSHAuthenticationMethod] = [.publicKey, .keyboardInteractive, .password]
-        if let line = value("preferredauthentications") {
-            methods = try Self.parseMethods(line)
-        }
-        var resolved = SSHResolvedConfig(
-            host: destination.host,
-            hostName: hostName,
-            port: port,
-            user: user,
-            identityFiles: identities,
-            identityFilesAreDefaults: defaults,
-            identitiesOnly: try value("identitiesonly").map(Self.parseYesNo) ?? false,
-            userKnownHostsFiles: userKnown,
-            globalKnownHostsFiles: globalKnown,
-            strictHostKeyChecking: try value("stricthostkeychecking").map(Self.parseStrict) ?? .ask,
-            hashKnownHosts: try value("hashknownhosts").map(Self.parseYesNo) ?? false,
-            kexAlgorithms: value("kexalgorithms")?.arguments[0],
-            ciphers: value("ciphers")?.arguments[0],
-            macs: value("macs")?.arguments[0],
-            hostKeyAlgorithms: value("hostkeyalgorithms")?.arguments[0],
-            preferredAuthentications: methods,
-            batchMode: try value("batchmode").map(Self.parseYesNo) ?? false,
-            connectTimeout: try value("connecttimeout").map(Self.parseTimeout) ?? nil,
-            securityKeyProvider: value("securitykeyprovider")?.arguments[0]
-        )
-        resolved.certificateFiles = certificates
-        resolved.hostKeyAlias = value("hostkeyalias")?.arguments[0].lowercased()
-        resolved.caSignatureAlgorithms = value("casignaturealgorithms")?.arguments[0]
-        if let line = jumpLine {
-            resolved.proxyJump = try Self.parseJump(line)
-        } else if let line = commandLine {
-            let tokens: [Character: String] = [
-                "h": hostName, "n": destination.host, "p": String(port), "r": user,
-                "k": resolved.hostKeyAlias ?? destination.host,
-            ]
-            // "exec " first, as ssh expands it, so a leading '~' stays the shell's to expand.
-            resolved.proxyCommand = String(
-                try Self.expand("exec " + line.raw, tokens: tokens, source: line.source, home: home).dropFirst(5)
-            )
-        }
-        return resolved
-    }
-
     // MARK: Values
 
     /// Checks a line's value early, so a bad value is reported even for hosts it does not apply to.
     static func validate(_ line: Line) throws(SSHProtocolError) {
-        guard knownKeywords.contains(line.keyword) else { return }
+        guard SSHConfigKeyword.of(line.keyword) == .implemented else { return }
         guard !line.arguments.isEmpty else {
             throw SSHProtocolError(.invalidConfiguration, "\(line.source): \(line.name) needs a value")
         }
@@ -417,6 +308,18 @@ public struct SSHConfig: Sendable {
         case "connecttimeout": _ = try parseTimeout(line)
         case "userknownhostsfile", "globalknownhostsfile", "proxycommand": break
         case "proxyjump": if line.raw.lowercased() != "none" { _ = try parseJump(line) }
+        case "addressfamily": _ = try parseAddressFamily(line)
+        case "connectionattempts", "serveralivecountmax", "canonicalizemaxdots": _ = try parseCount(line)
+        case "serveraliveinterval": _ = try parseInterval(line)
+        case "rekeylimit": _ = try parseRekeyLimit(line)
+        case "canonicalizehostname": _ = try parseCanonicalize(line)
+        case "canonicalizefallbacklocal": _ = try parseYesNo(line)
+        case "canonicalizepermittedcnames": _ = try parsePermittedCNAMEs(line)
+        case "canonicaldomains": try checkDomains(line)
+        case "setenv", "sendenv": try checkEnvironment(line)
+        case "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
+            "challengeresponseauthentication":
+            _ = try parseAuthenticationSwitch(line)
         default:
             if line.arguments.count > 1 {
                 throw SSHProtocolError(
@@ -437,7 +340,7 @@ public struct SSHConfig: Sendable {
     /// readconf.c: ProxyJump is checked strictly on the command line (`-o`, `-J`), not in files.
     static func parseJump(_ line: Line) throws(SSHProtocolError) -> SSHProxyJump {
         do {
-            return try SSHProxyJump(parsing: line.raw, strict: line.patterns == nil && line.source.hasPrefix("-"))
+            return try SSHProxyJump(parsing: line.raw, strict: line.conditions.isEmpty && line.source.hasPrefix("-"))
         } catch {
             throw SSHProtocolError(
                 .invalidConfiguration,
@@ -507,12 +410,13 @@ public struct SSHConfig: Sendable {
         _ text: String,
         tokens: [Character: String],
         source: String,
-        home: String
+        home: String,
+        tilde: Bool = true
     ) throws(SSHProtocolError) -> String {
         var s = text
-        if s == "~" {
+        if tilde && s == "~" {
             s = home
-        } else if s.hasPrefix("~/") {
+        } else if tilde && s.hasPrefix("~/") {
             s = home + s.dropFirst()
         }
         var out = ""

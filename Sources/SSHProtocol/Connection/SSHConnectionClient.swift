@@ -75,6 +75,25 @@ package final class SSHConnectionClient {
     /// - Parameter peer: how the server is named in messages (`host:port`).
     package init(peer: String) { self.peer = peer }
 
+    /// Variables sent as "env" requests (RFC 4254 §6.4, want reply false, as ssh's SetEnv
+    /// and SendEnv) on each session channel before its command or subsystem; sshd keeps
+    /// those its AcceptEnv names and drops the others without a word.
+    package var environment: [(name: String, value: String)] = []
+
+    /// Global requests sent whose reply has not come (keepalives).
+    private var unansweredGlobalRequests = 0
+
+    /// Queues a "keepalive@openssh.com" global request wanting a reply, as ssh's
+    /// ServerAliveInterval does (clientloop.c): any server answers it, with success or failure.
+    package func sendKeepalive() {
+        var w = SSHWireWriter()
+        w.writeByte(ConnectionMessage.globalRequest)
+        w.writeString("keepalive@openssh.com")
+        w.writeByte(1)
+        self.outbound.append(w.bytes)
+        self.unansweredGlobalRequests += 1
+    }
+
     /// The messages to send now, in order; empties the queue.
     package func takeOutbound() -> [[UInt8]] {
         defer { self.outbound.removeAll() }
@@ -238,8 +257,11 @@ package final class SSHConnectionClient {
             _ = try r.readString()
             if try r.readByte() != 0 { self.outbound.append([ConnectionMessage.requestFailure]) }
         case ConnectionMessage.requestSuccess, ConnectionMessage.requestFailure:
-            // We send no global requests, so there is nothing to match a reply to.
-            throw SSHProtocolError(.protocolViolation, "the server answered a global request that was never sent")
+            // Only keepalives are sent, so only they can be answered.
+            guard self.unansweredGlobalRequests > 0 else {
+                throw SSHProtocolError(.protocolViolation, "the server answered a global request that was never sent")
+            }
+            self.unansweredGlobalRequests -= 1
         case ConnectionMessage.channelOpen:
             // RFC 4254 §5.1: string type, uint32 sender channel, …; refuse with
             // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1).
@@ -283,6 +305,15 @@ package final class SSHConnectionClient {
                 channel.state = .running
                 self.sendStdin(channel)
                 return
+            }
+            // RFC 4254 §6.4: string "env", boolean want reply (false), string name, string value.
+            for (name, value) in self.environment {
+                var env = self.channelWriter(ConnectionMessage.channelRequest, channel)
+                env.writeString("env")
+                env.writeByte(0)
+                env.writeString(name)
+                env.writeString(value)
+                self.outbound.append(env.bytes)
             }
             // RFC 4254 §6.5: string "exec", boolean want reply, string command; or string
             // "subsystem", boolean want reply, string subsystem name.

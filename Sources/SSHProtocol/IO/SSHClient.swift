@@ -71,6 +71,22 @@ public struct SSHClientOptions: Sendable {
     /// Told why, each time the server refused a later session channel and the client logs
     /// in again on a fresh connection (see ``SSHClient``).
     public var reconnecting: (@Sendable (String) -> Void)?
+    /// AddressFamily: which of the host's addresses are tried.
+    public var addressFamily: SSHAddressFamily = .any
+    /// BindAddress: the local address to connect from, nil for any.
+    public var bindAddress: String? = nil
+    /// ConnectionAttempts: how many times the TCP connection is tried, a second apart.
+    public var connectionAttempts: Int = 1
+    /// ServerAliveInterval in seconds (0: off): a keepalive@openssh.com request goes to a
+    /// server that sent nothing for this long; ServerAliveCountMax unanswered ones drop the connection.
+    public var serverAliveInterval: Double = 0
+    public var serverAliveCountMax: Int = 3
+    /// RekeyLimit: bytes (0: the cipher's own limit) and seconds (nil: none) after which
+    /// keysmith renews the keys.
+    public var rekeyLimitBytes: UInt64 = 0
+    public var rekeyLimitSeconds: Double? = nil
+    /// SetEnv and SendEnv's variables, sent as "env" requests before each command.
+    public var environment: [(name: String, value: String)] = []
 
     public init(
         host: String,
@@ -173,6 +189,14 @@ public final class SSHClient {
     /// How many connections this client has made: more than one when the server refused
     /// a second session channel on a connection and a fresh one took over.
     public private(set) var connections = 1
+    /// ServerAlive state: when bytes last came from the server, when the last keepalive
+    /// went, and how many are unanswered.
+    private var lastReceived = ContinuousClock.now
+    private var lastKeepalive: ContinuousClock.Instant?
+    private var unansweredKeepalives = 0
+    /// RekeyLimit's time: since when the current keys are in use.
+    private var keysSince = ContinuousClock.now
+    private var keyExchangesSeen = 0
 
     /// The authentication method that succeeded, and for publickey the key's label.
     public private(set) var authenticatedWith: String = ""
@@ -183,6 +207,9 @@ public final class SSHClient {
     /// The texts of SSH_MSG_USERAUTH_BANNER messages the server sent (RFC 4252 §5.4).
     public private(set) var banners: [String] = []
 
+    /// How many key exchanges have finished on this connection (1, more after re-keys).
+    package var completedKeyExchanges: Int { self.transport.completedKeyExchanges }
+
     /// The algorithms of the latest key exchange (what `ssh -v` prints as its `kex:` lines).
     public var negotiatedAlgorithms: SSHNegotiatedAlgorithms? { self.transport.negotiated }
 
@@ -192,7 +219,9 @@ public final class SSHClient {
         self.socket = socket
         self.deadline = deadline
         self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
+        self.transport.rekeyLimit = options.rekeyLimitBytes
         self.connection = SSHConnectionClient(peer: peer)
+        self.connection.environment = options.environment
         // Replaced by the verified key once the key exchange is done; never read before.
         self.hostKey = SSHPublicKey(backing: .ed25519([UInt8](repeating: 0, count: 32)))
     }
@@ -242,7 +271,10 @@ public final class SSHClient {
                 host: options.host,
                 port: options.port,
                 connectTimeout: options.connectTimeout,
-                deadline: deadline
+                deadline: deadline,
+                family: options.addressFamily,
+                bindAddress: options.bindAddress,
+                attempts: options.connectionAttempts
             )
         }
         let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
@@ -388,7 +420,10 @@ public final class SSHClient {
                 host: self.options.host,
                 port: self.options.port,
                 connectTimeout: self.options.connectTimeout,
-                deadline: self.deadline
+                deadline: self.deadline,
+                family: self.options.addressFamily,
+                bindAddress: self.options.bindAddress,
+                attempts: self.options.connectionAttempts
             )
         case .stream(let reopen?):
             self.close()
@@ -409,7 +444,14 @@ public final class SSHClient {
                 )
             }
         }
+        self.transport.rekeyLimit = self.options.rekeyLimitBytes
         self.connection = SSHConnectionClient(peer: peer)
+        self.connection.environment = self.options.environment
+        self.lastReceived = ContinuousClock.now
+        self.lastKeepalive = nil
+        self.unansweredKeepalives = 0
+        self.keysSince = ContinuousClock.now
+        self.keyExchangesSeen = 0
         self.phase = .keyExchange
         self.sessionID = nil
         self.outgoing = []
@@ -594,6 +636,7 @@ public final class SSHClient {
         var lastProgress = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
+            try self.keepAliveAndRekey()
             for payload in self.connection.takeOutbound() { try self.send(payload) }
             self.outgoing += self.transport.takeOutbound()
             if self.outgoingOffset == self.outgoing.count {
@@ -617,7 +660,10 @@ public final class SSHClient {
                 )
             }
             let wantWrite = self.outgoingOffset < self.outgoing.count
-            let events = try self.socket.wait(readable: true, writable: wantWrite, until: min(self.deadline, idleEnd))
+            var waitEnd = min(self.deadline, idleEnd)
+            if let alive = self.nextKeepalive { waitEnd = min(waitEnd, alive) }
+            if let rekey = self.nextTimedRekey { waitEnd = min(waitEnd, rekey) }
+            let events = try self.socket.wait(readable: true, writable: wantWrite, until: waitEnd)
             if events.writable && wantWrite {
                 let written = self.socket.write(self.outgoing[self.outgoingOffset...])
                 switch written {
@@ -634,6 +680,9 @@ public final class SSHClient {
                     throw SSHProtocolError(.disconnected, "\(self.peer) closed the connection \(activity)")
                 case .success(let n):
                     lastProgress = ContinuousClock.now
+                    // packet.c: anything from the server resets the unanswered keepalives.
+                    self.unansweredKeepalives = 0
+                    self.lastReceived = lastProgress
                     let received: [SSHTransportEvent]
                     do {
                         received = try self.transport.receive(buffer[..<n])
@@ -653,6 +702,46 @@ public final class SSHClient {
                 }
             }
         }
+    }
+
+    /// When the next keepalive is due (ServerAliveInterval after the last bytes from the
+    /// server or the last keepalive), once logged in; nil when off.
+    private var nextKeepalive: ContinuousClock.Instant? {
+        guard self.options.serverAliveInterval > 0, case .connected = self.phase else { return nil }
+        let interval = Duration.seconds(self.options.serverAliveInterval)
+        return max(self.lastReceived, self.lastKeepalive ?? self.lastReceived) + interval
+    }
+
+    /// When the keys are due for renewal by RekeyLimit's time; nil when no time is set.
+    private var nextTimedRekey: ContinuousClock.Instant? {
+        guard let limit = self.options.rekeyLimitSeconds, limit > 0, self.sessionID != nil else { return nil }
+        return self.keysSince + .seconds(limit)
+    }
+
+    /// clientloop.c `server_alive_check`, and RekeyLimit's time: sends a keepalive when one
+    /// is due, or gives up on a server that left ServerAliveCountMax of them unanswered;
+    /// starts a re-key when the keys are old enough.
+    private func keepAliveAndRekey() throws(SSHProtocolError) {
+        let now = ContinuousClock.now
+        if self.transport.completedKeyExchanges != self.keyExchangesSeen {
+            self.keyExchangesSeen = self.transport.completedKeyExchanges
+            self.keysSince = now
+        }
+        if let due = self.nextTimedRekey, now >= due, !self.transport.isExchangingKeys {
+            try self.transport.startKeyExchange()
+            self.keysSince = now
+        }
+        guard let due = self.nextKeepalive, now >= due else { return }
+        if self.unansweredKeepalives >= self.options.serverAliveCountMax {
+            let total = seconds(self.options.serverAliveInterval * Double(self.options.serverAliveCountMax + 1))
+            throw SSHProtocolError(
+                .timeout,
+                "Timeout, server \(self.options.host) not responding: \(self.options.serverAliveCountMax) keepalives (ServerAliveInterval \(seconds(self.options.serverAliveInterval)), ServerAliveCountMax \(self.options.serverAliveCountMax)) went unanswered for \(total) seconds"
+            )
+        }
+        self.connection.sendKeepalive()
+        self.unansweredKeepalives += 1
+        self.lastKeepalive = now
     }
 
     /// The error with the server named, if its message does not name it already.

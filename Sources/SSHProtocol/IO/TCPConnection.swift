@@ -33,47 +33,68 @@ final class TCPConnection {
         host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    /// Resolves `host` (getaddrinfo, IPv4 and IPv6) and connects to each address in turn
-    /// until one answers, giving each at most `connectTimeout` seconds and all of them no
-    /// more than `deadline`.
+    /// Resolves `host` (getaddrinfo, the addresses of `family`) and connects to each
+    /// address in turn until one answers, giving each at most `connectTimeout` seconds and
+    /// all of them no more than `deadline`; `attempts` rounds a second apart, as ssh's
+    /// ConnectionAttempts (sshconnect.c `ssh_connect_direct`). With `bindAddress` the
+    /// socket is bound to that local address first (BindAddress).
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
     convenience init(
         host: String,
         port: Int,
         connectTimeout: Double,
-        deadline: ContinuousClock.Instant
+        deadline: ContinuousClock.Instant,
+        family: SSHAddressFamily = .any,
+        bindAddress: String? = nil,
+        attempts: Int = 1
     ) throws(SSHProtocolError) {
-        let list = try resolveTCP(host, port: port, passive: false)
+        let list = try resolveTCP(host, port: port, passive: false, family: family)
         defer { freeaddrinfo(list) }
         try self.init(
             addresses: list,
             peer: Self.describe(host: host, port: port),
             connectTimeout: connectTimeout,
-            deadline: deadline
+            deadline: deadline,
+            bindAddress: bindAddress,
+            attempts: attempts
         )
     }
 
     /// Connects to each address of `list` in its order (getaddrinfo's, as ssh tries them),
-    /// each for at most `connectTimeout` seconds, until one answers.
+    /// each for at most `connectTimeout` seconds, until one answers; `attempts` rounds.
     init(
         addresses list: UnsafeMutablePointer<addrinfo>,
         peer: String,
         connectTimeout: Double,
-        deadline: ContinuousClock.Instant
+        deadline: ContinuousClock.Instant,
+        bindAddress: String? = nil,
+        attempts: Int = 1
     ) throws(SSHProtocolError) {
         self.versionTimeout = nil
         var lastError = SSHProtocolError(.connectionFailed, "cannot connect to \(peer): no address")
-        var cursor: UnsafeMutablePointer<addrinfo>? = list
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let attemptEnd = min(ContinuousClock.now + .seconds(connectTimeout), deadline)
-            do {
-                self.fd = try Self.connect(info.pointee, peer: peer, until: attemptEnd, timeout: connectTimeout)
-                return
-            } catch {
-                lastError = error
+        for attempt in 0..<max(attempts, 1) {
+            if attempt > 0 {
+                if ContinuousClock.now + .seconds(1) >= deadline { break }
+                sleep(1)
             }
-            if ContinuousClock.now >= deadline { break }
+            var cursor: UnsafeMutablePointer<addrinfo>? = list
+            while let info = cursor {
+                cursor = info.pointee.ai_next
+                let attemptEnd = min(ContinuousClock.now + .seconds(connectTimeout), deadline)
+                do {
+                    self.fd = try Self.connect(
+                        info.pointee,
+                        peer: peer,
+                        until: attemptEnd,
+                        timeout: connectTimeout,
+                        bindAddress: bindAddress
+                    )
+                    return
+                } catch {
+                    lastError = error
+                }
+                if ContinuousClock.now >= deadline { break }
+            }
         }
         throw lastError
     }
@@ -84,7 +105,8 @@ final class TCPConnection {
         _ info: addrinfo,
         peer: String,
         until end: ContinuousClock.Instant,
-        timeout: Double
+        timeout: Double,
+        bindAddress: String?
     ) throws(SSHProtocolError) -> Int32 {
         let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
         guard fd >= 0 else { throw SSHProtocolError(.connectionFailed, "cannot create a socket: \(errnoText())") }
@@ -95,6 +117,28 @@ final class TCPConnection {
         var one: Int32 = 1
         // Authentication and exec are request/response exchanges of small packets.
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let bindAddress {
+            // sshconnect.c `ssh_create_socket`: the local address, in the family of the remote one.
+            var hints = addrinfo()
+            hints.ai_family = info.ai_family
+            hints.ai_socktype = info.ai_socktype
+            hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST
+            var local: UnsafeMutablePointer<addrinfo>?
+            let rc = getaddrinfo(unbracketed(bindAddress), nil, &hints, &local)
+            guard rc == 0, let local else {
+                throw SSHProtocolError(
+                    .connectionFailed,
+                    "cannot bind to the BindAddress \(bindAddress) to reach \(peer): \(String(cString: gai_strerror(rc)))"
+                )
+            }
+            defer { freeaddrinfo(local) }
+            guard bind(fd, local.pointee.ai_addr, local.pointee.ai_addrlen) == 0 else {
+                throw SSHProtocolError(
+                    .connectionFailed,
+                    "cannot bind to the BindAddress \(bindAddress) to reach \(peer): \(errnoText())"
+                )
+            }
+        }
 
         if systemConnect(fd, info.ai_addr, info.ai_addrlen) != 0 {
             guard errno == EINPROGRESS else {
@@ -210,25 +254,36 @@ private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count
     read(fd, pointer, count)
 }
 
-/// getaddrinfo(3) for TCP over IPv4 and IPv6, `host` without the brackets of `[::1]`;
+/// getaddrinfo(3) for TCP over IPv4 and IPv6 (or the one `family` names), `host` without the brackets of `[::1]`;
 /// `passive` for an address to listen on. The caller frees the list with freeaddrinfo.
 /// - Throws: `.connectionFailed` naming the host when it cannot be resolved.
-func resolveTCP(_ host: String, port: Int, passive: Bool) throws(SSHProtocolError) -> UnsafeMutablePointer<addrinfo> {
+func resolveTCP(
+    _ host: String,
+    port: Int,
+    passive: Bool,
+    family: SSHAddressFamily = .any
+) throws(SSHProtocolError) -> UnsafeMutablePointer<addrinfo> {
     let name = unbracketed(host)
-    var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
-    #if canImport(Glibc)
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    #else
-    hints.ai_socktype = SOCK_STREAM
-    #endif
-    hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV
+    var hints = streamHints(family: family, flags: (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV)
     var list: UnsafeMutablePointer<addrinfo>?
     let rc = getaddrinfo(name, String(port), &hints, &list)
     guard rc == 0, let list else {
         throw SSHProtocolError(.connectionFailed, "cannot resolve \(name): \(String(cString: gai_strerror(rc)))")
     }
     return list
+}
+
+/// getaddrinfo(3) hints for TCP stream sockets of `family`.
+func streamHints(family: SSHAddressFamily, flags: Int32) -> addrinfo {
+    var hints = addrinfo()
+    hints.ai_family = family.systemValue
+    #if canImport(Glibc)
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    #else
+    hints.ai_socktype = SOCK_STREAM
+    #endif
+    hints.ai_flags = flags
+    return hints
 }
 
 /// `host` without the brackets of an IPv6 literal such as `[::1]`.

@@ -145,6 +145,37 @@ package final class SSHTransport {
     /// How many key exchanges have finished (1 after the first, more after re-keys).
     package private(set) var completedKeyExchanges = 0
 
+    /// ssh_config's RekeyLimit amount: after this many bytes in either direction under one
+    /// set of keys this end starts a re-key; 0 leaves the cipher's own limit, which also
+    /// bounds a larger value (packet.c `ssh_set_newkeys`: 2^(block bits / 4) blocks for
+    /// 16-byte blocks, 1 GiB for smaller ones).
+    package var rekeyLimit: UInt64 = 0
+    /// Bytes and packets under the current keys, per direction.
+    private var sentBytes: UInt64 = 0
+    private var sentPackets: UInt64 = 0
+    private var receivedBytes: UInt64 = 0
+    private var receivedPackets: UInt64 = 0
+    /// packet.c MAX_PACKETS: re-key before a sequence number can come near wrapping.
+    static let maximumPacketsPerKey: UInt64 = 1 << 31
+
+    /// The most bytes one direction may carry under one set of keys.
+    var byteLimit: UInt64 {
+        let cipher = self.negotiated?.cipherClientToServer ?? ""
+        let own: UInt64 = cipher.hasPrefix("chacha20") ? 1 << 30 : 1 << 36
+        return self.rekeyLimit == 0 ? own : min(self.rekeyLimit, own)
+    }
+
+    /// Starts a re-key when this end's limits are reached (packet.c `ssh_packet_need_rekeying`).
+    private func rekeyIfDue() {
+        guard self.kex == nil, self.sessionID != nil else { return }
+        let limit = self.byteLimit
+        if self.sentBytes > limit || self.receivedBytes > limit || self.sentPackets > Self.maximumPacketsPerKey
+            || self.receivedPackets > Self.maximumPacketsPerKey
+        {
+            self.startKex()
+        }
+    }
+
     /// The server's version line: the peer's for a client, ours for a server.
     package var serverVersion: String? { self.role.isClient ? self.peerVersion : self.versionString }
     /// The client's version line: ours for a client, the peer's for a server.
@@ -212,8 +243,11 @@ package final class SSHTransport {
             }
             while let packet = try self.decoder.decode(self.inbound[offset...]) {
                 offset += packet.consumed
+                self.receivedBytes += UInt64(packet.consumed)
+                self.receivedPackets += 1
                 try self.handle(packet.payload, sequenceNumber: packet.sequenceNumber, events: &events)
             }
+            self.rekeyIfDue()
             return events
         } catch {
             self.failure = error
@@ -247,6 +281,7 @@ package final class SSHTransport {
             return
         }
         try self.sendPacket(payload)
+        self.rekeyIfDue()
     }
 
     /// Starts a re-key (RFC 4253 §9: either side may) unless a key exchange is running or
@@ -339,7 +374,10 @@ package final class SSHTransport {
     // MARK: - Packets
 
     private func sendPacket(_ payload: [UInt8]) throws(SSHProtocolError) {
-        self.outbound.append(contentsOf: try self.encoder.encode(payload))
+        let packet = try self.encoder.encode(payload)
+        self.sentBytes += UInt64(packet.count)
+        self.sentPackets += 1
+        self.outbound.append(contentsOf: packet)
     }
 
     private func handle(
@@ -395,7 +433,10 @@ package final class SSHTransport {
             }
             try self.receiveExtInfo(payload)
         default:
-            guard self.kex == nil, self.sessionID != nil else {
+            // RFC 4253 §7.1: after a re-key this end started, the peer may still send
+            // anything until its own KEXINIT arrives.
+            let peerStillSending = self.kex.map { $0.theirPayload == nil } ?? true
+            guard peerStillSending, self.sessionID != nil else {
                 throw SSHProtocolError(.protocolViolation, "unexpected message \(type) during the key exchange")
             }
             // RFC 4253 §10: the client asks for a service, the server accepts it; both
@@ -558,9 +599,11 @@ package final class SSHTransport {
         switch self.role {
         case .client:
             self.encoder.setKeys(keys.clientToServer, resetSequenceNumber: self.isStrict)
+            (self.sentBytes, self.sentPackets) = (0, 0)
             state.incomingKeys = keys.serverToClient
         case .server:
             self.encoder.setKeys(keys.serverToClient, resetSequenceNumber: self.isStrict)
+            (self.sentBytes, self.sentPackets) = (0, 0)
             state.incomingKeys = keys.clientToServer
             if self.isFirstKex && self.peerWantsExtInfo {
                 // RFC 8308 §2.4: the server's EXT_INFO is the next packet after its first NEWKEYS.
@@ -584,6 +627,7 @@ package final class SSHTransport {
             throw SSHProtocolError(.protocolViolation, "malformed SSH_MSG_NEWKEYS")
         }
         self.decoder.setKeys(incoming, resetSequenceNumber: self.isStrict)
+        (self.receivedBytes, self.receivedPackets) = (0, 0)
         self.negotiated = state.negotiated
         self.kex = nil
         if self.sessionID == nil {
@@ -601,8 +645,18 @@ package final class SSHTransport {
     private func sendHeld() throws(SSHProtocolError) {
         var held = self.held
         self.held = []
-        defer { for i in held.indices { self.wipeHeldPayload(&held[i]) } }
-        for payload in held { try self.sendPacket(payload) }
+        var sent = 0
+        defer { for i in held.indices.prefix(sent) { self.wipeHeldPayload(&held[i]) } }
+        while sent < held.count {
+            try self.sendPacket(held[sent])
+            sent += 1
+            // Past a limit again: the rest waits for the next key exchange.
+            self.rekeyIfDue()
+            if self.kex != nil {
+                self.held = Array(held[sent...])
+                return
+            }
+        }
     }
 
     /// How a held payload is wiped after it was sent; a test may wrap it to watch.
