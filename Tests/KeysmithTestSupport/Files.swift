@@ -45,9 +45,26 @@ public func readBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(
 public func readText(_ path: String) throws -> String { String(decoding: try readBytes(path), as: UTF8.self) }
 
 /// Writes `text` to `path`, then sets its permission bits to `mode`.
+///
+/// The descriptor is opened close-on-exec: tests run in parallel threads, and a process
+/// another thread starts meanwhile (an sshd, an agent) would otherwise keep it open for its
+/// whole life, so that running this file (an askpass or a fake tool) fails with ETXTBSY
+/// and a shell silently runs the next one of that name on PATH instead.
 public func writeText(_ path: String, _ text: String, mode: Int = 0o600) throws {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw FixtureError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { throw FixtureError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        offset += n
+    }
+    guard fchmod(fd, mode_t(mode)) == 0 else {
+        throw FixtureError("cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+    }
 }
 
 /// Appends `text` to the existing file at `path`, keeping its owner and mode (an account's

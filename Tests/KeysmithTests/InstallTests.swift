@@ -179,10 +179,10 @@ struct InstallTests {
     static func withoutPackages(_ target: String, prefix: String, in dir: TempDir) throws -> ProcessResult {
         let bin = dir.path("fake-bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try dir.write("fake-bin/dpkg-query", "#!/bin/sh\nexit 1\n")
-        try dir.write("fake-bin/id", "#!/bin/sh\necho 1000\n")
-        for tool in ["dpkg-query", "id"] {
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/" + tool)
+        // dpkg-query finds no package; `id -u` prints nothing, so not 0 (root). Links to
+        // /bin/false rather than fresh scripts: no file written here is executed.
+        for tool in ["dpkg-query", "id"] where !FileManager.default.fileExists(atPath: bin + "/" + tool) {
+            try FileManager.default.createSymbolicLink(atPath: bin + "/" + tool, withDestinationPath: "/bin/false")
         }
         let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         return try runProcess(
