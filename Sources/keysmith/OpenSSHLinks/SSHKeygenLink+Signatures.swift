@@ -95,7 +95,7 @@ extension SSHKeygenLink {
             return Self.verify(request)
         }
         KeygenLog.error("Unsupported operation for -Y: \"\(operation)\"")
-        return Self.signatureUsage()
+        return Self.usage()
     }
 
     /// What ssh-keygen's fatal() and `return -1` from main leave as the exit status.
@@ -579,49 +579,6 @@ extension SSHKeygenLink {
             if n == 0 { return .success(out) }
             out += buffer[0..<n]
         }
-    }
-
-    /// ssh-keygen.c `usage` (OpenSSH 9.2 as Debian builds it), exit status 1.
-    private static func signatureUsage() -> Int32 {
-        KeygenLog.plain(
-            """
-            usage: ssh-keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]
-                              [-m format] [-N new_passphrase] [-O option]
-                              [-t dsa | ecdsa | ecdsa-sk | ed25519 | ed25519-sk | rsa]
-                              [-w provider] [-Z cipher]
-                   ssh-keygen -p [-a rounds] [-f keyfile] [-m format] [-N new_passphrase]
-                               [-P old_passphrase] [-Z cipher]
-                   ssh-keygen -i [-f input_keyfile] [-m key_format]
-                   ssh-keygen -e [-f input_keyfile] [-m key_format]
-                   ssh-keygen -y [-f input_keyfile]
-                   ssh-keygen -c [-a rounds] [-C comment] [-f keyfile] [-P passphrase]
-                   ssh-keygen -l [-v] [-E fingerprint_hash] [-f input_keyfile]
-                   ssh-keygen -B [-f input_keyfile]
-                   ssh-keygen -D pkcs11
-                   ssh-keygen -F hostname [-lv] [-f known_hosts_file]
-                   ssh-keygen -H [-f known_hosts_file]
-                   ssh-keygen -K [-a rounds] [-w provider]
-                   ssh-keygen -R hostname [-f known_hosts_file]
-                   ssh-keygen -r hostname [-g] [-f input_keyfile]
-                   ssh-keygen -M generate [-O option] output_file
-                   ssh-keygen -M screen [-f input_file] [-O option] output_file
-                   ssh-keygen -I certificate_identity -s ca_key [-hU] [-D pkcs11_provider]
-                              [-n principals] [-O option] [-V validity_interval]
-                              [-z serial_number] file ...
-                   ssh-keygen -L [-f input_keyfile]
-                   ssh-keygen -A [-a rounds] [-f prefix_path]
-                   ssh-keygen -k -f krl_file [-u] [-s ca_public] [-z version_number]
-                              file ...
-                   ssh-keygen -Q [-l] -f krl_file [file ...]
-                   ssh-keygen -Y find-principals -s signature_file -f allowed_signers_file
-                   ssh-keygen -Y match-principals -I signer_identity -f allowed_signers_file
-                   ssh-keygen -Y check-novalidate -n namespace -s signature_file
-                   ssh-keygen -Y sign -f key_file -n namespace file [-O option] ...
-                   ssh-keygen -Y verify -f allowed_signers_file -I signer_identity
-                              -n namespace -s signature_file [-r krl_file] [-O option]
-            """
-        )
-        return 1
     }
 }
 
