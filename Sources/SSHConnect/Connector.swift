@@ -79,6 +79,12 @@ public final class Connector: Sendable {
         }
         var credentials: SSHCredentials
         var order = config.preferredAuthentications
+        let agentSocket: String? =
+            switch config.identityAgent {
+            case .environment(let name): self.environment(name)
+            case .none: nil
+            case .socket(let path): path
+            }
         if let onlyKey {
             credentials = SSHCredentials(keys: [onlyKey])
             order = [.publicKey]
@@ -87,10 +93,11 @@ public final class Connector: Sendable {
                 for: config,
                 password: password,
                 keys: self.identities.identities(config),
-                useAgent: !config.identitiesOnly && !(self.environment("SSH_AUTH_SOCK") ?? "").isEmpty,
+                useAgent: !config.identitiesOnly && !(agentSocket ?? "").isEmpty,
                 prompter: self.prompter,
                 events: self.events
             )
+            credentials.agentSocket = agentSocket
             credentials.certificates = self.identities.certificates(config)
         }
         let providerPath = SecurityKeySigning.providerPath(

@@ -72,6 +72,34 @@ struct CopyIDAgentKeysTests {
         }
     }
 
+    @Test("IdentityAgent names the agent whose keys log in; IdentityAgent none offers none")
+    func identityAgent() throws {
+        let s = try Setup()
+        let key = try s.agentKey("only")
+        let installed = try s.copy(["-i", key + ".pub"])
+        try #require(installed.status == 0, "\(installed)")
+        let config = s.dir.path("config")
+        func listIDs(_ agentLine: String, socketVariable: String) throws -> ProcessResult {
+            try writeText(config, "Host *\n  \(agentLine)\n  BatchMode yes\n")
+            return try runProcess(
+                keysmithPath,
+                [
+                    "list-ids", "-F", config, "-p", String(s.sshd.port), "-o", "UserKnownHostsFile=\(s.knownHosts)",
+                    "-o", "StrictHostKeyChecking=yes", "\(s.sshd.user)@\(s.sshd.host)",
+                ],
+                environment: ["HOME": s.dir.path("home"), "SSH_AUTH_SOCK": socketVariable]
+            )
+        }
+        // SSH_AUTH_SOCK names nothing; the agent is reached only through IdentityAgent.
+        let byPath = try listIDs("IdentityAgent \(s.agent.socket)", socketVariable: "")
+        #expect(byPath.status == 0, "\(byPath)\n\(s.sshd.log)")
+        #expect(byPath.stdout.contains("only@agent"), "\(byPath)")
+        // The agent SSH_AUTH_SOCK names is not asked with IdentityAgent none: nothing logs in.
+        let none = try listIDs("IdentityAgent none", socketVariable: s.agent.socket)
+        #expect(none.status != 0, "\(none)")
+        #expect(none.stderr.contains("keysmith:"), "\(none)")
+    }
+
     @Test("an agent holding a key and its certificate: both lines are installed, as ssh-add -L lists them")
     func agentCertificate() throws {
         let s = try Setup()

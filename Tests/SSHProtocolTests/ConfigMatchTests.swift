@@ -133,6 +133,17 @@ struct ConfigMatchTests {
         #expect(c.proxyCommand == nil)
     }
 
+    @Test("IdentityAgent: a path with ~ and tokens, SSH_AUTH_SOCK, $NAME and none, as parse_agent_path keeps them")
+    func identityAgent() throws {
+        #expect(try resolve("").identityAgent == .environment("SSH_AUTH_SOCK"))
+        let path = try resolve("IdentityAgent ~/.ssh/agent-%h.sock\n").identityAgent
+        #expect(path == .socket("/home/me/.ssh/agent-web.sock"))
+        #expect(try resolve("IdentityAgent SSH_AUTH_SOCK\n").identityAgent == .environment("SSH_AUTH_SOCK"))
+        #expect(try resolve("IdentityAgent $OTHER_SOCK\n").identityAgent == .environment("OTHER_SOCK"))
+        #expect(try resolve("IdentityAgent none\nIdentityAgent /x\n").identityAgent == .none)
+        #expect(try resolve("Host db\n  IdentityAgent none\n").identityAgent == .environment("SSH_AUTH_SOCK"))
+    }
+
     @Test("PubkeyAuthentication, PasswordAuthentication, KbdInteractiveAuthentication no take methods out")
     func authenticationSwitches() throws {
         let c = try resolve("PasswordAuthentication no\nKbdInteractiveAuthentication no\n")

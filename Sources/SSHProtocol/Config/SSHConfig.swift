@@ -71,6 +71,8 @@ public struct SSHResolvedConfig: Sendable {
     /// `ProxyCommand` with its `%h %p %r %n %k %%` tokens expanded (sshconnect.c
     /// `expand_proxy_command`), run as `exec COMMAND` by the user's shell; nil for none.
     public var proxyCommand: String? = nil
+    /// `IdentityAgent`: where the agent whose keys are offered listens.
+    public var identityAgent: SSHIdentityAgent = .environment("SSH_AUTH_SOCK")
     /// `AddressFamily`: the addresses the host name resolves to.
     public var addressFamily: SSHAddressFamily = .any
     /// `BindAddress`: the local address connections come from, nil for any.
@@ -119,6 +121,16 @@ public struct SSHResolvedConfig: Sendable {
         }
         return a
     }
+}
+
+/// ssh_config(5)'s IdentityAgent, as readconf.c `parse_agent_path` keeps it.
+public enum SSHIdentityAgent: Sendable, Hashable {
+    /// The socket an environment variable names (`SSH_AUTH_SOCK`, the default, or `$NAME`).
+    case environment(String)
+    /// `none`: no agent.
+    case none
+    /// A socket path, `~` and the `%` tokens expanded.
+    case socket(String)
 }
 
 /// ssh_config(5) text: `-o` options and configuration files, parsed and resolved for one host.

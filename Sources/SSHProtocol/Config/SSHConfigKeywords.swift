@@ -32,7 +32,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "setenv", "sendenv", "canonicalizehostname", "canonicaldomains", "canonicalizemaxdots",
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
-        "challengeresponseauthentication", "proxyjump", "proxycommand",
+        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -75,7 +75,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "nohostauthenticationforlocalhost": ["no", "false"],
         "pubkeyacceptedalgorithms": [],
         "pubkeyacceptedkeytypes": [],
-        "identityagent": ["ssh_auth_sock"],
         "requiredrsasize": ["1024"],
         "refuseconnection": ["no", "false"],
     ]

@@ -422,6 +422,19 @@ extension SSHConfig {
         resolved.certificateFiles = certificates
         resolved.hostKeyAlias = first("hostkeyalias")?.arguments[0].lowercased()
         resolved.caSignatureAlgorithms = first("casignaturealgorithms")?.arguments[0]
+        if let line = first("identityagent") {
+            let value = line.arguments[0]
+            if value.lowercased() == "none" {
+                resolved.identityAgent = .none
+            } else if value == "SSH_AUTH_SOCK" {
+                resolved.identityAgent = .environment(value)
+            } else if value.hasPrefix("$") {
+                resolved.identityAgent = .environment(String(value.dropFirst()))
+            } else {
+                let path = try Self.expand(value, tokens: tokens, source: line.source, home: home)
+                resolved.identityAgent = .socket(path)
+            }
+        }
         resolved.addressFamily = try first("addressfamily").map(Self.parseAddressFamily) ?? .any
         resolved.bindAddress = first("bindaddress").map { $0.arguments[0] }.flatMap {
             $0.lowercased() == "none" ? nil : $0
