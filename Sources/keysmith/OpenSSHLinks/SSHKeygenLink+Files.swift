@@ -1,3 +1,4 @@
+import SSHConnect
 import SSHKeys
 
 #if canImport(Glibc)
@@ -99,7 +100,88 @@ extension SSHKeygenLink.Invocation {
         return found ? 0 : 1
     }
 
-    func signCertificates() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-s (signing certificates)") }
+    /// ssh-keygen -s CA -I ID FILE...: each FILE's key (FILE, else FILE.pub) certified by the
+    /// CA's private key as `keysmith cert sign` certifies it, written to FILE-cert.pub (a .pub
+    /// taken off first) and reported, one key after another as ssh-keygen's do_ca_sign goes.
+    func signCertificates() throws -> Int32 {
+        let g = self.getopt
+        if g.has("U") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -U (CA keys in ssh-agent)") }
+        if g.has("D") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -D (PKCS#11 CA keys)") }
+        let kind: SSHCertificate.Kind = g.has("h") ? .host : .user
+        var options = CertificateOptions(kind: kind)
+        for option in g.all("O") {
+            do { try options.apply(option) } catch {
+                throw SSHKeygenLink.fatal(
+                    error.message.hasPrefix("unsupported certificate option")
+                        ? "Unsupported certificate option \"\(option)\"" : sentence(error.message)
+                )
+            }
+        }
+        let caPath = expandTilde(g.last("s") ?? "")
+        let ca = try self.loadIdentity(caPath, prompt: "Enter passphrase: ", context: "Load key \"\(caPath)\"")
+        if ca.securityKey != nil {
+            return OpenSSHLink.notImplemented(.sshKeygen, "-s with a security key CA")
+        }
+        let requested = g.last("t")
+        let algorithm: String
+        do throws(SSHKeyError) {
+            algorithm = try CertificateBuilder.signatureAlgorithm(for: ca.publicKey, requested: requested)
+        } catch {
+            let type = ca.publicKey.type.sshName
+            throw SSHKeygenLink.fatal(
+                requested.map { "CA key type \(type) doesn't match specified \($0)" } ?? sentence(error.message)
+            )
+        }
+        let signer = try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
+        let principalList = g.last("n")
+        let principals = principalList.map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        if principals?.contains(where: \.isEmpty) == true { throw SSHKeygenLink.fatal("Empty principal name") }
+        var serial = self.serial.first
+        for operand in g.operands {
+            let path = expandTilde(operand)
+            let key: SSHPublicKey
+            let comment: String
+            do { (key, comment) = try readPublicKey(path) } catch {
+                guard let certificate = Self.firstKey(path), certificate.type.isCertificate else {
+                    throw SSHKeygenLink.fatal("load pubkey \"\(path)\": \(Self.loadPublicReason(path))")
+                }
+                throw SSHKeygenLink.fatal(
+                    "do_ca_sign: key \"\(path)\" type \(certificate.type.displayName) cannot be certified"
+                )
+            }
+            var builder = try CertSign.builder(
+                key: key,
+                keyID: g.last("I") ?? "",
+                kind: kind,
+                principals: principals ?? [],
+                validity: self.validity,
+                options: options
+            )
+            builder.serial = serial
+            let certificate = try builder.sign(with: signer, algorithm: algorithm)
+            let output = CertSign.certificatePath(for: path)
+            try CertSign.save(certificate, comment: comment, to: output)
+            if !g.has("q") {
+                SSHKeygenLink.log(CertSign.report(certificate, output: output, principals: principalList))
+            }
+            if self.serial.increments { serial &+= 1 }
+        }
+        return 0
+    }
+
+    /// The first key line of PATH or PATH.pub, certificates included.
+    private static func firstKey(_ path: String) -> SSHPublicKey? {
+        [path, path + ".pub"].lazy.compactMap { try? KeyFileIO.readFile($0) }
+            .compactMap { KeygenLineReader.firstKey(inPublicKeyFile: $0)?.key }.first
+    }
+
+    /// sshkey_load_public's reason for a file it cannot read a key from.
+    private static func loadPublicReason(_ path: String) -> String {
+        KeyFileIO.fileExists(path + ".pub")
+            ? "invalid format" : String(cString: strerror(ENOENT))
+    }
 
     func generateKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-k (KRLs)") }
 
