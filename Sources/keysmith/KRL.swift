@@ -167,15 +167,20 @@ struct KRLCommand: ParsableCommand {
                 if self.list { writeOut(listing(of: krl)) }
                 for name in self.keys {
                     let (key, comment) = try loadPublicKey(name, what: "public key")
-                    var line = Array(name.utf8)
-                    if let comment, !comment.isEmpty { line += Array(" (".utf8) + comment + Array(")".utf8) }
                     let isRevoked = krl.isRevoked(key)
-                    line += Array((isRevoked ? ": REVOKED\n" : ": ok\n").utf8)
-                    writeOut(String(decoding: line, as: UTF8.self))
+                    writeOut(Self.line(name: name, comment: comment, revoked: isRevoked))
                     if isRevoked { revoked = true }
                 }
             }
             if revoked { throw ExitCode(1) }
+        }
+
+        /// ssh-keygen -Q's line for one key: "FILE (COMMENT): ok" or "FILE (COMMENT): REVOKED".
+        static func line(name: String, comment: [UInt8]?, revoked: Bool) -> String {
+            var line = Array(name.utf8)
+            if let comment, !comment.isEmpty { line += Array(" (".utf8) + comment + Array(")".utf8) }
+            line += Array((revoked ? ": REVOKED\n" : ": ok\n").utf8)
+            return String(decoding: line, as: UTF8.self)
         }
     }
 }
@@ -195,7 +200,7 @@ private func readKRL(_ path: String) throws -> KeyRevocationList {
 /// authfile.c sshkey_load_public: the first key line of FILE, else of FILE.pub, else the
 /// public part of the private key FILE. The comment is the line's (or the name of the
 /// file the key came from when the line has none); a private key gives none.
-private func loadPublicKey(_ path: String, what: String) throws -> (key: SSHPublicKey, comment: [UInt8]?) {
+func loadPublicKey(_ path: String, what: String) throws -> (key: SSHPublicKey, comment: [UInt8]?) {
     for candidate in [path, path + ".pub"] {
         if let contents = try? KeyFileIO.readFile(candidate),
             let found = KeygenLineReader.firstKey(inPublicKeyFile: contents)

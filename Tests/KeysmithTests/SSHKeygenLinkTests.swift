@@ -425,3 +425,40 @@ extension SSHKeygenLinkTests {
         }
     }
 }
+
+extension SSHKeygenLinkTests {
+    @Test("-Q [-l] tells whether a KRL revokes each key as ssh-keygen does, exit 1 when one is")
+    func checkKRL() throws {
+        let pair = try Pair()
+        try pair.key("ca", ["-t", "ed25519", "-N", ""])
+        try pair.key("user", ["-t", "ecdsa", "-N", ""])
+        try pair.key("bare", ["-t", "ed25519", "-N", "", "-C", ""])
+        try pair.key("gone", ["-t", "ed25519", "-N", ""])
+        let signed = try keygen([
+            "-q", "-s", pair.dir.path("ca"), "-I", "someone", "-z", "9", pair.dir.path("user.pub"),
+        ])
+        try #require(signed.status == 0, "\(signed)")
+        try pair.write("user-cert.pub", try readText(pair.dir.path("user-cert.pub")))
+        try pair.write("spec", "serial: 9\n")
+        try pair.write("garbage", "not a key\n")
+        // One KRL, made by ssh-keygen and copied: its generation time is in -l's listing.
+        let made = try pair.run(
+            Tool.sshKeygen,
+            ["-k", "-f", "krl", "-z", "4", "-s", "ca.pub", "spec", "gone.pub"],
+            in: "theirs"
+        )
+        try #require(made.status == 0, "\(made)")
+        try Data(try readBytes(pair.theirs("krl"))).write(to: URL(fileURLWithPath: pair.ours("krl")))
+        try pair.expectSame(["-Q", "-f", "krl", "user.pub", "bare.pub", "ca.pub", "user"], status: 0)
+        try pair.expectSame(["-Q", "-f", "krl", "user.pub", "user-cert.pub", "gone.pub"], status: 1)
+        try pair.expectSame(["-Q", "-l", "-f", "krl", "gone"], status: 1)
+        try pair.expectSame(["-Q", "-l", "-f", "krl"], status: 0)
+        try pair.expectSame(["-Q", "-f", "krl"], status: 0)
+        for arguments in [
+            ["-Q", "user.pub"], ["-Q", "-f", "missing", "user.pub"], ["-Q", "-f", "user.pub", "user.pub"],
+            ["-Q", "-f", "krl", "missing"], ["-Q", "-f", "krl", "garbage"],
+        ] {
+            try pair.expectSame(arguments, status: 255)
+        }
+    }
+}

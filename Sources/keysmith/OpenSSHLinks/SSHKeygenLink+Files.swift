@@ -185,7 +185,35 @@ extension SSHKeygenLink.Invocation {
 
     func generateKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-k (KRLs)") }
 
-    func checkKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-Q (KRLs)") }
+    /// ssh-keygen -Q [-l] -f KRL FILE...: whether the KRL revokes each key, as `keysmith krl
+    /// check` tells it; -l lists the KRL first. Exit status 1 when one is revoked.
+    func checkKRL() throws -> Int32 {
+        guard let path = self.identityFile, !path.isEmpty else {
+            throw SSHKeygenLink.fatal("KRL checking requires an input file")
+        }
+        let bytes: [UInt8]
+        do { bytes = try KeyFileIO.readFile(path) } catch {
+            throw SSHKeygenLink.fatal("Unable to load KRL \(path): \(Self.systemReason(path))")
+        }
+        let krl: KeyRevocationList
+        do { krl = try KeyRevocationList(bytes: bytes) } catch {
+            let reason = KeyRevocationList.hasMagic(bytes) ? error.message : "KRL file has invalid magic number"
+            throw SSHKeygenLink.fatal("Invalid KRL file \(path): \(reason)")
+        }
+        if self.getopt.has("l") { writeOut(listing(of: krl)) }
+        var status: Int32 = 0
+        for name in self.getopt.operands {
+            let key: SSHPublicKey
+            let comment: [UInt8]?
+            do { (key, comment) = try loadPublicKey(name, what: "public key") } catch {
+                throw SSHKeygenLink.fatal("Cannot load public key \(name): \(Self.loadPublicReason(name))")
+            }
+            let revoked = krl.isRevoked(key)
+            writeOut(KRLCommand.Check.line(name: name, comment: comment, revoked: revoked))
+            if revoked { status = 1 }
+        }
+        return status
+    }
 
     /// ssh-keygen -e [-m RFC4716|PKCS8|PEM]: the public key of FILE (or of FILE.pub, or of
     /// the private key) in another format.
