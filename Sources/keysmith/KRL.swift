@@ -67,34 +67,61 @@ struct KRLCommand: ParsableCommand {
                     }
                     version = value
                 }
-                let existingMode = try? KeyFileIO.mode(of: path)
-                if updating && existingMode == nil && !KeyFileIO.fileExists(path) {
-                    throw Failure("KRL \"\(path)\" does not exist")
-                }
-                var authority: SSHPublicKey? = nil
-                var anyAuthority = false
-                if let ca = self.authority {
-                    if ca.lowercased() == "none" {
-                        anyAuthority = true
-                    } else {
-                        let caPath = expandTilde(ca)
-                        authority = try loadPublicKey(caPath, what: "CA public key").key
-                    }
-                }
-                var krl = KeyRevocationList()
-                if updating { krl = try readKRL(path) }
-                if let version, version != 0 { krl.version = version }
-                if let comment = self.comment { krl.comment = comment }
-                for file in self.files {
-                    let specPath = file == "-" ? "(standard input)" : expandTilde(file)
-                    let text = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(specPath)
-                    if !self.quiet { writeOut("Revoking from \(specPath)\n") }
-                    try krl.update(fromSpec: text, named: specPath, authority: authority, anyAuthority: anyAuthority)
-                }
-                let bytes = try krl.serialized()
-                let mode = existingMode.map { $0 & 0o7777 } ?? 0o644
-                try KeyFileIO.writeAtomically(path: path, contents: bytes, mode: mode, overwrite: true)
+                try Self.build(
+                    path: path,
+                    updating: updating,
+                    authority: self.authority,
+                    version: version,
+                    comment: self.comment,
+                    files: self.files,
+                    quiet: self.quiet
+                )
             }
+        }
+
+        /// The name a revocation file is read from and reported by: its path, tilde expanded,
+        /// or (standard input) for -.
+        static func specName(_ file: String) -> String { file == "-" ? "(standard input)" : expandTilde(file) }
+
+        /// Reads the KRL at PATH (when updating), revokes what FILES list under AUTHORITY
+        /// (a CA public key file, or none for any CA), and writes it back atomically, keeping
+        /// its mode; each file named on standard output unless QUIET.
+        static func build(
+            path: String,
+            updating: Bool,
+            authority authorityPath: String?,
+            version: UInt64?,
+            comment: String?,
+            files: [String],
+            quiet: Bool
+        ) throws {
+            let existingMode = try? KeyFileIO.mode(of: path)
+            if updating && existingMode == nil && !KeyFileIO.fileExists(path) {
+                throw Failure("KRL \"\(path)\" does not exist")
+            }
+            var authority: SSHPublicKey? = nil
+            var anyAuthority = false
+            if let ca = authorityPath {
+                if ca.lowercased() == "none" {
+                    anyAuthority = true
+                } else {
+                    let caPath = expandTilde(ca)
+                    authority = try loadPublicKey(caPath, what: "CA public key").key
+                }
+            }
+            var krl = KeyRevocationList()
+            if updating { krl = try readKRL(path) }
+            if let version, version != 0 { krl.version = version }
+            if let comment { krl.comment = comment }
+            for file in files {
+                let specPath = Self.specName(file)
+                let text = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(specPath)
+                if !quiet { writeOut("Revoking from \(specPath)\n") }
+                try krl.update(fromSpec: text, named: specPath, authority: authority, anyAuthority: anyAuthority)
+            }
+            let bytes = try krl.serialized()
+            let mode = existingMode.map { $0 & 0o7777 } ?? 0o644
+            try KeyFileIO.writeAtomically(path: path, contents: bytes, mode: mode, overwrite: true)
         }
     }
 

@@ -462,3 +462,45 @@ extension SSHKeygenLinkTests {
         }
     }
 }
+
+extension SSHKeygenLinkTests {
+    @Test("-k [-u] writes the KRL ssh-keygen writes (all but its generation time) with its lines and errors")
+    func generateKRL() throws {
+        let pair = try Pair()
+        try pair.key("ca", ["-t", "ed25519", "-N", ""])
+        try pair.key("user", ["-t", "ecdsa", "-N", ""])
+        try pair.key("gone", ["-t", "ed25519", "-N", ""])
+        let signed = try keygen([
+            "-q", "-s", pair.dir.path("ca"), "-I", "someone", "-z", "9", pair.dir.path("user.pub"),
+        ])
+        try #require(signed.status == 0, "\(signed)")
+        try pair.write("user-cert.pub", try readText(pair.dir.path("user-cert.pub")))
+        try pair.write("spec", "serial: 1-5\nid: bob\n")
+        try pair.write("badspec", "serial: x\n")
+        try pair.write("garbage", "not a key\n")
+        // A KRL's bytes less its generation time (bytes 20 to 28).
+        func undated(_ path: String) throws -> Data {
+            let bytes = try readBytes(path)
+            return bytes.prefix(20) + bytes.dropFirst(28)
+        }
+        for arguments in [
+            ["-k", "-f", "krl", "-s", "ca.pub", "spec", "user-cert.pub", "gone.pub"],
+            ["-k", "-f", "krl", "-u", "-z", "7", "-s", "none", "spec"],
+            ["-k", "-q", "-f", "other", "-C", "hello", "gone.pub"],
+        ] {
+            try pair.expectSame(arguments, status: 0)
+            let file = arguments[arguments.firstIndex(of: "-f")! + 1]
+            #expect(try undated(pair.ours(file)) == (try undated(pair.theirs(file))), "\(arguments)")
+            try pair.expectSame(["-Q", "-f", file, "user-cert.pub", "gone.pub", "user.pub"], status: 1)
+        }
+        for arguments in [
+            ["-k", "spec"], ["-k", "-f", "new", "-u", "spec"], ["-k", "-f", "new", "-s", "missing.pub", "spec"],
+            ["-k", "-f", "new", "missing"], ["-k", "-f", "new", "-s", "ca.pub", "badspec"],
+            ["-k", "-f", "new", "garbage"],
+            ["-k", "-f", "new", "-z", "x", "spec"],
+        ] {
+            try pair.expectSame(arguments, status: 255)
+            #expect(!FileManager.default.fileExists(atPath: pair.ours("new")))
+        }
+    }
+}

@@ -183,7 +183,47 @@ extension SSHKeygenLink.Invocation {
             ? "invalid format" : String(cString: strerror(ENOENT))
     }
 
-    func generateKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-k (KRLs)") }
+    /// ssh-keygen -k -f KRL [-u] [-s CA.pub|none] [-z version] [-C comment] FILE...: the KRL
+    /// written (or updated) from revocation specs and key files as `keysmith krl create`
+    /// (`update`) writes it.
+    func generateKRL() throws -> Int32 {
+        let g = self.getopt
+        guard let path = self.identityFile, !path.isEmpty else {
+            throw SSHKeygenLink.fatal("KRL generation requires an output file")
+        }
+        let authority = g.last("s")
+        if let authority, authority.lowercased() != "none" {
+            let caPath = expandTilde(authority)
+            guard (try? loadPublicKey(caPath, what: "CA public key")) != nil else {
+                throw SSHKeygenLink.fatal("Cannot load CA public key \(caPath): \(Self.loadPublicReason(caPath))")
+            }
+        }
+        for file in g.operands where file != "-" {
+            let name = KRLCommand.BuildOptions.specName(file)
+            guard (try? KeyFileIO.readFile(name)) != nil else {
+                throw SSHKeygenLink.fatal("fopen \(name): \(Self.systemReason(name))")
+            }
+        }
+        do {
+            try KRLCommand.BuildOptions.build(
+                path: path,
+                updating: g.has("u"),
+                authority: authority,
+                version: g.has("z") ? self.serial.first : nil,
+                comment: g.last("C"),
+                files: g.operands,
+                quiet: true
+            )
+        } catch {
+            // ssh-keygen's "Revoking from" lines wait in stdio's buffer, which its fatal() drops.
+            let message = (error as? Failure)?.message ?? (error as? SSHKeyError)?.message ?? "\(error)"
+            throw SSHKeygenLink.fatal(message.hasSuffix(": invalid key") ? message + ": invalid format" : message)
+        }
+        if !g.has("q") {
+            writeOut(g.operands.map { "Revoking from \(KRLCommand.BuildOptions.specName($0))\n" }.joined())
+        }
+        return 0
+    }
 
     /// ssh-keygen -Q [-l] -f KRL FILE...: whether the KRL revokes each key, as `keysmith krl
     /// check` tells it; -l lists the KRL first. Exit status 1 when one is revoked.
