@@ -427,20 +427,28 @@ extension SSHKeygenLinkTests {
 }
 
 extension SSHKeygenLinkTests {
-    @Test("-Q [-l] tells whether a KRL revokes each key as ssh-keygen does, exit 1 when one is")
-    func checkKRL() throws {
+    /// The files the KRL tests share: keys ca, user and gone, user-cert.pub (serial 9 under
+    /// ca), a spec revoking serials 1-5 and 9 and ID bob, a bad spec and a file that is no key.
+    static func revocationPair() throws -> Pair {
         let pair = try Pair()
         try pair.key("ca", ["-t", "ed25519", "-N", ""])
         try pair.key("user", ["-t", "ecdsa", "-N", ""])
-        try pair.key("bare", ["-t", "ed25519", "-N", "", "-C", ""])
         try pair.key("gone", ["-t", "ed25519", "-N", ""])
         let signed = try keygen([
             "-q", "-s", pair.dir.path("ca"), "-I", "someone", "-z", "9", pair.dir.path("user.pub"),
         ])
         try #require(signed.status == 0, "\(signed)")
         try pair.write("user-cert.pub", try readText(pair.dir.path("user-cert.pub")))
-        try pair.write("spec", "serial: 9\n")
+        try pair.write("spec", "serial: 1-5\nserial: 9\nid: bob\n")
+        try pair.write("badspec", "serial: x\n")
         try pair.write("garbage", "not a key\n")
+        return pair
+    }
+
+    @Test("-Q [-l] tells whether a KRL revokes each key as ssh-keygen does, exit 1 when one is")
+    func checkKRL() throws {
+        let pair = try Self.revocationPair()
+        try pair.key("bare", ["-t", "ed25519", "-N", "", "-C", ""])
         // One KRL, made by ssh-keygen and copied: its generation time is in -l's listing.
         let made = try pair.run(
             Tool.sshKeygen,
@@ -466,18 +474,7 @@ extension SSHKeygenLinkTests {
 extension SSHKeygenLinkTests {
     @Test("-k [-u] writes the KRL ssh-keygen writes (all but its generation time) with its lines and errors")
     func generateKRL() throws {
-        let pair = try Pair()
-        try pair.key("ca", ["-t", "ed25519", "-N", ""])
-        try pair.key("user", ["-t", "ecdsa", "-N", ""])
-        try pair.key("gone", ["-t", "ed25519", "-N", ""])
-        let signed = try keygen([
-            "-q", "-s", pair.dir.path("ca"), "-I", "someone", "-z", "9", pair.dir.path("user.pub"),
-        ])
-        try #require(signed.status == 0, "\(signed)")
-        try pair.write("user-cert.pub", try readText(pair.dir.path("user-cert.pub")))
-        try pair.write("spec", "serial: 1-5\nid: bob\n")
-        try pair.write("badspec", "serial: x\n")
-        try pair.write("garbage", "not a key\n")
+        let pair = try Self.revocationPair()
         // A KRL's bytes less its generation time (bytes 20 to 28).
         func undated(_ path: String) throws -> Data {
             let bytes = try readBytes(path)
