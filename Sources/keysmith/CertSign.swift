@@ -127,11 +127,21 @@ struct CertSign: ParsableCommand {
 
     /// ssh-keygen's `-z`: decimal, with a leading `+` to count up from it key by key.
     func serialNumber() throws -> (first: UInt64, increments: Bool) {
-        guard var text = self.serial else { return (0, false) }
+        guard let text = self.serial else { return (0, false) }
+        guard let serial = Self.parseSerial(text) else {
+            let digits = text.hasPrefix("+") ? String(text.dropFirst()) : text
+            throw ValidationError("Invalid serial number \"\(digits)\" (-z takes a decimal number, or + and one).")
+        }
+        return serial
+    }
+
+    /// `-z`'s text read as ssh-keygen reads it: decimal digits, after a `+` that numbers the
+    /// keys one after another; nil when it is not a serial number.
+    static func parseSerial(_ text: String) -> (first: UInt64, increments: Bool)? {
         let increments = text.hasPrefix("+")
-        if increments { text.removeFirst() }
-        guard let first = text.utf8.first, (0x30...0x39).contains(first), let value = UInt64(text) else {
-            throw ValidationError("Invalid serial number \"\(text)\" (-z takes a decimal number, or + and one).")
+        let digits = increments ? text.dropFirst() : text[...]
+        guard let first = digits.utf8.first, (0x30...0x39).contains(first), let value = UInt64(digits) else {
+            return nil
         }
         return (value, increments)
     }
@@ -172,21 +182,20 @@ struct CertSign: ParsableCommand {
             var subjects: [(path: String, builder: CertificateBuilder, comment: String, output: String)] = []
             for path in self.keys.map(expandTilde) {
                 let (key, comment) = try readPublicKey(path)
-                var builder: CertificateBuilder
+                let builder: CertificateBuilder
                 do throws(SSHKeyError) {
-                    builder = try CertificateBuilder(key: key, keyID: self.keyID)
+                    builder = try Self.builder(
+                        key: key,
+                        keyID: self.keyID,
+                        kind: self.host ? .host : .user,
+                        principals: principals,
+                        validity: validity,
+                        options: options
+                    )
                 } catch {
                     throw Failure("cannot certify \(path): \(error.message)")
                 }
-                builder.kind = self.host ? .host : .user
-                builder.principals = principals
-                builder.validAfter = validity.validAfter
-                builder.validBefore = validity.validBefore
-                builder.criticalOptions = options.criticalOptions
-                builder.extensions = options.extensions
-                var base = path
-                if base.hasSuffix(".pub") { base.removeLast(4) }
-                subjects.append((path, builder, comment, base + "-cert.pub"))
+                subjects.append((path, builder, comment, Self.certificatePath(for: path)))
             }
 
             let signer: SSHKeySigner
@@ -226,29 +235,64 @@ struct CertSign: ParsableCommand {
             }
 
             for entry in signed {
-                // sshkey_save_public creates the file 0644 (less the umask) and replaces one there.
-                let mask = umask(0o022)
-                umask(mask)
-                try KeyFileIO.writeAtomically(
-                    path: entry.output,
-                    contents: Array(entry.certificate.publicKeyFileContents(comment: entry.comment).utf8),
-                    mode: UInt32(0o644 & ~mask),
-                    overwrite: true
-                )
-                guard !self.quiet, let cert = entry.certificate.certificate else { continue }
-                let forList = self.principals.map { " for \($0)" } ?? ""
-                printError(
-                    "Signed \(cert.kind.label) key \(entry.output): id \"\(cert.keyID)\" serial \(cert.serial)"
-                        + "\(forList) valid \(cert.validityDescription)"
-                )
+                try Self.save(entry.certificate, comment: entry.comment, to: entry.output)
+                guard !self.quiet else { continue }
+                printError(Self.report(entry.certificate, output: entry.output, principals: self.principals))
             }
         }
+    }
+
+    /// The certificate of `key` before its serial number and signature: its kind, principals,
+    /// validity, critical options and extensions.
+    static func builder(
+        key: SSHPublicKey,
+        keyID: String,
+        kind: SSHCertificate.Kind,
+        principals: [String],
+        validity: CertificateValidity,
+        options: CertificateOptions
+    ) throws(SSHKeyError) -> CertificateBuilder {
+        var builder = try CertificateBuilder(key: key, keyID: keyID)
+        builder.kind = kind
+        builder.principals = principals
+        builder.validAfter = validity.validAfter
+        builder.validBefore = validity.validBefore
+        builder.criticalOptions = options.criticalOptions
+        builder.extensions = options.extensions
+        return builder
+    }
+
+    /// Where ssh-keygen writes the certificate of PATH: PATH, less a trailing .pub, and -cert.pub.
+    static func certificatePath(for path: String) -> String {
+        (path.hasSuffix(".pub") ? String(path.dropLast(4)) : path) + "-cert.pub"
+    }
+
+    /// Writes a certificate line as sshkey_save_public does: mode 0644 less the umask,
+    /// replacing a file there.
+    static func save(_ certificate: SSHPublicKey, comment: String, to path: String) throws {
+        let mask = umask(0o022)
+        umask(mask)
+        try KeyFileIO.writeAtomically(
+            path: path,
+            contents: Array(certificate.publicKeyFileContents(comment: comment).utf8),
+            mode: UInt32(0o644 & ~mask),
+            overwrite: true
+        )
+    }
+
+    /// ssh-keygen's line for a certificate written: "Signed user key PATH: id "ID" serial N
+    /// [for PRINCIPALS] valid …".
+    static func report(_ certificate: SSHPublicKey, output: String, principals: String?) -> String {
+        guard let cert = certificate.certificate else { return "" }
+        let forList = principals.map { " for \($0)" } ?? ""
+        return "Signed \(cert.kind.label) key \(output): id \"\(cert.keyID)\" serial \(cert.serial)"
+            + "\(forList) valid \(cert.validityDescription)"
     }
 }
 
 /// A public key file as ssh-keygen's sshkey_load_public reads it: the first key line of
 /// PATH, else of PATH.pub; its comment, or PATH itself when the line has none.
-private func readPublicKey(_ path: String) throws -> (SSHPublicKey, String) {
+func readPublicKey(_ path: String) throws -> (SSHPublicKey, String) {
     for candidate in [path, path + ".pub"] where KeyFileIO.fileExists(candidate) {
         let contents = try KeyFileIO.readFile(candidate)
         guard let (key, comment) = KeygenLineReader.firstKey(inPublicKeyFile: contents) else { continue }

@@ -67,34 +67,61 @@ struct KRLCommand: ParsableCommand {
                     }
                     version = value
                 }
-                let existingMode = try? KeyFileIO.mode(of: path)
-                if updating && existingMode == nil && !KeyFileIO.fileExists(path) {
-                    throw Failure("KRL \"\(path)\" does not exist")
-                }
-                var authority: SSHPublicKey? = nil
-                var anyAuthority = false
-                if let ca = self.authority {
-                    if ca.lowercased() == "none" {
-                        anyAuthority = true
-                    } else {
-                        let caPath = expandTilde(ca)
-                        authority = try loadPublicKey(caPath, what: "CA public key").key
-                    }
-                }
-                var krl = KeyRevocationList()
-                if updating { krl = try readKRL(path) }
-                if let version, version != 0 { krl.version = version }
-                if let comment = self.comment { krl.comment = comment }
-                for file in self.files {
-                    let specPath = file == "-" ? "(standard input)" : expandTilde(file)
-                    let text = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(specPath)
-                    if !self.quiet { writeOut("Revoking from \(specPath)\n") }
-                    try krl.update(fromSpec: text, named: specPath, authority: authority, anyAuthority: anyAuthority)
-                }
-                let bytes = try krl.serialized()
-                let mode = existingMode.map { $0 & 0o7777 } ?? 0o644
-                try KeyFileIO.writeAtomically(path: path, contents: bytes, mode: mode, overwrite: true)
+                try Self.build(
+                    path: path,
+                    updating: updating,
+                    authority: self.authority,
+                    version: version,
+                    comment: self.comment,
+                    files: self.files,
+                    quiet: self.quiet
+                )
             }
+        }
+
+        /// The name a revocation file is read from and reported by: its path, tilde expanded,
+        /// or (standard input) for -.
+        static func specName(_ file: String) -> String { file == "-" ? "(standard input)" : expandTilde(file) }
+
+        /// Reads the KRL at PATH (when updating), revokes what FILES list under AUTHORITY
+        /// (a CA public key file, or none for any CA), and writes it back atomically, keeping
+        /// its mode; each file named on standard output unless QUIET.
+        static func build(
+            path: String,
+            updating: Bool,
+            authority authorityPath: String?,
+            version: UInt64?,
+            comment: String?,
+            files: [String],
+            quiet: Bool
+        ) throws {
+            let existingMode = try? KeyFileIO.mode(of: path)
+            if updating && existingMode == nil && !KeyFileIO.fileExists(path) {
+                throw Failure("KRL \"\(path)\" does not exist")
+            }
+            var authority: SSHPublicKey? = nil
+            var anyAuthority = false
+            if let ca = authorityPath {
+                if ca.lowercased() == "none" {
+                    anyAuthority = true
+                } else {
+                    let caPath = expandTilde(ca)
+                    authority = try loadPublicKey(caPath, what: "CA public key").key
+                }
+            }
+            var krl = KeyRevocationList()
+            if updating { krl = try readKRL(path) }
+            if let version, version != 0 { krl.version = version }
+            if let comment { krl.comment = comment }
+            for file in files {
+                let specPath = Self.specName(file)
+                let text = file == "-" ? try readStandardInput() : try KeyFileIO.readFile(specPath)
+                if !quiet { writeOut("Revoking from \(specPath)\n") }
+                try krl.update(fromSpec: text, named: specPath, authority: authority, anyAuthority: anyAuthority)
+            }
+            let bytes = try krl.serialized()
+            let mode = existingMode.map { $0 & 0o7777 } ?? 0o644
+            try KeyFileIO.writeAtomically(path: path, contents: bytes, mode: mode, overwrite: true)
         }
     }
 
@@ -167,15 +194,20 @@ struct KRLCommand: ParsableCommand {
                 if self.list { writeOut(listing(of: krl)) }
                 for name in self.keys {
                     let (key, comment) = try loadPublicKey(name, what: "public key")
-                    var line = Array(name.utf8)
-                    if let comment, !comment.isEmpty { line += Array(" (".utf8) + comment + Array(")".utf8) }
                     let isRevoked = krl.isRevoked(key)
-                    line += Array((isRevoked ? ": REVOKED\n" : ": ok\n").utf8)
-                    writeOut(String(decoding: line, as: UTF8.self))
+                    writeOut(Self.line(name: name, comment: comment, revoked: isRevoked))
                     if isRevoked { revoked = true }
                 }
             }
             if revoked { throw ExitCode(1) }
+        }
+
+        /// ssh-keygen -Q's line for one key: "FILE (COMMENT): ok" or "FILE (COMMENT): REVOKED".
+        static func line(name: String, comment: [UInt8]?, revoked: Bool) -> String {
+            var line = Array(name.utf8)
+            if let comment, !comment.isEmpty { line += Array(" (".utf8) + comment + Array(")".utf8) }
+            line += Array((revoked ? ": REVOKED\n" : ": ok\n").utf8)
+            return String(decoding: line, as: UTF8.self)
         }
     }
 }
@@ -195,7 +227,7 @@ private func readKRL(_ path: String) throws -> KeyRevocationList {
 /// authfile.c sshkey_load_public: the first key line of FILE, else of FILE.pub, else the
 /// public part of the private key FILE. The comment is the line's (or the name of the
 /// file the key came from when the line has none); a private key gives none.
-private func loadPublicKey(_ path: String, what: String) throws -> (key: SSHPublicKey, comment: [UInt8]?) {
+func loadPublicKey(_ path: String, what: String) throws -> (key: SSHPublicKey, comment: [UInt8]?) {
     for candidate in [path, path + ".pub"] {
         if let contents = try? KeyFileIO.readFile(candidate),
             let found = KeygenLineReader.firstKey(inPublicKeyFile: contents)

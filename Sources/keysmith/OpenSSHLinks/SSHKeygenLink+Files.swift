@@ -1,3 +1,4 @@
+import SSHConnect
 import SSHKeys
 
 #if canImport(Glibc)
@@ -99,11 +100,160 @@ extension SSHKeygenLink.Invocation {
         return found ? 0 : 1
     }
 
-    func signCertificates() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-s (signing certificates)") }
+    /// ssh-keygen -s CA -I ID FILE...: each FILE's key (FILE, else FILE.pub) certified by the
+    /// CA's private key as `keysmith cert sign` certifies it, written to FILE-cert.pub (a .pub
+    /// taken off first) and reported, one key after another as ssh-keygen's do_ca_sign goes.
+    func signCertificates() throws -> Int32 {
+        let g = self.getopt
+        if g.has("U") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -U (CA keys in ssh-agent)") }
+        if g.has("D") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -D (PKCS#11 CA keys)") }
+        let kind: SSHCertificate.Kind = g.has("h") ? .host : .user
+        var options = CertificateOptions(kind: kind)
+        for option in g.all("O") {
+            do { try options.apply(option) } catch {
+                throw SSHKeygenLink.fatal(
+                    error.message.hasPrefix("unsupported certificate option")
+                        ? "Unsupported certificate option \"\(option)\"" : sentence(error.message)
+                )
+            }
+        }
+        let caPath = expandTilde(g.last("s") ?? "")
+        let ca = try self.loadIdentity(caPath, prompt: "Enter passphrase: ", context: "Load key \"\(caPath)\"")
+        if ca.securityKey != nil {
+            return OpenSSHLink.notImplemented(.sshKeygen, "-s with a security key CA")
+        }
+        let requested = g.last("t")
+        let algorithm: String
+        do throws(SSHKeyError) {
+            algorithm = try CertificateBuilder.signatureAlgorithm(for: ca.publicKey, requested: requested)
+        } catch {
+            let type = ca.publicKey.type.sshName
+            throw SSHKeygenLink.fatal(
+                requested.map { "CA key type \(type) doesn't match specified \($0)" } ?? sentence(error.message)
+            )
+        }
+        let signer = try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
+        let principalList = g.last("n")
+        let principals = principalList.map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        if principals?.contains(where: \.isEmpty) == true { throw SSHKeygenLink.fatal("Empty principal name") }
+        var serial = self.serial.first
+        for operand in g.operands {
+            let path = expandTilde(operand)
+            let key: SSHPublicKey
+            let comment: String
+            do { (key, comment) = try readPublicKey(path) } catch {
+                guard let certificate = Self.firstKey(path), certificate.type.isCertificate else {
+                    throw SSHKeygenLink.fatal("load pubkey \"\(path)\": \(Self.loadPublicReason(path))")
+                }
+                throw SSHKeygenLink.fatal(
+                    "do_ca_sign: key \"\(path)\" type \(certificate.type.displayName) cannot be certified"
+                )
+            }
+            var builder = try CertSign.builder(
+                key: key,
+                keyID: g.last("I") ?? "",
+                kind: kind,
+                principals: principals ?? [],
+                validity: self.validity,
+                options: options
+            )
+            builder.serial = serial
+            let certificate = try builder.sign(with: signer, algorithm: algorithm)
+            let output = CertSign.certificatePath(for: path)
+            try CertSign.save(certificate, comment: comment, to: output)
+            if !g.has("q") {
+                SSHKeygenLink.log(CertSign.report(certificate, output: output, principals: principalList))
+            }
+            if self.serial.increments { serial &+= 1 }
+        }
+        return 0
+    }
 
-    func generateKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-k (KRLs)") }
+    /// The first key line of PATH or PATH.pub, certificates included.
+    private static func firstKey(_ path: String) -> SSHPublicKey? {
+        [path, path + ".pub"].lazy.compactMap { try? KeyFileIO.readFile($0) }
+            .compactMap { KeygenLineReader.firstKey(inPublicKeyFile: $0)?.key }.first
+    }
 
-    func checkKRL() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-Q (KRLs)") }
+    /// sshkey_load_public's reason for a file it cannot read a key from.
+    private static func loadPublicReason(_ path: String) -> String {
+        KeyFileIO.fileExists(path + ".pub")
+            ? "invalid format" : String(cString: strerror(ENOENT))
+    }
+
+    /// ssh-keygen -k -f KRL [-u] [-s CA.pub|none] [-z version] [-C comment] FILE...: the KRL
+    /// written (or updated) from revocation specs and key files as `keysmith krl create`
+    /// (`update`) writes it.
+    func generateKRL() throws -> Int32 {
+        let g = self.getopt
+        guard let path = self.identityFile, !path.isEmpty else {
+            throw SSHKeygenLink.fatal("KRL generation requires an output file")
+        }
+        let authority = g.last("s")
+        if let authority, authority.lowercased() != "none" {
+            let caPath = expandTilde(authority)
+            guard (try? loadPublicKey(caPath, what: "CA public key")) != nil else {
+                throw SSHKeygenLink.fatal("Cannot load CA public key \(caPath): \(Self.loadPublicReason(caPath))")
+            }
+        }
+        for file in g.operands where file != "-" {
+            let name = KRLCommand.BuildOptions.specName(file)
+            guard (try? KeyFileIO.readFile(name)) != nil else {
+                throw SSHKeygenLink.fatal("fopen \(name): \(Self.systemReason(name))")
+            }
+        }
+        do {
+            try KRLCommand.BuildOptions.build(
+                path: path,
+                updating: g.has("u"),
+                authority: authority,
+                version: g.has("z") ? self.serial.first : nil,
+                comment: g.last("C"),
+                files: g.operands,
+                quiet: true
+            )
+        } catch {
+            // ssh-keygen's "Revoking from" lines wait in stdio's buffer, which its fatal() drops.
+            let message = (error as? Failure)?.message ?? (error as? SSHKeyError)?.message ?? "\(error)"
+            throw SSHKeygenLink.fatal(message.hasSuffix(": invalid key") ? message + ": invalid format" : message)
+        }
+        if !g.has("q") {
+            writeOut(g.operands.map { "Revoking from \(KRLCommand.BuildOptions.specName($0))\n" }.joined())
+        }
+        return 0
+    }
+
+    /// ssh-keygen -Q [-l] -f KRL FILE...: whether the KRL revokes each key, as `keysmith krl
+    /// check` tells it; -l lists the KRL first. Exit status 1 when one is revoked.
+    func checkKRL() throws -> Int32 {
+        guard let path = self.identityFile, !path.isEmpty else {
+            throw SSHKeygenLink.fatal("KRL checking requires an input file")
+        }
+        let bytes: [UInt8]
+        do { bytes = try KeyFileIO.readFile(path) } catch {
+            throw SSHKeygenLink.fatal("Unable to load KRL \(path): \(Self.systemReason(path))")
+        }
+        let krl: KeyRevocationList
+        do { krl = try KeyRevocationList(bytes: bytes) } catch {
+            let reason = KeyRevocationList.hasMagic(bytes) ? error.message : "KRL file has invalid magic number"
+            throw SSHKeygenLink.fatal("Invalid KRL file \(path): \(reason)")
+        }
+        if self.getopt.has("l") { writeOut(listing(of: krl)) }
+        var status: Int32 = 0
+        for name in self.getopt.operands {
+            let key: SSHPublicKey
+            let comment: [UInt8]?
+            do { (key, comment) = try loadPublicKey(name, what: "public key") } catch {
+                throw SSHKeygenLink.fatal("Cannot load public key \(name): \(Self.loadPublicReason(name))")
+            }
+            let revoked = krl.isRevoked(key)
+            writeOut(KRLCommand.Check.line(name: name, comment: comment, revoked: revoked))
+            if revoked { status = 1 }
+        }
+        return status
+    }
 
     /// ssh-keygen -e [-m RFC4716|PKCS8|PEM]: the public key of FILE (or of FILE.pub, or of
     /// the private key) in another format.

@@ -26,6 +26,10 @@ extension SSHKeygenLink {
         var cipher: CipherAlgorithm? = nil
         /// `-f`.
         var identityFile: String? = nil
+        /// `-V`, always:forever when not given.
+        var validity = CertificateValidity.forever
+        /// `-z`: the first serial number (or KRL version), and whether `+` numbers the keys.
+        var serial: (first: UInt64, increments: Bool) = (0, false)
 
         init(_ getopt: Getopt) throws {
             self.getopt = getopt
@@ -69,6 +73,21 @@ extension SSHKeygenLink {
                     }
                     self.rounds = Int(rounds)
                 case "f": self.identityFile = value
+                case "V":
+                    do {
+                        self.validity = try CertificateValidity(parsing: value, now: Int64(time(nil)))
+                    } catch {
+                        // parse_cert_times' messages, which keysmith's start in lower case.
+                        let message =
+                            error.message.hasPrefix("empty") ? "empty certificate validity interval" : error.message
+                        throw SSHKeygenLink.fatal(message.prefix(1).uppercased() + message.dropFirst())
+                    }
+                case "z":
+                    guard let serial = CertSign.parseSerial(value) else {
+                        let digits = value.hasPrefix("+") ? String(value.dropFirst()) : value
+                        throw SSHKeygenLink.fatal("Invalid serial number \"\(digits)\"")
+                    }
+                    self.serial = serial
                 case "M":
                     guard value == "generate" || value == "screen" else {
                         throw SSHKeygenLink.fatal("Unsupported moduli option \(value)")
