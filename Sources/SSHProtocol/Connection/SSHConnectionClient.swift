@@ -134,25 +134,15 @@ package final class SSHConnectionClient {
     /// a refusal makes it finished, with the reason in ``takeResult(_:)``.
     package func openDirectTCPIP(host: String, port: Int) -> UInt32 {
         let channel = ExecChannel(localID: self.nextChannelID, command: "", stdin: [], tunnel: (host, port))
-        let id = channel.localID
-        self.nextChannelID &+= 1
-        self.channels[id] = channel
-        // RFC 4254 §7.2: string "direct-tcpip", uint32 sender channel, uint32 initial window
-        // size, uint32 maximum packet size, string host to connect, uint32 port to connect,
-        // string originator IP address, uint32 originator port.
-        var w = SSHWireWriter()
-        w.writeByte(ConnectionMessage.channelOpen)
-        w.writeString("direct-tcpip")
-        w.writeUInt32(id)
-        w.writeUInt32(Self.windowSize)
-        w.writeUInt32(Self.maximumPacket)
-        w.writeString(host)
-        w.writeUInt32(UInt32(clamping: port))
-        // ssh -W sends these too: there is no local originator.
-        w.writeString("127.0.0.1")
-        w.writeUInt32(65535)
-        self.outbound.append(w.bytes)
-        return id
+        // RFC 4254 §7.2: after the common fields, string host to connect, uint32 port to
+        // connect, string originator IP address, uint32 originator port.
+        return self.open(channel, type: "direct-tcpip") { w in
+            w.writeString(host)
+            w.writeUInt32(UInt32(clamping: port))
+            // ssh -W sends these too: there is no local originator.
+            w.writeString("127.0.0.1")
+            w.writeUInt32(65535)
+        }
     }
 
     /// Input queued on the channel and not yet sent (the server's window is closed).
@@ -204,18 +194,24 @@ package final class SSHConnectionClient {
         self.sendClose(channel)
     }
 
-    private func open(_ channel: ExecChannel) -> UInt32 {
+    /// Sends CHANNEL_OPEN for `channel`: RFC 4254 §5.1's string channel type, uint32 sender
+    /// channel, uint32 initial window size, uint32 maximum packet size, then what `extra`
+    /// writes for that type (nothing for "session").
+    private func open(
+        _ channel: ExecChannel,
+        type: String = "session",
+        extra: (inout SSHWireWriter) -> Void = { _ in }
+    ) -> UInt32 {
         let id = channel.localID
         self.nextChannelID &+= 1
         self.channels[id] = channel
-        // RFC 4254 §5.1: string "session", uint32 sender channel, uint32 initial window
-        // size, uint32 maximum packet size.
         var w = SSHWireWriter()
         w.writeByte(ConnectionMessage.channelOpen)
-        w.writeString("session")
+        w.writeString(type)
         w.writeUInt32(id)
         w.writeUInt32(Self.windowSize)
         w.writeUInt32(Self.maximumPacket)
+        extra(&w)
         self.outbound.append(w.bytes)
         return id
     }
