@@ -1,3 +1,5 @@
+import ArgumentParser
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -35,6 +37,19 @@ enum OpenSSHLink: String, CaseIterable {
     /// Runs the tool's command line and exits with its status.
     func runAndExit(_ arguments: [String]) -> Never {
         exit(self.run(arguments))
+    }
+
+    /// The exit status of a link's work: 0, an `ExitCode`'s own value, or 1 for any other
+    /// failure (the work has already said why).
+    static func exitStatus(_ body: () throws -> Void) -> Int32 {
+        do {
+            try body()
+            return 0
+        } catch let exit as ExitCode {
+            return exit.rawValue
+        } catch {
+            return 1
+        }
     }
 
     /// Refuses an operation keysmith does not implement: one sentence, exit status 1.

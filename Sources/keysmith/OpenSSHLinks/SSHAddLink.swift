@@ -38,14 +38,7 @@ enum SSHAddLink {
     ]
 
     static func run(_ arguments: [String]) -> Int32 {
-        do {
-            try self.main(arguments)
-            return 0
-        } catch let exit as ExitCode {
-            return exit.rawValue
-        } catch {
-            return 1
-        }
+        OpenSSHLink.exitStatus { try self.main(arguments) }
     }
 
     /// ssh-add's `fatal`: the sentence on stderr, exit status 255.

@@ -29,14 +29,7 @@ enum SSHCopyIDLink {
     static var program: String { CommandLine.arguments.first ?? "ssh-copy-id" }
 
     static func run(_ arguments: [String]) -> Int32 {
-        do {
-            try self.main(arguments)
-            return 0
-        } catch let exit as ExitCode {
-            return exit.rawValue
-        } catch {
-            return 1
-        }
+        OpenSSHLink.exitStatus { try self.main(arguments) }
     }
 
     /// The script's usage(): on stderr, exit status 1.
