@@ -89,6 +89,10 @@ struct HostileServerTests {
             #expect(usage["Exit status"] == "1", "\(what)\n\(usage)")
             #expect(ours.count == 1 && ours.first?.hasPrefix("keysmith: ") == true, "\(what)")
             #expect(!ours.joined().contains("Fatal error"), "\(what)")
+            if mode == "silent" {
+                // ssh's rule (sshconnect.c): ConnectTimeout bounds the wait for the version line.
+                #expect(ours.first?.hasSuffix("sent nothing for 5 seconds before its version line.") == true, "\(what)")
+            }
             let rss = Int(usage["Maximum resident set size (kbytes)"] ?? "") ?? .max
             #expect(rss < 128 * 1024, "\(what): \(rss) KiB")
         }

@@ -17,8 +17,9 @@ final class TCPConnection {
     /// The descriptor, for a poll(2) over several (a jump host's tunnel relay).
     var descriptor: Int32 { self.fd }
 
-    /// For a socket from an ``SSHByteStream``: how long to wait for the server's version
-    /// line (nil: the idle timeout).
+    /// How long to wait for the server's version line: ConnectTimeout, as ssh bounds its
+    /// banner exchange by it (sshconnect.c); nil for a stream whose ConnectTimeout is unset
+    /// (then the idle timeout).
     let versionTimeout: Double?
 
     /// Takes over `stream`'s socket.
@@ -70,7 +71,7 @@ final class TCPConnection {
         bindAddress: String? = nil,
         attempts: Int = 1
     ) throws(SSHProtocolError) {
-        self.versionTimeout = nil
+        self.versionTimeout = connectTimeout
         var lastError = SSHProtocolError(.connectionFailed, "cannot connect to \(peer): no address")
         for attempt in 0..<max(attempts, 1) {
             if attempt > 0 {
