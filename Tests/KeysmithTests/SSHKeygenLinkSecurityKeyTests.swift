@@ -66,6 +66,15 @@ extension SSHKeygenLinkTests {
         )
         #expect(try fileMode(pair.ours("attestation")) == 0o600 && fileMode(pair.theirs("attestation")) == 0o600)
         try self.expectSameEnrolment(pair, base + ["-q", "-w", library], file: "quiet", status: 0)
+        // A security key is saved in the OpenSSH format whatever -m says.
+        try self.expectSameEnrolment(pair, base + ["-w", library, "-m", "PEM"], file: "pem", status: 0)
+        let fullName = type == "ecdsa-sk" ? "sk-ecdsa-sha2-nistp256@openssh.com" : "sk-ssh-ed25519@openssh.com"
+        try self.expectSameEnrolment(
+            pair,
+            ["-t", fullName, "-N", "", "-C", "c", "-w", library],
+            file: "full",
+            status: 0
+        )
         try self.expectSameEnrolment(pair, base, file: "env", environment: ["SSH_SK_PROVIDER": library], status: 0)
         // The PIN: asked when the authenticator wants it, "PIN incorrect" and three tries in all.
         let pin = SoftAuthenticator.environment([.pin: "4321"])
