@@ -94,13 +94,18 @@ extension SSHKeygenLinkTests {
             environment: pin,
             status: 255
         )
-        try self.expectSameEnrolment(
-            pair,
-            base + ["-w", library],
-            file: "failed",
-            environment: SoftAuthenticator.environment([.fail: "enroll"]),
-            status: 255
-        )
+        for error in ["-1", "-2", "-4"] {
+            try self.expectSameEnrolment(
+                pair,
+                base + ["-w", library],
+                file: "failed",
+                environment: SoftAuthenticator.environment([.fail: "enroll", .error: error]),
+                status: 255
+            )
+        }
+        // An empty challenge file: a random challenge, as ssh-sk-helper makes one.
+        try pair.write("empty", "")
+        try self.expectSameEnrolment(pair, base + ["-w", library, "-O", "challenge=empty"], file: "e", status: 0)
         // A resident key that exists: replaced when the user answers y, enrolment failed otherwise.
         let resident = base + ["-w", library, "-O", "resident", "-O", "user=u", "-O", "application=ssh:r"]
         for (file, input, status) in [("r1", "", Int32(0)), ("r2", "y\n", 0), ("r3", "n\n", 255)] {

@@ -126,7 +126,8 @@ extension SSHKeygenLink.Invocation {
         }
         var challenge = SecureRandom.bytes(32)
         if let path = options.challengePath {
-            do { challenge = try KeyFileIO.readFile(path) } catch {
+            // An empty file: ssh-sk-helper is sent no challenge and makes a random one.
+            do { challenge = try KeyFileIO.readFile(path).nonEmpty ?? challenge } catch {
                 throw SSHKeygenLink.fatal(
                     "Unable to load FIDO enrollment challenge \"\(path)\": \(Self.systemReason(path))"
                 )
@@ -146,10 +147,6 @@ extension SSHKeygenLink.Invocation {
             }
             writeOut(unflushed)
             unflushed = ""
-            if challenge.isEmpty {
-                SSHKeygenLink.log("Missing enrollment challenge")
-                throw SSHKeygenLink.fatal("Key enrollment failed: invalid argument")
-            }
             do {
                 if let providerPath, providerPath != "internal", !Self.isMiddlewareLibrary(providerPath) {
                     SSHKeygenLink.log("provider \(providerPath) is not an OpenSSH FIDO library")
@@ -226,7 +223,7 @@ extension SSHKeygenLink.Invocation {
     /// ssh_err's text for the error skerr_to_ssherr makes of the provider's.
     static func enrollmentReason(_ error: SecurityKeyError) -> String {
         switch error.code {
-        case .unsupported: "feature not supported"
+        case .unsupported: "requested feature not supported"
         case .deviceNotFound: "device not found"
         case .credentialExists: "bad permissions"
         default: "invalid format"
@@ -576,4 +573,9 @@ extension SSHKeygenLink.Invocation {
             writeOut("Passphrases do not match.  Try again.\n")
         }
     }
+}
+
+extension Array {
+    /// The array, or nil when it is empty.
+    fileprivate var nonEmpty: Self? { self.isEmpty ? nil : self }
 }
