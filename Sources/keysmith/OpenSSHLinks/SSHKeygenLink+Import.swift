@@ -30,19 +30,15 @@ extension SSHKeygenLink.Invocation {
         switch self.conversionFormat {
         case "PKCS8":
             // OpenSSL 3's PEM_read_PUBKEY decodes a PKCS#1 RSA public key too.
-            let key = try Self.importPEMPublicKey(contents, labels: ["PUBLIC KEY", "RSA PUBLIC KEY"]) {
+            let line = try Self.importPEMPublicKey(contents, labels: ["PUBLIC KEY", "RSA PUBLIC KEY"]) {
                 SSHKeygenLink.fatal("do_convert_from_pkcs8: \(path) is not a recognised public key format")
             }
-            if key.type == .ed25519 {
-                // EVP_PKEY_base_id of an Ed25519 key: NID_ED25519.
-                throw SSHKeygenLink.fatal("do_convert_from_pkcs8: unsupported pubkey type 1087")
-            }
-            writeOut(key.openSSHLine(comment: nil) + "\n")
+            writeOut(line + "\n")
         case "PEM":
-            let key = try Self.importPEMPublicKey(contents, labels: ["RSA PUBLIC KEY"]) {
+            let line = try Self.importPEMPublicKey(contents, labels: ["RSA PUBLIC KEY"]) {
                 SSHKeygenLink.fatal("do_convert_from_pem: unrecognised raw private key format")
             }
-            writeOut(key.openSSHLine(comment: nil) + "\n")
+            writeOut(line + "\n")
         default:
             let (blob, isPrivate) = try Self.ssh2Body(contents)
             if isPrivate {
@@ -178,13 +174,15 @@ extension SSHKeygenLink.Invocation {
         return error.code == .truncated ? "incomplete message" : "invalid format"
     }
 
-    /// The first PEM block of `contents` with one of `labels` as a public key, as OpenSSL's
-    /// PEM_read_PUBKEY and PEM_read_RSAPublicKey (RSA PUBLIC KEY) look for it.
+    /// The OpenSSH public key line of the first PEM block of `contents` with one of `labels`,
+    /// as OpenSSL's PEM_read_PUBKEY and PEM_read_RSAPublicKey (RSA PUBLIC KEY) find it and
+    /// sshkey_write writes it: RSA keys and ECDSA keys on OpenSSH's curves;
+    /// do_convert_from_pkcs8's "unsupported pubkey type" for the key types it names by NID.
     static func importPEMPublicKey(
         _ contents: [UInt8],
         labels: [String],
         unreadable: () -> SSHKeygenLink.Exit
-    ) throws -> SSHPublicKey {
+    ) throws -> String {
         let blocks = labels.compactMap { label -> Range<Int>? in
             var from = 0
             while let start = contents[from...].firstRange(of: Array("-----BEGIN \(label)-----".utf8)) {
@@ -197,12 +195,44 @@ extension SSHKeygenLink.Invocation {
             return nil
         }
         guard let block = blocks.min(by: { $0.lowerBound < $1.lowerBound }) else { throw unreadable() }
-        do {
-            return try SSHPublicKey(pem: contents[block] + [0x0A])
-        } catch  where error.code == .unsupported {
-            throw SSHKeygenLink.Exit(status: OpenSSHLink.notImplemented(.sshKeygen, "-i of DSA keys"))
+        let pem = Array(contents[block] + [0x0A])
+        let decoded: OpenSSLPublicKey
+        do { decoded = try PEMCodec.decodePublicKey(pem) } catch  where error.code == .unsupported {
+            // The algorithm's OID in the SubjectPublicKeyInfo, and EVP_PKEY_base_id's NID for it.
+            let der = Self.b64pton(Array(pem.split(separator: 0x0A).dropFirst().dropLast().joined())) ?? []
+            let named: [(oid: [UInt8], nid: Int)] = [
+                ([0x2B, 0x65, 0x6E], 1034), ([0x2B, 0x65, 0x6F], 1035), ([0x2B, 0x65, 0x71], 1088),
+            ]
+            for (oid, nid) in named where der.firstRange(of: [0x06, 0x03] + oid) != nil {
+                throw SSHKeygenLink.fatal("do_convert_from_pkcs8: unsupported pubkey type \(nid)")
+            }
+            let isDSA = der.firstRange(of: [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x38, 0x04, 0x01]) != nil
+            throw SSHKeygenLink.Exit(
+                status: OpenSSHLink.notImplemented(
+                    .sshKeygen,
+                    isDSA ? "-i of DSA keys" : "-i of ECDSA keys on curves other than P-256, P-384 and P-521"
+                )
+            )
+        } catch  where error.code == .invalidKey {
+            // Read, but outside what keysmith's RSA keys allow (RSAKey's checks).
+            throw SSHKeygenLink.Exit(
+                status: OpenSSHLink.notImplemented(.sshKeygen, "-i of RSA keys outside 1024 to 16384 bits")
+            )
         } catch {
             throw unreadable()
+        }
+        switch decoded {
+        case .rsa(let key):
+            var w = SSHWireWriter()
+            w.writeString("ssh-rsa")
+            w.writeMPInt(key.e)
+            w.writeMPInt(key.n)
+            return "ssh-rsa " + Base64.encode(w.take())
+        case .ed25519:
+            // EVP_PKEY_base_id of an Ed25519 key: NID_ED25519.
+            throw SSHKeygenLink.fatal("do_convert_from_pkcs8: unsupported pubkey type 1087")
+        case .ecdsa:
+            do { return try SSHPublicKey(pem: pem).openSSHLine(comment: nil) } catch { throw unreadable() }
         }
     }
 
