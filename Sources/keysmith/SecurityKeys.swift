@@ -170,19 +170,27 @@ struct SecurityKeyEnrollmentOptions {
                 options: self.options
             )
         }
-        // sshsk_key_from_response: the key keeps the flags the authenticator answered.
+        return (try self.key(type, from: enrollment, comment: comment), enrollment)
+    }
+
+    /// The private key of an enrolment: sshsk_key_from_response, the key keeping the flags
+    /// the authenticator answered.
+    func key(
+        _ type: SSHKeyType,
+        from enrollment: SecurityKeyEnrollment,
+        comment: String
+    ) throws(SSHKeyError) -> SSHPrivateKey {
         let credential = SecurityKeyCredential(
             application: Array(self.application.utf8),
             flags: SecurityKeyCredential.Flags(rawValue: enrollment.flags.rawValue),
             keyHandle: SecureBytes(enrollment.keyHandle)
         )
-        let key = try SSHPrivateKey(
+        return try SSHPrivateKey(
             securityKey: type,
             publicKey: enrollment.publicKey,
             credential: credential,
             comment: comment
         )
-        return (key, enrollment)
     }
 }
 

@@ -46,9 +46,13 @@ struct SSHKeygenLinkTests {
         /// Runs `arguments` through the link in ours/ and through ssh-keygen in theirs/,
         /// without a controlling terminal (setsid) and without askpass, so a prompt reads
         /// standard input as ssh-keygen's readpassphrase then does.
-        func run(_ arguments: [String], input: String? = nil) throws -> (ours: ProcessResult, theirs: ProcessResult) {
-            let ours = try self.run(self.link, arguments, input: input, in: "ours")
-            let theirs = try self.run(Tool.sshKeygen, arguments, input: input, in: "theirs")
+        func run(
+            _ arguments: [String],
+            input: String? = nil,
+            environment: [String: String] = [:]
+        ) throws -> (ours: ProcessResult, theirs: ProcessResult) {
+            let ours = try self.run(self.link, arguments, input: input, environment: environment, in: "ours")
+            let theirs = try self.run(Tool.sshKeygen, arguments, input: input, environment: environment, in: "theirs")
             return (ours, theirs)
         }
 
@@ -56,13 +60,15 @@ struct SSHKeygenLinkTests {
             _ program: String,
             _ arguments: [String],
             input: String? = nil,
+            environment: [String: String] = [:],
             in side: String
         ) throws -> ProcessResult {
             try runProcess(
                 "/usr/bin/setsid",
                 ["-w", program] + arguments,
                 input: input.map { Data($0.utf8) },
-                environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SSH_ASKPASS": "", "SSH_ASKPASS_REQUIRE": ""],
+                environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SSH_ASKPASS": "", "SSH_ASKPASS_REQUIRE": ""]
+                    .merging(environment) { _, new in new },
                 directory: URL(fileURLWithPath: self.dir.path(side))
             )
         }
@@ -72,10 +78,11 @@ struct SSHKeygenLinkTests {
         func expectSame(
             _ arguments: [String],
             input: String? = nil,
+            environment: [String: String] = [:],
             status: Int32? = nil,
             sourceLocation: SourceLocation = #_sourceLocation
         ) throws -> ProcessResult {
-            let (ours, theirs) = try self.run(arguments, input: input)
+            let (ours, theirs) = try self.run(arguments, input: input, environment: environment)
             #expect(ours.stdout == theirs.stdout, "stdout of \(arguments)", sourceLocation: sourceLocation)
             #expect(
                 ours.stderrData == theirs.stderrData,

@@ -289,6 +289,4 @@ extension SSHKeygenLink.Invocation {
         }
         return 0
     }
-
-    func convertFrom() throws -> Int32 { OpenSSHLink.notImplemented(.sshKeygen, "-i (key import)") }
 }

@@ -128,7 +128,7 @@ extension SSHKeygenLink {
             if g.has("y") { return try self.printPublic() }
             if g.has("r") { return OpenSSHLink.notImplemented(.sshKeygen, "-r (SSHFP resource records)") }
             if g.has("M") { return OpenSSHLink.notImplemented(.sshKeygen, "-M (moduli)") }
-            if g.has("A") { return OpenSSHLink.notImplemented(.sshKeygen, "-A (host keys)") }
+            if g.has("A") { return try self.generateHostKeys() }
             return try self.generate()
         }
 

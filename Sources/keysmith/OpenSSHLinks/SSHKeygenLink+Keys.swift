@@ -1,6 +1,8 @@
+import ArgumentParser
 import SSHConnect
 import SSHCrypto
 import SSHKeys
+import SecurityKey
 
 #if canImport(Glibc)
 import Glibc
@@ -39,9 +41,20 @@ extension SSHKeygenLink.Invocation {
             }
         default: rsaBits = 3072
         }
-        if !quiet { writeOut("Generating public/private \(typeName) key pair.\n") }
-        var key = try withProgress("generating the key") {
-            try SSHPrivateKey(generating: generated, rsaBits: rsaBits, comment: "")
+        let announcement = quiet ? "" : "Generating public/private \(typeName) key pair.\n"
+        var key: SSHPrivateKey
+        var attestation: (path: String, blob: [UInt8])? = nil
+        if type.isSecurityKey {
+            // Into a pipe, stdio keeps the line until the enrolment flushes stdout: a fatal
+            // -O option before it drops the line.
+            let pending = isatty(1) == 1 ? "" : announcement
+            if pending.isEmpty { writeOut(announcement) }
+            (key, attestation) = try self.enrollSecurityKey(type, quiet: quiet, pending: pending)
+        } else {
+            writeOut(announcement)
+            key = try withProgress("generating the key") {
+                try SSHPrivateKey(generating: generated, rsaBits: rsaBits, comment: "")
+            }
         }
         let path = try self.identityFile ?? Self.askFilename("Enter file in which to save the key", type: generated)
         Self.createUserSSHDirectory(for: path, notify: !quiet)
@@ -78,17 +91,155 @@ extension SSHKeygenLink.Invocation {
                 """
             )
         }
+        if let attestation {
+            // save_attestation: written under umask 077.
+            do {
+                try KeyFileIO.writeAtomically(
+                    path: attestation.path,
+                    contents: attestation.blob,
+                    mode: 0o600,
+                    overwrite: true
+                )
+            } catch {
+                throw SSHKeygenLink.fatal(
+                    "Unable to write attestation data \"\(attestation.path)\": \(Self.reason(error))"
+                )
+            }
+            if !quiet { writeOut("Your FIDO attestation certificate has been saved in \(attestation.path)\n") }
+        }
         return 0
     }
 
+    /// The enrolment of main()'s KEY_ECDSA_SK / KEY_ED25519_SK case (`pending`: what stdout
+    /// holds unflushed before it): the -O options read as ssh-keygen reads them, then the provider of -w (else SSH_SK_PROVIDER, else the
+    /// built-in one) asked, "You may need to touch your authenticator" before each try, the
+    /// PIN asked when the authenticator wants one (three tries), and a resident key that
+    /// exists overwritten only when the user says so.
+    func enrollSecurityKey(
+        _ type: SSHKeyType,
+        quiet: Bool,
+        pending: String
+    ) throws -> (SSHPrivateKey, (path: String, blob: [UInt8])?) {
+        let options: SecurityKeyEnrollmentOptions
+        do { options = try SecurityKeyEnrollmentOptions(self.getopt.all("O")) } catch let error as ValidationError {
+            throw SSHKeygenLink.fatal(error.message.hasSuffix(".") ? String(error.message.dropLast()) : error.message)
+        }
+        var challenge = SecureRandom.bytes(32)
+        if let path = options.challengePath {
+            // An empty file: ssh-sk-helper is sent no challenge and makes a random one.
+            do { challenge = try KeyFileIO.readFile(path).nonEmpty ?? challenge } catch {
+                throw SSHKeygenLink.fatal(
+                    "Unable to load FIDO enrollment challenge \"\(path)\": \(Self.systemReason(path))"
+                )
+            }
+        }
+        guard let algorithm = type.securityKeyAlgorithm else { throw SSHKeygenLink.fatal("unknown key type") }
+        let providerPath = self.getopt.last("w") ?? getenv("SSH_SK_PROVIDER").map { String(cString: $0) }
+        var flags = options.flags
+        var pin: SecureBytes? = nil
+        var again = false
+        var attempts = 0
+        var unflushed = pending
+        while true {
+            if !quiet {
+                unflushed +=
+                    "You may need to touch your authenticator\(again ? " again" : "") to authorize key generation.\n"
+            }
+            writeOut(unflushed)
+            unflushed = ""
+            do {
+                if let providerPath, providerPath != "internal", !Self.isMiddlewareLibrary(providerPath) {
+                    SSHKeygenLink.log("provider \(providerPath) is not an OpenSSH FIDO library")
+                    throw SSHKeygenLink.fatal("Key enrollment failed: invalid format")
+                }
+                let provider = try SecurityKeySigning.provider(path: providerPath)
+                let enrollment = try provider.enroll(
+                    algorithm: algorithm,
+                    application: options.application,
+                    challenge: challenge,
+                    flags: flags,
+                    pin: pin,
+                    options: options.options
+                )
+                let key = try options.key(type, from: enrollment, comment: "")
+                return (key, options.attestationPath.map { ($0, enrollment.attestationBlob) })
+            } catch let error as SecurityKeyError
+                where error.code == .credentialExists && flags.contains(.residentKey)
+                && !flags.contains(.forceOperation)
+            {
+                guard Self.confirmResidentOverwrite(options) else {
+                    throw SSHKeygenLink.fatal("Key enrollment failed: bad permissions")
+                }
+                flags.insert(.forceOperation)
+            } catch let error as SecurityKeyError where error.code == .pinRequired {
+                if pin != nil { SSHKeygenLink.log("PIN incorrect") }
+                attempts += 1
+                if attempts >= 3 { throw SSHKeygenLink.fatal("Too many incorrect PINs") }
+                pin = Self.readPassphrase("Enter PIN for authenticator: ")
+            } catch let error as SecurityKeyError {
+                throw SSHKeygenLink.fatal("Key enrollment failed: \(Self.enrollmentReason(error))")
+            }
+            again = true
+        }
+    }
+
+    /// lib_contains_symbol, which Debian's OpenSSH 9.2 runs on a provider before loading it:
+    /// whether the file is a regular file holding the bytes `sk_api_version`; its error line
+    /// when not.
+    static func isMiddlewareLibrary(_ path: String) -> Bool {
+        let symbol = Array("sk_api_version".utf8)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            SSHKeygenLink.log("lib_contains_symbol: open \(path): \(String(cString: strerror(errno)))")
+            return false
+        }
+        close(fd)
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            SSHKeygenLink.log("lib_contains_symbol: \(path) is not a regular file")
+            return false
+        }
+        guard st.st_size >= symbol.count, st.st_size < Int32.max / 2, let bytes = try? KeyFileIO.readFile(path) else {
+            SSHKeygenLink.log("lib_contains_symbol: \(path) bad size \(st.st_size)")
+            return false
+        }
+        guard bytes.firstRange(of: symbol) != nil else {
+            SSHKeygenLink.log("lib_contains_symbol: \(path) does not contain expected string sk_api_version")
+            return false
+        }
+        return true
+    }
+
+    /// confirm_sk_overwrite: whether the user answers y to replacing a resident key.
+    static func confirmResidentOverwrite(_ options: SecurityKeyEnrollmentOptions) -> Bool {
+        writeOut(
+            "A resident key scoped to '\(options.application)' with user id '\(options.options.user ?? "null")' already exists.\n"
+                + "Overwrite key in token (y/n)? "
+        )
+        guard let answer = Self.readLine() else { return false }
+        return answer.first == "y" || answer.first == "Y"
+    }
+
+    /// ssh_err's text for the error skerr_to_ssherr makes of the provider's.
+    static func enrollmentReason(_ error: SecurityKeyError) -> String {
+        switch error.code {
+        case .unsupported: "requested feature not supported"
+        case .deviceNotFound: "device not found"
+        case .credentialExists: "bad permissions"
+        default: "invalid format"
+        }
+    }
+
     /// sshkey_type_from_name for the types ssh-keygen generates: nil for an unknown name,
-    /// .some(nil) for a type keysmith does not generate (DSA, security keys: refused).
+    /// .some(nil) for a type keysmith does not generate (DSA: refused).
     static func keyType(named name: String) -> SSHKeyType?? {
         switch name.lowercased() {
         case "rsa": return .rsa
         case "ecdsa": return .ecdsa(.p256)
         case "ed25519": return .ed25519
-        case "dsa", "ecdsa-sk", "ed25519-sk": return .some(nil)
+        case "ecdsa-sk": return .skECDSA
+        case "ed25519-sk": return .skEd25519
+        case "dsa": return .some(nil)
         default: break
         }
         switch name {
@@ -97,7 +248,9 @@ extension SSHKeygenLink.Invocation {
         case "ecdsa-sha2-nistp384": return .ecdsa(.p384)
         case "ecdsa-sha2-nistp521": return .ecdsa(.p521)
         case "ssh-ed25519": return .ed25519
-        case "ssh-dss", "sk-ecdsa-sha2-nistp256@openssh.com", "sk-ssh-ed25519@openssh.com": return .some(nil)
+        case "sk-ecdsa-sha2-nistp256@openssh.com": return .skECDSA
+        case "sk-ssh-ed25519@openssh.com": return .skEd25519
+        case "ssh-dss": return .some(nil)
         default: return nil
         }
     }
@@ -420,4 +573,9 @@ extension SSHKeygenLink.Invocation {
             writeOut("Passphrases do not match.  Try again.\n")
         }
     }
+}
+
+extension Array {
+    /// The array, or nil when it is empty.
+    fileprivate var nonEmpty: Self? { self.isEmpty ? nil : self }
 }
