@@ -128,6 +128,11 @@ public final class Connector: Sendable {
                 try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try verifier(key) }
             }
         )
+        // CheckHostIP: the policy also sees the address a direct connection went to.
+        let addressed = policy.addressedVerifier
+        options.addressedHostKeyVerifier = { [self] (key: SSHPublicKey, address: String?) throws(SSHProtocolError) in
+            try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try addressed(key, address) }
+        }
         options.addressFamily = config.addressFamily
         options.bindAddress = config.bindAddress
         options.connectionAttempts = config.connectionAttempts

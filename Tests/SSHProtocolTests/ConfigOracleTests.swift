@@ -105,6 +105,7 @@ struct ConfigOracleTests {
             destination: "nothere"
         ),
         OracleCase(config: "Match all\n  Include /nonexistent/*\n  Port 15\n", destination: "x"),
+        OracleCase(config: "Host x\n  CheckHostIP yes\nHost *\n  CheckHostIP no\n", destination: "x"),
         // The keywords keysmith implements beside the host.
         OracleCase(
             config: """
@@ -242,7 +243,7 @@ struct ConfigOracleTests {
             algorithms.hostKey.filter(base.hostKey.contains)
                 == Self.supportedOnly(one("hostkeyalgorithms"), base.hostKey)
         )
-        #expect(one("checkhostip") == "no")
+        #expect((k.checkHostIP ? "yes" : "no") == one("checkhostip"))
         #expect(k.addressFamily.rawValue == one("addressfamily"))
         #expect(String(k.serverAliveInterval) == one("serveraliveinterval"))
         #expect(String(k.serverAliveCountMax) == one("serveralivecountmax"))

@@ -51,6 +51,9 @@ public struct SSHResolvedConfig: Sendable {
     public var strictHostKeyChecking: StrictHostKeyChecking
     /// `HashKnownHosts`: add new known_hosts entries with hashed names.
     public var hashKnownHosts: Bool
+    /// `CheckHostIP`: check (and record) the connected address's host key in known_hosts
+    /// too (``HostKeyPolicy``).
+    public var checkHostIP: Bool = false
     /// The algorithm lists as written (`+…`, `-…`, `^…` or a plain list), nil when not set.
     public var kexAlgorithms: String?
     public var ciphers: String?
@@ -314,7 +317,7 @@ public struct SSHConfig: Sendable {
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
-        case "identitiesonly", "batchmode", "hashknownhosts": _ = try parseYesNo(line)
+        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip": _ = try parseYesNo(line)
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)

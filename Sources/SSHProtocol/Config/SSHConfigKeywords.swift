@@ -32,7 +32,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "setenv", "sendenv", "canonicalizehostname", "canonicaldomains", "canonicalizemaxdots",
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
-        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent",
+        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -64,7 +64,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "bindinterface": [],
         // It hands a ProxyCommand's connected socket over instead of relaying through pipes.
         "proxyusefdpass": ["no", "false"],
-        "checkhostip": ["no", "false"],
         "gssapiauthentication": ["no", "false"],
         "gssapikeyexchange": ["no", "false"],
         "hostbasedauthentication": ["no", "false"],

@@ -421,6 +421,7 @@ extension SSHConfig {
         )
         resolved.certificateFiles = certificates
         resolved.hostKeyAlias = first("hostkeyalias")?.arguments[0].lowercased()
+        resolved.checkHostIP = try first("checkhostip").map(Self.parseYesNo) ?? false
         resolved.caSignatureAlgorithms = first("casignaturealgorithms")?.arguments[0]
         if let line = first("identityagent") {
             let value = line.arguments[0]

@@ -68,6 +68,12 @@ public struct SSHClientOptions: Sendable {
     public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
+    /// Decides about the server's host key knowing the address the connection went to
+    /// (CheckHostIP): the numeric address of a direct TCP connection (getnameinfo with
+    /// NI_NUMERICHOST, as sshconnect.c formats it), nil over a stream. Called instead of
+    /// ``hostKeyVerifier`` when set.
+    public var addressedHostKeyVerifier: (@Sendable (SSHPublicKey, String?) throws(SSHProtocolError) -> Void)? =
+        nil
     /// Told why, each time the server refused a later session channel and the client logs
     /// in again on a fresh connection (see ``SSHClient``).
     public var reconnecting: (@Sendable (String) -> Void)?
@@ -213,12 +219,23 @@ public final class SSHClient {
     /// The algorithms of the latest key exchange (what `ssh -v` prints as its `kex:` lines).
     public var negotiatedAlgorithms: SSHNegotiatedAlgorithms? { self.transport.negotiated }
 
-    private init(options: SSHClientOptions, peer: String, socket: TCPConnection, deadline: ContinuousClock.Instant) {
+    private init(
+        options: SSHClientOptions,
+        peer: String,
+        socket: TCPConnection,
+        direct: Bool,
+        deadline: ContinuousClock.Instant
+    ) {
         self.options = options
         self.peer = peer
         self.socket = socket
         self.deadline = deadline
-        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
+        var verifier = options.hostKeyVerifier
+        if let addressed = options.addressedHostKeyVerifier {
+            let address = direct ? socket.peerAddress : nil
+            verifier = { (key: SSHPublicKey) throws(SSHProtocolError) in try addressed(key, address) }
+        }
+        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: verifier)
         self.transport.rekeyLimit = options.rekeyLimitBytes
         self.connection = SSHConnectionClient(peer: peer)
         self.connection.environment = options.environment
@@ -277,7 +294,7 @@ public final class SSHClient {
                 attempts: options.connectionAttempts
             )
         }
-        let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
+        let client = SSHClient(options: options, peer: peer, socket: socket, direct: stream == nil, deadline: deadline)
         client.route = stream == nil ? .direct : .stream(reopen)
         do {
             try client.handshake()

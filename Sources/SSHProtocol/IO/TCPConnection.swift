@@ -101,6 +101,27 @@ final class TCPConnection {
 
     deinit { self.close() }
 
+    /// The address the socket is connected to, numeric (getpeername, then getnameinfo with
+    /// NI_NUMERICHOST as sshconnect.c `get_hostfile_hostname_ipaddr` formats it); nil when
+    /// it has none (a socketpair).
+    var peerAddress: String? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(self.fd, $0, &length) }
+        }
+        guard got == 0, storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6)
+        else { return nil }
+        var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let rc = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &name, socklen_t(name.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func connect(
         _ info: addrinfo,
         peer: String,
