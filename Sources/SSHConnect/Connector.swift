@@ -249,6 +249,9 @@ public final class Connector: Sendable {
             return try client.openTunnel(host: config.hostName, port: config.port, timeout: config.connectTimeout ?? 10)
         }
         if let command = config.proxyCommand {
+            if config.proxyUseFdpass {
+                return try SSHByteStream.proxyCommandPassingDescriptor(command, connectTimeout: config.connectTimeout)
+            }
             return try SSHByteStream.proxyCommand(command, connectTimeout: config.connectTimeout)
         }
         return nil

@@ -123,6 +123,20 @@ struct ConfigMatchTests {
         _ = try resolve("Host web\n  GSSAPIAuthentication no\n  CheckHostIP no\n  PKCS11Provider none\n")
     }
 
+    @Test("ProxyUseFdpass: with a ProxyCommand only, never with ProxyJump or ProxyCommand -, as ssh.c")
+    func proxyUseFdpass() throws {
+        #expect(try resolve("ProxyUseFdpass yes\nProxyCommand nc -F %h %p\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass no\nProxyCommand nc -F %h %p\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass yes\nProxyJump j@b\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass yes\n").proxyUseFdpass)
+        #expect {
+            _ = try resolve("ProxyUseFdpass yes\nProxyCommand -\n")
+        } throws: { error in
+            (error as? SSHProtocolError)?.message == "/cfg line 1: ProxyCommand=- and ProxyUseFdpass are incompatible"
+        }
+        #expect(throws: SSHProtocolError.self) { _ = try resolve("ProxyUseFdpass maybe\n") }
+    }
+
     @Test("ignored keywords are not refused; the first of ProxyJump and ProxyCommand wins")
     func ignoredAndProxy() throws {
         let c = try resolve(

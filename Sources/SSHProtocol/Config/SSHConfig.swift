@@ -74,6 +74,9 @@ public struct SSHResolvedConfig: Sendable {
     /// `ProxyCommand` with its `%h %p %r %n %k %%` tokens expanded (sshconnect.c
     /// `expand_proxy_command`), run as `exec COMMAND` by the user's shell; nil for none.
     public var proxyCommand: String? = nil
+    /// `ProxyUseFdpass`: the ProxyCommand passes back a connected socket instead of
+    /// relaying; never with a ProxyJump (ssh.c turns it off).
+    public var proxyUseFdpass: Bool = false
     /// `IdentityAgent`: where the agent whose keys are offered listens.
     public var identityAgent: SSHIdentityAgent = .environment("SSH_AUTH_SOCK")
     /// `AddressFamily`: the addresses the host name resolves to.
@@ -317,7 +320,7 @@ public struct SSHConfig: Sendable {
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
-        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip": _ = try parseYesNo(line)
+        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip", "proxyusefdpass": _ = try parseYesNo(line)
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)

@@ -33,6 +33,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
         "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
+        "proxyusefdpass",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -62,8 +63,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
 
     static let refusedKeywords: [String: Set<String>] = [
         "bindinterface": [],
-        // It hands a ProxyCommand's connected socket over instead of relaying through pipes.
-        "proxyusefdpass": ["no", "false"],
         "gssapiauthentication": ["no", "false"],
         "gssapikeyexchange": ["no", "false"],
         "hostbasedauthentication": ["no", "false"],

@@ -495,6 +495,16 @@ extension SSHConfig {
             resolved.proxyCommand = String(
                 try Self.expand("exec " + line.raw, tokens: tokens, source: line.source, home: home).dropFirst(5)
             )
+            // ssh.c: a ProxyJump never passes descriptors; ProxyCommand - cannot.
+            if let fdpass = first("proxyusefdpass"), try Self.parseYesNo(fdpass) {
+                guard line.raw != "-" else {
+                    throw SSHProtocolError(
+                        .invalidConfiguration,
+                        "\(fdpass.source): ProxyCommand=- and ProxyUseFdpass are incompatible"
+                    )
+                }
+                resolved.proxyUseFdpass = true
+            }
         }
         // PubkeyAuthentication, PasswordAuthentication and KbdInteractiveAuthentication
         // (ChallengeResponseAuthentication is its old name) take methods out of the order.
