@@ -135,6 +135,7 @@ public final class Connector: Sendable {
         }
         options.addressFamily = config.addressFamily
         options.bindAddress = config.bindAddress
+        options.bindInterface = config.bindInterface
         options.connectionAttempts = config.connectionAttempts
         options.serverAliveInterval = Double(config.serverAliveInterval)
         options.serverAliveCountMax = config.serverAliveCountMax

@@ -106,7 +106,7 @@ struct ConfigMatchTests {
     @Test(
         "a keyword that changes how ssh connects and keysmith does not implement is refused where it applies",
         arguments: [
-            "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so", "BindInterface eth0",
+            "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so",
             "VerifyHostKeyDNS ask", "KnownHostsCommand /bin/true", "PubkeyAcceptedAlgorithms +ssh-rsa",
         ]
     )

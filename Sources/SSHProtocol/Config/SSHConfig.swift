@@ -83,6 +83,9 @@ public struct SSHResolvedConfig: Sendable {
     public var addressFamily: SSHAddressFamily = .any
     /// `BindAddress`: the local address connections come from, nil for any.
     public var bindAddress: String? = nil
+    /// `BindInterface`: connections come from this interface's address of the remote
+    /// address's family; BindAddress wins over it (sshconnect.c `ssh_create_socket`).
+    public var bindInterface: String? = nil
     /// `ConnectionAttempts`: how many times each connection is tried, a second apart.
     public var connectionAttempts: Int = 1
     /// `ServerAliveInterval` in seconds: after this long without a packet from the server,

@@ -33,7 +33,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
         "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
-        "proxyusefdpass",
+        "proxyusefdpass", "bindinterface",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -62,7 +62,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
     ]
 
     static let refusedKeywords: [String: Set<String>] = [
-        "bindinterface": [],
         "gssapiauthentication": ["no", "false"],
         "gssapikeyexchange": ["no", "false"],
         "hostbasedauthentication": ["no", "false"],

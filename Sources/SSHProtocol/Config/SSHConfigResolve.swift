@@ -440,6 +440,7 @@ extension SSHConfig {
         resolved.bindAddress = first("bindaddress").map { $0.arguments[0] }.flatMap {
             $0.lowercased() == "none" ? nil : $0
         }
+        resolved.bindInterface = first("bindinterface")?.arguments[0]
         resolved.connectionAttempts = try first("connectionattempts").map(Self.parseCount) ?? 1
         resolved.serverAliveInterval = try first("serveraliveinterval").map(Self.parseInterval) ?? 0
         resolved.serverAliveCountMax = try first("serveralivecountmax").map(Self.parseCount) ?? 3

@@ -81,6 +81,8 @@ public struct SSHClientOptions: Sendable {
     public var addressFamily: SSHAddressFamily = .any
     /// BindAddress: the local address to connect from, nil for any.
     public var bindAddress: String? = nil
+    /// BindInterface: connect from this interface's address (when no BindAddress is set).
+    public var bindInterface: String? = nil
     /// ConnectionAttempts: how many times the TCP connection is tried, a second apart.
     public var connectionAttempts: Int = 1
     /// ServerAliveInterval in seconds (0: off): a keepalive@openssh.com request goes to a
@@ -291,6 +293,7 @@ public final class SSHClient {
                 deadline: deadline,
                 family: options.addressFamily,
                 bindAddress: options.bindAddress,
+                bindInterface: options.bindInterface,
                 attempts: options.connectionAttempts
             )
         }
@@ -440,6 +443,7 @@ public final class SSHClient {
                 deadline: self.deadline,
                 family: self.options.addressFamily,
                 bindAddress: self.options.bindAddress,
+                bindInterface: self.options.bindInterface,
                 attempts: self.options.connectionAttempts
             )
         case .stream(let reopen?):
