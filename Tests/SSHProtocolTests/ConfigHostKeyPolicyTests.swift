@@ -187,6 +187,37 @@ struct CheckHostIPPolicyTests {
         #expect(policy(dir, host: "192.0.2.9", port: 22).addressName("192.0.2.9") == nil)
     }
 
+    @Test("the address with another key under ask: the question is ssh's yes/no; no or no terminal refuses")
+    func askDiffers() throws {
+        let dir = try TempDir()
+        for name in ["k", "other"] {
+            _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path(name)]).checked(
+                "ssh-keygen"
+            )
+        }
+        let k = try SSHPublicKey(openSSHLine: try dir.readText("k.pub"))
+        let other = try SSHPublicKey(openSSHLine: try dir.readText("other.pub"))
+        let text = "[web.test]:2222 \(k.openSSHLine())\n[192.0.2.9]:2222 \(other.openSSHLine())\n"
+        try dir.write("known_hosts", text)
+        let file = dir.path("known_hosts")
+        let questions = LogLines()
+        for (answer, accepted) in [("yes", true), ("no", false), (nil, false)] as [(String?, Bool)] {
+            var p = policy(dir, host: "web.test")
+            p.strictHostKeyChecking = .ask
+            p.ask = {
+                questions.append($0)
+                return answer
+            }
+            let passed = (try? p.check(k, address: "192.0.2.9")) != nil
+            #expect(passed == accepted, "\(answer ?? "no terminal")")
+        }
+        #expect(
+            questions.all.first
+                == "Warning: the ED25519 host key for '[web.test]:2222' differs from the key for the IP address '[192.0.2.9]:2222'\nOffending key for IP in \(file):2\nMatching host key in \(file):1\nAre you sure you want to continue connecting (yes/no)? "
+        )
+        #expect(try dir.readText("known_hosts") == text)
+    }
+
     @Test("a new host is recorded with its address, a known one gains its address; loopback is never recorded")
     func records() throws {
         let dir = try TempDir()
