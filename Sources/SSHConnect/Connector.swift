@@ -128,8 +128,14 @@ public final class Connector: Sendable {
                 try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try verifier(key) }
             }
         )
+        // CheckHostIP: the policy also sees the address a direct connection went to.
+        let addressed = policy.addressedVerifier
+        options.addressedHostKeyVerifier = { [self] (key: SSHPublicKey, address: String?) throws(SSHProtocolError) in
+            try self.hostKeyLock.withLock { _ throws(SSHProtocolError) -> Void in try addressed(key, address) }
+        }
         options.addressFamily = config.addressFamily
         options.bindAddress = config.bindAddress
+        options.bindInterface = config.bindInterface
         options.connectionAttempts = config.connectionAttempts
         options.serverAliveInterval = Double(config.serverAliveInterval)
         options.serverAliveCountMax = config.serverAliveCountMax
@@ -244,6 +250,9 @@ public final class Connector: Sendable {
             return try client.openTunnel(host: config.hostName, port: config.port, timeout: config.connectTimeout ?? 10)
         }
         if let command = config.proxyCommand {
+            if config.proxyUseFdpass {
+                return try SSHByteStream.proxyCommandPassingDescriptor(command, connectTimeout: config.connectTimeout)
+            }
             return try SSHByteStream.proxyCommand(command, connectTimeout: config.connectTimeout)
         }
         return nil

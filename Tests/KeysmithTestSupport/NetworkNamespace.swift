@@ -58,6 +58,9 @@ public final class NetworkNamespace: Sendable {
         }
     }
 
+    /// This namespace's end of the veth pair, by name (it carries ``hostAddress``).
+    public var interface: String { self.outside }
+
     private let outside: String
 
     deinit { Self.remove(self.name, self.outside) }

@@ -159,3 +159,82 @@ struct HostKeyPolicyTests {
         #expect(order == ["rsa-sha2-512", "rsa-sha2-256", "ssh-ed25519", "ecdsa-sha2-nistp256"])
     }
 }
+
+@Suite("host key policy: CheckHostIP")
+struct CheckHostIPPolicyTests {
+    func policy(_ dir: TempDir, host: String, port: Int = 2222, checkHostIP: Bool = true) -> HostKeyPolicy {
+        var p = HostKeyPolicy(
+            hostName: host,
+            port: port,
+            userKnownHostsFiles: [dir.path("known_hosts")],
+            strictHostKeyChecking: .acceptNew,
+            log: { _ in }
+        )
+        p.checkHostIP = checkHostIP
+        return p
+    }
+
+    @Test("the address is checked only where sshconnect.c checks it")
+    func addressName() throws {
+        let dir = try TempDir()
+        #expect(policy(dir, host: "web.test").addressName("192.0.2.9") == "[192.0.2.9]:2222")
+        #expect(policy(dir, host: "web.test", port: 22).addressName("2001:db8::9") == "2001:db8::9")
+        // Off, through a proxy (no address), for loopback, and for a host named by its address.
+        #expect(policy(dir, host: "web.test", checkHostIP: false).addressName("192.0.2.9") == nil)
+        #expect(policy(dir, host: "web.test").addressName(nil) == nil)
+        #expect(policy(dir, host: "web.test").addressName("127.0.0.2") == nil)
+        #expect(policy(dir, host: "web.test").addressName("::1") == nil)
+        #expect(policy(dir, host: "192.0.2.9", port: 22).addressName("192.0.2.9") == nil)
+    }
+
+    @Test("the address with another key under ask: the question is ssh's yes/no; no or no terminal refuses")
+    func askDiffers() throws {
+        let dir = try TempDir()
+        for name in ["k", "other"] {
+            _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path(name)]).checked(
+                "ssh-keygen"
+            )
+        }
+        let k = try SSHPublicKey(openSSHLine: try dir.readText("k.pub"))
+        let other = try SSHPublicKey(openSSHLine: try dir.readText("other.pub"))
+        let text = "[web.test]:2222 \(k.openSSHLine())\n[192.0.2.9]:2222 \(other.openSSHLine())\n"
+        try dir.write("known_hosts", text)
+        let file = dir.path("known_hosts")
+        let questions = LogLines()
+        for (answer, accepted) in [("yes", true), ("no", false), (nil, false)] as [(String?, Bool)] {
+            var p = policy(dir, host: "web.test")
+            p.strictHostKeyChecking = .ask
+            p.ask = {
+                questions.append($0)
+                return answer
+            }
+            let passed = (try? p.check(k, address: "192.0.2.9")) != nil
+            #expect(passed == accepted, "\(answer ?? "no terminal")")
+        }
+        #expect(
+            questions.all.first
+                == "Warning: the ED25519 host key for '[web.test]:2222' differs from the key for the IP address '[192.0.2.9]:2222'\nOffending key for IP in \(file):2\nMatching host key in \(file):1\nAre you sure you want to continue connecting (yes/no)? "
+        )
+        #expect(try dir.readText("known_hosts") == text)
+    }
+
+    @Test("a new host is recorded with its address, a known one gains its address; loopback is never recorded")
+    func records() throws {
+        let dir = try TempDir()
+        _ = try runProcess(Tool.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-f", dir.path("k")]).checked("ssh-keygen")
+        let k = try SSHPublicKey(openSSHLine: try dir.readText("k.pub"))
+        try policy(dir, host: "web.test").check(k, address: "192.0.2.9")
+        #expect(try dir.readText("known_hosts") == "[web.test]:2222,[192.0.2.9]:2222 \(k.openSSHLine())\n")
+        try dir.write("known_hosts", "[web.test]:2222 \(k.openSSHLine())\n")
+        try policy(dir, host: "web.test").check(k, address: "127.0.0.1")
+        #expect(try dir.readText("known_hosts") == "[web.test]:2222 \(k.openSSHLine())\n")
+        try policy(dir, host: "web.test").check(k, address: "192.0.2.9")
+        #expect(
+            try dir.readText("known_hosts")
+                == "[web.test]:2222 \(k.openSSHLine())\n[192.0.2.9]:2222 \(k.openSSHLine())\n"
+        )
+        // The address's key is known now, so nothing more is written.
+        try policy(dir, host: "web.test").check(k, address: "192.0.2.9")
+        #expect(try dir.readText("known_hosts").split(separator: "\n").count == 2)
+    }
+}

@@ -106,7 +106,7 @@ struct ConfigMatchTests {
     @Test(
         "a keyword that changes how ssh connects and keysmith does not implement is refused where it applies",
         arguments: [
-            "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so", "CheckHostIP yes", "BindInterface eth0",
+            "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so",
             "VerifyHostKeyDNS ask", "KnownHostsCommand /bin/true", "PubkeyAcceptedAlgorithms +ssh-rsa",
         ]
     )
@@ -121,6 +121,20 @@ struct ConfigMatchTests {
         // Not for another host, and not with its harmless value.
         _ = try resolve("Host db\n  \(line)\n")
         _ = try resolve("Host web\n  GSSAPIAuthentication no\n  CheckHostIP no\n  PKCS11Provider none\n")
+    }
+
+    @Test("ProxyUseFdpass: with a ProxyCommand only, never with ProxyJump or ProxyCommand -, as ssh.c")
+    func proxyUseFdpass() throws {
+        #expect(try resolve("ProxyUseFdpass yes\nProxyCommand nc -F %h %p\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass no\nProxyCommand nc -F %h %p\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass yes\nProxyJump j@b\n").proxyUseFdpass)
+        #expect(try !resolve("ProxyUseFdpass yes\n").proxyUseFdpass)
+        #expect {
+            _ = try resolve("ProxyUseFdpass yes\nProxyCommand -\n")
+        } throws: { error in
+            (error as? SSHProtocolError)?.message == "/cfg line 1: ProxyCommand=- and ProxyUseFdpass are incompatible"
+        }
+        #expect(throws: SSHProtocolError.self) { _ = try resolve("ProxyUseFdpass maybe\n") }
     }
 
     @Test("ignored keywords are not refused; the first of ProxyJump and ProxyCommand wins")

@@ -105,6 +105,8 @@ struct ConfigOracleTests {
             destination: "nothere"
         ),
         OracleCase(config: "Match all\n  Include /nonexistent/*\n  Port 15\n", destination: "x"),
+        OracleCase(config: "Host x\n  CheckHostIP yes\nHost *\n  CheckHostIP no\n", destination: "x"),
+        OracleCase(config: "BindInterface lo\nBindInterface eth0\nBindAddress 127.0.0.1\n", destination: "x"),
         // The keywords keysmith implements beside the host.
         OracleCase(
             config: """
@@ -242,7 +244,7 @@ struct ConfigOracleTests {
             algorithms.hostKey.filter(base.hostKey.contains)
                 == Self.supportedOnly(one("hostkeyalgorithms"), base.hostKey)
         )
-        #expect(one("checkhostip") == "no")
+        #expect((k.checkHostIP ? "yes" : "no") == one("checkhostip"))
         #expect(k.addressFamily.rawValue == one("addressfamily"))
         #expect(String(k.serverAliveInterval) == one("serveraliveinterval"))
         #expect(String(k.serverAliveCountMax) == one("serveralivecountmax"))
@@ -250,6 +252,7 @@ struct ConfigOracleTests {
         #expect(String(k.connectionAttempts) == one("connectionattempts"))
         #expect(k.connectTimeout.map { String(Int($0)) } ?? "none" == one("connecttimeout"))
         #expect(k.bindAddress == one("bindaddress"))
+        #expect(k.bindInterface == one("bindinterface"))
         #expect(k.setEnv == (ssh["setenv"] ?? []))
         #expect(k.sendEnv == (ssh["sendenv"] ?? []))
         let strict: [StrictHostKeyChecking: String] = [

@@ -23,6 +23,9 @@ import Darwin
 ///   a question and without writing known_hosts; one it refuses is refused in one sentence
 ///   (unless its plain key is itself known), and so is one whose key or CA key is `@revoked`.
 ///   With no matching CA, the certified key is checked as a plain host key, as ssh retries.
+/// - With CheckHostIP, the key is also looked up under the address connected to (see
+///   ``check(_:address:)``): recorded there when missing, and a different key there is
+///   reported as ssh reports it.
 public struct HostKeyPolicy: Sendable {
     /// The name the server is known by (HostName).
     public var hostName: String
@@ -38,6 +41,8 @@ public struct HostKeyPolicy: Sendable {
     /// `HostKeyAlias`: the name to look host keys up and record them under, instead of
     /// ``hostName`` and the port, and the name a host certificate must be valid for.
     public var hostKeyAlias: String? = nil
+    /// `CheckHostIP`: look the key up under the connected address too, and record it there.
+    public var checkHostIP: Bool = false
     /// `CASignatureAlgorithms`: the signature algorithms a host certificate's CA may have used.
     public var caSignatureAlgorithms: [String] = SSHCertificate.defaultCASignatureAlgorithms
     /// The time certificates are checked at, in seconds since the epoch (the clock by default).
@@ -87,6 +92,7 @@ public struct HostKeyPolicy: Sendable {
             ask: ask
         )
         self.hostKeyAlias = config.hostKeyAlias
+        self.checkHostIP = config.checkHostIP
     }
 
     /// The host's name in known_hosts: the HostKeyAlias, else `host`, or `[host]:port` for a
@@ -107,6 +113,25 @@ public struct HostKeyPolicy: Sendable {
     public var verifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void {
         let policy = self
         return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in try policy.check(key) }
+    }
+
+    /// The closure for ``SSHClientOptions/addressedHostKeyVerifier``.
+    public var addressedVerifier: @Sendable (SSHPublicKey, String?) throws(SSHProtocolError) -> Void {
+        let policy = self
+        return { (key: SSHPublicKey, address: String?) throws(SSHProtocolError) -> Void in
+            try policy.check(key, address: address)
+        }
+    }
+
+    /// The name the connected address is looked up and recorded under (`address`, or
+    /// `[address]:port`), or nil when CheckHostIP does not apply. sshconnect.c
+    /// `check_host_key` turns it off for a loopback address (127.0.0.0/8, ::1), for a
+    /// connection through a ProxyCommand or ProxyJump (no address), and when the host name
+    /// is that same text.
+    package func addressName(_ address: String?) -> String? {
+        guard self.checkHostIP, let address, !address.hasPrefix("127."), address != "::1" else { return nil }
+        let name = KnownHostsFormat.hostName(address, port: self.port)
+        return name == self.hostName ? nil : name
     }
 
     /// A known_hosts entry for this host.
@@ -180,11 +205,34 @@ public struct HostKeyPolicy: Sendable {
     /// Checks `key`; returns when it is trusted (possibly after adding it), throws otherwise.
     /// - Throws: `.hostKeyRejected` with one sentence saying why and what to do.
     public func check(_ key: SSHPublicKey) throws(SSHProtocolError) {
+        try self.check(key, address: nil)
+    }
+
+    /// Checks `key` from a server connected at `address` (numeric, nil through a proxy);
+    /// returns when it is trusted (possibly after adding it), throws otherwise.
+    ///
+    /// With CheckHostIP (``addressName(_:)``), as sshconnect.c `check_host_key` does:
+    /// - A known host key whose address has no entry: the address is added to the first user
+    ///   known_hosts file, whatever StrictHostKeyChecking says ("Permanently added the …
+    ///   host key for IP address …").
+    /// - A new host key added (accept-new, no, or confirmed): added as `host,address`, or as
+    ///   two hashed lines with HashKnownHosts, unless the address is already known.
+    /// - A different key of the same type for the address while the host's is known or new:
+    ///   "differs from the key for the IP address"; refused under yes and accept-new, asked
+    ///   (yes/no) under ask, a warning under no.
+    /// - A changed host key is refused, after the "POSSIBLE DNS SPOOFING" warning when the
+    ///   address's key is not the same changed one.
+    /// A certificate's address is never checked, nor its plain key's when no CA matches.
+    /// - Throws: `.hostKeyRejected` with one sentence saying why and what to do.
+    public func check(_ key: SSHPublicKey, address: String?) throws(SSHProtocolError) {
         if let certificate = key.certificate {
             if try self.checkCertificate(certificate) { return }
-            // sshconnect.c: "No matching CA found. Retry with plain key".
-            return try self.check(certificate.key)
+            // sshconnect.c: "No matching CA found. Retry with plain key", with no address.
+            return try self.check(certificate.key, address: nil)
         }
+        var ip = self.addressName(address)
+        let ipEntries = ip.map { self.entries(for: [$0]).filter { $0.marker != .certAuthority } } ?? []
+        let ipStatus = Self.status(of: key, in: ipEntries)
         let name = self.knownHostsName
         let type = key.type.displayName
         let entries = self.knownEntries()
@@ -201,8 +249,36 @@ public struct HostKeyPolicy: Sendable {
             )
         }
         let live = entries.filter { !$0.revoked }
-        if live.contains(where: { $0.key == key }) { return }
+        if let matching = live.first(where: { $0.key == key }) {
+            if let ip, case .new = ipStatus { self.addAddress(ip, key) }
+            return try self.checkAddress(key, ip: ip, ipStatus: ipStatus, matching: matching)
+        }
         if let offending = live.first(where: { $0.key.type == key.type }) {
+            if let ip {
+                var state = "is unknown"
+                switch ipStatus {
+                case .ok: state = "is unchanged"
+                case .changed: state = "has a different value"
+                case .new, .revoked: break
+                }
+                // The address with the same old key is no sign of spoofing, only of a change.
+                var sameOldKey = false
+                if case .changed(let found) = ipStatus { sameOldKey = found.key == offending.key }
+                if !sameOldKey {
+                    self.log("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
+                    self.log("@       WARNING: POSSIBLE DNS SPOOFING DETECTED!          @")
+                    self.log("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
+                    self.log("The \(type) host key for \(name) has changed,")
+                    self.log("and the key for the corresponding IP address \(ip)")
+                    self.log("\(state). This could either mean that")
+                    self.log("DNS SPOOFING is happening or the IP address for the host")
+                    self.log("and its host key have changed at the same time.")
+                    switch ipStatus {
+                    case .changed(let found), .ok(let found): self.logOffendingAddress(found, ip)
+                    case .new, .revoked: break
+                    }
+                }
+            }
             self.log("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
             self.log("@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @")
             self.log("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
@@ -234,7 +310,104 @@ public struct HostKeyPolicy: Sendable {
         case .acceptNew, .no:
             break
         }
-        self.add(key)
+        // sshconnect.c retries a host name with a port "without port identifier"; for a host
+        // given as an address that retry turns CheckHostIP off.
+        if self.hostKeyAlias == nil, let address, address == self.hostName { ip = nil }
+        if let ip, case .new = ipStatus {
+            self.add(key, names: [name, ip])
+        } else {
+            self.add(key, names: [name])
+        }
+        try self.checkAddress(key, ip: ip, ipStatus: ipStatus, matching: nil)
+    }
+
+    /// How a key stands against the entries for one name (hostfile.c
+    /// `check_hostkeys_by_key_or_type`): known, revoked, changed (the last entry of its type
+    /// with another key) or new.
+    enum Status {
+        case ok(Known)
+        case changed(Known)
+        case revoked
+        case new
+    }
+
+    static func status(of key: SSHPublicKey, in entries: [Known]) -> Status {
+        if entries.contains(where: { $0.revoked && $0.key == key }) { return .revoked }
+        let live = entries.filter { !$0.revoked }
+        if let known = live.first(where: { $0.key == key }) { return .ok(known) }
+        if let other = live.last(where: { $0.key.type == key.type }) { return .changed(other) }
+        return .new
+    }
+
+    /// sshconnect.c after its checks of the host name: a host key known (`matching`) or
+    /// newly accepted whose address has another key is "differs from the key for the IP
+    /// address": asked about under ask, a warning under no, refused otherwise.
+    private func checkAddress(
+        _ key: SSHPublicKey,
+        ip: String?,
+        ipStatus: Status,
+        matching: Known?
+    ) throws(SSHProtocolError) {
+        guard let ip, case .changed(let found) = ipStatus else { return }
+        let name = self.knownHostsName
+        let type = key.type.displayName
+        var lines = [
+            "Warning: the \(type) host key for '\(name)' differs from the key for the IP address '\(ip)'",
+            "Offending key for IP in \(found.file):\(found.line)",
+        ]
+        if let matching { lines.append("Matching host key in \(matching.file):\(matching.line)") }
+        let remove = "keysmith known-hosts remove -f \"\(found.file)\" \"\(ip)\""
+        let refusal = SSHProtocolError(
+            .hostKeyRejected,
+            "the \(type) host key for \(name) differs from the key for its IP address \(ip) in \(found.file):\(found.line); if the address's key changed, remove it (\(remove)) and try again"
+        )
+        switch self.strictHostKeyChecking {
+        case .no:
+            for line in lines { self.log(line) }
+        case .ask:
+            guard !self.batchMode, let ask = self.ask else {
+                for line in lines { self.log(line) }
+                throw refusal
+            }
+            var question = lines.joined(separator: "\n") + "\nAre you sure you want to continue connecting (yes/no)? "
+            while true {
+                guard let answer = ask(question) else { throw refusal }
+                let word = answer.split(whereSeparator: { " \t\n\r".contains($0) }).first.map(String.init) ?? ""
+                if word.isEmpty || word.lowercased() == "no" {
+                    throw SSHProtocolError(.hostKeyRejected, "the host key of \(name) was not accepted")
+                }
+                if word.lowercased() == "yes" { return }
+                question = "Please type 'yes' or 'no': "
+            }
+        case .yes, .acceptNew:
+            for line in lines { self.log(line) }
+            throw refusal
+        }
+    }
+
+    /// "Offending key for IP in FILE:LINE" and how to remove it.
+    private func logOffendingAddress(_ found: Known, _ ip: String) {
+        self.log("Offending key for IP in \(found.file):\(found.line)")
+        self.log("  remove with:")
+        self.log("  keysmith known-hosts remove -f \"\(found.file)\" \"\(ip)\"")
+    }
+
+    /// Records a known host's key under its address too (sshconnect.c, a known host key
+    /// whose IP address is not), or says why not.
+    private func addAddress(_ ip: String, _ key: SSHPublicKey) {
+        let type = key.type.displayName
+        guard let file = self.userKnownHostsFiles.first else {
+            self.log("\(type) host key for IP address '\(ip)' not in list of known hosts.")
+            return
+        }
+        do {
+            try self.append([self.hashNewEntries ? KnownHostsFormat.hashHostName(ip) : ip], key, to: file)
+            self.log(
+                "Warning: Permanently added the \(type) host key for IP address '\(ip)' to the list of known hosts."
+            )
+        } catch {
+            self.log("Failed to add the \(type) host key for IP address '\(ip)' to the list of known hosts (\(file)).")
+        }
     }
 
     /// sshconnect.c `check_host_key` for a host certificate: true when it is trusted, false
@@ -314,23 +487,33 @@ public struct HostKeyPolicy: Sendable {
         }
     }
 
-    /// Appends `name keytype base64` to the first user known_hosts file (atomically, through a
+    /// Appends `names keytype base64` to the first user known_hosts file (atomically, through a
     /// temporary file) and says so as ssh does. A failure to write is reported, not fatal.
-    private func add(_ key: SSHPublicKey) {
-        let name = self.knownHostsName
+    ///
+    /// `names` is the host's name and, with CheckHostIP, its address: one `host,address`
+    /// line, or with HashKnownHosts one hashed line for each (sshconnect.c).
+    private func add(_ key: SSHPublicKey, names: [String]) {
         guard let file = self.userKnownHostsFiles.first else { return }
-        let host = self.hashNewEntries ? KnownHostsFormat.hashHostName(name) : name
+        let hosts =
+            self.hashNewEntries ? names.map { KnownHostsFormat.hashHostName($0) } : [names.joined(separator: ",")]
         do {
-            try KeyFileIO.ensureDirectory(KeyFileIO.directoryName(of: file), mode: 0o700)
-            var contents = KeyFileIO.fileExists(file) ? try KeyFileIO.readFile(file) : []
-            let mode = KeyFileIO.fileExists(file) ? try KeyFileIO.mode(of: file) : 0o644
-            if let last = contents.last, last != UInt8(ascii: "\n") { contents.append(UInt8(ascii: "\n")) }
-            contents += Array((host + " " + key.openSSHLine() + "\n").utf8)
-            try KeyFileIO.writeAtomically(path: file, contents: contents, mode: mode, overwrite: true)
-            self.log("Warning: Permanently added '\(name)' (\(key.type.displayName)) to the list of known hosts.")
+            try self.append(hosts, key, to: file)
+            self.log(
+                "Warning: Permanently added '\(names.joined(separator: ","))' (\(key.type.displayName)) to the list of known hosts."
+            )
         } catch {
             self.log("Failed to add the host to the list of known hosts (\(file)): \(error.message)")
         }
+    }
+
+    /// Appends one `host keytype base64` line per host to `file`, atomically.
+    private func append(_ hosts: [String], _ key: SSHPublicKey, to file: String) throws(SSHKeyError) {
+        try KeyFileIO.ensureDirectory(KeyFileIO.directoryName(of: file), mode: 0o700)
+        var contents = KeyFileIO.fileExists(file) ? try KeyFileIO.readFile(file) : []
+        let mode = KeyFileIO.fileExists(file) ? try KeyFileIO.mode(of: file) : 0o644
+        if let last = contents.last, last != UInt8(ascii: "\n") { contents.append(UInt8(ascii: "\n")) }
+        for host in hosts { contents += Array((host + " " + key.openSSHLine() + "\n").utf8) }
+        try KeyFileIO.writeAtomically(path: file, contents: contents, mode: mode, overwrite: true)
     }
 }
 

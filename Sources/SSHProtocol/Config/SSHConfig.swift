@@ -51,6 +51,9 @@ public struct SSHResolvedConfig: Sendable {
     public var strictHostKeyChecking: StrictHostKeyChecking
     /// `HashKnownHosts`: add new known_hosts entries with hashed names.
     public var hashKnownHosts: Bool
+    /// `CheckHostIP`: check (and record) the connected address's host key in known_hosts
+    /// too (``HostKeyPolicy``).
+    public var checkHostIP: Bool = false
     /// The algorithm lists as written (`+…`, `-…`, `^…` or a plain list), nil when not set.
     public var kexAlgorithms: String?
     public var ciphers: String?
@@ -71,12 +74,18 @@ public struct SSHResolvedConfig: Sendable {
     /// `ProxyCommand` with its `%h %p %r %n %k %%` tokens expanded (sshconnect.c
     /// `expand_proxy_command`), run as `exec COMMAND` by the user's shell; nil for none.
     public var proxyCommand: String? = nil
+    /// `ProxyUseFdpass`: the ProxyCommand passes back a connected socket instead of
+    /// relaying; never with a ProxyJump (ssh.c turns it off).
+    public var proxyUseFdpass: Bool = false
     /// `IdentityAgent`: where the agent whose keys are offered listens.
     public var identityAgent: SSHIdentityAgent = .environment("SSH_AUTH_SOCK")
     /// `AddressFamily`: the addresses the host name resolves to.
     public var addressFamily: SSHAddressFamily = .any
     /// `BindAddress`: the local address connections come from, nil for any.
     public var bindAddress: String? = nil
+    /// `BindInterface`: connections come from this interface's address of the remote
+    /// address's family; BindAddress wins over it (sshconnect.c `ssh_create_socket`).
+    public var bindInterface: String? = nil
     /// `ConnectionAttempts`: how many times each connection is tried, a second apart.
     public var connectionAttempts: Int = 1
     /// `ServerAliveInterval` in seconds: after this long without a packet from the server,
@@ -314,7 +323,7 @@ public struct SSHConfig: Sendable {
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
-        case "identitiesonly", "batchmode", "hashknownhosts": _ = try parseYesNo(line)
+        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip", "proxyusefdpass": _ = try parseYesNo(line)
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)

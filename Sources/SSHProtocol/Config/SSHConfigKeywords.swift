@@ -32,7 +32,8 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "setenv", "sendenv", "canonicalizehostname", "canonicaldomains", "canonicalizemaxdots",
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
-        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent",
+        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
+        "proxyusefdpass", "bindinterface",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -61,10 +62,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
     ]
 
     static let refusedKeywords: [String: Set<String>] = [
-        "bindinterface": [],
-        // It hands a ProxyCommand's connected socket over instead of relaying through pipes.
-        "proxyusefdpass": ["no", "false"],
-        "checkhostip": ["no", "false"],
         "gssapiauthentication": ["no", "false"],
         "gssapikeyexchange": ["no", "false"],
         "hostbasedauthentication": ["no", "false"],

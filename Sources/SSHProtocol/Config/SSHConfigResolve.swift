@@ -421,6 +421,7 @@ extension SSHConfig {
         )
         resolved.certificateFiles = certificates
         resolved.hostKeyAlias = first("hostkeyalias")?.arguments[0].lowercased()
+        resolved.checkHostIP = try first("checkhostip").map(Self.parseYesNo) ?? false
         resolved.caSignatureAlgorithms = first("casignaturealgorithms")?.arguments[0]
         if let line = first("identityagent") {
             let value = line.arguments[0]
@@ -439,6 +440,7 @@ extension SSHConfig {
         resolved.bindAddress = first("bindaddress").map { $0.arguments[0] }.flatMap {
             $0.lowercased() == "none" ? nil : $0
         }
+        resolved.bindInterface = first("bindinterface")?.arguments[0]
         resolved.connectionAttempts = try first("connectionattempts").map(Self.parseCount) ?? 1
         resolved.serverAliveInterval = try first("serveraliveinterval").map(Self.parseInterval) ?? 0
         resolved.serverAliveCountMax = try first("serveralivecountmax").map(Self.parseCount) ?? 3
@@ -494,6 +496,16 @@ extension SSHConfig {
             resolved.proxyCommand = String(
                 try Self.expand("exec " + line.raw, tokens: tokens, source: line.source, home: home).dropFirst(5)
             )
+            // ssh.c: a ProxyJump never passes descriptors; ProxyCommand - cannot.
+            if let fdpass = first("proxyusefdpass"), try Self.parseYesNo(fdpass) {
+                guard line.raw != "-" else {
+                    throw SSHProtocolError(
+                        .invalidConfiguration,
+                        "\(fdpass.source): ProxyCommand=- and ProxyUseFdpass are incompatible"
+                    )
+                }
+                resolved.proxyUseFdpass = true
+            }
         }
         // PubkeyAuthentication, PasswordAuthentication and KbdInteractiveAuthentication
         // (ChallengeResponseAuthentication is its old name) take methods out of the order.

@@ -83,10 +83,120 @@ public final class SSHByteStream: Sendable {
         shell: String? = nil,
         connectTimeout: Double? = nil
     ) throws(SSHProtocolError) -> SSHByteStream {
+        let label = "ProxyCommand '\(command)'"
+        let (ours, child) = try Self.spawn(command, shell: shell, label: label)
+        _ = fcntl(ours, F_SETFL, fcntl(ours, F_GETFL, 0) | O_NONBLOCK)
+        return SSHByteStream(
+            descriptor: ours,
+            label: label,
+            versionTimeout: connectTimeout,
+            onRelease: { child.end() },
+            diagnose: {
+                guard let status = child.exitStatus(waiting: .milliseconds(300)) else { return nil }
+                return SSHProtocolError(.connectionFailed, "the \(label) \(status) before the connection was made")
+            }
+        )
+    }
+
+    /// Runs `command` as ssh's ProxyCommand with ProxyUseFdpass (sshconnect.c
+    /// `ssh_proxy_fdpass_connect`): started as ``proxyCommand(_:shell:connectTimeout:)``
+    /// starts it, it passes a connected socket back over its standard output (one byte
+    /// carrying an SCM_RIGHTS message, monitor_fdpass.c `mm_receive_fd`), and is reaped;
+    /// the stream is that socket.
+    ///
+    /// ssh waits for ever for the descriptor and for the command to exit; keysmith waits
+    /// ConnectTimeout (60 seconds when none is set) for each, then ends the command.
+    /// - Throws: `.connectionFailed` when the command ends or the time passes without a
+    ///   descriptor ("did not pass back a connection"), or cannot be run.
+    public static func proxyCommandPassingDescriptor(
+        _ command: String,
+        shell: String? = nil,
+        connectTimeout: Double? = nil
+    ) throws(SSHProtocolError) -> SSHByteStream {
+        let label = "ProxyCommand '\(command)'"
+        let (ours, child) = try Self.spawn(command, shell: shell, label: label)
+        defer { _ = close(ours) }
+        let limit = connectTimeout ?? 60
+        let end = ContinuousClock.now + .seconds(limit)
+        func failure(_ why: String) -> SSHProtocolError {
+            let status = child.exitStatus(waiting: .milliseconds(300))
+            child.end()
+            let ending = status.map { ", and \($0)" } ?? ""
+            return SSHProtocolError(
+                .connectionFailed,
+                "the \(label) did not pass back a connection (ProxyUseFdpass)\(why)\(ending)"
+            )
+        }
+        while true {
+            let remaining = end - ContinuousClock.now
+            guard remaining > .zero else { throw failure(" within \(Int(limit.rounded(.up))) seconds") }
+            var pfd = pollfd(fd: ours, events: Int16(POLLIN), revents: 0)
+            let rc = poll(&pfd, 1, milliseconds(remaining))
+            if rc > 0 { break }
+            if rc < 0 && errno != EINTR { throw failure(": \(errnoText())") }
+        }
+        guard let received = Self.receiveDescriptor(ours) else { throw failure("") }
+        // sshconnect.c waits for the command once it has passed the socket.
+        if child.exitStatus(waiting: .seconds(limit)) == nil { child.end() }
+        _ = fcntl(received, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(received, F_SETFL, fcntl(received, F_GETFL, 0) | O_NONBLOCK)
+        return SSHByteStream(
+            descriptor: received,
+            label: label,
+            versionTimeout: connectTimeout,
+            onRelease: {},
+            diagnose: { nil }
+        )
+    }
+
+    /// monitor_fdpass.c `mm_receive_fd`: one byte whose control message is SCM_RIGHTS with
+    /// one descriptor; nil for end of file, an error, or a message without a descriptor.
+    private static func receiveDescriptor(_ socket: Int32) -> Int32? {
+        // <sys/socket.h> CMSG_SPACE(sizeof(int)): the header, then the int, each aligned.
+        let align = MemoryLayout<Int>.size
+        let headerSize = (MemoryLayout<cmsghdr>.size + align - 1) & ~(align - 1)
+        let space = headerSize + ((MemoryLayout<Int32>.size + align - 1) & ~(align - 1))
+        var control = [UInt64](repeating: 0, count: (space + 7) / 8)
+        var byte: UInt8 = 0
+        let n: Int = withUnsafeMutablePointer(to: &byte) { bytePointer in
+            control.withUnsafeMutableBytes { controlBytes in
+                var vector = iovec(iov_base: UnsafeMutableRawPointer(bytePointer), iov_len: 1)
+                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                    var message = msghdr()
+                    message.msg_iov = vectorPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = controlBytes.baseAddress
+                    message.msg_controllen = .init(space)
+                    var n: Int
+                    repeat {
+                        n = recvmsg(socket, &message, Int32(MSG_CMSG_CLOEXEC))
+                    } while n < 0 && (errno == EINTR || errno == EAGAIN)
+                    guard n == 1, Int(message.msg_controllen) >= headerSize + MemoryLayout<Int32>.size else {
+                        return -1
+                    }
+                    return n
+                }
+            }
+        }
+        guard n == 1 else { return nil }
+        return control.withUnsafeBytes { raw -> Int32? in
+            let header = raw.loadUnaligned(as: cmsghdr.self)
+            guard header.cmsg_level == SOL_SOCKET, header.cmsg_type == Int32(SCM_RIGHTS) else { return nil }
+            let fd = raw.loadUnaligned(fromByteOffset: headerSize, as: Int32.self)
+            return fd >= 0 ? fd : nil
+        }
+    }
+
+    /// Starts `$SHELL -c "exec COMMAND"` with its standard input and output one end of a
+    /// socketpair; returns the other end and the process.
+    private static func spawn(
+        _ command: String,
+        shell: String?,
+        label: String
+    ) throws(SSHProtocolError) -> (Int32, ProxyChild) {
         let environmentShell = getenv("SHELL").map { String(cString: $0) }
         var program = shell ?? environmentShell ?? ""
         if program.isEmpty { program = "/bin/sh" }
-        let label = "ProxyCommand '\(command)'"
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, socketStreamType | socketCloseOnExec, 0, &ends) == 0 else {
             throw SSHProtocolError(.connectionFailed, "cannot create a socket for the \(label): \(errnoText())")
@@ -122,18 +232,7 @@ public final class SSHByteStream: Sendable {
                 "cannot run the \(label) with \(program): \(String(cString: strerror(rc)))"
             )
         }
-        _ = fcntl(ours, F_SETFL, fcntl(ours, F_GETFL, 0) | O_NONBLOCK)
-        let child = ProxyChild(pid: pid)
-        return SSHByteStream(
-            descriptor: ours,
-            label: label,
-            versionTimeout: connectTimeout,
-            onRelease: { child.end() },
-            diagnose: {
-                guard let status = child.exitStatus(waiting: .milliseconds(300)) else { return nil }
-                return SSHProtocolError(.connectionFailed, "the \(label) \(status) before the connection was made")
-            }
-        )
+        return (ours, ProxyChild(pid: pid))
     }
 }
 

@@ -68,6 +68,12 @@ public struct SSHClientOptions: Sendable {
     public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
+    /// Decides about the server's host key knowing the address the connection went to
+    /// (CheckHostIP): the numeric address of a direct TCP connection (getnameinfo with
+    /// NI_NUMERICHOST, as sshconnect.c formats it), nil over a stream. Called instead of
+    /// ``hostKeyVerifier`` when set.
+    public var addressedHostKeyVerifier: (@Sendable (SSHPublicKey, String?) throws(SSHProtocolError) -> Void)? =
+        nil
     /// Told why, each time the server refused a later session channel and the client logs
     /// in again on a fresh connection (see ``SSHClient``).
     public var reconnecting: (@Sendable (String) -> Void)?
@@ -75,6 +81,8 @@ public struct SSHClientOptions: Sendable {
     public var addressFamily: SSHAddressFamily = .any
     /// BindAddress: the local address to connect from, nil for any.
     public var bindAddress: String? = nil
+    /// BindInterface: connect from this interface's address (when no BindAddress is set).
+    public var bindInterface: String? = nil
     /// ConnectionAttempts: how many times the TCP connection is tried, a second apart.
     public var connectionAttempts: Int = 1
     /// ServerAliveInterval in seconds (0: off): a keepalive@openssh.com request goes to a
@@ -213,12 +221,23 @@ public final class SSHClient {
     /// The algorithms of the latest key exchange (what `ssh -v` prints as its `kex:` lines).
     public var negotiatedAlgorithms: SSHNegotiatedAlgorithms? { self.transport.negotiated }
 
-    private init(options: SSHClientOptions, peer: String, socket: TCPConnection, deadline: ContinuousClock.Instant) {
+    private init(
+        options: SSHClientOptions,
+        peer: String,
+        socket: TCPConnection,
+        direct: Bool,
+        deadline: ContinuousClock.Instant
+    ) {
         self.options = options
         self.peer = peer
         self.socket = socket
         self.deadline = deadline
-        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: options.hostKeyVerifier)
+        var verifier = options.hostKeyVerifier
+        if let addressed = options.addressedHostKeyVerifier {
+            let address = direct ? socket.peerAddress : nil
+            verifier = { (key: SSHPublicKey) throws(SSHProtocolError) in try addressed(key, address) }
+        }
+        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: verifier)
         self.transport.rekeyLimit = options.rekeyLimitBytes
         self.connection = SSHConnectionClient(peer: peer)
         self.connection.environment = options.environment
@@ -274,10 +293,11 @@ public final class SSHClient {
                 deadline: deadline,
                 family: options.addressFamily,
                 bindAddress: options.bindAddress,
+                bindInterface: options.bindInterface,
                 attempts: options.connectionAttempts
             )
         }
-        let client = SSHClient(options: options, peer: peer, socket: socket, deadline: deadline)
+        let client = SSHClient(options: options, peer: peer, socket: socket, direct: stream == nil, deadline: deadline)
         client.route = stream == nil ? .direct : .stream(reopen)
         do {
             try client.handshake()
@@ -423,6 +443,7 @@ public final class SSHClient {
                 deadline: self.deadline,
                 family: self.options.addressFamily,
                 bindAddress: self.options.bindAddress,
+                bindInterface: self.options.bindInterface,
                 attempts: self.options.connectionAttempts
             )
         case .stream(let reopen?):

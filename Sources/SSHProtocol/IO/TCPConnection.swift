@@ -38,7 +38,8 @@ final class TCPConnection {
     /// address in turn until one answers, giving each at most `connectTimeout` seconds and
     /// all of them no more than `deadline`; `attempts` rounds a second apart, as ssh's
     /// ConnectionAttempts (sshconnect.c `ssh_connect_direct`). With `bindAddress` the
-    /// socket is bound to that local address first (BindAddress).
+    /// socket is bound to that local address first (BindAddress), else with `bindInterface`
+    /// to that interface's address of the remote address's family (BindInterface).
     /// - Throws: `.connectionFailed` (unknown host, refused, unreachable) or `.timeout`.
     convenience init(
         host: String,
@@ -47,6 +48,7 @@ final class TCPConnection {
         deadline: ContinuousClock.Instant,
         family: SSHAddressFamily = .any,
         bindAddress: String? = nil,
+        bindInterface: String? = nil,
         attempts: Int = 1
     ) throws(SSHProtocolError) {
         let list = try resolveTCP(host, port: port, passive: false, family: family)
@@ -57,6 +59,7 @@ final class TCPConnection {
             connectTimeout: connectTimeout,
             deadline: deadline,
             bindAddress: bindAddress,
+            bindInterface: bindInterface,
             attempts: attempts
         )
     }
@@ -69,6 +72,7 @@ final class TCPConnection {
         connectTimeout: Double,
         deadline: ContinuousClock.Instant,
         bindAddress: String? = nil,
+        bindInterface: String? = nil,
         attempts: Int = 1
     ) throws(SSHProtocolError) {
         self.versionTimeout = connectTimeout
@@ -88,7 +92,8 @@ final class TCPConnection {
                         peer: peer,
                         until: attemptEnd,
                         timeout: connectTimeout,
-                        bindAddress: bindAddress
+                        bindAddress: bindAddress,
+                        bindInterface: bindInterface
                     )
                     return
                 } catch {
@@ -102,12 +107,34 @@ final class TCPConnection {
 
     deinit { self.close() }
 
+    /// The address the socket is connected to, numeric (getpeername, then getnameinfo with
+    /// NI_NUMERICHOST as sshconnect.c `get_hostfile_hostname_ipaddr` formats it); nil when
+    /// it has none (a socketpair).
+    var peerAddress: String? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(self.fd, $0, &length) }
+        }
+        guard got == 0, storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6)
+        else { return nil }
+        var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let rc = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &name, socklen_t(name.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func connect(
         _ info: addrinfo,
         peer: String,
         until end: ContinuousClock.Instant,
         timeout: Double,
-        bindAddress: String?
+        bindAddress: String?,
+        bindInterface: String?
     ) throws(SSHProtocolError) -> Int32 {
         let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
         guard fd >= 0 else { throw SSHProtocolError(.connectionFailed, "cannot create a socket: \(errnoText())") }
@@ -137,6 +164,24 @@ final class TCPConnection {
                 throw SSHProtocolError(
                     .connectionFailed,
                     "cannot bind to the BindAddress \(bindAddress) to reach \(peer): \(errnoText())"
+                )
+            }
+        } else if let bindInterface {
+            guard let found = interfaceAddress(bindInterface, family: info.ai_family) else {
+                let family = info.ai_family == AF_INET6 ? "IPv6" : "IPv4"
+                throw SSHProtocolError(
+                    .connectionFailed,
+                    "cannot connect to \(peer) from the BindInterface \(bindInterface): it has no \(family) address that is up"
+                )
+            }
+            var local = found.address
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, found.length) }
+            }
+            guard bound == 0 else {
+                throw SSHProtocolError(
+                    .connectionFailed,
+                    "cannot bind to the BindInterface \(bindInterface)'s address to reach \(peer): \(errnoText())"
                 )
             }
         }
@@ -253,6 +298,46 @@ private func systemConnect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr
 }
 private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, pointer, count)
+}
+
+/// sshconnect.c `check_ifaddrs`: the first address of `family` on the interface named
+/// `name` that is up (getifaddrs), preferring one that is neither loopback (127.0.0.1, ::1)
+/// nor IPv6 link-local; nil when it has none.
+func interfaceAddress(_ name: String, family: Int32) -> (address: sockaddr_storage, length: socklen_t)? {
+    var list: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&list) == 0, let list else { return nil }
+    defer { freeifaddrs(list) }
+    for allowLocal in [false, true] {
+        var cursor: UnsafeMutablePointer<ifaddrs>? = list
+        while let entry = cursor {
+            cursor = entry.pointee.ifa_next
+            guard let address = entry.pointee.ifa_addr, let entryName = entry.pointee.ifa_name,
+                entry.pointee.ifa_flags & UInt32(IFF_UP) != 0, Int32(address.pointee.sa_family) == family,
+                String(cString: entryName) == name
+            else { continue }
+            var storage = sockaddr_storage()
+            var length: socklen_t
+            if family == AF_INET {
+                let v4 = UnsafeRawPointer(address).loadUnaligned(as: sockaddr_in.self)
+                if !allowLocal && v4.sin_addr.s_addr == UInt32(0x7f00_0001).bigEndian { continue }
+                length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            } else if family == AF_INET6 {
+                let v6 = UnsafeRawPointer(address).loadUnaligned(as: sockaddr_in6.self)
+                let bytes = withUnsafeBytes(of: v6.sin6_addr) { Array($0) }
+                let linkLocal = bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80
+                let loopback = bytes.dropLast().allSatisfy { $0 == 0 } && bytes[15] == 1
+                if !allowLocal && (linkLocal || loopback) { continue }
+                length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            } else {
+                continue
+            }
+            withUnsafeMutableBytes(of: &storage) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
+            }
+            return (storage, length)
+        }
+    }
+    return nil
 }
 
 /// getaddrinfo(3) for TCP over IPv4 and IPv6 (or the one `family` names), `host` without the brackets of `[::1]`;
