@@ -46,9 +46,13 @@ struct SSHKeygenLinkTests {
         /// Runs `arguments` through the link in ours/ and through ssh-keygen in theirs/,
         /// without a controlling terminal (setsid) and without askpass, so a prompt reads
         /// standard input as ssh-keygen's readpassphrase then does.
-        func run(_ arguments: [String], input: String? = nil) throws -> (ours: ProcessResult, theirs: ProcessResult) {
-            let ours = try self.run(self.link, arguments, input: input, in: "ours")
-            let theirs = try self.run(Tool.sshKeygen, arguments, input: input, in: "theirs")
+        func run(
+            _ arguments: [String],
+            input: String? = nil,
+            environment: [String: String] = [:]
+        ) throws -> (ours: ProcessResult, theirs: ProcessResult) {
+            let ours = try self.run(self.link, arguments, input: input, environment: environment, in: "ours")
+            let theirs = try self.run(Tool.sshKeygen, arguments, input: input, environment: environment, in: "theirs")
             return (ours, theirs)
         }
 
@@ -56,13 +60,15 @@ struct SSHKeygenLinkTests {
             _ program: String,
             _ arguments: [String],
             input: String? = nil,
+            environment: [String: String] = [:],
             in side: String
         ) throws -> ProcessResult {
             try runProcess(
                 "/usr/bin/setsid",
                 ["-w", program] + arguments,
                 input: input.map { Data($0.utf8) },
-                environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SSH_ASKPASS": "", "SSH_ASKPASS_REQUIRE": ""],
+                environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SSH_ASKPASS": "", "SSH_ASKPASS_REQUIRE": ""]
+                    .merging(environment) { $1 },
                 directory: URL(fileURLWithPath: self.dir.path(side))
             )
         }
@@ -72,10 +78,11 @@ struct SSHKeygenLinkTests {
         func expectSame(
             _ arguments: [String],
             input: String? = nil,
+            environment: [String: String] = [:],
             status: Int32? = nil,
             sourceLocation: SourceLocation = #_sourceLocation
         ) throws -> ProcessResult {
-            let (ours, theirs) = try self.run(arguments, input: input)
+            let (ours, theirs) = try self.run(arguments, input: input, environment: environment)
             #expect(ours.stdout == theirs.stdout, "stdout of \(arguments)", sourceLocation: sourceLocation)
             #expect(
                 ours.stderrData == theirs.stderrData,
@@ -397,20 +404,7 @@ extension SSHKeygenLinkTests {
         ]
         for signing in signings {
             try pair.expectSame(signing.arguments, input: signing.input, status: 0)
-            for name in signing.certificates {
-                // The nonce and signature are random; what ssh-keygen reads (and verifies) is not.
-                let ours = try keygen(["-L", "-f", pair.ours(name)])
-                let theirs = try keygen(["-L", "-f", pair.theirs(name)])
-                #expect(ours.status == 0 && !ours.stdout.isEmpty, "\(ours)")
-                #expect(
-                    ours.stdout.replacingOccurrences(of: "/ours/", with: "/theirs/") == theirs.stdout,
-                    "\(signing.arguments)"
-                )
-                #expect(
-                    try readText(pair.ours(name)).split(separator: " ").last
-                        == (try readText(pair.theirs(name))).split(separator: " ").last
-                )
-            }
+            try Self.expectSameCertificates(pair, signing.certificates, signing.arguments)
         }
         for arguments in [
             ["-s", "ca", "-I", "x", "missing.pub"], ["-s", "nothing", "-I", "x", "user.pub"],
@@ -423,6 +417,114 @@ extension SSHKeygenLinkTests {
         ] {
             try pair.expectSame(arguments, status: 255)
         }
+    }
+}
+
+extension SSHKeygenLinkTests {
+    /// The certificates `names` that each side wrote, as ssh-keygen -L reads (and verifies)
+    /// them, the same but for the nonce and signature, which are random; their comments too.
+    static func expectSameCertificates(
+        _ pair: Pair,
+        _ names: [String],
+        _ arguments: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        for name in names {
+            let ours = try keygen(["-L", "-f", pair.ours(name)])
+            let theirs = try keygen(["-L", "-f", pair.theirs(name)])
+            #expect(ours.status == 0 && !ours.stdout.isEmpty, "\(ours)", sourceLocation: sourceLocation)
+            #expect(
+                ours.stdout.replacingOccurrences(of: "/ours/", with: "/theirs/") == theirs.stdout,
+                "\(arguments)",
+                sourceLocation: sourceLocation
+            )
+            #expect(
+                try readText(pair.ours(name)).split(separator: " ").last
+                    == (try readText(pair.theirs(name))).split(separator: " ").last,
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
+    @Test("-s -U signs with the CA key ssh-agent holds, and fails as ssh-keygen does when it cannot")
+    func signWithAgent() throws {
+        let pair = try Pair()
+        try pair.key("ca", ["-t", "ed25519", "-N", ""])
+        try pair.key("rsaca", ["-t", "rsa", "-b", "1024", "-N", ""])
+        try pair.key("confirmed", ["-t", "ed25519", "-N", ""])
+        try pair.key("user", ["-t", "ecdsa", "-N", ""])
+        try pair.key("host", ["-t", "ed25519", "-N", ""])
+        // An agent whose askpass says no: a key added with -c is then refused at each use.
+        let agent = try SSHAgentFixture(environment: ["SSH_ASKPASS": "/bin/false", "DISPLAY": ":0"])
+        let env = ["SSH_AUTH_SOCK": agent.socket]
+        let sign = ["-s", "ca.pub", "-U", "-I", "id", "user.pub"]
+        try pair.expectSame(sign, environment: ["SSH_AUTH_SOCK": ""], status: 255)
+        try pair.expectSame(sign, environment: ["SSH_AUTH_SOCK": pair.dir.path("no-agent")], status: 255)
+        try pair.expectSame(sign, environment: env, status: 255)
+        func add(_ arguments: [String]) throws {
+            _ = try runProcess("/usr/bin/ssh-add", ["-q"] + arguments, environment: env).checked("ssh-add")
+        }
+        try add([pair.dir.path("host")])
+        try pair.expectSame(sign, environment: env, status: 255)
+        try add([pair.dir.path("ca"), pair.dir.path("rsaca")])
+        try add(["-c", pair.dir.path("confirmed")])
+        let signings: [(arguments: [String], certificates: [String])] = [
+            (
+                [
+                    "-s", "ca.pub", "-U", "-I", "someone", "-n", "alice,bob", "-V", "20200101:20300101", "-z", "+7",
+                    "-O", "no-pty", "user.pub", "host",
+                ], ["user-cert.pub", "host-cert.pub"]
+            ),
+            (["-s", "ca", "-U", "-h", "-I", "h", "-n", "host.example", "host.pub"], ["host-cert.pub"]),
+            (["-s", "rsaca.pub", "-U", "-I", "r", "user.pub"], ["user-cert.pub"]),
+            (["-q", "-s", "rsaca", "-U", "-I", "r", "-t", "rsa-sha2-256", "user.pub"], ["user-cert.pub"]),
+        ]
+        for signing in signings {
+            try pair.expectSame(signing.arguments, environment: env, status: 0)
+            try Self.expectSameCertificates(pair, signing.certificates, signing.arguments)
+        }
+        for arguments in [
+            ["-s", "missing.pub", "-U", "-I", "x", "user.pub"], ["-s", "ca.pub", "-U", "-I", "x", "missing.pub"],
+            ["-s", "ca.pub", "-U", "-I", "x", "-t", "rsa-sha2-256", "user.pub"],
+            ["-s", "confirmed.pub", "-U", "-I", "x", "user.pub"],
+        ] {
+            try pair.expectSame(arguments, environment: env, status: 255)
+        }
+    }
+
+    @Test(
+        "-s with a security key CA signs on the authenticator of -w or SSH_SK_PROVIDER",
+        arguments: ["ed25519-sk", "ecdsa-sk"]
+    )
+    func signWithSecurityKey(_ type: String) throws {
+        let pair = try Pair()
+        let library = try SoftAuthenticator.path()
+        try pair.key("ca", ["-t", type, "-w", library, "-N", ""])
+        try pair.key("verified", ["-t", type, "-w", library, "-N", "", "-O", "verify-required"])
+        try pair.key("user", ["-t", "ed25519", "-N", ""])
+        let pin = SoftAuthenticator.environment([.pin: "4321"])
+        let signings: [(arguments: [String], input: String?, environment: [String: String])] = [
+            (["-s", "ca", "-I", "id", "-n", "alice", "-z", "3", "-w", library, "user.pub"], nil, [:]),
+            (["-s", "ca", "-I", "id", "-h", "user"], nil, ["SSH_SK_PROVIDER": library]),
+            (["-s", "verified", "-I", "v", "-w", library, "user.pub"], "4321\n", pin),
+        ]
+        for signing in signings {
+            try pair.expectSame(signing.arguments, input: signing.input, environment: signing.environment, status: 0)
+            try Self.expectSameCertificates(pair, ["user-cert.pub"], signing.arguments)
+        }
+        // A wrong PIN, an authenticator that fails, and -t naming another type.
+        try pair.expectSame(
+            ["-s", "verified", "-I", "v", "-w", library, "user.pub"],
+            input: "1111\n",
+            environment: pin,
+            status: 255
+        )
+        try pair.expectSame(
+            ["-s", "ca", "-I", "x", "-w", library, "user.pub"],
+            environment: SoftAuthenticator.environment([.fail: "sign"]),
+            status: 255
+        )
+        try pair.expectSame(["-s", "ca", "-I", "x", "-w", library, "-t", "ssh-ed25519", "user.pub"], status: 255)
     }
 }
 

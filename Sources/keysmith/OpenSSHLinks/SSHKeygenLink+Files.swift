@@ -1,5 +1,8 @@
 import SSHConnect
+import SSHCrypto
 import SSHKeys
+import SSHProtocol
+import SecurityKey
 
 #if canImport(Glibc)
 import Glibc
@@ -103,9 +106,11 @@ extension SSHKeygenLink.Invocation {
     /// ssh-keygen -s CA -I ID FILE...: each FILE's key (FILE, else FILE.pub) certified by the
     /// CA's private key as `keysmith cert sign` certifies it, written to FILE-cert.pub (a .pub
     /// taken off first) and reported, one key after another as ssh-keygen's do_ca_sign goes.
+    /// With -U the CA is the key of CA (a public key) that ssh-agent holds; a security key CA
+    /// signs on its authenticator through the provider of -w, else SSH_SK_PROVIDER.
     func signCertificates() throws -> Int32 {
         let g = self.getopt
-        if g.has("U") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -U (CA keys in ssh-agent)") }
+        // do_ca_sign tries a PKCS#11 provider (-D) before the agent (-U).
         if g.has("D") { return OpenSSHLink.notImplemented(.sshKeygen, "-s with -D (PKCS#11 CA keys)") }
         let kind: SSHCertificate.Kind = g.has("h") ? .host : .user
         var options = CertificateOptions(kind: kind)
@@ -118,21 +123,18 @@ extension SSHKeygenLink.Invocation {
             }
         }
         let caPath = expandTilde(g.last("s") ?? "")
-        let ca = try self.loadIdentity(caPath, prompt: "Enter passphrase: ", context: "Load key \"\(caPath)\"")
-        if ca.securityKey != nil {
-            return OpenSSHLink.notImplemented(.sshKeygen, "-s with a security key CA")
-        }
+        let authority = try g.has("U") ? Self.agentAuthority(caPath) : self.fileAuthority(caPath)
         let requested = g.last("t")
         let algorithm: String
         do throws(SSHKeyError) {
-            algorithm = try CertificateBuilder.signatureAlgorithm(for: ca.publicKey, requested: requested)
+            algorithm = try CertificateBuilder.signatureAlgorithm(for: authority.publicKey, requested: requested)
         } catch {
-            let type = ca.publicKey.type.sshName
+            let type = authority.publicKey.type.sshName
             throw SSHKeygenLink.fatal(
                 requested.map { "CA key type \(type) doesn't match specified \($0)" } ?? sentence(error.message)
             )
         }
-        let signer = try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm)
+        let signer = try authority.signer(algorithm)
         let principalList = g.last("n")
         let principals = principalList.map {
             $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -160,7 +162,14 @@ extension SSHKeygenLink.Invocation {
                 options: options
             )
             builder.serial = serial
-            let certificate = try builder.sign(with: signer, algorithm: algorithm)
+            let certificate: SSHPublicKey
+            do {
+                certificate = try authority.withNotice(self.hash) { () throws(SSHKeyError) in
+                    try builder.sign(with: signer, algorithm: algorithm)
+                }
+            } catch {
+                throw SSHKeygenLink.fatal(authority.failure(path, error))
+            }
             let output = CertSign.certificatePath(for: path)
             try CertSign.save(certificate, comment: comment, to: output)
             if !g.has("q") {
@@ -169,6 +178,128 @@ extension SSHKeygenLink.Invocation {
             if self.serial.increments { serial &+= 1 }
         }
         return 0
+    }
+
+    /// The CA key of do_ca_sign, private or held by ssh-agent.
+    private struct CertificateAuthority {
+        var publicKey: SSHPublicKey
+        /// The signer under the signature algorithm chosen.
+        var signer: (_ algorithm: String) throws -> SSHKeySigner
+        /// do_ca_sign's sentence for a key it could not certify.
+        var failure: (_ path: String, _ error: SSHKeyError) -> String
+        /// Whether each signature wants a touch of the security key (do_ca_sign's notifier).
+        var wantsTouch = false
+
+        /// Runs `sign` as do_ca_sign runs sshkey_certify: for a security key that wants a
+        /// touch, notify_start says so first when standard error is a terminal and
+        /// notify_complete says it was given after.
+        func withNotice<T>(
+            _ hash: HashFunction,
+            _ sign: () throws(SSHKeyError) -> T
+        ) throws(SSHKeyError) -> T {
+            guard self.wantsTouch && isatty(2) == 1 else { return try sign() }
+            let fingerprint = self.publicKey.fingerprint(hash)
+            writeAll(2, "\rConfirm user presence for key \(self.publicKey.type.displayName) \(fingerprint)\r\n")
+            defer { writeAll(2, "\rUser presence confirmed\r\n") }
+            return try sign()
+        }
+    }
+
+    /// do_ca_sign's agent branch: the CA's public key from CA (sshkey_load_public), which
+    /// ssh-agent at SSH_AUTH_SOCK must hold; each signature is then asked of it.
+    private static func agentAuthority(_ path: String) throws -> CertificateAuthority {
+        guard let key = SSHKeygenLink.loadPublicKey(path) else {
+            throw SSHKeygenLink.fatal("Cannot load CA public key \(path): \(String(cString: strerror(ENOENT)))")
+        }
+        let socket = getenv("SSH_AUTH_SOCK").map { String(cString: $0) } ?? ""
+        guard !socket.isEmpty else {
+            throw SSHKeygenLink.fatal("Cannot use public key for CA signature: agent not present")
+        }
+        let agent: SSHAgentClient
+        do { agent = try SSHAgentClient(connectingTo: socket) } catch {
+            throw SSHKeygenLink.fatal("Cannot use public key for CA signature: \(error.reason)")
+        }
+        let keys: [(publicKey: SSHPublicKey, comment: String)]
+        do { keys = try agent.identities() } catch {
+            throw SSHKeygenLink.fatal("Retrieve agent key list: \(Self.agentReason(error))")
+        }
+        // ssh_fetch_identitylist fails on an empty list (SSH_ERR_AGENT_NO_IDENTITIES).
+        guard !keys.isEmpty else { throw SSHKeygenLink.fatal("Retrieve agent key list: agent contains no identities") }
+        guard keys.contains(where: { $0.publicKey == key }) else {
+            throw SSHKeygenLink.fatal("CA key \(path) not found in agent")
+        }
+        return CertificateAuthority(
+            publicKey: key,
+            signer: { algorithm in
+                agentSigner(for: key, algorithm: algorithm, socket: socket) { error in
+                    SSHKeyError(.cryptoFailure, Self.agentReason(error))
+                }
+            },
+            failure: { path, error in "Couldn't certify \(path) via agent: \(error.message)" }
+        )
+    }
+
+    /// ssh_err's words for an agent's failure: a refusal, or a broken conversation.
+    private static func agentReason(_ error: SSHProtocolError) -> String {
+        switch error.code {
+        case .agentRefused, .cryptoFailure, .connectionFailed: "agent refused operation"
+        case .protocolViolation: "invalid format"
+        default: "communication with agent failed"
+        }
+    }
+
+    /// do_ca_sign's private key branch: the CA's key from CA (load_identity, its passphrase
+    /// asked); a security key that wants user verification has its PIN asked once here.
+    private func fileAuthority(_ path: String) throws -> CertificateAuthority {
+        let ca = try self.loadIdentity(path, prompt: "Enter passphrase: ", context: "Load key \"\(path)\"")
+        guard let credential = ca.securityKey else {
+            return CertificateAuthority(
+                publicKey: ca.publicKey,
+                signer: { algorithm in try SSHKeySigner(certificateAuthority: ca, algorithm: algorithm) },
+                failure: { path, error in "Couldn't certify key \(path): \(error.message)" }
+            )
+        }
+        let entered =
+            credential.flags.contains(.userVerificationRequired) ? Self.readPassphrase("Enter PIN for CA key: ") : nil
+        let pin = entered?.isEmpty == false ? entered : nil
+        // ssh-keygen reads SSH_SK_PROVIDER before its options, so -w overrides it.
+        let library = self.getopt.last("w") ?? getenv("SSH_SK_PROVIDER").map { String(cString: $0) }
+        let refusal = SecurityKeyRefusal()
+        let signer = SecurityKeySigning.signer(
+            for: ca,
+            provider: { () throws(SecurityKeyError) in try SecurityKeySigning.provider(path: library) },
+            notice: { _ in },
+            withPIN: { attempt in
+                do throws(SecurityKeyError) { return try attempt(pin) } catch {
+                    refusal.code = error.code
+                    throw error
+                }
+            }
+        )
+        return CertificateAuthority(
+            publicKey: ca.publicKey,
+            signer: { _ in signer ?? SSHKeySigner(ca) },
+            failure: { path, error in "Couldn't certify key \(path): \(refusal.reason ?? error.message)" },
+            wantsTouch: credential.flags.contains(.userPresenceRequired)
+        )
+    }
+
+    /// The code of the security key's last refusal, kept for do_ca_sign's sentence.
+    private final class SecurityKeyRefusal: @unchecked Sendable {
+        // @unchecked: set and read on the one thread that signs, one certificate at a time.
+        var code: SecurityKeyError.Code?
+
+        /// ssh_err's words for the code as ssh-sk.c's skerr_to_ssherr turns it.
+        var reason: String? {
+            guard let code = self.code else { return nil }
+            return switch code {
+            case .pinRequired: "incorrect passphrase supplied to decrypt private key"
+            case .unsupported: "requested feature not supported"
+            case .deviceNotFound: "device not found"
+            case .credentialExists: "bad permissions"
+            default: "invalid format"
+            }
+        }
     }
 
     /// The first key line of PATH or PATH.pub, certificates included.
