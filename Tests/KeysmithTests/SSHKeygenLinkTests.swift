@@ -384,6 +384,8 @@ extension SSHKeygenLinkTests {
         try pair.key("rsaca", ["-t", "rsa", "-b", "1024", "-N", "secret"])
         try pair.key("user", ["-t", "ecdsa", "-N", ""])
         try pair.key("host", ["-t", "ed25519", "-N", ""])
+        try pair.write("junk", "not a key\n")
+        try pair.write("junk.pub", "not a key either\n")
         let signings: [(arguments: [String], input: String?, certificates: [String])] = [
             (
                 [
@@ -413,7 +415,8 @@ extension SSHKeygenLinkTests {
             ["-s", "ca", "-I", "x", "-V", "2020:2030", "user.pub"], ["-s", "ca", "-I", "x", "-z", "abc", "user.pub"],
             ["-s", "ca", "-I", "x", "-t", "rsa-sha2-256", "user.pub"],
             ["-s", "ca", "-I", "x", "-n", "a,,b", "user.pub"],
-            ["-s", "ca", "-I", "x", "user-cert.pub"], ["-s", "ca", "user.pub"],
+            ["-s", "ca", "-I", "x", "user-cert.pub"], ["-s", "ca", "user.pub"], ["-s", "ca", "-I", "x", "junk"],
+            ["-k", "-f", "krl", "-s", "junk", "user.pub"],
         ] {
             try pair.expectSame(arguments, status: 255)
         }

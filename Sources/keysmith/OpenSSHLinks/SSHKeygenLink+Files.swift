@@ -308,10 +308,10 @@ extension SSHKeygenLink.Invocation {
             .compactMap { KeygenLineReader.firstKey(inPublicKeyFile: $0)?.key }.first
     }
 
-    /// sshkey_load_public's reason for a file it cannot read a key from.
+    /// sshkey_load_public's reason for a file it cannot read a key from: whatever failed (no
+    /// file, no key line in it or in FILE.pub), it "pretends we couldn't find the key".
     private static func loadPublicReason(_ path: String) -> String {
-        KeyFileIO.fileExists(path + ".pub")
-            ? "invalid format" : String(cString: strerror(ENOENT))
+        String(cString: strerror(ENOENT))
     }
 
     /// ssh-keygen -k -f KRL [-u] [-s CA.pub|none] [-z version] [-C comment] FILE...: the KRL
