@@ -312,6 +312,9 @@ extension SSHKeygenLinkTests {
         try pair.write("mixed", "# c\n" + (try readText(pair.dir.path("ca.pub"))) + "garbage here\n" + certificate)
         try pair.expectSame(["-L", "-f", "user-cert.pub"], status: 0)
         try pair.expectSame(["-L", "-f", "mixed"], status: 0)
+        for hash in ["md5", "sha1", "SHA512"] {
+            try pair.expectSame(["-L", "-E", hash, "-f", "mixed"], status: 0)
+        }
         try pair.expectSame(["-L", "-f", "-"], input: certificate, status: 0)
         try pair.expectSame(["-L", "-f", "ca.pub"], status: 1)
         try pair.expectSame(["-L", "-f", "missing"], status: 255)

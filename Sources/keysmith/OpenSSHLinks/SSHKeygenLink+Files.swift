@@ -74,10 +74,10 @@ extension SSHKeygenLink.Invocation {
         return 0
     }
 
-    /// ssh-keygen -L: each certificate of the file, as `keysmith cert show` prints it, with
-    /// ssh-keygen's messages for the lines that hold none.
+    /// ssh-keygen -L [-E hash]: each certificate of the file, as `keysmith cert show` prints
+    /// it (its fingerprints made with -E's hash), with ssh-keygen's messages for the lines
+    /// that hold none.
     func showCertificate() throws -> Int32 {
-        guard self.hash == .sha256 else { return OpenSSHLink.notImplemented(.sshKeygen, "-L with -E") }
         let path = try self.identityFile ?? Self.askFilename("Enter file in which the key is", type: nil)
         let isStandardInput = path == "-"
         let name = isStandardInput ? "(stdin)" : path
@@ -97,7 +97,7 @@ extension SSHKeygenLink.Invocation {
             case .certificate(let certificate):
                 found = true
                 let header = !isStandardInput && number == 1 ? "\(name):\n" : "\(name):\(number):\n"
-                writeOut(escapeControlCharacters(header + certificate.keygenDescription))
+                writeOut(escapeControlCharacters(header + certificate.keygenDescription(hash: self.hash)))
             }
         }
         return found ? 0 : 1
