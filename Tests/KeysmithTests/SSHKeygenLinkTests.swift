@@ -380,6 +380,38 @@ extension SSHKeygenLinkTests {
 }
 
 extension SSHKeygenLinkTests {
+    @Test("-F -l [-v] [-E] [-B] prints found entries' fingerprints, -R -H hashes and finds nothing, as ssh-keygen 9.2")
+    func knownHostsFingerprints() throws {
+        let pair = try Pair()
+        try pair.key("a", ["-t", "ed25519", "-N", ""])
+        try pair.key("b", ["-t", "rsa", "-b", "1024", "-N", ""])
+        let a = keyPart(try readText(pair.ours("a.pub")))
+        let b = keyPart(try readText(pair.ours("b.pub")))
+        let valid = "host1,10.0.0.2 \(a) first one\n# comment\n@cert-authority host1 \(b)\n*.example \(b)\nhost2 \(b)\n"
+        try pair.write("kh", valid)
+        // A key that does not decode (-F without -l prints it, -l passes over it) and a bad marker.
+        try pair.write("bad", valid + "host1 ssh-ed25519 AAAAnotakey\n@bogus host1 \(a)\n")
+        for arguments in [
+            ["-F", "host1", "-l"], ["-F", "host1", "-l", "-v"], ["-F", "host1", "-v"], ["-F", "HOST1", "-lE", "md5"],
+            ["-F", "host1", "-lB"], ["-F", "host2", "-lv", "-E", "sha512"],
+        ] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+            try pair.expectSame(arguments + ["-f", "bad"], status: 0)
+        }
+        try pair.expectSame(["-F", "nohost", "-l", "-f", "kh"], status: 1)
+        try pair.expectSame(["-F", "host1", "-l", "-f", "missing"], status: 255)
+        for arguments in [["-R", "host1", "-H"], ["-R", "nohost", "-H", "-v"]] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+            #expect(try readText(pair.ours("kh")) == valid)
+            #expect(!FileManager.default.fileExists(atPath: pair.ours("kh.old")))
+        }
+        for arguments in [["-R", "host1", "-H"], ["-R", "host1", "-H", "-v"], ["-H", "-v"], ["-R", "host1", "-v"]] {
+            try pair.expectSame(arguments + ["-f", "bad"], status: 1)
+        }
+    }
+}
+
+extension SSHKeygenLinkTests {
     @Test("-s signs user and host certificates as ssh-keygen does, and ssh-keygen -L reads them alike")
     func signCertificates() throws {
         let pair = try Pair()

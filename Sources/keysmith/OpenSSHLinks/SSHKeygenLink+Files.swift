@@ -16,12 +16,10 @@ import Darwin
 extension SSHKeygenLink.Invocation {
     /// ssh-keygen -F, -R and -H on known_hosts (FILE of -f, else ~/.ssh/known_hosts of the
     /// password entry's home), through the known_hosts code `keysmith known-hosts` uses.
+    /// -F -l prints each found entry's fingerprint (and -v its randomart); -R -H hashes the
+    /// file's names as ssh-keygen 9.2 does with that pair, writes nothing and finds no host.
     func knownHosts() throws -> Int32 {
         let g = self.getopt
-        if g.has("F") && (g.has("l") || g.has("v")) {
-            return OpenSSHLink.notImplemented(.sshKeygen, "-F with -l or -v")
-        }
-        if g.has("R") && g.has("H") && !g.has("F") { return OpenSSHLink.notImplemented(.sshKeygen, "-R with -H") }
         let path = self.identityFile ?? Self.passwordHome() + "/.ssh/known_hosts"
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -32,36 +30,59 @@ extension SSHKeygenLink.Invocation {
             throw SSHKeygenLink.fatal("hostkeys_foreach: \(Self.systemReason(path))")
         }
         let host = g.last("F") ?? g.last("R") ?? ""
+        // -v is log level DEBUG1, past VERBOSE, where hostkeys_foreach_file reports bad markers.
+        let badMarkers = g.has("v") ? file.lines.filter(\.hasMarkerError).map(\.number) : []
         if g.has("F") {
-            let out = file.findOutput(host: host, hash: g.has("H"))
+            for n in badMarkers { SSHKeygenLink.log(Self.invalidMarker(path: path, lineNumber: n)) }
+            let out =
+                g.has("l") ? self.foundFingerprints(file, host: host) : file.findOutput(host: host, hash: g.has("H"))
             writeOut(String(decoding: out, as: UTF8.self))
             return out.isEmpty ? 1 : 0
         }
-        let backup = KnownHostsMessages.backupPath(for: path)
-        func invalid(_ lines: [Int]) -> Int32 {
-            for n in lines { SSHKeygenLink.log(KnownHostsMessages.invalidLine(path: path, lineNumber: n)) }
+        // The callbacks' lines, in the order of the file's lines, as hostkeys_foreach goes.
+        func logLines(invalid: [Int], wildcards: [KnownHostsHashing.WildcardLine]) {
+            var byLine: [Int: [String]] = [:]
+            for n in badMarkers { byLine[n, default: []].append(Self.invalidMarker(path: path, lineNumber: n)) }
+            for w in wildcards {
+                byLine[w.lineNumber, default: []].append(
+                    KnownHostsMessages.ignoringWildcard(path: path, lineNumber: w.lineNumber, hosts: w.hosts)
+                )
+            }
+            for n in invalid {
+                byLine[n, default: []].append(KnownHostsMessages.invalidLine(path: path, lineNumber: n))
+            }
+            for n in byLine.keys.sorted() { byLine[n]?.forEach(SSHKeygenLink.log) }
+        }
+        func refuse() -> Int32 {
             SSHKeygenLink.log(KnownHostsMessages.notValidFile(path: path))
             SSHKeygenLink.log(KnownHostsMessages.notReplacing)
             return 1
         }
+        let backup = KnownHostsMessages.backupPath(for: path)
         var out = ""
-        if g.has("R") {
+        if g.has("R") && !g.has("H") {
             let removal = file.removing(host: host)
-            guard removal.isValid else { return invalid(removal.invalidLineNumbers) }
+            logLines(invalid: removal.invalidLineNumbers, wildcards: [])
+            for n in removal.removedLineNumbers { out += KnownHostsMessages.removed(host: host, lineNumber: n) + "\n" }
+            guard removal.isValid else {
+                // known_hosts_find_delete printed them as it went; exit(1) flushes stdout.
+                writeOut(out)
+                return refuse()
+            }
             guard removal.shouldWrite else {
                 SSHKeygenLink.log(KnownHostsMessages.notFound(host: host, path: path))
                 return 0
             }
-            for n in removal.removedLineNumbers { out += KnownHostsMessages.removed(host: host, lineNumber: n) + "\n" }
             try KeyFileIO.replaceKeepingBackup(path: path, contents: removal.contents, backupPath: backup)
         } else {
-            let hashing = file.hashed()
-            for w in hashing.wildcardLines {
-                SSHKeygenLink.log(
-                    KnownHostsMessages.ignoringWildcard(path: path, lineNumber: w.lineNumber, hosts: w.hosts)
-                )
+            // do_known_hosts with -R and -H runs known_hosts_hash, which never finds the host.
+            let hashing = file.hashed(host: g.has("R") ? host : nil)
+            logLines(invalid: hashing.invalidLineNumbers, wildcards: hashing.wildcardLines)
+            guard hashing.isValid else { return refuse() }
+            if g.has("R") {
+                SSHKeygenLink.log(KnownHostsMessages.notFound(host: host, path: path))
+                return 0
             }
-            guard hashing.isValid else { return invalid(hashing.invalidLineNumbers) }
             try KeyFileIO.replaceKeepingBackup(path: path, contents: hashing.contents, backupPath: backup)
             if hashing.hadUnhashedEntries {
                 for line in KnownHostsMessages.unhashedWarning(backupPath: backup) { SSHKeygenLink.log(line) }
@@ -72,6 +93,37 @@ extension SSHKeygenLink.Invocation {
                 + KnownHostsMessages.originalRetained(backupPath: backup) + "\n"
         )
         return 0
+    }
+
+    /// hostfile.c's verbose line for a marker check_markers refuses.
+    private static func invalidMarker(path: String, lineNumber: Int) -> String {
+        "hostkeys_foreach_file: invalid marker at \(path):\(lineNumber)"
+    }
+
+    /// ssh-keygen -F host -l [-v] [-E hash] [-B]: known_hosts_find_delete's lines for each
+    /// entry of `host` whose key parses (hostkeys_foreach calls the others invalid): the
+    /// "found" line, "HOST TYPE FINGERPRINT[ COMMENT]" through mprintf, and with -v the
+    /// randomart. -B shows the SHA-1 bubblebabble.
+    private func foundFingerprints(_ file: KnownHostsFile, host: String) -> [UInt8] {
+        var out = ""
+        for match in file.find(host: host) {
+            let entry = match.entry
+            guard let key = try? SSHPublicKey(openSSHLine: "\(entry.keyType) \(entry.keyData)") else { continue }
+            out += KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: entry.marker) + "\n"
+            let fingerprint = key.fingerprint(self.hash)
+            appendEscapedForTerminal(Array(host.utf8), to: &out)
+            out += " \(key.type.displayName) "
+            out += self.getopt.has("B") ? key.fingerprint(.sha1).bubbleBabble : fingerprint.description
+            if !entry.comment.isEmpty {
+                out += " "
+                appendEscapedForTerminal(Array(entry.comment.utf8), to: &out)
+            }
+            out += "\n"
+            if self.getopt.has("v") {
+                out += fingerprint.randomArt(title: "\(key.type.displayName) \(key.bits)") + "\n"
+            }
+        }
+        return Array(out.utf8)
     }
 
     /// ssh-keygen -L [-E hash]: each certificate of the file, as `keysmith cert show` prints
