@@ -48,13 +48,17 @@ package struct KnownHostsFile: Sendable {
     }
 
     /// Everything `ssh-keygen -F host` prints on stdout: for each match the
-    /// ``KnownHostsMessages/found(host:lineNumber:marker:)`` header and then the line, or
-    /// with `hash` (`-F host -H`) the line with each plain name hashed.
-    package func findOutput(host: String, hash: Bool = false) -> [UInt8] {
+    /// ``KnownHostsMessages/found(host:lineNumber:marker:)`` header (not with `quiet`, `-q`)
+    /// and then the line, or with `hash` (`-F host -H`) the line with each plain name hashed.
+    package func findOutput(host: String, hash: Bool = false, quiet: Bool = false) -> [UInt8] {
         var out = [UInt8]()
         for match in self.find(host: host) {
-            out += Array(KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: match.marker).utf8)
-            out.append(UInt8(ascii: "\n"))
+            if !quiet {
+                out += Array(
+                    KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: match.marker).utf8
+                )
+                out.append(UInt8(ascii: "\n"))
+            }
             if hash {
                 for line in KnownHostsFormat.hashedLines(for: match.line, entry: match.entry) {
                     out += line

@@ -399,15 +399,27 @@ extension SSHKeygenLinkTests {
             try pair.expectSame(arguments + ["-f", "bad"], status: 0)
         }
         try pair.expectSame(["-F", "nohost", "-l", "-f", "kh"], status: 1)
+        // -q leaves out the "found" lines; -F -l finds no entry whose key does not decode.
+        try pair.write("undecodable", "host9 ssh-ed25519 AAAAnotakey\n")
+        try pair.expectSame(["-F", "host9", "-l", "-f", "undecodable"], status: 1)
+        try pair.expectSame(["-F", "host9", "-f", "undecodable"], status: 0)
+        for arguments in [["-F", "host1", "-q"], ["-F", "host1", "-ql"], ["-F", "host1", "-q", "-v"]] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+        }
         try pair.expectSame(["-F", "host1", "-l", "-f", "missing"], status: 255)
         for arguments in [["-R", "host1", "-H"], ["-R", "nohost", "-H", "-v"]] {
             try pair.expectSame(arguments + ["-f", "kh"], status: 0)
             #expect(try readText(pair.ours("kh")) == valid)
             #expect(!FileManager.default.fileExists(atPath: pair.ours("kh.old")))
         }
-        for arguments in [["-R", "host1", "-H"], ["-R", "host1", "-H", "-v"], ["-H", "-v"], ["-R", "host1", "-v"]] {
+        for arguments in [
+            ["-R", "host1", "-H"], ["-R", "host1", "-H", "-v"], ["-H", "-v"], ["-R", "host1", "-v"],
+            ["-R", "host1", "-q"],
+        ] {
             try pair.expectSame(arguments + ["-f", "bad"], status: 1)
         }
+        try pair.expectSame(["-R", "host2", "-q", "-f", "kh"], status: 0)
+        #expect(try readText(pair.ours("kh")) == readText(pair.theirs("kh")))
     }
 }
 

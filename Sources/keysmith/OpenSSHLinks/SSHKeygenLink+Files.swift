@@ -34,10 +34,12 @@ extension SSHKeygenLink.Invocation {
         let badMarkers = g.has("v") ? file.lines.filter(\.hasMarkerError).map(\.number) : []
         if g.has("F") {
             for n in badMarkers { SSHKeygenLink.log(Self.invalidMarker(path: path, lineNumber: n)) }
-            let out =
-                g.has("l") ? self.foundFingerprints(file, host: host) : file.findOutput(host: host, hash: g.has("H"))
+            let (out, found) =
+                g.has("l")
+                ? self.foundFingerprints(file, host: host)
+                : (file.findOutput(host: host, hash: g.has("H"), quiet: g.has("q")), !file.find(host: host).isEmpty)
             writeOut(String(decoding: out, as: UTF8.self))
-            return out.isEmpty ? 1 : 0
+            return found ? 0 : 1
         }
         // The callbacks' lines, in the order of the file's lines, as hostkeys_foreach goes.
         func logLines(invalid: [Int], wildcards: [KnownHostsHashing.WildcardLine]) {
@@ -63,7 +65,9 @@ extension SSHKeygenLink.Invocation {
         if g.has("R") && !g.has("H") {
             let removal = file.removing(host: host)
             logLines(invalid: removal.invalidLineNumbers, wildcards: [])
-            for n in removal.removedLineNumbers { out += KnownHostsMessages.removed(host: host, lineNumber: n) + "\n" }
+            for n in removal.removedLineNumbers where !g.has("q") {
+                out += KnownHostsMessages.removed(host: host, lineNumber: n) + "\n"
+            }
             guard removal.isValid else {
                 // known_hosts_find_delete printed them as it went; exit(1) flushes stdout.
                 writeOut(out)
@@ -102,14 +106,18 @@ extension SSHKeygenLink.Invocation {
 
     /// ssh-keygen -F host -l [-v] [-E hash] [-B]: known_hosts_find_delete's lines for each
     /// entry of `host` whose key parses (hostkeys_foreach calls the others invalid): the
-    /// "found" line, "HOST TYPE FINGERPRINT[ COMMENT]" through mprintf, and with -v the
-    /// randomart. -B shows the SHA-1 bubblebabble.
-    private func foundFingerprints(_ file: KnownHostsFile, host: String) -> [UInt8] {
+    /// "found" line (not with -q), "HOST TYPE FINGERPRINT[ COMMENT]" through mprintf, and
+    /// with -v the randomart. -B shows the SHA-1 bubblebabble. `found`: whether any was.
+    private func foundFingerprints(_ file: KnownHostsFile, host: String) -> (output: [UInt8], found: Bool) {
         var out = ""
+        var found = false
         for match in file.find(host: host) {
             let entry = match.entry
             guard let key = try? SSHPublicKey(openSSHLine: "\(entry.keyType) \(entry.keyData)") else { continue }
-            out += KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: entry.marker) + "\n"
+            found = true
+            if !self.getopt.has("q") {
+                out += KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: entry.marker) + "\n"
+            }
             let fingerprint = key.fingerprint(self.hash)
             appendEscapedForTerminal(Array(host.utf8), to: &out)
             out += " \(key.type.displayName) "
@@ -123,7 +131,7 @@ extension SSHKeygenLink.Invocation {
                 out += fingerprint.randomArt(title: "\(key.type.displayName) \(key.bits)") + "\n"
             }
         }
-        return Array(out.utf8)
+        return (Array(out.utf8), found)
     }
 
     /// ssh-keygen -L [-E hash]: each certificate of the file, as `keysmith cert show` prints
