@@ -47,6 +47,20 @@ package struct KnownHostsFile: Sendable {
         }
     }
 
+    /// The lines hostfile.c's `hostkeys_foreach` hands on when it wants only the matches of
+    /// `host` (HKF_WANT_MATCH): each matching entry, and with a nil entry each line it calls
+    /// invalid on the way (a matching line cut short, a hashed name whose salt cannot be decoded).
+    package func matchingLines(host: String) -> [(line: KnownHostsLine, entry: KnownHostsEntry?)] {
+        let name = Array(host.utf8)
+        return self.lines.compactMap { line in
+            switch line.classify(host: name, wantMatch: true) {
+            case .matched(let entry): (line, entry)
+            case .invalid: (line, nil)
+            default: nil
+            }
+        }
+    }
+
     /// Everything `ssh-keygen -F host` prints on stdout: for each match the
     /// ``KnownHostsMessages/found(host:lineNumber:marker:)`` header (not with `quiet`, `-q`)
     /// and then the line, or with `hash` (`-F host -H`) the line with each plain name hashed.

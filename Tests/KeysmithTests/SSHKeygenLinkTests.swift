@@ -418,6 +418,16 @@ extension SSHKeygenLinkTests {
         ] {
             try pair.expectSame(arguments + ["-f", "bad"], status: 1)
         }
+        // -F with -R deletes onto stdout and leaves the file; the last of -F and -R names the host.
+        try pair.write("cut", valid + "host1 ssh-ed25519\n")
+        for arguments in [
+            ["-F", "host1", "-R", "host1"], ["-R", "nohost", "-F", "host1", "-q"], ["-F", "host1", "-R", "nohost"],
+            ["-F", "*.example", "-R", "*.example"],
+        ] {
+            try pair.expectSame(arguments + ["-f", "kh"])
+            try pair.expectSame(arguments + ["-f", "cut"])
+        }
+        #expect(try readText(pair.ours("kh")) == valid)
         try pair.expectSame(["-R", "host2", "-q", "-f", "kh"], status: 0)
         #expect(try readText(pair.ours("kh")) == readText(pair.theirs("kh")))
     }

@@ -29,11 +29,13 @@ extension SSHKeygenLink.Invocation {
         do { file = KnownHostsFile(contents: try KeyFileIO.readFile(path)) } catch {
             throw SSHKeygenLink.fatal("hostkeys_foreach: \(Self.systemReason(path))")
         }
-        let host = g.last("F") ?? g.last("R") ?? ""
+        // -F and -R keep their host in one variable: the last of them names it.
+        let host = g.options.last { $0.letter == "F" || $0.letter == "R" }?.value ?? ""
         // -v is log level DEBUG1, past VERBOSE, where hostkeys_foreach_file reports bad markers.
         let badMarkers = g.has("v") ? file.lines.filter(\.hasMarkerError).map(\.number) : []
         if g.has("F") {
             for n in badMarkers { SSHKeygenLink.log(Self.invalidMarker(path: path, lineNumber: n)) }
+            if g.has("R") { return self.findDeleting(file, host: host, path: path) }
             let (out, found) =
                 g.has("l")
                 ? self.foundFingerprints(file, host: host)
@@ -97,6 +99,37 @@ extension SSHKeygenLink.Invocation {
                 + KnownHostsMessages.originalRetained(backupPath: backup) + "\n"
         )
         return 0
+    }
+
+    /// ssh-keygen -F host -R host: known_hosts_find_delete deleting onto stdout, the file left
+    /// as it is. Of the lines that match, a CA or revocation line is printed and the others
+    /// are "found" (their line unless -q); a matching line that is invalid is printed and
+    /// makes the file invalid (exit 1); "Host H not found in FILE" when none was found.
+    private func findDeleting(_ file: KnownHostsFile, host: String, path: String) -> Int32 {
+        var out = [UInt8]()
+        var found = false
+        var invalid = false
+        for (line, entry) in file.matchingLines(host: host) {
+            if let entry, entry.marker == nil {
+                found = true
+                if !self.getopt.has("q") {
+                    out += Array((KnownHostsMessages.removed(host: host, lineNumber: line.number) + "\n").utf8)
+                }
+                continue
+            }
+            if entry == nil {
+                invalid = true
+                SSHKeygenLink.log(KnownHostsMessages.invalidLine(path: path, lineNumber: line.number))
+            }
+            out += line.raw + [UInt8(ascii: "\n")]
+        }
+        writeOut(String(decoding: out, as: UTF8.self))
+        if invalid {
+            SSHKeygenLink.log(KnownHostsMessages.notValidFile(path: path))
+            return 1
+        }
+        if !found { SSHKeygenLink.log(KnownHostsMessages.notFound(host: host, path: path)) }
+        return found ? 0 : 1
     }
 
     /// hostfile.c's verbose line for a marker check_markers refuses.
