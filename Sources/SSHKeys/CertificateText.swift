@@ -1,3 +1,5 @@
+public import SSHCrypto
+
 /// A certificate as ssh-keygen prints it: `ssh-keygen -L` (ssh-keygen.c `print_cert`,
 /// `show_options`) and the validity of sshkey.c `sshkey_format_cert_validity`.
 extension SSHCertificate {
@@ -20,12 +22,16 @@ extension SSHCertificate {
 
     /// The lines `ssh-keygen -L` prints for the certificate `key` (after the file name line),
     /// each ending in a newline.
-    public var keygenDescription: String {
+    public var keygenDescription: String { self.keygenDescription(hash: .sha256) }
+
+    /// The lines `ssh-keygen -L -E hash` prints for the certificate: the key's and the CA's
+    /// fingerprints made with `hash`.
+    public func keygenDescription(hash: HashFunction) -> String {
         let key = SSHPublicKey(backing: .certificate(self))
         var out = ""
         out += "        Type: \(key.type.sshName) \(self.kind.label) certificate\n"
-        out += "        Public key: \(key.type.displayName) \(key.fingerprint())\n"
-        out += "        Signing CA: \(self.signatureKey.type.displayName) \(self.signatureKey.fingerprint())"
+        out += "        Public key: \(key.type.displayName) \(key.fingerprint(hash))\n"
+        out += "        Signing CA: \(self.signatureKey.type.displayName) \(self.signatureKey.fingerprint(hash))"
         out += " (using \(self.signature.algorithm))\n"
         out += "        Key ID: \"\(self.keyID)\"\n"
         out += "        Serial: \(self.serial)\n"

@@ -47,14 +47,32 @@ package struct KnownHostsFile: Sendable {
         }
     }
 
+    /// The lines hostfile.c's `hostkeys_foreach` hands on when it wants only the matches of
+    /// `host` (HKF_WANT_MATCH): each matching entry, and with a nil entry each line it calls
+    /// invalid on the way (a matching line cut short, a hashed name whose salt cannot be decoded).
+    package func matchingLines(host: String) -> [(line: KnownHostsLine, entry: KnownHostsEntry?)] {
+        let name = Array(host.utf8)
+        return self.lines.compactMap { line in
+            switch line.classify(host: name, wantMatch: true) {
+            case .matched(let entry): (line, entry)
+            case .invalid: (line, nil)
+            default: nil
+            }
+        }
+    }
+
     /// Everything `ssh-keygen -F host` prints on stdout: for each match the
-    /// ``KnownHostsMessages/found(host:lineNumber:marker:)`` header and then the line, or
-    /// with `hash` (`-F host -H`) the line with each plain name hashed.
-    package func findOutput(host: String, hash: Bool = false) -> [UInt8] {
+    /// ``KnownHostsMessages/found(host:lineNumber:marker:)`` header (not with `quiet`, `-q`)
+    /// and then the line, or with `hash` (`-F host -H`) the line with each plain name hashed.
+    package func findOutput(host: String, hash: Bool = false, quiet: Bool = false) -> [UInt8] {
         var out = [UInt8]()
         for match in self.find(host: host) {
-            out += Array(KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: match.marker).utf8)
-            out.append(UInt8(ascii: "\n"))
+            if !quiet {
+                out += Array(
+                    KnownHostsMessages.found(host: host, lineNumber: match.lineNumber, marker: match.marker).utf8
+                )
+                out.append(UInt8(ascii: "\n"))
+            }
             if hash {
                 for line in KnownHostsFormat.hashedLines(for: match.line, entry: match.entry) {
                     out += line
@@ -104,18 +122,21 @@ package struct KnownHostsFile: Sendable {
     /// with a fresh 20-byte salt, lowercased first. Lines already hashed, with a marker, or
     /// whose list has `*`, `?` or `!` are kept as they are; the last are reported in
     /// ``KnownHostsHashing/wildcardLineNumbers`` for the warning ssh-keygen prints.
-    package func hashed() -> KnownHostsHashing {
-        self.hashed(salt: { SecureRandom.bytes(KnownHostsFormat.saltSize) })
+    package func hashed(host: String? = nil) -> KnownHostsHashing {
+        self.hashed(host: host, salt: { SecureRandom.bytes(KnownHostsFormat.saltSize) })
     }
 
-    /// ``hashed()`` with the salts from `salt` (tests use fixed salts).
-    package func hashed(salt: () -> [UInt8]) -> KnownHostsHashing {
+    /// ``hashed()`` with the salts from `salt` (tests use fixed salts); with `host` (`ssh-keygen
+    /// -R host -H`, which hashes rather than removes) each line is matched against it too, so
+    /// a hashed name whose salt cannot be decoded makes its line invalid, as hostfile.c finds.
+    package func hashed(host: String? = nil, salt: () -> [UInt8]) -> KnownHostsHashing {
+        let name = host.map { Array($0.utf8) }
         var out = [UInt8]()
         var wildcards = [(Int, [UInt8])]()
         var invalid = [Int]()
         var hashedAny = false
         for line in self.lines {
-            switch line.classify(host: nil, wantMatch: false) {
+            switch line.classify(host: name, wantMatch: false) {
             case .ok(let entry), .matched(let entry):
                 if entry.hasWildcard { wildcards.append((line.number, entry.hosts)) }
                 let lines = KnownHostsFormat.hashedLines(for: line.raw, entry: entry, salt: salt)
@@ -169,6 +190,39 @@ package struct KnownHostsLine: Sendable, Hashable {
         case matched(KnownHostsEntry)
     }
 
+    /// Whether hostfile.c's `check_markers` refuses the line's marker (an unknown one, or two),
+    /// which `hostkeys_foreach_file` reports at verbose level.
+    package var hasMarkerError: Bool {
+        let b = self.raw
+        guard !b.contains(0) else { return false }
+        guard let i = b.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
+            b[i] != UInt8(ascii: "#")
+        else { return false }
+        return Self.readMarker(b, from: i) == nil
+    }
+
+    /// hostfile.c `check_markers` from `start`: one marker at most, ended by the first space
+    /// (or else the first tab); the marker and where the host list starts, nil for an error.
+    private static func readMarker(_ b: [UInt8], from start: Int) -> (KnownHostsMarker?, Int)? {
+        func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+        var i = start
+        var marker: KnownHostsMarker? = nil
+        while i < b.count && b[i] == UInt8(ascii: "@") {
+            guard marker == nil else { return nil }
+            guard let sp = b[i...].firstIndex(of: UInt8(ascii: " ")) ?? b[i...].firstIndex(of: UInt8(ascii: "\t")),
+                sp > i + 1, sp < i + 32
+            else { return nil }
+            switch b[i..<sp] {
+            case ArraySlice(KnownHostsFormat.certAuthorityMarker.utf8): marker = .certAuthority
+            case ArraySlice(KnownHostsFormat.revokedMarker.utf8): marker = .revoked
+            default: return nil
+            }
+            i = sp
+            while i < b.count && isBlank(b[i]) { i += 1 }
+        }
+        return (marker, i)
+    }
+
     /// hostfile.c `hostkeys_foreach_file` for one line: `host` (if any) is matched,
     /// and with `wantMatch` only matching lines are examined further.
     func classify(host: [UInt8]?, wantMatch: Bool) -> Status {
@@ -181,30 +235,8 @@ package struct KnownHostsLine: Sendable, Hashable {
         while i < b.count && isBlank(b[i]) { i += 1 }
         if i == b.count || b[i] == UInt8(ascii: "#") { return wantMatch ? .skipped : .comment }
 
-        // check_markers: one marker at most, ended by the first space (or else the first tab).
-        var marker: KnownHostsMarker? = nil
-        var markerError = false
-        while i < b.count && b[i] == UInt8(ascii: "@") {
-            if marker != nil {
-                markerError = true
-                break
-            }
-            guard let sp = b[i...].firstIndex(of: UInt8(ascii: " ")) ?? b[i...].firstIndex(of: UInt8(ascii: "\t")),
-                sp > i + 1, sp < i + 32
-            else {
-                markerError = true
-                break
-            }
-            switch b[i..<sp] {
-            case ArraySlice(KnownHostsFormat.certAuthorityMarker.utf8): marker = .certAuthority
-            case ArraySlice(KnownHostsFormat.revokedMarker.utf8): marker = .revoked
-            default: markerError = true
-            }
-            if markerError { break }
-            i = sp
-            while i < b.count && isBlank(b[i]) { i += 1 }
-        }
-        if markerError { return wantMatch ? .skipped : .invalid }
+        guard let (marker, afterMarker) = Self.readMarker(b, from: i) else { return wantMatch ? .skipped : .invalid }
+        i = afterMarker
 
         let hostsStart = i
         while i < b.count && !isBlank(b[i]) { i += 1 }

@@ -162,12 +162,26 @@ func agentSigner(for key: SSHPublicKey, algorithm: String, named path: String) t
     guard let socket = getenv("SSH_AUTH_SOCK").map({ String(cString: $0) }), !socket.isEmpty else {
         throw Failure("-U needs a running ssh-agent, and SSH_AUTH_SOCK is not set")
     }
-    return SSHKeySigner(publicKey: key) { (data) throws(SSHKeyError) in
-        do {
+    return agentSigner(for: key, algorithm: algorithm, socket: socket) { error in
+        SSHKeyError(.cryptoFailure, "ssh-agent did not sign with the key of \(path): \(error)")
+    }
+}
+
+/// A signer whose signatures the agent at `socket` makes with `key` under `algorithm`,
+/// connecting for each signature so the signer stays `Sendable`; `failure` words what the
+/// agent's connection or answer did wrong.
+func agentSigner(
+    for key: SSHPublicKey,
+    algorithm: String,
+    socket: String,
+    failure: @escaping @Sendable (SSHProtocolError) -> SSHKeyError
+) -> SSHKeySigner {
+    SSHKeySigner(publicKey: key) { (data) throws(SSHKeyError) in
+        do throws(SSHProtocolError) {
             let agent = try SSHAgentClient(socketPath: socket)
             return try agent.sign(data, with: key, algorithm: algorithm)
         } catch {
-            throw SSHKeyError(.cryptoFailure, "ssh-agent did not sign with the key of \(path): \(error)")
+            throw failure(error)
         }
     }
 }

@@ -312,6 +312,9 @@ extension SSHKeygenLinkTests {
         try pair.write("mixed", "# c\n" + (try readText(pair.dir.path("ca.pub"))) + "garbage here\n" + certificate)
         try pair.expectSame(["-L", "-f", "user-cert.pub"], status: 0)
         try pair.expectSame(["-L", "-f", "mixed"], status: 0)
+        for hash in ["md5", "sha1", "SHA512"] {
+            try pair.expectSame(["-L", "-E", hash, "-f", "mixed"], status: 0)
+        }
         try pair.expectSame(["-L", "-f", "-"], input: certificate, status: 0)
         try pair.expectSame(["-L", "-f", "ca.pub"], status: 1)
         try pair.expectSame(["-L", "-f", "missing"], status: 255)
@@ -377,6 +380,60 @@ extension SSHKeygenLinkTests {
 }
 
 extension SSHKeygenLinkTests {
+    @Test("-F -l [-v] [-E] [-B] prints found entries' fingerprints, -R -H hashes and finds nothing, as ssh-keygen 9.2")
+    func knownHostsFingerprints() throws {
+        let pair = try Pair()
+        try pair.key("a", ["-t", "ed25519", "-N", ""])
+        try pair.key("b", ["-t", "rsa", "-b", "1024", "-N", ""])
+        let a = keyPart(try readText(pair.ours("a.pub")))
+        let b = keyPart(try readText(pair.ours("b.pub")))
+        let valid = "host1,10.0.0.2 \(a) first one\n# comment\n@cert-authority host1 \(b)\n*.example \(b)\nhost2 \(b)\n"
+        try pair.write("kh", valid)
+        // A key that does not decode (-F without -l prints it, -l passes over it) and a bad marker.
+        try pair.write("bad", valid + "host1 ssh-ed25519 AAAAnotakey\n@bogus host1 \(a)\n")
+        for arguments in [
+            ["-F", "host1", "-l"], ["-F", "host1", "-l", "-v"], ["-F", "host1", "-v"], ["-F", "HOST1", "-lE", "md5"],
+            ["-F", "host1", "-lB"], ["-F", "host2", "-lv", "-E", "sha512"],
+        ] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+            try pair.expectSame(arguments + ["-f", "bad"], status: 0)
+        }
+        try pair.expectSame(["-F", "nohost", "-l", "-f", "kh"], status: 1)
+        // -q leaves out the "found" lines; -F -l finds no entry whose key does not decode.
+        try pair.write("undecodable", "host9 ssh-ed25519 AAAAnotakey\n")
+        try pair.expectSame(["-F", "host9", "-l", "-f", "undecodable"], status: 1)
+        try pair.expectSame(["-F", "host9", "-f", "undecodable"], status: 0)
+        for arguments in [["-F", "host1", "-q"], ["-F", "host1", "-ql"], ["-F", "host1", "-q", "-v"]] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+        }
+        try pair.expectSame(["-F", "host1", "-l", "-f", "missing"], status: 255)
+        for arguments in [["-R", "host1", "-H"], ["-R", "nohost", "-H", "-v"]] {
+            try pair.expectSame(arguments + ["-f", "kh"], status: 0)
+            #expect(try readText(pair.ours("kh")) == valid)
+            #expect(!FileManager.default.fileExists(atPath: pair.ours("kh.old")))
+        }
+        for arguments in [
+            ["-R", "host1", "-H"], ["-R", "host1", "-H", "-v"], ["-H", "-v"], ["-R", "host1", "-v"],
+            ["-R", "host1", "-q"],
+        ] {
+            try pair.expectSame(arguments + ["-f", "bad"], status: 1)
+        }
+        // -F with -R deletes onto stdout and leaves the file; the last of -F and -R names the host.
+        try pair.write("cut", valid + "host1 ssh-ed25519\n")
+        for arguments in [
+            ["-F", "host1", "-R", "host1"], ["-R", "nohost", "-F", "host1", "-q"], ["-F", "host1", "-R", "nohost"],
+            ["-F", "*.example", "-R", "*.example"],
+        ] {
+            try pair.expectSame(arguments + ["-f", "kh"])
+            try pair.expectSame(arguments + ["-f", "cut"])
+        }
+        #expect(try readText(pair.ours("kh")) == valid)
+        try pair.expectSame(["-R", "host2", "-q", "-f", "kh"], status: 0)
+        #expect(try readText(pair.ours("kh")) == readText(pair.theirs("kh")))
+    }
+}
+
+extension SSHKeygenLinkTests {
     @Test("-s signs user and host certificates as ssh-keygen does, and ssh-keygen -L reads them alike")
     func signCertificates() throws {
         let pair = try Pair()
@@ -384,6 +441,8 @@ extension SSHKeygenLinkTests {
         try pair.key("rsaca", ["-t", "rsa", "-b", "1024", "-N", "secret"])
         try pair.key("user", ["-t", "ecdsa", "-N", ""])
         try pair.key("host", ["-t", "ed25519", "-N", ""])
+        try pair.write("junk", "not a key\n")
+        try pair.write("junk.pub", "not a key either\n")
         let signings: [(arguments: [String], input: String?, certificates: [String])] = [
             (
                 [
@@ -404,20 +463,7 @@ extension SSHKeygenLinkTests {
         ]
         for signing in signings {
             try pair.expectSame(signing.arguments, input: signing.input, status: 0)
-            for name in signing.certificates {
-                // The nonce and signature are random; what ssh-keygen reads (and verifies) is not.
-                let ours = try keygen(["-L", "-f", pair.ours(name)])
-                let theirs = try keygen(["-L", "-f", pair.theirs(name)])
-                #expect(ours.status == 0 && !ours.stdout.isEmpty, "\(ours)")
-                #expect(
-                    ours.stdout.replacingOccurrences(of: "/ours/", with: "/theirs/") == theirs.stdout,
-                    "\(signing.arguments)"
-                )
-                #expect(
-                    try readText(pair.ours(name)).split(separator: " ").last
-                        == (try readText(pair.theirs(name))).split(separator: " ").last
-                )
-            }
+            try Self.expectSameCertificates(pair, signing.certificates, signing.arguments)
         }
         for arguments in [
             ["-s", "ca", "-I", "x", "missing.pub"], ["-s", "nothing", "-I", "x", "user.pub"],
@@ -426,10 +472,119 @@ extension SSHKeygenLinkTests {
             ["-s", "ca", "-I", "x", "-V", "2020:2030", "user.pub"], ["-s", "ca", "-I", "x", "-z", "abc", "user.pub"],
             ["-s", "ca", "-I", "x", "-t", "rsa-sha2-256", "user.pub"],
             ["-s", "ca", "-I", "x", "-n", "a,,b", "user.pub"],
-            ["-s", "ca", "-I", "x", "user-cert.pub"], ["-s", "ca", "user.pub"],
+            ["-s", "ca", "-I", "x", "user-cert.pub"], ["-s", "ca", "user.pub"], ["-s", "ca", "-I", "x", "junk"],
+            ["-k", "-f", "krl", "-s", "junk", "user.pub"],
         ] {
             try pair.expectSame(arguments, status: 255)
         }
+    }
+}
+
+extension SSHKeygenLinkTests {
+    /// The certificates `names` that each side wrote, as ssh-keygen -L reads (and verifies)
+    /// them, the same but for the nonce and signature, which are random; their comments too.
+    static func expectSameCertificates(
+        _ pair: Pair,
+        _ names: [String],
+        _ arguments: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        for name in names {
+            let ours = try keygen(["-L", "-f", pair.ours(name)])
+            let theirs = try keygen(["-L", "-f", pair.theirs(name)])
+            #expect(ours.status == 0 && !ours.stdout.isEmpty, "\(ours)", sourceLocation: sourceLocation)
+            #expect(
+                ours.stdout.replacingOccurrences(of: "/ours/", with: "/theirs/") == theirs.stdout,
+                "\(arguments)",
+                sourceLocation: sourceLocation
+            )
+            #expect(
+                try readText(pair.ours(name)).split(separator: " ").last
+                    == (try readText(pair.theirs(name))).split(separator: " ").last,
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
+    @Test("-s -U signs with the CA key ssh-agent holds, and fails as ssh-keygen does when it cannot")
+    func signWithAgent() throws {
+        let pair = try Pair()
+        try pair.key("ca", ["-t", "ed25519", "-N", ""])
+        try pair.key("rsaca", ["-t", "rsa", "-b", "1024", "-N", ""])
+        try pair.key("confirmed", ["-t", "ed25519", "-N", ""])
+        try pair.key("user", ["-t", "ecdsa", "-N", ""])
+        try pair.key("host", ["-t", "ed25519", "-N", ""])
+        // An agent whose askpass says no: a key added with -c is then refused at each use.
+        let agent = try SSHAgentFixture(environment: ["SSH_ASKPASS": "/bin/false", "DISPLAY": ":0"])
+        let env = ["SSH_AUTH_SOCK": agent.socket]
+        let sign = ["-s", "ca.pub", "-U", "-I", "id", "user.pub"]
+        try pair.expectSame(sign, environment: ["SSH_AUTH_SOCK": ""], status: 255)
+        try pair.expectSame(sign, environment: ["SSH_AUTH_SOCK": pair.dir.path("no-agent")], status: 255)
+        try pair.expectSame(sign, environment: env, status: 255)
+        func add(_ arguments: [String]) throws {
+            _ = try runProcess("/usr/bin/ssh-add", ["-q"] + arguments, environment: env).checked("ssh-add")
+        }
+        try add([pair.dir.path("host")])
+        try pair.expectSame(sign, environment: env, status: 255)
+        try add([pair.dir.path("ca"), pair.dir.path("rsaca")])
+        try add(["-c", pair.dir.path("confirmed")])
+        let signings: [(arguments: [String], certificates: [String])] = [
+            (
+                [
+                    "-s", "ca.pub", "-U", "-I", "someone", "-n", "alice,bob", "-V", "20200101:20300101", "-z", "+7",
+                    "-O", "no-pty", "user.pub", "host",
+                ], ["user-cert.pub", "host-cert.pub"]
+            ),
+            (["-s", "ca", "-U", "-h", "-I", "h", "-n", "host.example", "host.pub"], ["host-cert.pub"]),
+            (["-s", "rsaca.pub", "-U", "-I", "r", "user.pub"], ["user-cert.pub"]),
+            (["-q", "-s", "rsaca", "-U", "-I", "r", "-t", "rsa-sha2-256", "user.pub"], ["user-cert.pub"]),
+        ]
+        for signing in signings {
+            try pair.expectSame(signing.arguments, environment: env, status: 0)
+            try Self.expectSameCertificates(pair, signing.certificates, signing.arguments)
+        }
+        for arguments in [
+            ["-s", "missing.pub", "-U", "-I", "x", "user.pub"], ["-s", "ca.pub", "-U", "-I", "x", "missing.pub"],
+            ["-s", "ca.pub", "-U", "-I", "x", "-t", "rsa-sha2-256", "user.pub"],
+            ["-s", "confirmed.pub", "-U", "-I", "x", "user.pub"],
+        ] {
+            try pair.expectSame(arguments, environment: env, status: 255)
+        }
+    }
+
+    @Test(
+        "-s with a security key CA signs on the authenticator of -w or SSH_SK_PROVIDER",
+        arguments: ["ed25519-sk", "ecdsa-sk"]
+    )
+    func signWithSecurityKey(_ type: String) throws {
+        let pair = try Pair()
+        let library = try SoftAuthenticator.path()
+        try pair.key("ca", ["-t", type, "-w", library, "-N", ""])
+        try pair.key("verified", ["-t", type, "-w", library, "-N", "", "-O", "verify-required"])
+        try pair.key("user", ["-t", "ed25519", "-N", ""])
+        let pin = SoftAuthenticator.environment([.pin: "4321"])
+        let signings: [(arguments: [String], input: String?, environment: [String: String])] = [
+            (["-s", "ca", "-I", "id", "-n", "alice", "-z", "3", "-w", library, "user.pub"], nil, [:]),
+            (["-s", "ca", "-I", "id", "-h", "user"], nil, ["SSH_SK_PROVIDER": library]),
+            (["-s", "verified", "-I", "v", "-w", library, "user.pub"], "4321\n", pin),
+        ]
+        for signing in signings {
+            try pair.expectSame(signing.arguments, input: signing.input, environment: signing.environment, status: 0)
+            try Self.expectSameCertificates(pair, ["user-cert.pub"], signing.arguments)
+        }
+        // A wrong PIN, an authenticator that fails, and -t naming another type.
+        try pair.expectSame(
+            ["-s", "verified", "-I", "v", "-w", library, "user.pub"],
+            input: "1111\n",
+            environment: pin,
+            status: 255
+        )
+        try pair.expectSame(
+            ["-s", "ca", "-I", "x", "-w", library, "user.pub"],
+            environment: SoftAuthenticator.environment([.fail: "sign"]),
+            status: 255
+        )
+        try pair.expectSame(["-s", "ca", "-I", "x", "-w", library, "-t", "ssh-ed25519", "user.pub"], status: 255)
     }
 }
 

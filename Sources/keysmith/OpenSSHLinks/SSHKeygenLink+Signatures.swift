@@ -485,7 +485,7 @@ extension SSHKeygenLink {
 
     /// authfile.c `sshkey_load_public`: the first key line of `path`, else of `path.pub`,
     /// else the public half an openssh-key-v1 private key file holds in the clear.
-    private static func loadPublicKey(_ path: String) -> SSHPublicKey? {
+    static func loadPublicKey(_ path: String) -> SSHPublicKey? {
         if let (key, _) = loadPublicKeyLikeSSHAdd(path) { return key }
         guard case .success(var bytes) = Self.readFile(path) else { return nil }
         defer { secureWipe(&bytes) }
