@@ -136,6 +136,8 @@ public final class Connector: Sendable {
         options.rekeyLimitBytes = config.rekeyLimitBytes ?? 0
         options.rekeyLimitSeconds = config.rekeyLimitSeconds.map(Double.init)
         options.environment = self.sentEnvironment(config)
+        options.publicKeyAlgorithms = try config.publicKeyAlgorithms()
+        options.requiredRSASize = config.requiredRSASize
         return options
     }
 

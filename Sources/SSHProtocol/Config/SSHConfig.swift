@@ -42,6 +42,11 @@ public struct SSHResolvedConfig: Sendable {
     public var hostKeyAlias: String? = nil
     /// `CASignatureAlgorithms` as written (`+…`, `-…`, `^…` or a plain list), nil when not set.
     public var caSignatureAlgorithms: String? = nil
+    /// `PubkeyAcceptedAlgorithms` (or its old name `PubkeyAcceptedKeyTypes`) as written
+    /// (`+…`, `-…`, `^…` or a plain list), nil when not set.
+    public var pubkeyAcceptedAlgorithms: String? = nil
+    /// `RequiredRSASize`: the fewest bits an RSA host key or identity may have.
+    public var requiredRSASize: Int = 1024
     /// `IdentitiesOnly`: offer only the identity files, not the agent's other keys.
     public var identitiesOnly: Bool
     /// `UserKnownHostsFile`; new host keys are added to the first.
@@ -99,6 +104,22 @@ public struct SSHResolvedConfig: Sendable {
         let defaults = SSHCertificate.defaultCASignatureAlgorithms
         guard let spec = self.caSignatureAlgorithms else { return defaults }
         return try SSHAlgorithms.applying(spec, to: defaults, supported: defaults + ["ssh-rsa"])
+    }
+
+    /// The algorithms keys may be offered under (ssh's PubkeyAcceptedAlgorithms, readconf.c
+    /// `kex_assemble_names` over myproposal.h `KEX_DEFAULT_PK_ALG`), in order.
+    /// - Throws: `.invalidConfiguration` when the list leaves nothing keysmith supports.
+    public func publicKeyAlgorithms() throws(SSHProtocolError) -> [String] {
+        guard let spec = self.pubkeyAcceptedAlgorithms else { return SSHAlgorithms.defaultPublicKey }
+        do {
+            return try SSHAlgorithms.applying(
+                spec,
+                to: SSHAlgorithms.defaultPublicKey,
+                supported: SSHAlgorithms.supportedPublicKey
+            )
+        } catch {
+            throw SSHProtocolError(.invalidConfiguration, "PubkeyAcceptedAlgorithms \(error.message)")
+        }
     }
 
     /// The algorithm preferences: `base` narrowed by the four algorithm keywords.
@@ -329,6 +350,8 @@ public struct SSHConfig: Sendable {
         case "canonicalizepermittedcnames": _ = try parsePermittedCNAMEs(line)
         case "canonicaldomains": try checkDomains(line)
         case "setenv", "sendenv": try checkEnvironment(line)
+        case "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes": try checkKeyAlgorithms(line)
+        case "requiredrsasize": _ = try parseCount(line)
         case "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
             "challengeresponseauthentication":
             _ = try parseAuthenticationSwitch(line)

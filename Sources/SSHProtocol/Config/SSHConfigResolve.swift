@@ -422,6 +422,11 @@ extension SSHConfig {
         resolved.certificateFiles = certificates
         resolved.hostKeyAlias = first("hostkeyalias")?.arguments[0].lowercased()
         resolved.caSignatureAlgorithms = first("casignaturealgorithms")?.arguments[0]
+        // readconf.c: PubkeyAcceptedKeyTypes is the old name of the same option.
+        resolved.pubkeyAcceptedAlgorithms =
+            e.applied.first { $0.keyword == "pubkeyacceptedalgorithms" || $0.keyword == "pubkeyacceptedkeytypes" }?
+            .arguments[0]
+        resolved.requiredRSASize = try first("requiredrsasize").map(Self.parseCount) ?? 1024
         if let line = first("identityagent") {
             let value = line.arguments[0]
             if value.lowercased() == "none" {
