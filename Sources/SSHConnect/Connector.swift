@@ -137,6 +137,7 @@ public final class Connector: Sendable {
         options.rekeyLimitSeconds = config.rekeyLimitSeconds.map(Double.init)
         options.environment = self.sentEnvironment(config)
         options.publicKeyAlgorithms = try config.publicKeyAlgorithms()
+        if config.noHostAuthenticationForLocalhost { options.loopbackHostKeyVerifier = policy.loopbackVerifier }
         options.requiredRSASize = config.requiredRSASize
         return options
     }

@@ -163,6 +163,9 @@ struct ConfigOracleTests {
             destination: "x",
             options: ["PubkeyAcceptedAlgorithms=+ssh-rsa-cert-v01@openssh.com", "RequiredRSASize=2048"]
         ),
+        // RevokedHostKeys as written (ssh 9.2 expands nothing), none for no file.
+        OracleCase(config: "RevokedHostKeys ~/revoked.krl\nNoHostAuthenticationForLocalhost yes\n", destination: "x"),
+        OracleCase(config: "Host x\n  RevokedHostKeys none\n  NoHostAuthenticationForLocalhost no\n", destination: "x"),
     ]
 
     /// Configurations ssh refuses, and keysmith must too.
@@ -181,6 +184,7 @@ struct ConfigOracleTests {
         OracleCase(config: "PubkeyAcceptedKeyTypes +nosuch*\n", destination: "x"),
         OracleCase(config: "RequiredRSASize -5\n", destination: "x"),
         OracleCase(config: "RequiredRSASize 2k\n", destination: "x"),
+        OracleCase(config: "NoHostAuthenticationForLocalhost maybe\n", destination: "x"),
     ]
 
     static var localUserName: String {
@@ -265,6 +269,8 @@ struct ConfigOracleTests {
                 == Self.supportedOnly(one("pubkeyacceptedalgorithms"), SSHAlgorithms.supportedPublicKey)
         )
         #expect(String(k.requiredRSASize) == one("requiredrsasize"))
+        #expect(k.revokedHostKeys == one("revokedhostkeys"))
+        #expect((k.noHostAuthenticationForLocalhost ? "yes" : "no") == one("nohostauthenticationforlocalhost"))
         #expect(one("checkhostip") == "no")
         #expect(k.addressFamily.rawValue == one("addressfamily"))
         #expect(String(k.serverAliveInterval) == one("serveraliveinterval"))

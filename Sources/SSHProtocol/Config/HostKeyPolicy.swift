@@ -38,6 +38,10 @@ public struct HostKeyPolicy: Sendable {
     /// `HostKeyAlias`: the name to look host keys up and record them under, instead of
     /// ``hostName`` and the port, and the name a host certificate must be valid for.
     public var hostKeyAlias: String? = nil
+    /// `RevokedHostKeys`: a KRL or a file of public keys (read by SSHKeys' ``RevokedKeys``,
+    /// as sshd reads its RevokedKeys); a host key it revokes is refused before known_hosts
+    /// is read, and so is every key when the file cannot be used. nil for none.
+    public var revokedHostKeys: String? = nil
     /// `CASignatureAlgorithms`: the signature algorithms a host certificate's CA may have used.
     public var caSignatureAlgorithms: [String] = SSHCertificate.defaultCASignatureAlgorithms
     /// The time certificates are checked at, in seconds since the epoch (the clock by default).
@@ -87,6 +91,7 @@ public struct HostKeyPolicy: Sendable {
             ask: ask
         )
         self.hostKeyAlias = config.hostKeyAlias
+        self.revokedHostKeys = config.revokedHostKeys
     }
 
     /// The host's name in known_hosts: the HostKeyAlias, else `host`, or `[host]:port` for a
@@ -103,10 +108,47 @@ public struct HostKeyPolicy: Sendable {
         return self.hostKeyAlias == nil && name != self.hostName ? [name, self.hostName] : [name]
     }
 
-    /// The closure for ``SSHClientOptions/hostKeyVerifier``.
+    /// The closure for ``SSHClientOptions/hostKeyVerifier``: ``checkRevocation(_:)``, then ``check(_:)``.
     public var verifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void {
         let policy = self
-        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in try policy.check(key) }
+        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in
+            try policy.checkRevocation(key)
+            try policy.check(key)
+        }
+    }
+
+    /// The closure for ``SSHClientOptions/loopbackHostKeyVerifier`` under
+    /// NoHostAuthenticationForLocalhost: ``checkRevocation(_:)`` alone, for sshconnect.c
+    /// checks RevokedHostKeys in `verify_host_key` before `check_host_key` forces
+    /// acceptance "for loopback/localhost"; nil when a HostKeyAlias is set, which turns
+    /// that off.
+    public var loopbackVerifier: (@Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void)? {
+        guard self.hostKeyAlias == nil else { return nil }
+        let policy = self
+        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in try policy.checkRevocation(key) }
+    }
+
+    /// RevokedHostKeys (sshconnect.c `verify_host_key`, authfile.c `sshkey_check_revoked`):
+    /// refuses `key` when the file revokes it, and any key when the file cannot be read or
+    /// is not a KRL or a list of public keys, with ssh's words.
+    public func checkRevocation(_ key: SSHPublicKey) throws(SSHProtocolError) {
+        guard let path = self.revokedHostKeys else { return }
+        let described = "\(key.type.displayName) \(key.fingerprint())"
+        let revoked: RevokedKeys
+        do {
+            revoked = try RevokedKeys(path: path)
+        } catch {
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "Error checking host key \(described) in revoked keys file \(path): \(error.message); host key verification failed"
+            )
+        }
+        if revoked.isRevoked(key) {
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "Host key \(described) revoked by file \(path); host key verification failed"
+            )
+        }
     }
 
     /// A known_hosts entry for this host.

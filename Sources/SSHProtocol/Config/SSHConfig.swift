@@ -47,6 +47,12 @@ public struct SSHResolvedConfig: Sendable {
     public var pubkeyAcceptedAlgorithms: String? = nil
     /// `RequiredRSASize`: the fewest bits an RSA host key or identity may have.
     public var requiredRSASize: Int = 1024
+    /// `RevokedHostKeys`: a KRL or a file of public keys whose host keys are refused, the
+    /// path as written (ssh 9.2 expands nothing in it); nil for none.
+    public var revokedHostKeys: String? = nil
+    /// `NoHostAuthenticationForLocalhost`: accept any host key when the connection goes to a
+    /// loopback address and no HostKeyAlias is set (sshconnect.c `check_host_key`).
+    public var noHostAuthenticationForLocalhost: Bool = false
     /// `IdentitiesOnly`: offer only the identity files, not the agent's other keys.
     public var identitiesOnly: Bool
     /// `UserKnownHostsFile`; new host keys are added to the first.
@@ -335,7 +341,8 @@ public struct SSHConfig: Sendable {
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
-        case "identitiesonly", "batchmode", "hashknownhosts": _ = try parseYesNo(line)
+        case "identitiesonly", "batchmode", "hashknownhosts", "nohostauthenticationforlocalhost":
+            _ = try parseYesNo(line)
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)

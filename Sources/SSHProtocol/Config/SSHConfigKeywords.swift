@@ -33,7 +33,8 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
         "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent",
-        "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes", "requiredrsasize",
+        "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes", "requiredrsasize", "revokedhostkeys",
+        "nohostauthenticationforlocalhost",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -71,9 +72,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "hostbasedauthentication": ["no", "false"],
         "pkcs11provider": ["none"],
         "verifyhostkeydns": ["no", "false"],
-        "revokedhostkeys": ["none"],
         "knownhostscommand": ["none"],
-        "nohostauthenticationforlocalhost": ["no", "false"],
         "refuseconnection": ["no", "false"],
     ]
 }

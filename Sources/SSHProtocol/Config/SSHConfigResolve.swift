@@ -427,6 +427,12 @@ extension SSHConfig {
             e.applied.first { $0.keyword == "pubkeyacceptedalgorithms" || $0.keyword == "pubkeyacceptedkeytypes" }?
             .arguments[0]
         resolved.requiredRSASize = try first("requiredrsasize").map(Self.parseCount) ?? 1024
+        // readconf.c CLEAR_ON_NONE: `none` means no file.
+        resolved.revokedHostKeys = first("revokedhostkeys").map { $0.arguments[0] }.flatMap {
+            $0.lowercased() == "none" ? nil : $0
+        }
+        resolved.noHostAuthenticationForLocalhost =
+            try first("nohostauthenticationforlocalhost").map(Self.parseYesNo) ?? false
         if let line = first("identityagent") {
             let value = line.arguments[0]
             if value.lowercased() == "none" {

@@ -68,6 +68,11 @@ public struct SSHClientOptions: Sendable {
     public var idleTimeout: Double
     /// Decides about the server's host key; throwing refuses it.
     public var hostKeyVerifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void
+    /// Decides instead of ``hostKeyVerifier`` when the connection is the client's own TCP
+    /// connection to a loopback address (127.0.0.0/8, ::1): NoHostAuthenticationForLocalhost
+    /// (sshconnect.c `sockaddr_is_local`; through a ProxyCommand or jump host ssh knows no
+    /// address, so it never applies there). nil: ``hostKeyVerifier`` always decides.
+    public var loopbackHostKeyVerifier: (@Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void)? = nil
     /// Told why, each time the server refused a later session channel and the client logs
     /// in again on a fresh connection (see ``SSHClient``).
     public var reconnecting: (@Sendable (String) -> Void)?
@@ -224,7 +229,8 @@ public final class SSHClient {
         self.peer = peer
         self.socket = socket
         self.deadline = deadline
-        let verifier = options.hostKeyVerifier
+        let loopback = options.loopbackHostKeyVerifier.flatMap { socket.isLoopbackPeer ? $0 : nil }
+        let verifier = loopback ?? options.hostKeyVerifier
         let minimum = options.requiredRSASize
         self.transport = SSHTransport(algorithms: options.algorithms) { key throws(SSHProtocolError) in
             // sshconnect2.c verify_host_key_callback checks the size before known_hosts.
