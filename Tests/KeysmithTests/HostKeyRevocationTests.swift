@@ -12,10 +12,10 @@ struct HostKeyRevocationTests {
         let dir: TempDir
         let key: String
 
-        init() throws {
+        init(extraConfig: [String] = []) throws {
             self.dir = try TempDir()
             try FileManager.default.createDirectory(atPath: self.dir.path("home"), withIntermediateDirectories: true)
-            self.sshd = try SSHDFixture()
+            self.sshd = try SSHDFixture(extraConfig: extraConfig)
             self.key = self.dir.path("id_ed25519")
             _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-f", self.key]).checked("ssh-keygen")
             try installAuthorizedKeys(self.sshd, Array(try readText(self.key + ".pub").utf8))
@@ -122,7 +122,8 @@ struct HostKeyRevocationTests {
 
     @Test("NoHostAuthenticationForLocalhost accepts any key on a loopback connection, not with HostKeyAlias, as ssh")
     func localhost() throws {
-        let s = try Setup()
+        // sshd on ::1 too: the loopback test is on the address, in either family.
+        let s = try Setup(extraConfig: ["ListenAddress ::1"])
         // A known_hosts that knows another key for the server: a changed host key.
         let stranger = s.dir.path("stranger")
         _ = try keygen(["-q", "-t", "ed25519", "-N", "", "-f", stranger]).checked("ssh-keygen")
@@ -134,6 +135,11 @@ struct HostKeyRevocationTests {
             (["NoHostAuthenticationForLocalhost=yes"], true),
             (["NoHostAuthenticationForLocalhost=no"], false),
             (["NoHostAuthenticationForLocalhost=yes", "HostKeyAlias=\(s.sshd.host)"], false),
+            // Not a name: the address the connection went to (known_hosts has no [::1] or
+            // [localhost] entry, so without the option these are unknown hosts).
+            (["NoHostAuthenticationForLocalhost=yes", "HostName=::1"], true),
+            (["HostName=::1"], false),
+            (["NoHostAuthenticationForLocalhost=yes", "HostName=localhost"], true),
             // Through a ProxyCommand ssh knows no address: the check is made.
             (["NoHostAuthenticationForLocalhost=yes", "ProxyCommand=nc %h %p"], false),
         ] {
