@@ -75,7 +75,7 @@ public final class Connector: Sendable {
         policy.caSignatureAlgorithms = try config.certificateSignatureAlgorithms()
         var algorithms = try config.algorithms()
         if config.hostKeyAlgorithms == nil {
-            algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
+            algorithms.hostKey = try policy.orderingHostKeyAlgorithms(algorithms.hostKey)
         }
         var credentials: SSHCredentials
         var order = config.preferredAuthentications

@@ -107,7 +107,7 @@ struct ConfigMatchTests {
         "a keyword that changes how ssh connects and keysmith does not implement is refused where it applies",
         arguments: [
             "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so", "CheckHostIP yes", "BindInterface eth0",
-            "VerifyHostKeyDNS ask", "KnownHostsCommand /bin/true", "HostbasedAuthentication yes",
+            "VerifyHostKeyDNS ask", "ProxyUseFdpass yes", "HostbasedAuthentication yes",
         ]
     )
     func refused(line: String) throws {

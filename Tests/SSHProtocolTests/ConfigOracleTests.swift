@@ -166,6 +166,8 @@ struct ConfigOracleTests {
         // RevokedHostKeys as written (ssh 9.2 expands nothing), none for no file.
         OracleCase(config: "RevokedHostKeys ~/revoked.krl\nNoHostAuthenticationForLocalhost yes\n", destination: "x"),
         OracleCase(config: "Host x\n  RevokedHostKeys none\n  NoHostAuthenticationForLocalhost no\n", destination: "x"),
+        OracleCase(config: "KnownHostsCommand /usr/bin/printf %H %I\n", destination: "x"),
+        OracleCase(config: "KnownHostsCommand none\nKnownHostsCommand /bin/false\n", destination: "x"),
     ]
 
     /// Configurations ssh refuses, and keysmith must too.
@@ -270,6 +272,7 @@ struct ConfigOracleTests {
         )
         #expect(String(k.requiredRSASize) == one("requiredrsasize"))
         #expect(k.revokedHostKeys == one("revokedhostkeys"))
+        #expect(k.knownHostsCommand?.words.joined(separator: " ") == one("knownhostscommand"))
         #expect((k.noHostAuthenticationForLocalhost ? "yes" : "no") == one("nohostauthenticationforlocalhost"))
         #expect(one("checkhostip") == "no")
         #expect(k.addressFamily.rawValue == one("addressfamily"))

@@ -53,6 +53,8 @@ public struct SSHResolvedConfig: Sendable {
     /// `NoHostAuthenticationForLocalhost`: accept any host key when the connection goes to a
     /// loopback address and no HostKeyAlias is set (sshconnect.c `check_host_key`).
     public var noHostAuthenticationForLocalhost: Bool = false
+    /// `KnownHostsCommand`: its words and this connection's `%` tokens; nil for none.
+    public var knownHostsCommand: KnownHostsCommand? = nil
     /// `IdentitiesOnly`: offer only the identity files, not the agent's other keys.
     public var identitiesOnly: Bool
     /// `UserKnownHostsFile`; new host keys are added to the first.
@@ -346,7 +348,7 @@ public struct SSHConfig: Sendable {
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)
-        case "userknownhostsfile", "globalknownhostsfile", "proxycommand": break
+        case "userknownhostsfile", "globalknownhostsfile", "proxycommand", "knownhostscommand": break
         case "proxyjump": if line.raw.lowercased() != "none" { _ = try parseJump(line) }
         case "addressfamily": _ = try parseAddressFamily(line)
         case "connectionattempts", "serveralivecountmax", "canonicalizemaxdots": _ = try parseCount(line)

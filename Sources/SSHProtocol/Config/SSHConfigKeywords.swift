@@ -34,7 +34,7 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
         "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent",
         "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes", "requiredrsasize", "revokedhostkeys",
-        "nohostauthenticationforlocalhost",
+        "nohostauthenticationforlocalhost", "knownhostscommand",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -72,7 +72,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "hostbasedauthentication": ["no", "false"],
         "pkcs11provider": ["none"],
         "verifyhostkeydns": ["no", "false"],
-        "knownhostscommand": ["none"],
         "refuseconnection": ["no", "false"],
     ]
 }
