@@ -128,6 +128,48 @@ struct ClientKeyPolicyTests {
         )
     }
 
+    @Test(
+        "an encrypted identity the list leaves out is skipped before its passphrase is asked for, as by ssh",
+        arguments: [
+            ([String](), true), (["PubkeyAcceptedAlgorithms=rsa-sha2-512"], false), (["RequiredRSASize=1024"], true),
+        ]
+    )
+    func noPassphraseAsked(extra: [String], asked: Bool) throws {
+        let s = try Setup()
+        let locked = s.dir.path("id_locked")
+        _ = try keygen(["-q", "-t", "ed25519", "-N", "secret", "-f", locked]).checked("ssh-keygen")
+        // sshd knows it, so ssh (which offers the public key first) asks for it when it may offer it.
+        let lines = try readText(locked + ".pub") + readText(s.rsa + ".pub")
+        try installAuthorizedKeys(s.sshd, Array(lines.utf8))
+        let askpass = s.dir.path("askpass")
+        try writeText(askpass, "#!/bin/sh\necho asked >> '\(s.dir.path("asked"))'\necho secret\n", mode: 0o755)
+        let arguments =
+            [
+                "-o", "IdentityFile=\(locked)", "-o", "IdentityFile=\(s.rsa)", "-o", "IdentitiesOnly=yes",
+                "-o", "PreferredAuthentications=publickey", "-o", "UserKnownHostsFile=\(s.knownHosts)",
+                "-o", "StrictHostKeyChecking=yes", "-p", String(s.sshd.port),
+            ] + extra.flatMap { ["-o", $0] }
+        let environment = [
+            "HOME": s.dir.path("home"), "SSH_AUTH_SOCK": "", "SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force",
+            "DISPLAY": ":0",
+        ]
+        func timesAsked() throws -> Int {
+            let text = (try? readText(s.dir.path("asked"))) ?? ""
+            try writeText(s.dir.path("asked"), "", mode: 0o644)
+            return text.split(separator: "\n").count
+        }
+        let ssh = try runProcess(
+            Tool.ssh,
+            ["-F", "/dev/null"] + arguments + [s.destination, "true"],
+            environment: environment
+        )
+        #expect(ssh.status == 0, "\(ssh)")
+        #expect(try timesAsked() == (asked ? 1 : 0))
+        let ours = try runProcess(keysmithPath, ["list-ids"] + arguments + [s.destination], environment: environment)
+        #expect(ours.status == 0, "\(ours)")
+        #expect(try timesAsked() == (asked ? 1 : 0), "\(ours)")
+    }
+
     @Test("an RSA host key below RequiredRSASize is refused before known_hosts is read, as ssh refuses it")
     func smallHostKey() throws {
         let s = try Setup()
