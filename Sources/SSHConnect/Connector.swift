@@ -75,7 +75,7 @@ public final class Connector: Sendable {
         policy.caSignatureAlgorithms = try config.certificateSignatureAlgorithms()
         var algorithms = try config.algorithms()
         if config.hostKeyAlgorithms == nil {
-            algorithms.hostKey = policy.orderingHostKeyAlgorithms(algorithms.hostKey)
+            algorithms.hostKey = try policy.orderingHostKeyAlgorithms(algorithms.hostKey)
         }
         var credentials: SSHCredentials
         var order = config.preferredAuthentications
@@ -142,6 +142,9 @@ public final class Connector: Sendable {
         options.rekeyLimitBytes = config.rekeyLimitBytes ?? 0
         options.rekeyLimitSeconds = config.rekeyLimitSeconds.map(Double.init)
         options.environment = self.sentEnvironment(config)
+        options.publicKeyAlgorithms = try config.publicKeyAlgorithms()
+        if config.noHostAuthenticationForLocalhost { options.loopbackHostKeyVerifier = policy.loopbackVerifier }
+        options.requiredRSASize = config.requiredRSASize
         return options
     }
 

@@ -26,10 +26,27 @@ public final class IdentityStore: Sendable {
     /// private keys in the order configured: unencrypted ones always; encrypted ones that
     /// were named explicitly after asking for the passphrase (never in batch mode); ssh's
     /// default files that are missing or encrypted are skipped.
+    ///
+    /// An encrypted file whose public key (in the file's clear header, else `FILE.pub`)
+    /// PubkeyAcceptedAlgorithms or RequiredRSASize leaves out is skipped before its
+    /// passphrase is asked for, as ssh filters the public keys it loaded beforehand
+    /// (sshconnect2.c `pubkey_prepare`).
     public func identities(_ config: SSHResolvedConfig) -> [(label: String, key: SSHPrivateKey)] {
-        self.extraKeys
+        let accepted = (try? config.publicKeyAlgorithms()) ?? SSHAlgorithms.defaultPublicKey
+        let minimum = config.requiredRSASize
+        let refusal: @Sendable (SSHPublicKey) -> String? = { key in
+            if key.type.plainType == .rsa && key.bits < max(1024, minimum) {
+                return "its \(key.bits) bits are fewer than RequiredRSASize \(minimum)"
+            }
+            guard SSHAuthIdentity.isAllowed(key, accepted: accepted) else {
+                return "its algorithm is not in PubkeyAcceptedAlgorithms"
+            }
+            return nil
+        }
+        return self.extraKeys
             + config.identityFiles.compactMap { path in
-                let slot = "\(config.identityFilesAreDefaults) \(config.batchMode) \(path)"
+                let policy = "\(config.pubkeyAcceptedAlgorithms ?? "") \(minimum)"
+                let slot = "\(config.identityFilesAreDefaults) \(config.batchMode) \(policy) \(path)"
                 let key = self.loaded.withLock { loaded -> SSHPrivateKey? in
                     if let known = loaded[slot] { return known }
                     let key = Self.load(
@@ -37,7 +54,8 @@ public final class IdentityStore: Sendable {
                         defaults: config.identityFilesAreDefaults,
                         batch: config.batchMode,
                         prompter: self.prompter,
-                        events: self.events
+                        events: self.events,
+                        refusal: refusal
                     )
                     loaded[slot] = key
                     return key
@@ -83,14 +101,16 @@ public final class IdentityStore: Sendable {
     }
 
     /// Reads one identity file, asking for its passphrase when it is encrypted, it was
-    /// named explicitly (`defaults` false) and `batch` is off.
+    /// named explicitly (`defaults` false) and `batch` is off, and `refusal` finds nothing
+    /// against its public key (in the file's clear header, else `FILE.pub`).
     /// - Returns: nil (with a diagnostic where ssh gives one) when the key cannot be had.
     public static func load(
         _ path: String,
         defaults: Bool,
         batch: Bool,
         prompter: any Prompter,
-        events: ConnectionEvents
+        events: ConnectionEvents,
+        refusal: (SSHPublicKey) -> String? = { _ in nil }
     ) -> SSHPrivateKey? {
         guard KeyFileIO.fileExists(path) else {
             if !defaults { events.diagnostic("keysmith: no identity file \(path); skipping it") }
@@ -106,6 +126,15 @@ public final class IdentityStore: Sendable {
         defer { secureWipe(&contents) }
         if !SSHPrivateKey.isEncrypted(fileContents: contents) { return try? SSHPrivateKey(fileContents: contents) }
         if defaults || batch { return nil }
+        let publicKey =
+            (try? OpenSSHPrivateKeyFormat.publicKey(fromFile: contents))
+            ?? (try? KeyFileIO.readFile(path + ".pub")).flatMap {
+                SSHPublicKey.parseLine(Substring(String(decoding: $0, as: UTF8.self)))?.key
+            }
+        if let publicKey, let reason = refusal(publicKey) {
+            events.diagnostic("keysmith: skipping \(publicKey.type.sshName) key \(path): \(reason)")
+            return nil
+        }
         var key: SSHPrivateKey? = nil
         if let pass = prompter.askSecret("Enter passphrase for key '\(path)': ", reportingFailureTo: events.diagnostic)
         {

@@ -93,10 +93,10 @@ struct CertificateClientTests {
 
         /// OpenSSH's ssh with `identity` (and its `-cert.pub`, which ssh loads beside it),
         /// trusting the host through the same known_hosts.
-        func sshLogin(identity: String) throws -> ProcessResult {
+        func sshLogin(identity: String, _ extra: [String] = []) throws -> ProcessResult {
             try runProcess(
                 Tool.ssh,
-                [
+                extra + [
                     "-F", "/dev/null", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                     "-o", "PreferredAuthentications=publickey", "-o", "StrictHostKeyChecking=yes",
                     "-o", "UserKnownHostsFile=\(self.knownHosts)", "-p", String(self.sshd.port),
@@ -148,6 +148,28 @@ struct CertificateClientTests {
         #expect(login.status == 0, "\(login)\n\(s.sshd.log)")
         #expect(login.stdout == s.sshd.user + "\n")
         #expect(s.sshd.authorizedKeys() == (try readText(new + ".pub")))
+    }
+
+    @Test(
+        "PubkeyAcceptedAlgorithms decides whether the user certificate is offered, as for ssh",
+        arguments: [
+            ("ed25519", "-*-cert-v01@openssh.com", false),
+            ("rsa", "rsa-sha2-256-cert-v01@openssh.com", true),
+            ("rsa", "rsa-sha2-512,rsa-sha2-256", false),
+        ]
+    )
+    func acceptedAlgorithms(type: String, list: String, logsIn: Bool) throws {
+        let s = try Setup(type: type)
+        let option = "PubkeyAcceptedAlgorithms=\(list)"
+        let ssh = try s.sshLogin(identity: s.key, ["-o", option])
+        #expect(ssh.status == (logsIn ? 0 : 255), "\(ssh)")
+        let r = try s.run("list-ids", ["-o", option])
+        #expect(r.status == (logsIn ? 0 : 1), "\(r)\n\(s.sshd.log)")
+        if !logsIn {
+            // sshd knows the CA alone: the plain key is offered and refused, the certificate never.
+            #expect(r.stderr.contains("its algorithm is not in PubkeyAcceptedAlgorithms"), "\(r)")
+            #expect(s.complaint(r).count == 1, "\(r)")
+        }
     }
 
     @Test("a security key logs in with its user certificate, signing on the authenticator")

@@ -153,7 +153,7 @@ struct HostKeyPolicyTests {
         let dir = try TempDir()
         let k = try key(dir, "k", type: "rsa")
         try dir.write("known_hosts", "[127.0.0.1]:2222 \(k.openSSHLine())\n")
-        let order = policy(dir, .yes).orderingHostKeyAlgorithms([
+        let order = try policy(dir, .yes).orderingHostKeyAlgorithms([
             "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256",
         ])
         #expect(order == ["rsa-sha2-512", "rsa-sha2-256", "ssh-ed25519", "ecdsa-sha2-nistp256"])

@@ -107,7 +107,7 @@ struct ConfigMatchTests {
         "a keyword that changes how ssh connects and keysmith does not implement is refused where it applies",
         arguments: [
             "GSSAPIAuthentication yes", "PKCS11Provider /usr/lib/p11.so",
-            "VerifyHostKeyDNS ask", "KnownHostsCommand /bin/true", "PubkeyAcceptedAlgorithms +ssh-rsa",
+            "VerifyHostKeyDNS ask", "HostbasedAuthentication yes",
         ]
     )
     func refused(line: String) throws {

@@ -151,6 +151,25 @@ struct ConfigOracleTests {
             destination: "x"
         ),
         OracleCase(config: "", destination: "x", options: ["Port=2000", "User=opt", "RekeyLimit=64K 10"]),
+        // PubkeyAcceptedAlgorithms against KEX_DEFAULT_PK_ALG; patterns select in sshkey.c's order.
+        OracleCase(config: "PubkeyAcceptedAlgorithms -rsa-sha2-*,ecdsa*\n", destination: "x"),
+        OracleCase(config: "PubkeyAcceptedAlgorithms ^rsa-sha2-256,sk-*\n", destination: "x"),
+        OracleCase(config: "PubkeyAcceptedAlgorithms ssh-ed25519*,ssh-rsa*\n", destination: "x"),
+        OracleCase(config: "PubkeyAcceptedAlgorithms rsa-sha2-256\nRequiredRSASize 3072\n", destination: "x"),
+        OracleCase(
+            config: "Host x\n  PubkeyAcceptedKeyTypes +ssh-rsa\nHost *\n  PubkeyAcceptedAlgorithms ssh-ed25519\n",
+            destination: "x"
+        ),
+        OracleCase(
+            config: "PubkeyAcceptedAlgorithms ssh-ed25519\nRequiredRSASize 4096\n",
+            destination: "x",
+            options: ["PubkeyAcceptedAlgorithms=+ssh-rsa-cert-v01@openssh.com", "RequiredRSASize=2048"]
+        ),
+        // RevokedHostKeys as written (ssh 9.2 expands nothing), none for no file.
+        OracleCase(config: "RevokedHostKeys ~/revoked.krl\nNoHostAuthenticationForLocalhost yes\n", destination: "x"),
+        OracleCase(config: "Host x\n  RevokedHostKeys none\n  NoHostAuthenticationForLocalhost no\n", destination: "x"),
+        OracleCase(config: "KnownHostsCommand /usr/bin/printf %H %I\n", destination: "x"),
+        OracleCase(config: "KnownHostsCommand none\nKnownHostsCommand /bin/false\n", destination: "x"),
     ]
 
     /// Configurations ssh refuses, and keysmith must too.
@@ -165,6 +184,11 @@ struct ConfigOracleTests {
         OracleCase(config: "RekeyLimit 8\n", destination: "x"),
         OracleCase(config: "SetEnv NOEQUALS\n", destination: "x"),
         OracleCase(config: "AddressFamily inet7\n", destination: "x"),
+        OracleCase(config: "PubkeyAcceptedAlgorithms rsa-sha2-256,nosuch\n", destination: "x"),
+        OracleCase(config: "PubkeyAcceptedKeyTypes +nosuch*\n", destination: "x"),
+        OracleCase(config: "RequiredRSASize -5\n", destination: "x"),
+        OracleCase(config: "RequiredRSASize 2k\n", destination: "x"),
+        OracleCase(config: "NoHostAuthenticationForLocalhost maybe\n", destination: "x"),
     ]
 
     static var localUserName: String {
@@ -245,6 +269,14 @@ struct ConfigOracleTests {
                 == Self.supportedOnly(one("hostkeyalgorithms"), base.hostKey)
         )
         #expect((k.checkHostIP ? "yes" : "no") == one("checkhostip"))
+        #expect(
+            try k.publicKeyAlgorithms()
+                == Self.supportedOnly(one("pubkeyacceptedalgorithms"), SSHAlgorithms.supportedPublicKey)
+        )
+        #expect(String(k.requiredRSASize) == one("requiredrsasize"))
+        #expect(k.revokedHostKeys == one("revokedhostkeys"))
+        #expect(k.knownHostsCommand?.words.joined(separator: " ") == one("knownhostscommand"))
+        #expect((k.noHostAuthenticationForLocalhost ? "yes" : "no") == one("nohostauthenticationforlocalhost"))
         #expect(k.addressFamily.rawValue == one("addressfamily"))
         #expect(String(k.serverAliveInterval) == one("serveraliveinterval"))
         #expect(String(k.serverAliveCountMax) == one("serveralivecountmax"))

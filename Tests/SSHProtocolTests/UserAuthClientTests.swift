@@ -43,7 +43,8 @@ private func makeAuth(
     order: [SSHAuthenticationMethod] = [.publicKey, .keyboardInteractive, .password],
     identities: [SSHAuthIdentity] = [],
     password: SSHUserAuthClient.PasswordSource? = nil,
-    keyboardInteractive: SSHUserAuthClient.KeyboardInteractiveSource? = nil
+    keyboardInteractive: SSHUserAuthClient.KeyboardInteractiveSource? = nil,
+    accepted: [String] = SSHAlgorithms.defaultPublicKey
 ) throws -> SSHUserAuthClient {
     let auth = SSHUserAuthClient(
         user: "alice",
@@ -53,7 +54,8 @@ private func makeAuth(
         identities: identities,
         password: password,
         keyboardInteractive: keyboardInteractive,
-        sessionID: sessionID
+        sessionID: sessionID,
+        acceptedAlgorithms: accepted
     )
     var r = SSHWireReader(auth.start())
     #expect(try r.readByte() == 5)
@@ -112,17 +114,19 @@ struct UserAuthClientTests {
     }
 
     @Test(
-        "RSA signs with the best SHA-2 algorithm the server lists, SHA-1 only when nothing else",
+        "RSA signs with the first PubkeyAcceptedAlgorithms entry the server lists (sshconnect2.c key_sig_algorithm)",
         arguments: [
-            (nil, "rsa-sha2-512"),
-            (["ssh-ed25519", "rsa-sha2-256", "rsa-sha2-512"], "rsa-sha2-512"),
-            (["ssh-ed25519", "rsa-sha2-256", "ssh-rsa"], "rsa-sha2-256"),
-            (["ssh-rsa"], "ssh-rsa"),
-        ] as [([String]?, String)]
+            (["ssh-ed25519", "rsa-sha2-256", "rsa-sha2-512"], SSHAlgorithms.defaultPublicKey, "rsa-sha2-512"),
+            (["ssh-ed25519", "rsa-sha2-256", "ssh-rsa"], SSHAlgorithms.defaultPublicKey, "rsa-sha2-256"),
+            (["rsa-sha2-256", "rsa-sha2-512"], ["rsa-sha2-256"], "rsa-sha2-256"),
+            (["rsa-sha2-256", "rsa-sha2-512"], ["rsa-sha2-256", "rsa-sha2-512"], "rsa-sha2-256"),
+            (["ssh-rsa"], SSHAlgorithms.defaultPublicKey + ["ssh-rsa"], "ssh-rsa"),
+            (nil, ["ssh-ed25519", "ssh-rsa"], "ssh-rsa"),
+        ] as [([String]?, [String], String)]
     )
-    func rsaAlgorithm(listed: [String]?, expected: String) throws {
+    func rsaAlgorithm(listed: [String]?, accepted: [String], expected: String) throws {
         let key = try SSHPrivateKey(generating: .rsa, rsaBits: 2048)
-        let auth = try makeAuth(identities: [SSHAuthIdentity(label: "id_rsa", privateKey: key)])
+        let auth = try makeAuth(identities: [SSHAuthIdentity(label: "id_rsa", privateKey: key)], accepted: accepted)
         auth.serverSignatureAlgorithms = listed
         var query = try ParsedRequest(try single(auth.receive(failure("publickey"))))
         _ = try query.rest.readByte()
@@ -142,6 +146,51 @@ struct UserAuthClientTests {
         covered.writeString(sessionID)
         covered.writeBytes(signedPayload[..<(signedPayload.count - 4 - signature.wireEncoding.count)])
         #expect(key.publicKey.isValidSignature(signature, for: covered.bytes))
+    }
+
+    @Test(
+        "a key with no algorithm both sides accept is not offered; the next one is",
+        arguments: [
+            // ssh 9.2's defaults leave out SHA-1: a server without server-sig-algs, or one
+            // listing only ssh-rsa, gets no RSA key (sshconnect2.c "no mutual signature algorithm").
+            (nil, SSHAlgorithms.defaultPublicKey),
+            (["ssh-rsa"], SSHAlgorithms.defaultPublicKey),
+            (["rsa-sha2-512", "ssh-ed25519"], ["rsa-sha2-256", "ssh-ed25519"]),
+        ] as [([String]?, [String])]
+    )
+    func noMutualAlgorithm(listed: [String]?, accepted: [String]) throws {
+        let rsa = try SSHPrivateKey(generating: .rsa, rsaBits: 2048)
+        let ed = try SSHPrivateKey(generating: .ed25519)
+        let auth = try makeAuth(
+            order: [.publicKey],
+            identities: [
+                SSHAuthIdentity(label: "id_rsa", privateKey: rsa), SSHAuthIdentity(label: "id_ed25519", privateKey: ed),
+            ],
+            accepted: accepted
+        )
+        auth.serverSignatureAlgorithms = listed
+        var query = try ParsedRequest(try single(auth.receive(failure("publickey"))))
+        _ = try query.rest.readByte()
+        #expect(try query.rest.readUTF8() == "ssh-ed25519")
+        #expect(Array(try query.rest.readString()) == ed.publicKey.wireBlob)
+        #expect {
+            _ = try auth.receive(failure("publickey"))
+        } throws: { error in
+            let m = (error as? SSHProtocolError)?.message ?? ""
+            return m.contains("(tried 1 key)") && m.contains("no mutual signature algorithm for id_rsa")
+                && !m.contains("\n")
+        }
+    }
+
+    @Test("PubkeyAcceptedAlgorithms decides which keys may be offered (sshconnect2.c key_type_allowed_by_config)")
+    func allowedByConfig() throws {
+        let rsa = try SSHPrivateKey(generating: .rsa, rsaBits: 2048).publicKey
+        let ed = try SSHPrivateKey(generating: .ed25519).publicKey
+        #expect(SSHAuthIdentity.isAllowed(rsa, accepted: ["rsa-sha2-256"]))
+        #expect(SSHAuthIdentity.isAllowed(rsa, accepted: ["ssh-rsa"]))
+        #expect(!SSHAuthIdentity.isAllowed(rsa, accepted: ["ssh-ed25519", "rsa-sha2-256-cert-v01@openssh.com"]))
+        #expect(SSHAuthIdentity.isAllowed(ed, accepted: ["ssh-ed25519"]))
+        #expect(!SSHAuthIdentity.isAllowed(ed, accepted: ["ssh-ed25519-cert-v01@openssh.com", "rsa-sha2-512"]))
     }
 
     @Test("a refused key moves on to the next key, then to the next method the server allows")

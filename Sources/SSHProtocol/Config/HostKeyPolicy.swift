@@ -43,6 +43,13 @@ public struct HostKeyPolicy: Sendable {
     public var hostKeyAlias: String? = nil
     /// `CheckHostIP`: look the key up under the connected address too, and record it there.
     public var checkHostIP: Bool = false
+    /// `RevokedHostKeys`: a KRL or a file of public keys (read by SSHKeys' ``RevokedKeys``,
+    /// as sshd reads its RevokedKeys); a host key it revokes is refused before known_hosts
+    /// is read, and so is every key when the file cannot be used. nil for none.
+    public var revokedHostKeys: String? = nil
+    /// `KnownHostsCommand`: a command whose output is read as more known_hosts lines for this
+    /// host (never written to), after the files; nil for none.
+    public var knownHostsCommand: KnownHostsCommand? = nil
     /// `CASignatureAlgorithms`: the signature algorithms a host certificate's CA may have used.
     public var caSignatureAlgorithms: [String] = SSHCertificate.defaultCASignatureAlgorithms
     /// The time certificates are checked at, in seconds since the epoch (the clock by default).
@@ -93,6 +100,8 @@ public struct HostKeyPolicy: Sendable {
         )
         self.hostKeyAlias = config.hostKeyAlias
         self.checkHostIP = config.checkHostIP
+        self.revokedHostKeys = config.revokedHostKeys
+        self.knownHostsCommand = config.knownHostsCommand
     }
 
     /// The host's name in known_hosts: the HostKeyAlias, else `host`, or `[host]:port` for a
@@ -109,16 +118,55 @@ public struct HostKeyPolicy: Sendable {
         return self.hostKeyAlias == nil && name != self.hostName ? [name, self.hostName] : [name]
     }
 
-    /// The closure for ``SSHClientOptions/hostKeyVerifier``.
+    /// The closure for ``SSHClientOptions/hostKeyVerifier``: ``checkRevocation(_:)``, then ``check(_:)``.
     public var verifier: @Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void {
         let policy = self
-        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in try policy.check(key) }
+        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in
+            try policy.checkRevocation(key)
+            try policy.check(key)
+        }
     }
 
-    /// The closure for ``SSHClientOptions/addressedHostKeyVerifier``.
+    /// The closure for ``SSHClientOptions/loopbackHostKeyVerifier`` under
+    /// NoHostAuthenticationForLocalhost: ``checkRevocation(_:)`` alone, for sshconnect.c
+    /// checks RevokedHostKeys in `verify_host_key` before `check_host_key` forces
+    /// acceptance "for loopback/localhost"; nil when a HostKeyAlias is set, which turns
+    /// that off.
+    public var loopbackVerifier: (@Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void)? {
+        guard self.hostKeyAlias == nil else { return nil }
+        let policy = self
+        return { (key: SSHPublicKey) throws(SSHProtocolError) -> Void in try policy.checkRevocation(key) }
+    }
+
+    /// RevokedHostKeys (sshconnect.c `verify_host_key`, authfile.c `sshkey_check_revoked`):
+    /// refuses `key` when the file revokes it, and any key when the file cannot be read or
+    /// is not a KRL or a list of public keys, with ssh's words.
+    public func checkRevocation(_ key: SSHPublicKey) throws(SSHProtocolError) {
+        guard let path = self.revokedHostKeys else { return }
+        let described = "\(key.type.displayName) \(key.fingerprint())"
+        let revoked: RevokedKeys
+        do {
+            revoked = try RevokedKeys(path: path)
+        } catch {
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "Error checking host key \(described) in revoked keys file \(path): \(error.message); host key verification failed"
+            )
+        }
+        if revoked.isRevoked(key) {
+            throw SSHProtocolError(
+                .hostKeyRejected,
+                "Host key \(described) revoked by file \(path); host key verification failed"
+            )
+        }
+    }
+
+    /// The closure for ``SSHClientOptions/addressedHostKeyVerifier``: ``checkRevocation(_:)``,
+    /// then ``check(_:address:)``.
     public var addressedVerifier: @Sendable (SSHPublicKey, String?) throws(SSHProtocolError) -> Void {
         let policy = self
         return { (key: SSHPublicKey, address: String?) throws(SSHProtocolError) -> Void in
+            try policy.checkRevocation(key)
             try policy.check(key, address: address)
         }
     }
@@ -145,7 +193,7 @@ public struct HostKeyPolicy: Sendable {
 
     /// Every entry for one of `names` whose key keysmith can read, markers included, in file
     /// order (user files first).
-    func entries(for names: [String]) -> [Known] {
+    func entries(for names: [String], command: [Known] = []) -> [Known] {
         var out: [Known] = []
         for file in self.userKnownHostsFiles + self.globalKnownHostsFiles {
             guard let contents = try? KeyFileIO.readFile(file) else { continue }
@@ -159,24 +207,57 @@ public struct HostKeyPolicy: Sendable {
                 }
             }
         }
-        return out
+        return out + command
     }
 
-    /// Every host key entry (plain or `@revoked`) for this host, in file order.
-    func knownEntries() -> [Known] {
-        self.entries(for: [self.knownHostsName]).filter { $0.marker != .certAuthority }
+    /// Every host key entry (plain or `@revoked`) for this host, in file order, then
+    /// KnownHostsCommand's (`command`).
+    func knownEntries(command: [Known] = []) -> [Known] {
+        self.entries(for: [self.knownHostsName], command: command).filter { $0.marker != .certAuthority }
+    }
+
+    /// KnownHostsCommand's lines for ``knownHostsName`` (sshconnect.c `load_hostkeys_command`),
+    /// named `KnownHostsCommand-INVOCATION` and the line number in messages, as ssh names them.
+    ///
+    /// For `ORDER` ssh hands the command, and matches its lines against, the bare host name
+    /// (sshconnect2.c `order_hostkeyalgs` passes `host`, not the known_hosts name with the
+    /// port or HostKeyAlias); keysmith does the same.
+    func commandEntries(_ invocation: String, key: SSHPublicKey?) throws(SSHProtocolError) -> [Known] {
+        guard let command = self.knownHostsCommand else { return [] }
+        let name = invocation == "ORDER" ? self.hostName : self.knownHostsName
+        let output = try command.run(invocation: invocation, hostName: name, key: key)
+        var out: [Known] = []
+        for match in KnownHostsFile(contents: output).find(host: name) {
+            let raw = String(decoding: match.entry.rawKey, as: UTF8.self)
+            guard let parsed = SSHPublicKey.parseLine(Substring(raw)) else { continue }
+            out.append(
+                Known(
+                    file: "KnownHostsCommand-\(invocation)",
+                    line: match.lineNumber,
+                    key: parsed.key,
+                    marker: match.marker
+                )
+            )
+        }
+        return out
     }
 
     /// Whether a `@cert-authority` line matches this host (sshconnect2.c `order_hostkeyalgs`
     /// then prefers the certificate algorithms).
-    public func hasCertificateAuthority() -> Bool {
-        self.entries(for: self.certificateAuthorityNames).contains { $0.marker == .certAuthority }
+    public func hasCertificateAuthority() -> Bool { self.hasCertificateAuthority(command: []) }
+
+    private func hasCertificateAuthority(command: [Known]) -> Bool {
+        self.entries(for: self.certificateAuthorityNames, command: command).contains { $0.marker == .certAuthority }
     }
 
     /// The key types known for this host, in file order, without repeats.
-    public func knownKeyTypes() -> [SSHKeyType] {
+    public func knownKeyTypes() -> [SSHKeyType] { self.knownKeyTypes(command: []) }
+
+    private func knownKeyTypes(command: [Known]) -> [SSHKeyType] {
         var types: [SSHKeyType] = []
-        for e in self.knownEntries() where !e.revoked && !types.contains(e.key.type) { types.append(e.key.type) }
+        for e in self.knownEntries(command: command) where !e.revoked && !types.contains(e.key.type) {
+            types.append(e.key.type)
+        }
         return types
     }
 
@@ -185,14 +266,18 @@ public struct HostKeyPolicy: Sendable {
     ///
     /// For a host that a `@cert-authority` line matches, the host certificate algorithms
     /// (``SSHAlgorithms/supportedHostCertificate``) come first of all, added when missing.
-    public func orderingHostKeyAlgorithms(_ hostKey: [String]) -> [String] {
+    ///
+    /// KnownHostsCommand is run with `ORDER` for it (sshconnect2.c `order_hostkeyalgs`).
+    /// - Throws: `.hostKeyRejected` when KnownHostsCommand fails.
+    public func orderingHostKeyAlgorithms(_ hostKey: [String]) throws(SSHProtocolError) -> [String] {
+        let command = try self.commandEntries("ORDER", key: nil)
         var certificates: [String] = []
         var plain = hostKey
-        if self.hasCertificateAuthority() {
+        if self.hasCertificateAuthority(command: command) {
             certificates = SSHAlgorithms.supportedHostCertificate
             plain = hostKey.filter { !certificates.contains($0) }
         }
-        let known = self.knownKeyTypes()
+        let known = self.knownKeyTypes(command: command)
         guard !known.isEmpty else { return certificates + plain }
         func type(of algorithm: String) -> SSHKeyType? {
             if algorithm.hasPrefix("rsa-sha2-") || algorithm == "ssh-rsa" { return .rsa }
@@ -204,6 +289,9 @@ public struct HostKeyPolicy: Sendable {
 
     /// Checks `key`; returns when it is trusted (possibly after adding it), throws otherwise.
     /// - Throws: `.hostKeyRejected` with one sentence saying why and what to do.
+    ///
+    /// KnownHostsCommand runs once, with `HOSTNAME` and the key as the server sent it
+    /// (sshconnect.c `check_host_key`); its lines are searched after the files'.
     public func check(_ key: SSHPublicKey) throws(SSHProtocolError) {
         try self.check(key, address: nil)
     }
@@ -225,17 +313,21 @@ public struct HostKeyPolicy: Sendable {
     /// A certificate's address is never checked, nor its plain key's when no CA matches.
     /// - Throws: `.hostKeyRejected` with one sentence saying why and what to do.
     public func check(_ key: SSHPublicKey, address: String?) throws(SSHProtocolError) {
+        try self.check(key, address: address, command: try self.commandEntries("HOSTNAME", key: key))
+    }
+
+    private func check(_ key: SSHPublicKey, address: String?, command: [Known]) throws(SSHProtocolError) {
         if let certificate = key.certificate {
-            if try self.checkCertificate(certificate) { return }
+            if try self.checkCertificate(certificate, command: command) { return }
             // sshconnect.c: "No matching CA found. Retry with plain key", with no address.
-            return try self.check(certificate.key, address: nil)
+            return try self.check(certificate.key, address: nil, command: command)
         }
         var ip = self.addressName(address)
         let ipEntries = ip.map { self.entries(for: [$0]).filter { $0.marker != .certAuthority } } ?? []
         let ipStatus = Self.status(of: key, in: ipEntries)
         let name = self.knownHostsName
         let type = key.type.displayName
-        let entries = self.knownEntries()
+        let entries = self.knownEntries(command: command)
         if entries.contains(where: { $0.revoked && $0.key == key }) {
             self.log("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
             self.log("@       WARNING: REVOKED HOST KEY DETECTED!               @")
@@ -421,9 +513,9 @@ public struct HostKeyPolicy: Sendable {
     /// plain key is itself known for the host. ssh would then retry with the plain key and
     /// could offer it for first use; keysmith never trusts on first use a key whose
     /// certificate from a trusted CA it just refused.
-    private func checkCertificate(_ certificate: SSHCertificate) throws(SSHProtocolError) -> Bool {
+    private func checkCertificate(_ certificate: SSHCertificate, command: [Known]) throws(SSHProtocolError) -> Bool {
         let name = self.knownHostsName
-        let entries = self.entries(for: self.certificateAuthorityNames)
+        let entries = self.entries(for: self.certificateAuthorityNames, command: command)
         for entry in entries where entry.revoked {
             let what: String
             if entry.key.plainKey == certificate.key {
@@ -451,7 +543,7 @@ public struct HostKeyPolicy: Sendable {
             )
             return true
         } catch {
-            if self.knownEntries().contains(where: { !$0.revoked && $0.key == certificate.key }) {
+            if self.knownEntries(command: command).contains(where: { !$0.revoked && $0.key == certificate.key }) {
                 self.log("keysmith: \(name)'s host certificate is not valid (\(error.message)); its host key is known")
                 return true
             }

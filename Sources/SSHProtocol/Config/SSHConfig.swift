@@ -42,6 +42,19 @@ public struct SSHResolvedConfig: Sendable {
     public var hostKeyAlias: String? = nil
     /// `CASignatureAlgorithms` as written (`+…`, `-…`, `^…` or a plain list), nil when not set.
     public var caSignatureAlgorithms: String? = nil
+    /// `PubkeyAcceptedAlgorithms` (or its old name `PubkeyAcceptedKeyTypes`) as written
+    /// (`+…`, `-…`, `^…` or a plain list), nil when not set.
+    public var pubkeyAcceptedAlgorithms: String? = nil
+    /// `RequiredRSASize`: the fewest bits an RSA host key or identity may have.
+    public var requiredRSASize: Int = 1024
+    /// `RevokedHostKeys`: a KRL or a file of public keys whose host keys are refused, the
+    /// path as written (ssh 9.2 expands nothing in it); nil for none.
+    public var revokedHostKeys: String? = nil
+    /// `NoHostAuthenticationForLocalhost`: accept any host key when the connection goes to a
+    /// loopback address and no HostKeyAlias is set (sshconnect.c `check_host_key`).
+    public var noHostAuthenticationForLocalhost: Bool = false
+    /// `KnownHostsCommand`: its words and this connection's `%` tokens; nil for none.
+    public var knownHostsCommand: KnownHostsCommand? = nil
     /// `IdentitiesOnly`: offer only the identity files, not the agent's other keys.
     public var identitiesOnly: Bool
     /// `UserKnownHostsFile`; new host keys are added to the first.
@@ -108,6 +121,22 @@ public struct SSHResolvedConfig: Sendable {
         let defaults = SSHCertificate.defaultCASignatureAlgorithms
         guard let spec = self.caSignatureAlgorithms else { return defaults }
         return try SSHAlgorithms.applying(spec, to: defaults, supported: defaults + ["ssh-rsa"])
+    }
+
+    /// The algorithms keys may be offered under (ssh's PubkeyAcceptedAlgorithms, readconf.c
+    /// `kex_assemble_names` over myproposal.h `KEX_DEFAULT_PK_ALG`), in order.
+    /// - Throws: `.invalidConfiguration` when the list leaves nothing keysmith supports.
+    public func publicKeyAlgorithms() throws(SSHProtocolError) -> [String] {
+        guard let spec = self.pubkeyAcceptedAlgorithms else { return SSHAlgorithms.defaultPublicKey }
+        do {
+            return try SSHAlgorithms.applying(
+                spec,
+                to: SSHAlgorithms.defaultPublicKey,
+                supported: SSHAlgorithms.supportedPublicKey
+            )
+        } catch {
+            throw SSHProtocolError(.invalidConfiguration, "PubkeyAcceptedAlgorithms \(error.message)")
+        }
     }
 
     /// The algorithm preferences: `base` narrowed by the four algorithm keywords.
@@ -323,11 +352,13 @@ public struct SSHConfig: Sendable {
         }
         switch line.keyword {
         case "port": _ = try parsePort(line)
-        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip", "proxyusefdpass": _ = try parseYesNo(line)
+        case "identitiesonly", "batchmode", "hashknownhosts", "checkhostip", "proxyusefdpass",
+            "nohostauthenticationforlocalhost":
+            _ = try parseYesNo(line)
         case "stricthostkeychecking": _ = try parseStrict(line)
         case "preferredauthentications": _ = try parseMethods(line)
         case "connecttimeout": _ = try parseTimeout(line)
-        case "userknownhostsfile", "globalknownhostsfile", "proxycommand": break
+        case "userknownhostsfile", "globalknownhostsfile", "proxycommand", "knownhostscommand": break
         case "proxyjump": if line.raw.lowercased() != "none" { _ = try parseJump(line) }
         case "addressfamily": _ = try parseAddressFamily(line)
         case "connectionattempts", "serveralivecountmax", "canonicalizemaxdots": _ = try parseCount(line)
@@ -338,6 +369,8 @@ public struct SSHConfig: Sendable {
         case "canonicalizepermittedcnames": _ = try parsePermittedCNAMEs(line)
         case "canonicaldomains": try checkDomains(line)
         case "setenv", "sendenv": try checkEnvironment(line)
+        case "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes": try checkKeyAlgorithms(line)
+        case "requiredrsasize": _ = try parseCount(line)
         case "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
             "challengeresponseauthentication":
             _ = try parseAuthenticationSwitch(line)

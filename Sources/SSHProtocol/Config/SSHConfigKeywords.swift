@@ -33,7 +33,8 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
         "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
         "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
-        "proxyusefdpass", "bindinterface",
+        "proxyusefdpass", "bindinterface", "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
+        "requiredrsasize", "revokedhostkeys", "nohostauthenticationforlocalhost", "knownhostscommand",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -67,12 +68,6 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "hostbasedauthentication": ["no", "false"],
         "pkcs11provider": ["none"],
         "verifyhostkeydns": ["no", "false"],
-        "revokedhostkeys": ["none"],
-        "knownhostscommand": ["none"],
-        "nohostauthenticationforlocalhost": ["no", "false"],
-        "pubkeyacceptedalgorithms": [],
-        "pubkeyacceptedkeytypes": [],
-        "requiredrsasize": ["1024"],
         "refuseconnection": ["no", "false"],
     ]
 }
@@ -197,6 +192,31 @@ extension SSHConfig {
 
     static func envName(_ assignment: String) -> Substring {
         assignment.prefix { $0 != "=" }
+    }
+
+    /// readconf.c `parse_pubkey_algos`: unless the list removes (`-`), each name after an
+    /// optional `+` or `^` is a key algorithm ssh knows, or a pattern that matches one
+    /// (sshkey.c `sshkey_names_valid2`); ssh stops looking at the first empty name.
+    static func checkKeyAlgorithms(_ line: Line) throws(SSHProtocolError) {
+        var list = Substring(line.arguments[0])
+        guard let first = list.first, first != "-" else { return }
+        if first == "+" || first == "^" { list = list.dropFirst() }
+        let known =
+            SSHAlgorithms.supportedPublicKey + [
+                "ssh-dss", "ssh-dss-cert-v01@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+            ]
+        let names = list.split(separator: ",", omittingEmptySubsequences: false)
+        guard !list.isEmpty else { throw badValue(line, "key algorithm names") }
+        for name in names {
+            if name.isEmpty { break }
+            let glob = Array((name.hasPrefix("!") ? name.dropFirst() : name).utf8)
+            guard known.contains(where: { HostPattern.matches(Array($0.utf8), glob: glob) }) else {
+                throw SSHProtocolError(
+                    .invalidConfiguration,
+                    "\(line.source): bad key types '\(line.arguments[0])' for \(line.name)"
+                )
+            }
+        }
     }
 
     /// yes or no; PubkeyAuthentication's `unbound` and `host-bound` are kinds of yes.

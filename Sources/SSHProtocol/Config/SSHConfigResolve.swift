@@ -423,6 +423,32 @@ extension SSHConfig {
         resolved.hostKeyAlias = first("hostkeyalias")?.arguments[0].lowercased()
         resolved.checkHostIP = try first("checkhostip").map(Self.parseYesNo) ?? false
         resolved.caSignatureAlgorithms = first("casignaturealgorithms")?.arguments[0]
+        // readconf.c: PubkeyAcceptedKeyTypes is the old name of the same option.
+        resolved.pubkeyAcceptedAlgorithms =
+            e.applied.first { $0.keyword == "pubkeyacceptedalgorithms" || $0.keyword == "pubkeyacceptedkeytypes" }?
+            .arguments[0]
+        resolved.requiredRSASize = try first("requiredrsasize").map(Self.parseCount) ?? 1024
+        // readconf.c CLEAR_ON_NONE: `none` means no file.
+        resolved.revokedHostKeys = first("revokedhostkeys").map { $0.arguments[0] }.flatMap {
+            $0.lowercased() == "none" ? nil : $0
+        }
+        resolved.noHostAuthenticationForLocalhost =
+            try first("nohostauthenticationforlocalhost").map(Self.parseYesNo) ?? false
+        if let line = first("knownhostscommand"), line.raw.lowercased() != "none" {
+            // ssh.c: the connection's tokens (sshconnect.h DEFAULT_CLIENT_PERCENT_EXPAND_ARGS);
+            // %C hashes this host's name, the host, the port and the user (ssh_connection_hash).
+            let local = Self.localHostName()
+            let hash = Digest.hash(.sha1, Array((local + hostName + String(port) + user).utf8))
+            // ssh.c: %d is the account's home directory from the password database, not $HOME.
+            let accountHome = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? home
+            let tokens: [Character: String] = [
+                "C": hash.map { String($0, radix: 16).leftPadded(to: 2) }.joined(),
+                "L": String(local.prefix { $0 != "." }), "i": String(getuid()),
+                "k": resolved.hostKeyAlias ?? destination.host, "l": local, "n": destination.host,
+                "p": String(port), "d": accountHome, "h": hostName, "r": user, "u": localUser,
+            ]
+            resolved.knownHostsCommand = KnownHostsCommand(words: line.arguments, tokens: tokens)
+        }
         if let line = first("identityagent") {
             let value = line.arguments[0]
             if value.lowercased() == "none" {

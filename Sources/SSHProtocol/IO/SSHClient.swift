@@ -74,6 +74,11 @@ public struct SSHClientOptions: Sendable {
     /// ``hostKeyVerifier`` when set.
     public var addressedHostKeyVerifier: (@Sendable (SSHPublicKey, String?) throws(SSHProtocolError) -> Void)? =
         nil
+    /// Decides instead of ``hostKeyVerifier`` when the connection is the client's own TCP
+    /// connection to a loopback address (127.0.0.0/8, ::1): NoHostAuthenticationForLocalhost
+    /// (sshconnect.c `sockaddr_is_local`; through a ProxyCommand or jump host ssh knows no
+    /// address, so it never applies there). nil: ``hostKeyVerifier`` always decides.
+    public var loopbackHostKeyVerifier: (@Sendable (SSHPublicKey) throws(SSHProtocolError) -> Void)? = nil
     /// Told why, each time the server refused a later session channel and the client logs
     /// in again on a fresh connection (see ``SSHClient``).
     public var reconnecting: (@Sendable (String) -> Void)?
@@ -95,6 +100,12 @@ public struct SSHClientOptions: Sendable {
     public var rekeyLimitSeconds: Double? = nil
     /// SetEnv and SendEnv's variables, sent as "env" requests before each command.
     public var environment: [(name: String, value: String)] = []
+    /// PubkeyAcceptedAlgorithms, resolved: the keys offered and the algorithms they are
+    /// offered under (sshconnect2.c `key_type_allowed_by_config`, `key_sig_algorithm`).
+    public var publicKeyAlgorithms: [String] = SSHAlgorithms.defaultPublicKey
+    /// RequiredRSASize: an RSA host key smaller than this many bits is refused, an RSA
+    /// identity smaller than it is not offered (sshkey.c `sshkey_check_rsa_length`).
+    public var requiredRSASize: Int = 1024
 
     public init(
         host: String,
@@ -237,7 +248,15 @@ public final class SSHClient {
             let address = direct ? socket.peerAddress : nil
             verifier = { (key: SSHPublicKey) throws(SSHProtocolError) in try addressed(key, address) }
         }
-        self.transport = SSHTransport(algorithms: options.algorithms, hostKeyVerifier: verifier)
+        if direct, let loopback = options.loopbackHostKeyVerifier, socket.isLoopbackPeer { verifier = loopback }
+        let minimum = options.requiredRSASize
+        self.transport = SSHTransport(algorithms: options.algorithms) { [verifier] key throws(SSHProtocolError) in
+            // sshconnect2.c verify_host_key_callback checks the size before known_hosts.
+            if let refusal = Self.rsaSizeRefusal(key, minimum: minimum) {
+                throw SSHProtocolError(.hostKeyRejected, "Bad server host key: \(refusal)")
+            }
+            try verifier(key)
+        }
         self.transport.rekeyLimit = options.rekeyLimitBytes
         self.connection = SSHConnectionClient(peer: peer)
         self.connection.environment = options.environment
@@ -564,6 +583,21 @@ public final class SSHClient {
             return SSHAuthIdentity(label: label, certificate: certificate, signingWith: holder)
         }
         identities = certified + identities
+        // sshconnect2.c pubkey_prepare and load_identity_file: RSA keys below RequiredRSASize
+        // are skipped, then whatever PubkeyAcceptedAlgorithms does not allow.
+        identities = identities.filter { identity in
+            if let refusal = Self.rsaSizeRefusal(identity.publicKey, minimum: self.options.requiredRSASize) {
+                notes.append("skipped \(identity.label): \(refusal)")
+                return false
+            }
+            guard SSHAuthIdentity.isAllowed(identity.publicKey, accepted: self.options.publicKeyAlgorithms) else {
+                notes.append(
+                    "skipped \(identity.publicKey.type.sshName) key \(identity.label): its algorithm is not in PubkeyAcceptedAlgorithms"
+                )
+                return false
+            }
+            return true
+        }
         let given = GivenSecrets()
         let auth = SSHUserAuthClient(
             user: self.options.user,
@@ -584,7 +618,8 @@ public final class SSHClient {
                 }
             },
             sessionID: sessionID,
-            notes: notes
+            notes: notes,
+            acceptedAlgorithms: self.options.publicKeyAlgorithms
         )
         try self.authenticate(auth)
         self.relogin = Relogin(
@@ -594,6 +629,15 @@ public final class SSHClient {
             answers: auth.succeededMethods.contains(.keyboardInteractive)
                 ? given.answers ?? given.password.map { [$0] } : nil
         )
+    }
+
+    /// sshkey.c `sshkey_check_rsa_length`: why an RSA key or certificate is too small
+    /// (below 1024 bits, or below `minimum`), nil for a big enough one or another type.
+    static func rsaSizeRefusal(_ key: SSHPublicKey, minimum: Int) -> String? {
+        guard key.type.plainType == .rsa else { return nil }
+        let least = max(1024, minimum)
+        guard key.bits < least else { return nil }
+        return "Invalid key length (RSA key of \(key.bits) bits, RequiredRSASize \(least))"
     }
 
     private func authenticate(_ auth: SSHUserAuthClient) throws(SSHProtocolError) {

@@ -29,6 +29,35 @@ final class TCPConnection {
         self.versionTimeout = stream.versionTimeout
     }
 
+    /// Whether the socket is connected to a loopback address (sshconnect.c
+    /// `sockaddr_is_local`: 127.0.0.0/8 or ::1); a socketpair from a stream is not.
+    var isLoopbackPeer: Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(self.fd, $0, &length) }
+        }
+        guard named == 0 else { return false }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    withUnsafeBytes(of: address.pointee.sin6_addr) {
+                        Array($0) == [UInt8](repeating: 0, count: 15) + [1]
+                    }
+                }
+            }
+        default:
+            return false
+        }
+    }
+
     /// `host:port`, or `[host]:port` for an IPv6 literal.
     static func describe(host: String, port: Int) -> String {
         host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"

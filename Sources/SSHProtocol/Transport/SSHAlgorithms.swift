@@ -53,6 +53,52 @@ public struct SSHAlgorithms: Sendable, Hashable {
         "rsa-sha2-256-cert-v01@openssh.com",
     ]
 
+    /// ssh's default PubkeyAcceptedAlgorithms: OpenSSH 9.2's myproposal.h `KEX_DEFAULT_PK_ALG`,
+    /// in its order. keysmith signs with every one of them (security keys through their
+    /// authenticator), so none is left out.
+    public static let defaultPublicKey = [
+        "ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com",
+        "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+    ]
+
+    /// What a PubkeyAcceptedAlgorithms list may name: the defaults and SHA-1 RSA, plain and
+    /// certified, in the order of ssh's `sshkey_alg_list` (sshkey.c `keyimpls`), which is the
+    /// order a pattern selects them in; less DSA and webauthn, which keysmith cannot sign with.
+    public static let supportedPublicKey = [
+        "ssh-ed25519",
+        "ssh-ed25519-cert-v01@openssh.com",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ssh-rsa",
+        "ssh-rsa-cert-v01@openssh.com",
+        "rsa-sha2-256",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-512-cert-v01@openssh.com",
+    ]
+
     /// The signature algorithm a key algorithm signs with: a certificate algorithm signs as
     /// the key it certifies (`rsa-sha2-512-cert-v01@openssh.com` with `rsa-sha2-512`,
     /// `sk-ssh-ed25519-cert-v01@openssh.com` with `sk-ssh-ed25519@openssh.com`; sshkey.c

@@ -71,29 +71,53 @@ package struct SSHAuthIdentity {
         }
     }
 
-    /// The public key algorithm to use with `key` (RFC 8332 §3.3, RFC 8308 §3.1).
+    /// The public key algorithm to use with `key` (RFC 8332 §3.3, RFC 8308 §3.1), as
+    /// sshconnect2.c `key_sig_algorithm` picks it from PubkeyAcceptedAlgorithms (`accepted`);
+    /// nil when there is none ("no mutual signature algorithm": the key is not offered).
     ///
-    /// RSA keys sign with rsa-sha2-512 or rsa-sha2-256 as the server's server-sig-algs
-    /// allow, rsa-sha2-512 when the server sent no list, and SHA-1 `ssh-rsa` only when the
-    /// server lists that and no SHA-2 variant. An RSA certificate takes the same choice under
-    /// its certificate name (`rsa-sha2-512-cert-v01@openssh.com`, sshconnect2.c
-    /// `key_sig_algorithm`, which matches the plain signature name against server-sig-algs).
-    /// Other keys and certificates have one algorithm each. What is signed with is
-    /// ``SSHAlgorithms/signatureAlgorithm(of:)`` of the answer.
-    package static func signatureAlgorithm(for key: SSHPublicKey, serverAlgorithms: [String]?) -> String {
-        switch key.type {
-        case .rsa: return self.rsaSignatureAlgorithm(serverAlgorithms)
-        case .certificate(.rsa): return self.rsaSignatureAlgorithm(serverAlgorithms) + "-cert-v01@openssh.com"
-        default: return key.type.sshName
+    /// An RSA key or certificate, when the server sent server-sig-algs, takes the first
+    /// entry of `accepted` of its type (`rsa-sha2-512`, `rsa-sha2-256`, `ssh-rsa`, or their
+    /// certificate names) whose signature algorithm the server lists. Any other key, and an
+    /// RSA key when the server sent no list, takes its own name (`ssh-rsa` for RSA) if
+    /// `accepted` holds it. What is signed with is ``SSHAlgorithms/signatureAlgorithm(of:)``
+    /// of the answer.
+    package static func signatureAlgorithm(
+        for key: SSHPublicKey,
+        serverAlgorithms: [String]?,
+        accepted: [String] = SSHAlgorithms.defaultPublicKey
+    ) -> String? {
+        let isRSA = key.type == .rsa || key.type == .certificate(.rsa)
+        guard let listed = serverAlgorithms, isRSA else {
+            return accepted.contains(key.type.sshName) ? key.type.sshName : nil
+        }
+        return accepted.first { name in
+            Self.rsaKeyType(of: name) == key.type && listed.contains(SSHAlgorithms.signatureAlgorithm(of: name))
         }
     }
 
-    private static func rsaSignatureAlgorithm(_ serverAlgorithms: [String]?) -> String {
-        guard let listed = serverAlgorithms else { return "rsa-sha2-512" }
-        if listed.contains("rsa-sha2-512") { return "rsa-sha2-512" }
-        if listed.contains("rsa-sha2-256") { return "rsa-sha2-256" }
-        if listed.contains("ssh-rsa") { return "ssh-rsa" }
-        return "rsa-sha2-512"
+    /// sshkey.c `sshkey_type_from_name` for the RSA names: the key type an algorithm is for.
+    private static func rsaKeyType(of algorithm: String) -> SSHKeyType? {
+        switch algorithm {
+        case "ssh-rsa", "rsa-sha2-256", "rsa-sha2-512": .rsa
+        case "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com":
+            .certificate(.rsa)
+        default: nil
+        }
+    }
+
+    /// Whether PubkeyAcceptedAlgorithms (`accepted`) lets `key` be offered at all
+    /// (sshconnect2.c `key_type_allowed_by_config`): its own name is listed, or for RSA a
+    /// SHA-2 signature algorithm of its type.
+    package static func isAllowed(_ key: SSHPublicKey, accepted: [String]) -> Bool {
+        if accepted.contains(key.type.sshName) { return true }
+        switch key.type {
+        case .rsa: return accepted.contains("rsa-sha2-512") || accepted.contains("rsa-sha2-256")
+        case .certificate(.rsa):
+            return accepted.contains("rsa-sha2-512-cert-v01@openssh.com")
+                || accepted.contains("rsa-sha2-256-cert-v01@openssh.com")
+        default: return false
+        }
     }
 
     /// The identity of a user certificate, signing through `holder`, the identity of the key

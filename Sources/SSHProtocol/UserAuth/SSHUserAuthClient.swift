@@ -47,6 +47,7 @@ package final class SSHUserAuthClient {
     private let passwordSource: PasswordSource?
     private let keyboardInteractiveSource: KeyboardInteractiveSource?
     private let sessionID: [UInt8]
+    private let acceptedAlgorithms: [String]
 
     /// server-sig-algs from the server's EXT_INFO (RFC 8308); set it before each ``receive(_:)``.
     package var serverSignatureAlgorithms: [String]?
@@ -54,6 +55,8 @@ package final class SSHUserAuthClient {
     private var step = Step.awaitingServiceAccept
     private var allowed: [String] = []
     private var nextIdentity = 0
+    /// Identities passed over for want of a signature algorithm both sides accept.
+    private var skipped = 0
     private var passwordTries = 0
     private var keyboardInteractiveRounds = 0
     private var passwordGivenUp = false
@@ -84,6 +87,8 @@ package final class SSHUserAuthClient {
     ///   - peer: the server's name in messages (`host:port`).
     ///   - sessionID: the exchange hash of the first key exchange (signed by publickey).
     ///   - notes: why some credentials are missing (an unreachable agent), for the failure message.
+    ///   - acceptedAlgorithms: PubkeyAcceptedAlgorithms, resolved: the algorithms a key may be
+    ///     offered under (``SSHAuthIdentity/signatureAlgorithm(for:serverAlgorithms:accepted:)``).
     package init(
         user: String,
         host: String,
@@ -93,8 +98,10 @@ package final class SSHUserAuthClient {
         password: PasswordSource?,
         keyboardInteractive: KeyboardInteractiveSource?,
         sessionID: [UInt8],
-        notes: [String] = []
+        notes: [String] = [],
+        acceptedAlgorithms: [String] = SSHAlgorithms.defaultPublicKey
     ) {
+        self.acceptedAlgorithms = acceptedAlgorithms
         self.user = user
         self.host = host
         self.peer = peer
@@ -232,14 +239,22 @@ package final class SSHUserAuthClient {
         for method in self.order where self.allowed.contains(method.rawValue) {
             switch method {
             case .publicKey:
-                if self.nextIdentity < self.identities.count {
+                while self.nextIdentity < self.identities.count {
                     let index = self.nextIdentity
                     self.nextIdentity += 1
                     let identity = self.identities[index]
-                    let algorithm = SSHAuthIdentity.signatureAlgorithm(
-                        for: identity.publicKey,
-                        serverAlgorithms: self.serverSignatureAlgorithms
-                    )
+                    guard
+                        let algorithm = SSHAuthIdentity.signatureAlgorithm(
+                            for: identity.publicKey,
+                            serverAlgorithms: self.serverSignatureAlgorithms,
+                            accepted: self.acceptedAlgorithms
+                        )
+                    else {
+                        // sshconnect2.c send_pubkey_test: "no mutual signature algorithm".
+                        self.skipped += 1
+                        self.notes.append("no mutual signature algorithm for \(identity.label)")
+                        continue
+                    }
                     // RFC 4252 §7: the query form, boolean FALSE, without a signature.
                     var w = self.requestWriter(method: "publickey")
                     w.writeByte(0)
@@ -289,7 +304,8 @@ package final class SSHUserAuthClient {
         var message =
             "permission denied (\(self.allowed.joined(separator: ","))) for \(self.user) on \(self.peer)"
         var tried: [String] = []
-        if self.nextIdentity > 0 { tried.append(self.nextIdentity == 1 ? "1 key" : "\(self.nextIdentity) keys") }
+        let offered = self.nextIdentity - self.skipped
+        if offered > 0 { tried.append(offered == 1 ? "1 key" : "\(offered) keys") }
         if self.keyboardInteractiveRounds > 0 { tried.append("keyboard-interactive") }
         if self.passwordTries > 0 {
             tried.append(self.passwordTries == 1 ? "1 password" : "\(self.passwordTries) passwords")
