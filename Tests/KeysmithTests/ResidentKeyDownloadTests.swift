@@ -3,9 +3,10 @@ import KeysmithTestSupport
 import Testing
 
 /// Resident keys read back from a security key (ssh-keygen -K): the ssh-keygen link's -K
-/// against ssh-keygen 9.2 byte for byte, each in a directory of its own, through the software authenticator of Tests/Fixtures (its resident keys kept
+/// against ssh-keygen 9.2 byte for byte, and `keysmith sk download`, each in a directory of
+/// its own, through the software authenticator of Tests/Fixtures (its resident keys kept
 /// in a directory), with keys enrolled by ssh-keygen -O resident.
-@Suite("resident keys downloaded from a security key: ssh-keygen -K")
+@Suite("resident keys downloaded from a security key: ssh-keygen -K and keysmith sk download")
 struct ResidentKeyDownloadTests {
     /// An authenticator holding resident keys ssh-keygen made, wanting the PIN 1234.
     struct Authenticator {
@@ -224,6 +225,111 @@ struct ResidentKeyDownloadTests {
         let empty = try Authenticator([])
         let none = try Self.expectSame(empty, arguments, input: "1234\n").result
         #expect(none.status == 0 && none.stderr == "Enter PIN for authenticator: No keys to download\r\n", "\(none)")
+    }
+
+    @Test("keysmith sk download: ssh-keygen -K's files and lines, the PIN asked through askpass")
+    func commandDownload() throws {
+        let authenticator = try Authenticator(Self.keys)
+        let (_, theirs, result) = try Self.expectSame(
+            authenticator,
+            ["-K", "-w", authenticator.library, "-N", ""],
+            input: "1234\n"
+        )
+        let mine = try authenticator.workDirectory("keysmith")
+        let askpass = authenticator.dir.path("askpass")
+        let prompts = authenticator.dir.path("prompts")
+        try writeProgram(askpass, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(prompts)'\necho 1234\n")
+        let askpassEnvironment = ["SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force"]
+        let r = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "-w", authenticator.library, "-N", ""],
+            in: mine,
+            input: "",
+            environment: askpassEnvironment
+        )
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr == "You may need to touch your authenticator to authorize key download.\n", "\(r)")
+        #expect(
+            result.stdout == "You may need to touch your authenticator to authorize key download.\n" + r.stdout,
+            "\(r)"
+        )
+        #expect(try readText(prompts) == "Enter PIN for authenticator: \n")
+        #expect(try Self.files(mine) == Self.names.flatMap { [$0, $0 + ".pub"] })
+        try Self.expectSameKeys(mine, theirs, names: Self.names)
+        try Self.expectSigns(authenticator, key: mine + "/id_ed25519_sk_rk_work_612f62")
+
+        // Files in place: nothing replaced without --force, everything with it.
+        let before = try readText(mine + "/id_ed25519_sk_rk")
+        let again = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "-w", authenticator.library, "-N", ""],
+            in: mine,
+            input: "",
+            environment: askpassEnvironment
+        )
+        #expect(again.status == 1, "\(again)")
+        #expect(again.stderr.contains("already exists; use --force to replace it"), "\(again)")
+        #expect(try readText(mine + "/id_ed25519_sk_rk") == before)
+        let forced = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "--force", "-q", "-w", authenticator.library, "-N", ""],
+            in: mine,
+            input: "",
+            environment: askpassEnvironment
+        )
+        #expect(forced.status == 0 && forced.stdout.isEmpty && forced.stderr.isEmpty, "\(forced)")
+        #expect(try readText(mine + "/id_ed25519_sk_rk") != before)
+        try Self.expectSameKeys(mine, theirs, names: Self.names)
+
+        // The same through the security key helper (what a static executable uses).
+        let helped = try authenticator.workDirectory("helper")
+        let throughHelper = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "-w", authenticator.library, "-N", ""],
+            in: helped,
+            input: "",
+            environment: askpassEnvironment.merging(["KEYSMITH_SK_HELPER_ALWAYS": "1"]) { $1 }
+        )
+        #expect(throughHelper.status == 0 && throughHelper.stdout == r.stdout, "\(throughHelper)")
+        try Self.expectSameKeys(helped, theirs, names: Self.names)
+    }
+
+    @Test("keysmith sk download: a wrong PIN three times, no resident key, a refused option")
+    func commandFailures() throws {
+        let authenticator = try Authenticator([Self.keys[0]])
+        let askpass = authenticator.dir.path("askpass")
+        try writeProgram(askpass, "#!/bin/sh\necho 9999\n")
+        let dir = try authenticator.workDirectory("keysmith")
+        let wrong = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "-w", authenticator.library, "-N", ""],
+            in: dir,
+            input: "",
+            environment: ["SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force"]
+        )
+        #expect(wrong.status == 1, "\(wrong)")
+        #expect(wrong.stderr.hasSuffix("keysmith: too many incorrect PINs.\n"), "\(wrong)")
+        #expect(try Self.files(dir).isEmpty)
+        let noTerminal = try authenticator.run(
+            keysmithPath,
+            ["sk", "download", "-w", authenticator.library, "-N", ""],
+            in: dir,
+            input: ""
+        )
+        #expect(noTerminal.status == 1 && noTerminal.stderr.contains("no terminal to ask for it"), "\(noTerminal)")
+        try writeProgram(askpass, "#!/bin/sh\necho 1234\n")
+        let empty = try Authenticator([])
+        let none = try empty.run(
+            keysmithPath,
+            ["sk", "download", "-w", empty.library, "-N", ""],
+            in: dir,
+            input: "",
+            environment: ["SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force"]
+        )
+        #expect(none.status == 0 && none.stderr.hasSuffix("No keys to download\n"), "\(none)")
+        #expect(try Self.files(dir).isEmpty)
+        let option = try keysmith("sk", "download", "-O", "user=x")
+        #expect(option.status == 64 && option.stderr.contains("\"user=x\" is unsupported"), "\(option)")
     }
 
     @Test("ssh-keygen -K's file names: the application without ssh:, the user, in hex when unsafe")
