@@ -40,9 +40,10 @@ struct DownloadedResidentKey {
     }
 
     /// ssh-keygen.c sk_suffix: the application without its `ssh://` or `ssh:`, and when the
-    /// user ID is not all zeros, `_` (when the application is not empty) and the user ID without its trailing zeros (up to a NUL
-    /// in it, as `%.*s` prints it); in hexadecimal when that would hold `/`, `..`, `\` or a
-    /// byte that is not printable (which OpenSSH escapes with a backslash).
+    /// user ID is not all zeros, `_` (when the application is not empty) and the user ID
+    /// without its trailing zeros as asmprintf's `%.*s` shows it (up to a NUL in it, what
+    /// the locale cannot print escaped); in hexadecimal when that holds `/`, `..` or `\`
+    /// (so also when anything was escaped).
     static func suffix(application: String, userID: [UInt8]) -> String {
         var name = application
         if name.hasPrefix("ssh://") {
@@ -52,13 +53,12 @@ struct DownloadedResidentKey {
         }
         guard let last = userID.lastIndex(where: { $0 != 0 }) else { return name }
         let user = userID[...last]
-        let printed = user.prefix { $0 != 0 }
-        let text = String(decoding: printed, as: UTF8.self)
-        let unsafe =
-            printed.contains(UInt8(ascii: "/")) || printed.contains(UInt8(ascii: "\\")) || text.contains("..")
-            || !printed.allSatisfy { (0x20...0x7E).contains($0) }
+        var text = ""
+        appendEscapedForTerminal(user, to: &text)
         let digits = Array("0123456789abcdef")
-        let shown = unsafe ? String(user.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }) : text
+        let shown =
+            text.contains("/") || text.contains("..") || text.contains("\\")
+            ? String(user.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }) : text
         // xextendf: no separator after an empty application.
         return name.isEmpty ? shown : name + "_" + shown
     }

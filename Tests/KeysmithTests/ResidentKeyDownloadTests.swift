@@ -338,6 +338,34 @@ struct ResidentKeyDownloadTests {
         let authenticator = try Authenticator([
             ("ed25519-sk", "ssh:", "bob"), ("ecdsa-sk", "ssh:x", "a..b"), ("ed25519-sk", "ssh://y", "c\\d"),
         ])
+        // A tab is kept; é is kept in a UTF-8 locale (the tests' C.UTF-8) and escaped, so
+        // written in hex, in the C locale.
+        let printable = try Authenticator([("ed25519-sk", "ssh:t", "a\tb"), ("ecdsa-sk", "ssh:u", "\u{e9}")])
+        let (utf8, _, _) = try Self.expectSame(
+            printable,
+            ["-K", "-w", printable.library, "-N", ""],
+            input: "1234\n"
+        )
+        #expect(try Self.files(utf8).contains("id_ecdsa_sk_rk_u_\u{e9}"))
+        let link = try KeygenSignatureLink()
+        for program in [Tool.sshKeygen, link.path] {
+            let dir = try printable.workDirectory("c-locale-\(UUID().uuidString)")
+            let r = try printable.run(
+                program,
+                ["-K", "-w", printable.library, "-N", ""],
+                in: dir,
+                input: "1234\n",
+                environment: ["LC_ALL": "C"]
+            )
+            #expect(r.status == 0, "\(r)")
+            #expect(
+                try Self.files(dir) == [
+                    "id_ecdsa_sk_rk_u_c3a9", "id_ecdsa_sk_rk_u_c3a9.pub", "id_ed25519_sk_rk_t_a\tb",
+                    "id_ed25519_sk_rk_t_a\tb.pub",
+                ],
+                "\(program)"
+            )
+        }
         let (ours, _, _) = try Self.expectSame(
             authenticator,
             ["-K", "-w", authenticator.library, "-N", ""],
