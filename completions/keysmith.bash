@@ -173,13 +173,13 @@ _keysmith() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|match-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|agent|help)
+    generate|public|fingerprint|passphrase|comment|convert|known-hosts|sign|verify|find-principals|match-principals|check-novalidate|cert|copy-id|remove-id|list-ids|rotate|challenge|serve|krl|agent|sk|help)
         # Offer subcommand argument completions
         "_keysmith_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals match-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve krl agent help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'generate public fingerprint passphrase comment convert known-hosts sign verify find-principals match-principals check-novalidate cert copy-id remove-id list-ids rotate challenge serve krl agent sk help' -- "${cur}"))
         ;;
     esac
 }
@@ -1068,6 +1068,56 @@ _keysmith_agent_unlock() {
     repeating_options=()
     non_repeating_options=()
     __keysmith_offer_flags_options 0
+}
+
+_keysmith_sk() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __keysmith_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    download)
+        # Offer subcommand argument completions
+        "_keysmith_sk_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'download' -- "${cur}"))
+        ;;
+    esac
+}
+
+_keysmith_sk_download() {
+    repeating_flags=()
+    non_repeating_flags=(--force -q --version -h --help)
+    repeating_options=(-O)
+    non_repeating_options=(-N -a -Z -w --provider)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-O')
+        return
+        ;;
+    '-N')
+        return
+        ;;
+    '-a')
+        return
+        ;;
+    '-Z')
+        return
+        ;;
+    '-w'|'--provider')
+        return
+        ;;
+    esac
 }
 
 _keysmith_help() {

@@ -106,6 +106,12 @@ function __keysmith_parse_tokens -S
             case 'unlock'
                 __keysmith_parse_subcommand 0 'version' 'h/help'
             end
+        case 'sk'
+            __keysmith_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'download'
+                __keysmith_parse_subcommand 0 'O=+' 'N=' 'a=' 'Z=' 'w/provider=' 'force' 'q' 'version' 'h/help'
+            end
         case 'help'
             __keysmith_parse_subcommand -r 1 'version'
         end
@@ -184,6 +190,7 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "k
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith" -eq 1' -fa 'serve' -d 'Run an SSH server that proves who holds a key, and runs nothing.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith" -eq 1' -fa 'krl' -d 'Create, update and check key revocation lists (ssh-keygen -k / -k -u / -Q).'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith" -eq 1' -fa 'agent' -d 'Manage the keys of a running ssh-agent (ssh-add).'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith" -eq 1' -fa 'sk' -d 'Work with the keys kept on a FIDO security key (ssh-keygen -K).'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith generate" t' -s 't' -d 'Key type: ed25519, rsa, ecdsa, ed25519-sk or ecdsa-sk.' -rfka ''
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith generate" b' -s 'b' -d 'Key size: RSA 1024-16384 (default 3072); ECDSA 256, 384 or 521.' -rfka ''
@@ -456,4 +463,16 @@ complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_opti
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith agent lock" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith agent unlock" version' -l 'version' -d 'Show the version.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith agent unlock" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk" version' -l 'version' -d 'Show the version.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_positional "keysmith sk" -eq 1' -fa 'download' -d 'Save the resident keys of a security key as key files (ssh-keygen -K).'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download"' -s 'O' -d 'device=PATH: the authenticator to read, as ssh-keygen -O device=.' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" N' -s 'N' -d 'Passphrase for the key files (\'\' for none).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" a' -s 'a' -d 'bcrypt_pbkdf rounds for the OpenSSH format, 1 to 1024 (default 24).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" Z' -s 'Z' -d 'Cipher for the OpenSSH format (default aes256-ctr).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" provider w' -s 'w' -l 'provider' -d 'Security key provider: an OpenSSH FIDO middleware library (default: SSH_SK_PROVIDER, else libfido2).' -rfka ''
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" force' -l 'force' -d 'Replace existing key files.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" q' -s 'q' -d 'Print nothing on success.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" version' -l 'version' -d 'Show the version.'
+complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith sk download" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'keysmith' -n '__keysmith_should_offer_completions_for_flags_or_options "keysmith help" version' -l 'version' -d 'Show the version.'

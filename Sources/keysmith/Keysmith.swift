@@ -39,6 +39,7 @@ struct Keysmith: ParsableCommand {
             Serve.self,
             KRLCommand.self,
             Agent.self,
+            SecurityKeyCommand.self,
         ]
     )
 

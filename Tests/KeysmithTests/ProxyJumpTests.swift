@@ -29,11 +29,12 @@ struct ProxyJumpTests {
         let key: String
         let knownHosts: String
 
-        init(inner: Bool = false, refusing: Bool = false) throws {
+        /// - Parameter targetConfig: sshd_config lines for the target (`MaxSessions 1`).
+        init(inner: Bool = false, refusing: Bool = false, targetConfig: [String] = []) throws {
             self.namespace = try NetworkNamespace()
             let ns = self.namespace.name
             self.bastion = try SSHDFixture(network: (ns, self.namespace.address, 2022))
-            self.target = try SSHDFixture(network: (ns, "127.0.0.1", 2222))
+            self.target = try SSHDFixture(extraConfig: targetConfig, network: (ns, "127.0.0.1", 2222))
             self.inner = inner ? try SSHDFixture(network: (ns, "127.0.0.1", 2200)) : nil
             self.refusing =
                 refusing
@@ -121,12 +122,14 @@ struct ProxyJumpTests {
             try self.keysmith("copy-id", ["-i", self.key + ".pub"] + arguments)
         }
 
-        /// OpenSSH's ssh logging in to the target with the deployed key alone, through `jump`.
-        func proof(jump: String = "bastion") throws -> ProcessResult {
+        /// OpenSSH's ssh logging in to the target with the deployed key (or `identity`)
+        /// alone, through `jump`.
+        func proof(jump: String = "bastion", identity: String? = nil) throws -> ProcessResult {
             try runProcess(
                 "/usr/bin/timeout",
                 [
-                    "-k", "5", "60", Tool.ssh, "-F", try self.config(), "-i", self.key, "-o", "BatchMode=yes",
+                    "-k", "5", "60", Tool.ssh, "-F", try self.config(), "-i", identity ?? self.key, "-o",
+                    "BatchMode=yes",
                     "-o", "PreferredAuthentications=publickey", "-J", jump, "target", "id -un",
                 ],
                 environment: ["HOME": self.dir.path("home"), "SSH_AUTH_SOCK": ""]
@@ -221,6 +224,48 @@ struct ProxyJumpTests {
         #expect(!(n.target.authorizedKeys() ?? "").contains(deployed))
         #expect(try n.proof().status != 0)
         #expect(try n.jumpHostsUnchanged())
+    }
+
+    @Test(
+        "a target with MaxSessions 1 behind the bastion: copy-id, list-ids, rotate and remove-id each log in again over the same route",
+        arguments: ["-J", "ProxyCommand"]
+    )
+    func oneSessionTargetBehindJump(route: String) throws {
+        let n = try Network(targetConfig: ["MaxSessions 1"])
+        let config = try n.config()
+        let hop =
+            route == "-J" ? ["-J", "bastion"] : ["-o", "ProxyCommand=ssh -F \(config) -W %h:%p bastion"]
+        let new = n.dir.path("new")
+        _ = try keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "new@test", "-f", new]).checked("ssh-keygen")
+        func run(_ command: String, _ extra: [String]) throws -> ProcessResult {
+            let r = try n.keysmith(command, ["-v", "-F", config] + hop + extra)
+            #expect(r.status == 0, "\(command): \(r)\n\(n.bastion.log)\n\(n.target.log)")
+            return r
+        }
+        let copied = try run("copy-id", ["-i", n.key + ".pub"])
+        #expect(copied.stdout.contains("Number of key(s) added: 1"), "\(copied)")
+        #expect(try n.proof().status == 0)
+        let listed = try run("list-ids", [])
+        let expected = try keygen(["-l", "-f", n.key + ".pub"]).checked("ssh-keygen -l")
+        #expect(listed.stdout == expected.stdout, "\(listed)")
+        let rotated = try run("rotate", ["-i", new, "--old", n.key + ".pub"])
+        let login = try n.proof(identity: new)
+        #expect(login.status == 0 && login.stdout == n.target.user + "\n", "\(login)")
+        #expect(try n.proof().status != 0)
+        let removed = try run("remove-id", ["-i", new + ".pub"])
+        #expect(n.target.authorizedKeys() == "")
+        #expect(try n.proof(identity: new).status != 0)
+        #expect(try n.jumpHostsUnchanged())
+        // Each session channel the target refused was carried over to a fresh connection
+        // through the bastion (a new tunnel, or a new ProxyCommand), logged in without asking
+        // again: the password went in once per command, on standard input.
+        let refusals = n.target.log.components(separatedBy: "no more sessions").count - 1
+        let carried = [copied, listed, rotated, removed].map {
+            $0.stderr.components(separatedBy: "logging in again on a new connection").count - 1
+        }.reduce(0, +)
+        #expect(carried == refusals, "sshd refused \(refusals) channels, keysmith carried \(carried) over")
+        #expect(refusals > 0, "the target refused no session channel: \(n.target.log)")
+        print("\(route): the target refused \(refusals) session channels; keysmith carried \(carried) over")
     }
 
     @Test("a bastion with AllowTcpForwarding no: one sentence naming it and the tunnel")

@@ -119,7 +119,7 @@ extension SSHKeygenLink {
             if g.has("L") { return try self.showCertificate() }
             if g.has("R") || g.has("H") || g.has("F") { return try self.knownHosts() }
             if g.has("D") { return OpenSSHLink.notImplemented(.sshKeygen, "-D (PKCS#11 keys)") }
-            if g.has("K") { return OpenSSHLink.notImplemented(.sshKeygen, "-K (downloading resident keys)") }
+            if g.has("K") { return try self.downloadResidentKeys() }
             if g.has("l") || g.has("B") { return try self.fingerprint() }
             if g.has("p") { return try self.changePassphrase() }
             if g.has("c") { return try self.changeComment() }
