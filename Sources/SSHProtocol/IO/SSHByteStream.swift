@@ -22,22 +22,30 @@ public final class SSHByteStream: Sendable {
     let versionTimeout: Double?
     private let descriptor: Mutex<Int32>
     private let released = Mutex(false)
+    private let beforeClose: @Sendable () -> Void
     private let onRelease: @Sendable () -> Void
     private let diagnose: @Sendable () -> SSHProtocolError?
 
+    /// - Parameter beforeClose: Run before the socket is closed (a command is ended first,
+    ///   so it is not left writing to a socket whose reader went away).
     init(
         descriptor: Int32,
         label: String,
         versionTimeout: Double?,
+        beforeClose: @escaping @Sendable () -> Void = {},
         onRelease: @escaping @Sendable () -> Void,
         diagnose: @escaping @Sendable () -> SSHProtocolError?
     ) {
         self.descriptor = Mutex(descriptor)
         self.label = label
         self.versionTimeout = versionTimeout
+        self.beforeClose = beforeClose
         self.onRelease = onRelease
         self.diagnose = diagnose
     }
+
+    /// What must happen before the connection over the stream closes its socket.
+    func prepareClose() { self.beforeClose() }
 
     deinit { self.release() }
 
@@ -57,7 +65,10 @@ public final class SSHByteStream: Sendable {
         }
         guard first else { return }
         let fd = self.takeDescriptor()
-        if fd >= 0 { _ = close(fd) }
+        if fd >= 0 {
+            self.beforeClose()
+            _ = close(fd)
+        }
         self.onRelease()
     }
 
@@ -90,6 +101,10 @@ public final class SSHByteStream: Sendable {
             descriptor: ours,
             label: label,
             versionTimeout: connectTimeout,
+            // A command still writing when its reader closed a socket holding unread data
+            // gets ECONNRESET and may say so on stderr ("yes: standard output: Connection
+            // reset by peer"); ssh ends its ProxyCommand with SIGHUP before it exits.
+            beforeClose: { child.end() },
             onRelease: { child.end() },
             diagnose: {
                 guard let status = child.exitStatus(waiting: .milliseconds(300)) else { return nil }

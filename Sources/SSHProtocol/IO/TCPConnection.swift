@@ -292,6 +292,7 @@ final class TCPConnection {
 
     func close() {
         guard self.fd >= 0 else { return }
+        self.stream?.prepareClose()
         systemClose(self.fd)
         self.fd = -1
         self.stream?.release()
