@@ -28,15 +28,35 @@ public final class SSHAgentFixture: @unchecked Sendable {
             variables + ["/usr/bin/ssh-agent", "-D", "-a", self.socket] + arguments,
             log: self.directory.path("agent.log")
         )
+        // ssh-agent binds (the socket file appears) before it listens: until then a client
+        // is refused, so the agent is ready when a connection is accepted.
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: self.socket) {
+        while !Self.accepts(self.socket) {
             guard Date() < deadline else {
                 kill(self.pid, SIGKILL)
                 stopDaemon(self.pid)
-                throw FixtureError("ssh-agent did not create \(self.socket)")
+                throw FixtureError("ssh-agent did not listen on \(self.socket)")
             }
             usleep(20_000)
         }
+    }
+
+    /// Whether a connection to the Unix socket at `path` is accepted.
+    static func accepts(_ path: String) -> Bool {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return rc == 0
     }
 
     deinit {
