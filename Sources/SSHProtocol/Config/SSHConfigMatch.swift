@@ -88,33 +88,14 @@ enum MatchExec {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // Its own process group, so that a timeout kills what the shell started too.
-        // No blocked signals and default SIGPIPE and SIGCHLD handling in the shell, whatever
-        // this thread's mask and handlers are (a blocked SIGCHLD hangs a shell's `wait`).
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        sigaddset(&defaults, SIGCHLD)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(
-            &attributes,
-            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        )
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), strdup("-c"), strdup(command), nil]
-        defer { for argument in argv { free(argument) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch spawnConfiguredCommand("/bin/sh", ["sh", "-c", command], actions: &actions, ownProcessGroup: true) {
+        case .success(let started): pid = started
+        case .failure(let error):
             throw SSHProtocolError(
                 .invalidConfiguration,
-                "\(source): cannot run Match exec '\(command)': \(String(cString: strerror(spawned)))"
+                "\(source): cannot run Match exec '\(command)': \(error.text)"
             )
         }
         let end = ContinuousClock.now + .seconds(timeout)

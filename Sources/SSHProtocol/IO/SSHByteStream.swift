@@ -223,31 +223,13 @@ public final class SSHByteStream: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, theirs, 0)
         posix_spawn_file_actions_adddup2(&actions, theirs, 1)
-        // ssh.c restores SIGPIPE's default in the child; the mask is cleared so that the
-        // SIGHUP that ends it is delivered.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGHUP, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(program), strdup("-c"), strdup("exec " + command), nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard rc == 0 else {
+        switch spawnConfiguredCommand(program, [program, "-c", "exec " + command], actions: &actions) {
+        case .success(let pid):
+            return (ours, ProxyChild(pid: pid))
+        case .failure(let error):
             _ = close(ours)
-            throw SSHProtocolError(
-                .connectionFailed,
-                "cannot run the \(label) with \(program): \(String(cString: strerror(rc)))"
-            )
+            throw SSHProtocolError(.connectionFailed, "cannot run the \(label) with \(program): \(error.text)")
         }
-        return (ours, ProxyChild(pid: pid))
     }
 }
 
