@@ -199,8 +199,15 @@ public struct SystemPrompter: Prompter {
         }
     }
 
-    /// Always the terminal, as ssh asks its visible questions.
-    public func askVisible(_ prompt: String) -> String? { TerminalPrompter().askVisible(prompt) }
+    /// The same route, with echo: ssh's questions (sshconnect.c `confirm`, read_passphrase
+    /// with RP_ECHO) go to the askpass program by the same rules as its secrets.
+    public func askVisible(_ prompt: String) -> String? {
+        switch self.route {
+        case .askpass(let program): return AskpassPrompter(program: program).askVisible(prompt)
+        case .terminal: return TerminalPrompter().askVisible(prompt)
+        case .nowhere: return nil
+        }
+    }
 }
 
 /// A prompter that answers from a script and records what it was asked, for tests.

@@ -24,12 +24,7 @@ struct ConnectionOptions: ParsableArguments {
         name: .customShort("o", allowingJoined: true),
         help: ArgumentHelp(
             "An ssh_config option, as 'Keyword=value' (may be repeated).",
-            discussion: """
-                Understood: HostName, User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile, \
-                GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, KexAlgorithms, Ciphers, MACs, \
-                HostKeyAlgorithms, PreferredAuthentications, BatchMode, ConnectTimeout, SecurityKeyProvider, \
-                CertificateFile, HostKeyAlias, CASignatureAlgorithms, ProxyJump, ProxyCommand; others are ignored.
-                """,
+            discussion: SSHConfig.optionKeywordsHelp,
             valueName: "option"
         )
     )

@@ -58,7 +58,11 @@ struct CheckHostIPTests {
             var succeeded: Bool
             var warnings: [String]
             var knownHosts: String
-            var description: String { "ok=\(succeeded)\n\(warnings.joined(separator: "\n"))\n--\n\(knownHosts)" }
+            /// The first line of the host key question, when one was asked (through askpass).
+            var question: String? = nil
+            var description: String {
+                "ok=\(succeeded)\n\(warnings.joined(separator: "\n"))\n--\n\(knownHosts)\n\(question ?? "no question")"
+            }
         }
 
         static let warningPrefixes = [
@@ -66,12 +70,23 @@ struct CheckHostIPTests {
             "and the key for the corresponding IP address",
         ]
 
-        func outcome(_ result: ProcessResult, _ home: String, _ knownHosts: String) throws -> Outcome {
+        func outcome(
+            _ result: ProcessResult,
+            _ home: String,
+            _ knownHosts: String,
+            prefixes: [String] = Setup.warningPrefixes
+        ) throws -> Outcome {
             // ssh ends its log lines with \r\n.
             let warnings = result.stderr.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n")
                 .map { $0.replacingOccurrences(of: home, with: "DIR") }
-                .filter { line in Self.warningPrefixes.contains { line.hasPrefix($0) } }
-            return Outcome(succeeded: result.status == 0, warnings: warnings, knownHosts: try readText(knownHosts))
+                .filter { line in prefixes.contains { line.hasPrefix($0) } }
+            let question = (try? readText(home + "/question"))?.split(separator: "\n").first.map(String.init)
+            return Outcome(
+                succeeded: result.status == 0,
+                warnings: warnings,
+                knownHosts: try readText(knownHosts),
+                question: question
+            )
         }
 
         /// Runs ssh and keysmith list-ids with `options` on `destination`, each with its own
@@ -79,7 +94,9 @@ struct CheckHostIPTests {
         func run(
             knownHosts: String,
             options: [String],
-            destination: String = CheckHostIPTests.name
+            destination: String = CheckHostIPTests.name,
+            prefixes: [String] = Setup.warningPrefixes,
+            askpass: String? = nil
         ) throws -> (ssh: Outcome, keysmith: Outcome) {
             var outcomes: [Outcome] = []
             for client in ["ssh", "keysmith"] {
@@ -87,6 +104,14 @@ struct CheckHostIPTests {
                 try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
                 let file = home + "/known_hosts"
                 try writeText(file, knownHosts, mode: 0o644)
+                // An askpass program (forced, as SSH_ASKPASS_REQUIRE=force) in place of BatchMode.
+                let asking: [String: String] =
+                    askpass.map {
+                        [
+                            "SSH_ASKPASS": $0, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0",
+                            "QUESTION": home + "/question",
+                        ]
+                    } ?? [:]
                 let common =
                     [
                         "-o", "CheckHostIP=yes", "-o", "UserKnownHostsFile=\(file)", "-o",
@@ -101,20 +126,21 @@ struct CheckHostIPTests {
                             "-k", "5", "60", "/usr/sbin/ip", "netns", "exec", self.namespace.name, Tool.ssh, "-F",
                             "/dev/null",
                         ]
-                            + ["-i", self.key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"] + common
-                            + [destination, "true"],
-                        environment: ["SSH_AUTH_SOCK": ""]
+                            + ["-i", self.key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=\(askpass == nil)"]
+                            + common + [destination, "true"],
+                        environment: ["SSH_AUTH_SOCK": ""].merging(asking) { _, new in new }
                     )
                 } else {
                     result = try runProcess(
                         "/usr/bin/timeout",
                         ["-k", "5", "60", "/usr/sbin/ip", "netns", "exec", self.namespace.name, keysmithPath]
-                            + ["list-ids", "--password-stdin", "-F", "/dev/null"] + common + [destination],
+                            + ["list-ids"] + (askpass == nil ? ["--password-stdin"] : []) + ["-F", "/dev/null"] + common
+                            + [destination],
                         input: Data((self.sshd.password + "\n").utf8),
-                        environment: ["HOME": home, "SSH_AUTH_SOCK": ""]
+                        environment: ["HOME": home, "SSH_AUTH_SOCK": ""].merging(asking) { _, new in new }
                     )
                 }
-                outcomes.append(try self.outcome(result, home, file))
+                outcomes.append(try self.outcome(result, home, file, prefixes: prefixes))
             }
             return (outcomes[0], outcomes[1])
         }
@@ -257,5 +283,53 @@ struct CheckHostIPTests {
         #expect(proxySSH.succeeded, "\(proxySSH)")
         #expect(proxySSH.knownHosts == "\(s.hostName) \(s.hostKey)\n")
         #expect(proxyKeysmith == proxySSH)
+    }
+
+    @Test("the host key question names the host and the address connected to, or none through a ProxyCommand, as ssh")
+    func question() throws {
+        let s = try Setup()
+        let askpass = s.dir.path("askpass")
+        try writeText(askpass, "#!/bin/sh\nprintf '%s' \"$1\" > \"$QUESTION\"\necho no\n", mode: 0o755)
+        for (options, shown) in [
+            ([String](), s.ipName),
+            (["-o", "ProxyCommand=nc %h %p"], "<no hostip for proxy command>"),
+        ] {
+            let (ssh, keysmith) = try s.run(
+                knownHosts: "",
+                options: ["-o", "StrictHostKeyChecking=ask"] + options,
+                askpass: askpass
+            )
+            #expect(
+                ssh.question == "The authenticity of host '\(s.hostName) (\(shown))' can't be established.",
+                "\(ssh)"
+            )
+            #expect(!ssh.succeeded && ssh.knownHosts.isEmpty)
+            #expect(keysmith == ssh, "\(options)")
+        }
+    }
+
+    @Test("a changed host key names the last other key known for the name, of any type, as ssh")
+    func lastOffendingEntry() throws {
+        let s = try Setup()
+        let rsa = keyPart(try #require(s.sshd.hostKeys["ssh-rsa"]))
+        let prefixes = Setup.warningPrefixes + ["Offending "]
+        // The server's own RSA key stands for "a key of another type".
+        for text in [
+            "\(s.hostName) \(s.otherKey)\n\(s.hostName) \(rsa)\n\(s.ipName) \(s.hostKey)\n",
+            "\(s.hostName) \(rsa)\n\(s.hostName) \(s.otherKey)\n\(s.hostName) \(rsa)\n",
+            "\(s.hostName) \(rsa)\n",
+        ] {
+            let (ssh, keysmith) = try s.run(
+                knownHosts: text,
+                options: ["-o", "StrictHostKeyChecking=accept-new"],
+                prefixes: prefixes
+            )
+            let last = text.split(separator: "\n").lastIndex { $0.hasPrefix(s.hostName) }! + 1
+            #expect(
+                !ssh.succeeded && ssh.warnings.contains { $0.hasSuffix("key in DIR/known_hosts:\(last)") },
+                "\(ssh)"
+            )
+            #expect(keysmith == ssh, "\(text)")
+        }
     }
 }

@@ -26,3 +26,44 @@ struct ConfigRefusalTests {
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 }
+
+extension ConfigRefusalTests {
+    /// The keywords of docs/ssh-config.md's table whose class (its second column) starts
+    /// with `word`: `Host`, `Match` and `Include` left out, a keyword's other name in
+    /// parentheses included, `Name*` families left out.
+    static func documentedKeywords(_ word: String) throws -> Set<String> {
+        var names: Set<String> = []
+        for line in try readText(repositoryRoot + "/docs/ssh-config.md").split(separator: "\n") {
+            let columns = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard columns.count >= 2, columns[1].hasPrefix(word) else { continue }
+            for name in columns[0].split(whereSeparator: { ", ()".contains($0) }) where !name.contains("*") {
+                names.insert(String(name))
+            }
+        }
+        return names.subtracting(["Host", "Match", "Include", "and", "the", "other", "GSSAPI"])
+    }
+
+    @Test("-o's help names each keyword as docs/ssh-config.md classes it: acted on, refused, the rest ignored")
+    func optionHelp() throws {
+        let help = try keysmith("copy-id", "--help")
+        #expect(help.status == 0)
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let acted = try #require(text.range(of: "Acted on as ssh does: "))
+        let refused = try #require(text.range(of: "Refused where they apply: "))
+        let rest = try #require(text.range(of: "Any other keyword is ignored."))
+        func names(_ part: Substring) -> Set<String> {
+            Set(
+                part.split(whereSeparator: { ", .()".contains($0) }).map(String.init).filter {
+                    $0.first?.isUppercase == true
+                }
+            )
+        }
+        let implemented = try Self.documentedKeywords("implemented")
+        let refusedNames = try Self.documentedKeywords("refused")
+        #expect(implemented.count > 40 && refusedNames.count >= 6)
+        #expect(names(text[acted.upperBound..<refused.lowerBound]) == implemented)
+        #expect(names(text[refused.upperBound..<rest.lowerBound]) == refusedNames)
+        #expect(text.contains("GSSAPIAuthentication (unless no)") && text.contains("PKCS11Provider (unless none)"))
+        #expect(!text.contains("Understood"))
+    }
+}

@@ -280,8 +280,7 @@ struct SSHKeygenLinkTests {
     @Test(
         "operations keysmith does not implement are refused in one sentence with exit status 1",
         arguments: [
-            ["-r", "host", "-f", "k.pub"], ["-M", "generate", "out"], ["-D", "/lib/p11.so"],
-            ["-t", "dsa", "-f", "d", "-N", ""],
+            ["-M", "generate", "out"], ["-D", "/lib/p11.so"], ["-t", "dsa", "-f", "d", "-N", ""],
         ]
     )
     func refused(arguments: [String]) throws {

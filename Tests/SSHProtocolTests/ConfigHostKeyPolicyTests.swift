@@ -72,6 +72,13 @@ struct HostKeyPolicyTests {
             #expect(log.all.contains("\(new.fingerprint())."))
         }
         #expect(try dir.readText("known_hosts") == text)
+        // hostfile.c: the last other key known for the name is the offending one, whatever its type.
+        let rsaLast = "[127.0.0.1]:2222 \(old.openSSHLine())\n[127.0.0.1]:2222 \(other.openSSHLine())\n"
+        try dir.write("known_hosts", rsaLast)
+        let log = LogLines()
+        #expect(throws: SSHProtocolError.self) { try policy(dir, .acceptNew, log: log).check(new) }
+        #expect(log.all.contains("Offending RSA key in \(dir.path("known_hosts")):2"), "\(log.all)")
+        #expect(try dir.readText("known_hosts") == rsaLast)
     }
 
     @Test("a revoked key is refused")
@@ -120,11 +127,27 @@ struct HostKeyPolicyTests {
                     asked.append($0)
                     return "no"
                 }
-            ).check(k)
+            ).check(k, address: "127.0.0.1")
         }
         #expect(
             asked.all.first?.contains(
                 "The authenticity of host '[127.0.0.1]:2222 ([127.0.0.1]:2222)' can't be established."
+            ) == true
+        )
+        // Through a proxy (no address) ssh shows none.
+        #expect(throws: SSHProtocolError.self) {
+            try policy(
+                dir,
+                .ask,
+                ask: {
+                    asked.append($0)
+                    return "no"
+                }
+            ).check(k)
+        }
+        #expect(
+            asked.all.last?.hasPrefix(
+                "The authenticity of host '[127.0.0.1]:2222 (<no hostip for proxy command>)' can't be established.\n"
             ) == true
         )
         #expect(asked.all.first?.contains("ED25519 key fingerprint is \(k.fingerprint()).") == true)

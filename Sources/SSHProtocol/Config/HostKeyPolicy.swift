@@ -316,13 +316,19 @@ public struct HostKeyPolicy: Sendable {
         try self.check(key, address: address, command: try self.commandEntries("HOSTNAME", key: key))
     }
 
-    private func check(_ key: SSHPublicKey, address: String?, command: [Known]) throws(SSHProtocolError) {
+    private func check(
+        _ key: SSHPublicKey,
+        address: String?,
+        command: [Known],
+        checksAddress: Bool = true
+    ) throws(SSHProtocolError) {
         if let certificate = key.certificate {
             if try self.checkCertificate(certificate, command: command) { return }
-            // sshconnect.c: "No matching CA found. Retry with plain key", with no address.
-            return try self.check(certificate.key, address: nil, command: command)
+            // sshconnect.c: "No matching CA found. Retry with plain key", without the address's
+            // entries (loaded only when no certificate came), the address still shown.
+            return try self.check(certificate.key, address: address, command: command, checksAddress: false)
         }
-        var ip = self.addressName(address)
+        var ip = checksAddress ? self.addressName(address) : nil
         let ipEntries = ip.map { self.entries(for: [$0]).filter { $0.marker != .certAuthority } } ?? []
         let ipStatus = Self.status(of: key, in: ipEntries)
         let name = self.knownHostsName
@@ -345,7 +351,9 @@ public struct HostKeyPolicy: Sendable {
             if let ip, case .new = ipStatus { self.addAddress(ip, key) }
             return try self.checkAddress(key, ip: ip, ipStatus: ipStatus, matching: matching)
         }
-        if let offending = live.first(where: { $0.key.type == key.type }) {
+        // hostfile.c check_hostkeys_by_key_or_type: any other key known for the name, of
+        // whatever type, makes it a changed key, and the last one is the offending entry.
+        if let offending = live.last {
             if let ip {
                 var state = "is unknown"
                 switch ipStatus {
@@ -398,7 +406,7 @@ public struct HostKeyPolicy: Sendable {
                 "no \(type) host key is known for \(name) and StrictHostKeyChecking is yes; add the host's key to \(self.userKnownHostsFiles.first ?? "known_hosts") first"
             )
         case .ask:
-            try self.confirm(key, otherTypesKnown: !live.isEmpty)
+            try self.confirm(key, address: address)
         case .acceptNew, .no:
             break
         }
@@ -414,8 +422,8 @@ public struct HostKeyPolicy: Sendable {
     }
 
     /// How a key stands against the entries for one name (hostfile.c
-    /// `check_hostkeys_by_key_or_type`): known, revoked, changed (the last entry of its type
-    /// with another key) or new.
+    /// `check_hostkeys_by_key_or_type`): known, revoked, changed (the last entry with another
+    /// key, of any type) or new.
     enum Status {
         case ok(Known)
         case changed(Known)
@@ -427,7 +435,7 @@ public struct HostKeyPolicy: Sendable {
         if entries.contains(where: { $0.revoked && $0.key == key }) { return .revoked }
         let live = entries.filter { !$0.revoked }
         if let known = live.first(where: { $0.key == key }) { return .ok(known) }
-        if let other = live.last(where: { $0.key.type == key.type }) { return .changed(other) }
+        if let other = live.last { return .changed(other) }
         return .new
     }
 
@@ -555,7 +563,13 @@ public struct HostKeyPolicy: Sendable {
     }
 
     /// sshconnect.c `confirm`: yes, no, or the fingerprint; anything else asks again.
-    private func confirm(_ key: SSHPublicKey, otherTypesKnown: Bool) throws(SSHProtocolError) {
+    ///
+    /// The question names the host as known_hosts does and the address connected to as
+    /// `get_hostfile_hostname_ipaddr` writes it (`[address]:port` off port 22), or ssh's
+    /// "<no hostip for proxy command>" through a ProxyCommand or ProxyJump (no address).
+    /// ssh's "but keys of different type are already known" never shows: a known key of
+    /// another type is a changed key (``status(of:in:)``).
+    private func confirm(_ key: SSHPublicKey, address: String?) throws(SSHProtocolError) {
         let name = self.knownHostsName
         let fingerprint = key.fingerprint().description
         let refusal = SSHProtocolError(
@@ -563,8 +577,9 @@ public struct HostKeyPolicy: Sendable {
             "the authenticity of \(name) can't be established and there is no terminal to confirm its \(key.type.displayName) key \(fingerprint); add it to known_hosts or use -o StrictHostKeyChecking=accept-new"
         )
         guard !self.batchMode, let ask = self.ask else { throw refusal }
-        var question = "The authenticity of host '\(name) (\(name))' can't be established"
-        question += otherTypesKnown ? "\nbut keys of different type are already known for this host." : "."
+        let shownAddress = address.map { KnownHostsFormat.hostName($0, port: self.port) }
+        var question =
+            "The authenticity of host '\(name) (\(shownAddress ?? "<no hostip for proxy command>"))' can't be established."
         question += "\n\(key.type.displayName) key fingerprint is \(fingerprint)."
         question += "\nAre you sure you want to continue connecting (yes/no/[fingerprint])? "
         while true {

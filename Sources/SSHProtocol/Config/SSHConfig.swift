@@ -224,7 +224,7 @@ public struct SSHConfig: Sendable {
     public init() {}
 
     /// The keywords whose values keysmith reads and acts on (lowercased).
-    public static let knownKeywords: Set<String> = Set(SSHConfigKeyword.implementedKeywords)
+    public static let knownKeywords: Set<String> = Set(SSHConfigKeyword.implementedKeywords.map { $0.lowercased() })
 
     /// Adds one `-o` option, `Keyword=value` or `Keyword value`.
     /// - Throws: `.invalidConfiguration` for a malformed option or a bad value.

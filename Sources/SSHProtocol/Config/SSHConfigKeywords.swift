@@ -17,24 +17,24 @@ enum SSHConfigKeyword: Sendable, Equatable {
 
     static let table: [String: SSHConfigKeyword] = {
         var t: [String: SSHConfigKeyword] = [:]
-        for k in implementedKeywords { t[k] = .implemented }
+        for k in implementedKeywords { t[k.lowercased()] = .implemented }
         for k in ignoredKeywords { t[k] = .ignored }
-        for (k, harmless) in refusedKeywords { t[k] = .refused(harmless: harmless) }
+        for (k, harmless) in refusedKeywords { t[k.lowercased()] = .refused(harmless: harmless) }
         return t
     }()
 
+    /// Spelled as ssh_config(5) spells them (the table looks them up lowercased).
     static let implementedKeywords: [String] = [
-        "hostname", "user", "port", "identityfile", "identitiesonly", "userknownhostsfile",
-        "globalknownhostsfile", "stricthostkeychecking", "kexalgorithms", "ciphers", "macs",
-        "hostkeyalgorithms", "preferredauthentications", "batchmode", "connecttimeout", "hashknownhosts",
-        "securitykeyprovider", "certificatefile", "hostkeyalias", "casignaturealgorithms",
-        "addressfamily", "bindaddress", "serveraliveinterval", "serveralivecountmax", "rekeylimit",
-        "setenv", "sendenv", "canonicalizehostname", "canonicaldomains", "canonicalizemaxdots",
-        "canonicalizefallbacklocal", "canonicalizepermittedcnames", "connectionattempts",
-        "pubkeyauthentication", "passwordauthentication", "kbdinteractiveauthentication",
-        "challengeresponseauthentication", "proxyjump", "proxycommand", "identityagent", "checkhostip",
-        "proxyusefdpass", "bindinterface", "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
-        "requiredrsasize", "revokedhostkeys", "nohostauthenticationforlocalhost", "knownhostscommand",
+        "HostName", "User", "Port", "IdentityFile", "IdentitiesOnly", "UserKnownHostsFile", "GlobalKnownHostsFile",
+        "StrictHostKeyChecking", "KexAlgorithms", "Ciphers", "MACs", "HostKeyAlgorithms", "PreferredAuthentications",
+        "BatchMode", "ConnectTimeout", "HashKnownHosts", "SecurityKeyProvider", "CertificateFile", "HostKeyAlias",
+        "CASignatureAlgorithms", "AddressFamily", "BindAddress", "ServerAliveInterval", "ServerAliveCountMax",
+        "RekeyLimit", "SetEnv", "SendEnv", "CanonicalizeHostname", "CanonicalDomains", "CanonicalizeMaxDots",
+        "CanonicalizeFallbackLocal", "CanonicalizePermittedCNAMEs", "ConnectionAttempts", "PubkeyAuthentication",
+        "PasswordAuthentication", "KbdInteractiveAuthentication", "ChallengeResponseAuthentication", "ProxyJump",
+        "ProxyCommand", "IdentityAgent", "CheckHostIP", "ProxyUseFdpass", "BindInterface", "PubkeyAcceptedAlgorithms",
+        "PubkeyAcceptedKeyTypes", "RequiredRSASize", "RevokedHostKeys", "NoHostAuthenticationForLocalhost",
+        "KnownHostsCommand",
     ]
 
     static let ignoredKeywords: [String] = [
@@ -62,17 +62,31 @@ enum SSHConfigKeyword: Sendable, Equatable {
         "skeyauthentication", "tisauthentication", "dsaauthentication", "identityfile2", "smartcarddevice",
     ]
 
+    /// Spelled as ssh_config(5) spells them, with the values that are harmless.
     static let refusedKeywords: [String: Set<String>] = [
-        "gssapiauthentication": ["no", "false"],
-        "gssapikeyexchange": ["no", "false"],
-        "hostbasedauthentication": ["no", "false"],
-        "pkcs11provider": ["none"],
-        "verifyhostkeydns": ["no", "false"],
-        "refuseconnection": ["no", "false"],
+        "GSSAPIAuthentication": ["no", "false"],
+        "GSSAPIKeyExchange": ["no", "false"],
+        "HostbasedAuthentication": ["no", "false"],
+        "PKCS11Provider": ["none"],
+        "VerifyHostKeyDNS": ["no", "false"],
+        "RefuseConnection": ["no", "false"],
     ]
 }
 
 extension SSHConfig {
+    /// What `-o` does with each keyword, from ``SSHConfigKeyword``'s table, for the help of
+    /// the commands that connect.
+    package static var optionKeywordsHelp: String {
+        let refused = SSHConfigKeyword.refusedKeywords.sorted { $0.key < $1.key }.map { name, harmless in
+            "\(name) (unless \(harmless.contains("no") ? "no" : harmless.sorted().joined(separator: " or ")))"
+        }
+        return """
+            Acted on as ssh does: \(SSHConfigKeyword.implementedKeywords.joined(separator: ", ")). \
+            Refused where they apply: \(refused.joined(separator: ", ")). Any other keyword is \
+            ignored. docs/ssh-config.md says why for each.
+            """
+    }
+
     /// The refusal of a line whose keyword changes where or how ssh connects and that
     /// keysmith does not implement, or nil when keysmith may go on.
     static func refusal(_ line: Line) -> SSHProtocolError? {

@@ -30,7 +30,9 @@ struct Getopt: Equatable {
         while index < spec.count {
             let letter = spec[index]
             let hasValue = index + 1 < spec.count && spec[index + 1] == ":"
-            takesValue[letter] = hasValue
+            // getopt(3) finds a letter with strchr: its first place in the string counts
+            // (ssh-keygen 9.2 lists `g` twice, as a flag and again as `g:`).
+            if takesValue[letter] == nil { takesValue[letter] = hasValue }
             index += hasValue ? 2 : 1
         }
         var rest = arguments[...]

@@ -126,7 +126,7 @@ extension SSHKeygenLink {
             if g.has("e") { return try self.convertTo() }
             if g.has("i") || g.has("X") { return try self.convertFrom() }
             if g.has("y") { return try self.printPublic() }
-            if g.has("r") { return OpenSSHLink.notImplemented(.sshKeygen, "-r (SSHFP resource records)") }
+            if g.has("r") { return try self.printResourceRecords() }
             if g.has("M") { return OpenSSHLink.notImplemented(.sshKeygen, "-M (moduli)") }
             if g.has("A") { return try self.generateHostKeys() }
             return try self.generate()
