@@ -450,11 +450,11 @@ struct DeployFaultTests {
             )
             try a.settle()
         }
-        // The default tier kills at every other of the evenly spread times and at two random
-        // ones; both tiers kill at every point timed to the lock, the upload and the replacement.
-        let spread = TestTier.pick(standard: Array(stride(from: 0, to: 26, by: 2)) + [25], full: Array(0..<26))
+        // The default tier kills at every fourth of the evenly spread times and at one random
+        // one; both tiers kill at every point timed to the lock, the upload and the replacement.
+        let spread = TestTier.pick(standard: Array(stride(from: 0, to: 26, by: 4)) + [25], full: Array(0..<26))
         var points = spread.map { KillPoint(trigger: .start, delay: UInt32(micros * 1.4 * Double($0) / 25)) }
-        points += (0..<TestTier.pick(standard: 2, full: 4)).map { _ in
+        points += (0..<TestTier.pick(standard: 1, full: 4)).map { _ in
             KillPoint(trigger: .start, delay: UInt32(Double.random(in: 0...micros)))
         }
         points += [0, 300, 1000, 3000, 10000].map { KillPoint(trigger: .lock, delay: $0) }
@@ -502,8 +502,8 @@ struct DeployFaultTests {
             let offsets: [(fromEnd: Bool, n: Int)] =
                 [0, 21, 1500].map { (false, $0) } + [400, 150, 20, 1].map { (true, $0) }
             var cuts = offsets.map { ($0.fromEnd, $0.n, 0.0) }
-            // The default tier cuts at every third tenth of the transcript; both cut at every offset.
-            let tenths = TestTier.pick(standard: [2, 5, 8], full: Array(1..<10))
+            // The default tier cuts at half the transcript; both tiers cut at every offset.
+            let tenths = TestTier.pick(standard: [5], full: Array(1..<10))
             cuts += tenths.map { (false, 0, Double($0) / 10) }
             for (i, cut) in cuts.enumerated() {
                 let operation = Operation.allCases[(i + points.count) % 2]
@@ -531,7 +531,7 @@ struct DeployFaultTests {
         return (counts, bytes)
     }
 
-    @Test("copy-id and remove-id killed with SIGKILL at 40 points (26 by default): the old file or the new, whole")
+    @Test("copy-id and remove-id killed with SIGKILL at 40 points (19 by default): the old file or the new, whole")
     func sigkillShell() throws {
         let a = try Account()
         let counts = try Self.sweepKills(a, sftp: false)
@@ -569,7 +569,7 @@ struct DeployFaultTests {
     }
 
     @Test(
-        "copy-id -s and remove-id -s killed with SIGKILL at 40 points (26 by default): the old file or the new, whole"
+        "copy-id -s and remove-id -s killed with SIGKILL at 40 points (19 by default): the old file or the new, whole"
     )
     func sigkillSFTP() throws {
         let a = try Account()
@@ -583,7 +583,7 @@ struct DeployFaultTests {
     }
 
     @Test(
-        "copy-id and remove-id cut off after N bytes each way (32 cuts, 20 by default): the old file or the new, whole"
+        "copy-id and remove-id cut off after N bytes each way (32 cuts, 16 by default): the old file or the new, whole"
     )
     func droppedShell() throws {
         let a = try Account()
@@ -594,7 +594,7 @@ struct DeployFaultTests {
     }
 
     @Test(
-        "copy-id -s and remove-id -s cut off after N bytes each way (32 cuts, 20 by default): the old file or the new, whole"
+        "copy-id -s and remove-id -s cut off after N bytes each way (32 cuts, 16 by default): the old file or the new, whole"
     )
     func droppedSFTP() throws {
         let a = try Account()
