@@ -450,8 +450,13 @@ struct DeployFaultTests {
             )
             try a.settle()
         }
-        var points = (0..<26).map { KillPoint(trigger: .start, delay: UInt32(micros * 1.4 * Double($0) / 25)) }
-        points += (0..<4).map { _ in KillPoint(trigger: .start, delay: UInt32(Double.random(in: 0...micros))) }
+        // The default tier kills at every fourth of the evenly spread times and at one random
+        // one; both tiers kill at every point timed to the lock, the upload and the replacement.
+        let spread = TestTier.pick(standard: Array(stride(from: 0, to: 26, by: 4)) + [25], full: Array(0..<26))
+        var points = spread.map { KillPoint(trigger: .start, delay: UInt32(micros * 1.4 * Double($0) / 25)) }
+        points += (0..<TestTier.pick(standard: 1, full: 4)).map { _ in
+            KillPoint(trigger: .start, delay: UInt32(Double.random(in: 0...micros)))
+        }
         points += [0, 300, 1000, 3000, 10000].map { KillPoint(trigger: .lock, delay: $0) }
         points += [0, 1000].map { KillPoint(trigger: .upload, delay: $0) }
         points += [0, 0, 2000].map { KillPoint(trigger: .replaced, delay: $0) }
@@ -497,7 +502,9 @@ struct DeployFaultTests {
             let offsets: [(fromEnd: Bool, n: Int)] =
                 [0, 21, 1500].map { (false, $0) } + [400, 150, 20, 1].map { (true, $0) }
             var cuts = offsets.map { ($0.fromEnd, $0.n, 0.0) }
-            cuts += (1..<10).map { (false, 0, Double($0) / 10) }
+            // The default tier cuts at half the transcript; both tiers cut at every offset.
+            let tenths = TestTier.pick(standard: [5], full: Array(1..<10))
+            cuts += tenths.map { (false, 0, Double($0) / 10) }
             for (i, cut) in cuts.enumerated() {
                 let operation = Operation.allCases[(i + points.count) % 2]
                 let total = direction == .toServer ? totals[operation]!.toServer : totals[operation]!.toClient
@@ -524,7 +531,7 @@ struct DeployFaultTests {
         return (counts, bytes)
     }
 
-    @Test("copy-id and remove-id killed with SIGKILL at 40 points: the old file or the new, whole")
+    @Test("copy-id and remove-id killed with SIGKILL at 40 points (19 by default): the old file or the new, whole")
     func sigkillShell() throws {
         let a = try Account()
         let counts = try Self.sweepKills(a, sftp: false)
@@ -561,7 +568,9 @@ struct DeployFaultTests {
         print("DeployFaultTests.remoteKilled: \(counts)")
     }
 
-    @Test("copy-id -s and remove-id -s killed with SIGKILL at 40 points: the old file or the new, whole")
+    @Test(
+        "copy-id -s and remove-id -s killed with SIGKILL at 40 points (19 by default): the old file or the new, whole"
+    )
     func sigkillSFTP() throws {
         let a = try Account()
         let counts = try Self.sweepKills(a, sftp: true)
@@ -573,7 +582,9 @@ struct DeployFaultTests {
         print("DeployFaultTests.sigkillSFTP: \(counts)")
     }
 
-    @Test("copy-id and remove-id cut off after N bytes each way: the old file or the new, whole")
+    @Test(
+        "copy-id and remove-id cut off after N bytes each way (32 cuts, 16 by default): the old file or the new, whole"
+    )
     func droppedShell() throws {
         let a = try Account()
         let (counts, bytes) = try Self.sweepCuts(a, sftp: false)
@@ -582,7 +593,9 @@ struct DeployFaultTests {
         print("DeployFaultTests.droppedShell (\(bytes.joined(separator: ", "))): \(counts)")
     }
 
-    @Test("copy-id -s and remove-id -s cut off after N bytes each way: the old file or the new, whole")
+    @Test(
+        "copy-id -s and remove-id -s cut off after N bytes each way (32 cuts, 16 by default): the old file or the new, whole"
+    )
     func droppedSFTP() throws {
         let a = try Account()
         let (counts, bytes) = try Self.sweepCuts(a, sftp: true)

@@ -100,7 +100,12 @@ struct SecurityKeyFileTests {
         #expect(try keysmith("fingerprint", "-f", key).stdout == (try keygen(["-l", "-f", key])).stdout)
     }
 
-    @Test("passphrase: what keysmith writes ssh-keygen reads, and decrypts to the same bytes", arguments: variants)
+    /// The default tier changes the passphrase of the two variants with flags, an application
+    /// and a reserved string of their own (one of each type); the full tier of all four.
+    @Test(
+        "passphrase: what keysmith writes ssh-keygen reads, and decrypts to the same bytes",
+        arguments: TestTier.pick(standard: Array(variants.suffix(2)), full: variants)
+    )
     func passphrase(_ v: Variant) throws {
         let dir = try TempDir()
         let sk = try Self.securityKey(v, dir: dir)
@@ -224,10 +229,19 @@ struct SecurityKeyFileTests {
         var testDescription: String { rawValue }
     }
 
+    static let types = ["sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"]
+
+    /// Every damage with both types in the full tier; in the default tier each damage once, the
+    /// types taking turns, and the wrong curve (a check of each type's own) with both.
+    static let badCases: [(BadCase, String)] = TestTier.pick(
+        standard: BadCase.allCases.enumerated().map { ($0.element, types[$0.offset % 2]) }
+            + [(.wrongCurve, types[BadCase.allCases.count % 2])],
+        full: BadCase.allCases.flatMap { c in types.map { (c, $0) } }
+    )
+
     @Test(
         "damaged security-key private keys: one sentence, exit 1, no file touched, and ssh-keygen refuses them too",
-        arguments: BadCase.allCases,
-        ["sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"]
+        arguments: badCases
     )
     func badInput(_ c: BadCase, _ type: String) throws {
         let dir = try TempDir()
