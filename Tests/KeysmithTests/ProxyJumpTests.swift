@@ -263,8 +263,11 @@ struct ProxyJumpTests {
         let carried = [copied, listed, rotated, removed].map {
             $0.stderr.components(separatedBy: "logging in again on a new connection").count - 1
         }.reduce(0, +)
+        // How many it refuses depends on timing: a channel the target has already closed
+        // leaves room for the next (a run of the whole suite once saw none refused). A
+        // refusal every time is proven where the server refuses for certain
+        // (OneSessionServerTests).
         #expect(carried == refusals, "sshd refused \(refusals) channels, keysmith carried \(carried) over")
-        #expect(refusals > 0, "the target refused no session channel: \(n.target.log)")
         print("\(route): the target refused \(refusals) session channels; keysmith carried \(carried) over")
     }
 
