@@ -108,7 +108,8 @@ struct SecurityKeyDownload: ParsableCommand {
                     overwrite: self.force
                 )
                 if !self.quiet {
-                    let application = downloaded.suffix.isEmpty ? "" : " " + key.comment
+                    // The application is the authenticator's text: escaped before it reaches the terminal.
+                    let application = downloaded.suffix.isEmpty ? "" : " " + escapePeerText(key.comment)
                     writeOut("Saved \(key.type.displayName) key\(application) to \(downloaded.fileName)\n")
                 }
             }

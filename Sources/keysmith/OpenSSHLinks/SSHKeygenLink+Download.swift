@@ -61,7 +61,8 @@ extension SSHKeygenLink.Invocation {
             let key = downloaded.key
             guard let passphrase, self.save(key, path: path, passphrase: passphrase) else { return 255 }
             if !quiet {
-                let application = downloaded.suffix.isEmpty ? "" : " " + key.comment
+                // The application is the authenticator's text: escaped before it reaches the terminal.
+                let application = downloaded.suffix.isEmpty ? "" : " " + escapePeerText(key.comment)
                 writeOut("Saved \(key.type.displayName) key\(application) to \(path)\n")
             }
             do {
