@@ -1,4 +1,4 @@
-import SSHCrypto
+public import SSHCrypto
 public import SSHKeys
 import Synchronization
 
@@ -51,8 +51,9 @@ public struct ChallengeVerifier: Sendable {
     /// The least time between two prunings by one verifier (and its copies), in seconds.
     public static let pruneInterval: Int64 = 10
 
-    /// The state directory.
-    public let stateDirectory: String
+    /// The state directory; nil for a verifier whose secret and used tokens live in another
+    /// ``ChallengeStore``.
+    public let stateDirectory: String?
     /// The name or URL of this verifier, in every token it issues.
     public let audience: String
     private let secret: SecureBytes
@@ -82,6 +83,30 @@ public struct ChallengeVerifier: Sendable {
         self.secret = try Self.loadSecret(stateDirectory + "/secret")
         self.audience = try Self.loadAudience(stateDirectory + "/audience", given: audience)
     }
+
+    /// A verifier with the secret and audience a ``ChallengeStore`` keeps (a database, say),
+    /// which records the used tokens: verify with
+    /// ``verify(token:response:authorizedKeys:in:from:user:revokedKeys:now:)``.
+    ///
+    /// - Throws: ``KeyVerifyError/Code/invalidParameter`` for an unusable audience or a
+    ///   secret that is not 32 bytes.
+    public init(secret: SecureBytes, audience: String) throws(KeyVerifyError) {
+        guard ChallengeToken.isValidAudience(audience) else {
+            throw KeyVerifyError(
+                .invalidParameter,
+                "the audience must be 1 to \(ChallengeToken.maximumAudienceLength) printable ASCII characters without spaces"
+            )
+        }
+        guard secret.count == ChallengeToken.macSize else {
+            throw KeyVerifyError(.invalidParameter, "the secret must be \(ChallengeToken.macSize) bytes")
+        }
+        self.stateDirectory = nil
+        self.secret = secret
+        self.audience = audience
+    }
+
+    /// The size of a verifier's secret, in bytes.
+    public static let secretSize = ChallengeToken.macSize
 
     /// Reads the kept audience, first writing `given` if there is none; refuses a `given`
     /// that differs from the kept one, and no audience at all.
@@ -245,7 +270,10 @@ public struct ChallengeVerifier: Sendable {
         }
     }
 
-    /// Verifies a response to a token and, on success, uses the token up.
+    /// Checks a response to a token as ``verify(token:response:authorizedKeys:from:user:revokedKeys:now:)``
+    /// does, without using the token up: whoever calls it records the use in its
+    /// ``ChallengeStore`` (``verify(token:response:authorizedKeys:in:from:user:revokedKeys:now:)``
+    /// does both).
     ///
     /// In order: the token's MAC, audience and lifetime; the response is an SSH signature
     /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace``; its key is
@@ -254,7 +282,6 @@ public struct ChallengeVerifier: Sendable {
     /// final newline, so `echo "$TOKEN" | ssh-keygen -Y sign` answers too); and the token was
     /// not used before. As sshd does, the key is looked up before any signature work, so a
     /// key that is not authorized costs no verification.
-    /// Only a response that passes every check uses the token.
     ///
     /// A response signed with a user certificate (`ssh-keygen -Y sign` with `KEY-cert.pub`
     /// beside the key) is authorized as sshd authorizes the certificate for a login as
@@ -273,7 +300,7 @@ public struct ChallengeVerifier: Sendable {
     ///     the key, or for a certificate the certificate or its CA.
     ///   - now: Seconds since the epoch; the current time by default.
     /// - Throws: `KeyVerifyError` whose code says which check failed.
-    public func verify(
+    public func check(
         token tokenText: String,
         response: String,
         authorizedKeys: AuthorizedKeysFile,
@@ -333,32 +360,114 @@ public struct ChallengeVerifier: Sendable {
             }
         }
 
-        try self.useUp(token)
         return ChallengeVerification(token: token, key: signature.publicKey, entry: entry, certificate: certificate)
+    }
+
+    /// Verifies a response to a token and, on success, uses the token up.
+    ///
+    /// In order: the token's MAC, audience and lifetime; the response is an SSH signature
+    /// (PROTOCOL.sshsig, armoured) with namespace ``Challenge/namespace``; its key is
+    /// authorized by `authorizedKeys` from `address` at `now`, with the entry's `from=` and
+    /// `expiry-time=` honoured; the signature is over the token's text (with or without one
+    /// final newline, so `echo "$TOKEN" | ssh-keygen -Y sign` answers too); and the token was
+    /// not used before. As sshd does, the key is looked up before any signature work, so a
+    /// key that is not authorized costs no verification.
+    /// Only a response that passes every check uses the token.
+    ///
+    /// A response signed with a user certificate (`ssh-keygen -Y sign` with `KEY-cert.pub`
+    /// beside the key) is authorized as sshd authorizes the certificate for a login as
+    /// `user`: by a `cert-authority` line holding its CA key (the line's `principals=`,
+    /// else `user`, must be one of its principals), valid at `now`, its `source-address`
+    /// holding `address`, its critical options known.
+    ///
+    /// - Parameters:
+    ///   - token: The token's text as issued.
+    ///   - response: The armoured signature (`-----BEGIN SSH SIGNATURE-----` …).
+    ///   - authorizedKeys: The keys allowed to answer.
+    ///   - address: The client's IP address, for `from=`; nil fails every `from=` entry.
+    ///   - user: The user name a certificate must name, as sshd's login user; nil refuses
+    ///     certificates except through a `cert-authority` line with `principals=`.
+    ///   - revokedKeys: Keys refused whatever authorized_keys says (sshd's `RevokedKeys`):
+    ///     the key, or for a certificate the certificate or its CA.
+    ///   - now: Seconds since the epoch; the current time by default.
+    /// - Throws: `KeyVerifyError` whose code says which check failed.
+    public func verify(
+        token tokenText: String,
+        response: String,
+        authorizedKeys: AuthorizedKeysFile,
+        from address: String? = nil,
+        user: String? = nil,
+        revokedKeys: RevokedKeys? = nil,
+        now: Int64? = nil
+    ) throws(KeyVerifyError) -> ChallengeVerification {
+        let result = try self.check(
+            token: tokenText,
+            response: response,
+            authorizedKeys: authorizedKeys,
+            from: address,
+            user: user,
+            revokedKeys: revokedKeys,
+            now: now
+        )
+        try self.useUp(result.token)
+        return result
+    }
+
+    /// Verifies a response as ``verify(token:response:authorizedKeys:from:user:revokedKeys:now:)``
+    /// does, recording the token's use in `store` instead of a state directory: of several
+    /// verifiers sharing the store, exactly one accepts a token.
+    ///
+    /// - Throws: `KeyVerifyError` whose code says which check failed;
+    ///   ``KeyVerifyError/Code/replayed`` when the store already holds the token;
+    ///   ``KeyVerifyError/Code/storeUnavailable`` when the store cannot be reached, in which
+    ///   case nothing was accepted.
+    public func verify(
+        token tokenText: String,
+        response: String,
+        authorizedKeys: AuthorizedKeysFile,
+        in store: some ChallengeStore,
+        from address: String? = nil,
+        user: String? = nil,
+        revokedKeys: RevokedKeys? = nil,
+        now: Int64? = nil
+    ) async throws(KeyVerifyError) -> ChallengeVerification {
+        let result = try self.check(
+            token: tokenText,
+            response: response,
+            authorizedKeys: authorizedKeys,
+            from: address,
+            user: user,
+            revokedKeys: revokedKeys,
+            now: now
+        )
+        guard try await store.recordUse(result.token) else {
+            throw KeyVerifyError(.replayed, "the token has already been used")
+        }
+        // As for a state directory: a record pruned after expiry plus the grace could have
+        // let an earlier use go unseen, so a token now that old is refused.
+        if Self.currentTime() > result.token.expiresAt + Self.pruneGrace {
+            throw KeyVerifyError(.expired, "the token expired while it was being verified")
+        }
+        return result
     }
 
     // MARK: Used tokens
 
-    /// The record of a used token: `used/EXPIRES-NONCEHEX`.
-    private func recordPath(_ token: ChallengeToken) -> String {
-        self.stateDirectory + "/used/\(token.expiresAt)-" + token.nonce.map(hexByte).joined()
-    }
-
-    /// Records `token` as used, exactly once across processes, after pruning old records.
+    /// Records `token` as used in the state directory, exactly once across processes,
+    /// after pruning old records.
     private func useUp(_ token: ChallengeToken) throws(KeyVerifyError) {
+        guard let directory = self.stateDirectory else {
+            throw KeyVerifyError(
+                .invalidParameter,
+                "this verifier keeps no state directory; verify through its store"
+            )
+        }
         let now = Self.currentTime()
-        if self.lastPrune.isDue(now: now, interval: Self.pruneInterval) { self.pruneUsedTokens(now: now) }
-        let path = self.recordPath(token)
-        if link(self.stateDirectory + "/" + Self.recordFileName, path) != 0 {
-            var code = errno
-            if code != EEXIST {
-                // No hard link here (EMLINK, EPERM, EXDEV, ENOENT, …): a file of its own.
-                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                code = fd >= 0 ? 0 : errno
-                if fd >= 0 { close(fd) }
-            }
-            if code == EEXIST { throw KeyVerifyError(.replayed, "the token has already been used") }
-            if code != 0 { throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(code)))") }
+        if self.lastPrune.isDue(now: now, interval: Self.pruneInterval) {
+            Self.pruneUsedTokens(inStateDirectory: directory, now: now)
+        }
+        guard try Self.recordUse(token, inStateDirectory: directory) else {
+            throw KeyVerifyError(.replayed, "the token has already been used")
         }
         // A pruner may have removed an earlier record of this token only after it expired
         // (plus the grace); checking the clock again after creating ours closes that window.
@@ -367,20 +476,50 @@ public struct ChallengeVerifier: Sendable {
         }
     }
 
+    /// Creates the record of `token` in `directory`'s `used/`, `EXPIRES-NONCEHEX`: true when
+    /// this call made it, false when it existed. Of any number of processes racing with one
+    /// token, exactly one gets true: `link(2)` and `O_EXCL` fail when the name exists.
+    package static func recordUse(
+        _ token: ChallengeToken,
+        inStateDirectory directory: String
+    ) throws(KeyVerifyError) -> Bool {
+        let path = directory + "/used/\(token.expiresAt)-" + token.nonce.map(hexByte).joined()
+        if link(directory + "/" + Self.recordFileName, path) != 0 {
+            var code = errno
+            if code != EEXIST {
+                // No hard link here (EMLINK, EPERM, EXDEV, ENOENT, …): a file of its own.
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                code = fd >= 0 ? 0 : errno
+                if fd >= 0 { close(fd) }
+            }
+            if code == EEXIST { return false }
+            if code != 0 { throw KeyVerifyError(.stateError, "\(path): \(String(cString: strerror(code)))") }
+        }
+        return true
+    }
+
     /// Removes the records of tokens that expired more than the grace period before `now`.
     ///
     /// Called by verification at most once every ``pruneInterval`` seconds per verifier;
-    /// safe to run from several processes.
+    /// safe to run from several processes. Does nothing for a verifier without a state
+    /// directory: its store prunes.
     public func pruneUsedTokens(now: Int64) {
-        let directory = self.stateDirectory + "/used"
-        guard let dir = opendir(directory) else { return }
+        guard let directory = self.stateDirectory else { return }
+        Self.pruneUsedTokens(inStateDirectory: directory, now: now)
+    }
+
+    /// Removes from `directory`'s `used/` the records of tokens that expired more than the
+    /// grace period before `now`.
+    package static func pruneUsedTokens(inStateDirectory directory: String, now: Int64) {
+        let used = directory + "/used"
+        guard let dir = opendir(used) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             guard let dash = name.firstIndex(of: "-"), let expires = Int64(name[..<dash]) else { continue }
-            if expires + Self.pruneGrace < now { unlink(directory + "/" + name) }
+            if expires + Self.pruneGrace < now { unlink(used + "/" + name) }
         }
     }
 }

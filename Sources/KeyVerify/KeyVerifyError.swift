@@ -29,6 +29,9 @@ public struct KeyVerifyError: Error, Sendable, Hashable, CustomStringConvertible
         public static let notAuthorized = Code("not authorized")
         /// The state directory or a file in it could not be used.
         public static let stateError = Code("state error")
+        /// The store of secrets and used tokens (a database) cannot be reached or did not
+        /// answer in time; nothing was accepted.
+        public static let storeUnavailable = Code("store unavailable")
         /// A parameter (a lifetime, a key) is not usable.
         public static let invalidParameter = Code("invalid parameter")
 
