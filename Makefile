@@ -10,9 +10,11 @@
 #   make demo      install missing Debian packages, release build, run the main job
 #   make install   release build (a static executable; needs only BUILD_PACKAGES, which it
 #                  installs as root and otherwise names) into $(PREFIX), with its security
-#                  key helper in $(PREFIX)/libexec/keysmith, man pages and bash/zsh/fish
-#                  completions (BIN=path installs that binary, and the keysmith-sk-helper
-#                  beside it, instead of building them; DESTDIR is honoured)
+#                  key helper and the challenge service (keysmith-challenged) in
+#                  $(PREFIX)/libexec/keysmith, man pages and bash/zsh/fish completions
+#                  (BIN=path installs that binary, and the keysmith-sk-helper and
+#                  keysmith-challenged beside it, instead of building them; DESTDIR is honoured)
+#   make release-service  release build of keysmith-challenged, copied beside keysmith
 #   make man       regenerate man/ and completions/ from the command definitions
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
@@ -35,7 +37,7 @@ TEST_PACKAGES = gcc libc6-dev openssh-client openssh-server python3 python3-bcry
 	python3-paramiko openssl sshpass dropbear-bin time zsh fish git iproute2 netcat-openbsd procps
 DOCS_PACKAGES = groff-base man-db
 
-.PHONY: all deps deps-build deps-demo build release lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
+.PHONY: all deps deps-build deps-demo build release release-service lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
 
 all: build
 
@@ -95,6 +97,17 @@ release: deps-build
 	$(SWIFT) build $(SK_HELPER_FLAGS) --product keysmith-sk-helper
 	cp "$$($(SWIFT) build $(SK_HELPER_FLAGS) --show-bin-path)/keysmith-sk-helper" \
 	  "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith-sk-helper"
+
+# The challenge service (docs/challenge-service.md) links SwiftNIO, Hummingbird and
+# postgres-nio, which keysmith itself leaves out so that it starts as fast as ssh-keygen;
+# `keysmith challenge serve` runs it. Built as keysmith-sk-helper is (a static Swift
+# runtime, glibc linked dynamically: NIO resolves host names through glibc's NSS), in the
+# helper's scratch directory; not part of `make release`, so that `make demo` does not wait
+# for SwiftNIO's release build.
+release-service: release
+	$(SWIFT) build $(SK_HELPER_FLAGS) --product keysmith-challenged
+	cp "$$($(SWIFT) build $(SK_HELPER_FLAGS) --show-bin-path)/keysmith-challenged" \
+	  "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith-challenged"
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Fuzz/Sources Package.swift
@@ -252,16 +265,19 @@ LINKDIR = $(PREFIX)/libexec/keysmith/openssh
 LINKS ?=
 
 # BIN=path installs an already-built binary (the install test uses it) and the
-# keysmith-sk-helper beside it; otherwise a release build is made first. keysmith finds
-# the helper in ../libexec/keysmith from its own directory (SecurityKey/HelperProvider.swift).
+# keysmith-sk-helper and keysmith-challenged beside it; otherwise a release build is made
+# first. keysmith finds both in ../libexec/keysmith from its own directory
+# (SecurityKey/HelperProvider.swift, keysmith/Challenge.swift).
 BIN ?=
-install: $(if $(BIN),,release)
+install: $(if $(BIN),,release-service)
 	@bin="$(BIN)"; [ -n "$$bin" ] || bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/keysmith"; \
 	helper="$$(dirname "$$bin")/keysmith-sk-helper"; \
+	service="$$(dirname "$$bin")/keysmith-challenged"; \
 	set -ex; \
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SKHELPERDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
 	install -m 0755 "$$bin" "$(DESTDIR)$(BINDIR)/keysmith"; \
 	install -m 0755 "$$helper" "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper"; \
+	install -m 0755 "$$service" "$(DESTDIR)$(SKHELPERDIR)/keysmith-challenged"; \
 	install -m 0644 man/*.1 "$(DESTDIR)$(MANDIR)/"; \
 	install -m 0644 completions/keysmith.bash "$(DESTDIR)$(BASHCOMPDIR)/keysmith"; \
 	install -m 0644 completions/_keysmith "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith"; \
@@ -274,7 +290,7 @@ install: $(if $(BIN),,release)
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/keysmith" "$(DESTDIR)$(MANDIR)"/keysmith.1 "$(DESTDIR)$(MANDIR)"/keysmith-*.1 \
 	  "$(DESTDIR)$(BASHCOMPDIR)/keysmith" "$(DESTDIR)$(ZSHCOMPDIR)/_keysmith" "$(DESTDIR)$(FISHCOMPDIR)/keysmith.fish" \
-	  "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper" \
+	  "$(DESTDIR)$(SKHELPERDIR)/keysmith-sk-helper" "$(DESTDIR)$(SKHELPERDIR)/keysmith-challenged" \
 	  "$(DESTDIR)$(LINKDIR)/ssh-keygen" "$(DESTDIR)$(LINKDIR)/ssh-copy-id" "$(DESTDIR)$(LINKDIR)/ssh-add"
 	rmdir "$(DESTDIR)$(LINKDIR)" 2>/dev/null || true
 	rmdir "$(DESTDIR)$(SKHELPERDIR)" 2>/dev/null || true

@@ -773,13 +773,13 @@ _keysmith_challenge() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    issue|respond|verify)
+    issue|respond|verify|serve)
         # Offer subcommand argument completions
         "_keysmith_challenge_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'issue respond verify' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'issue respond verify serve' -- "${cur}"))
         ;;
     esac
 }
@@ -857,6 +857,48 @@ _keysmith_challenge_verify() {
         return
         ;;
     '--response-file')
+        return
+        ;;
+    esac
+}
+
+_keysmith_challenge_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--listen --state --authorized-keys --audience --ttl --max-body --timeout --user --revoked-keys --port-file)
+    __keysmith_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    '--authorized-keys')
+        return
+        ;;
+    '--audience')
+        return
+        ;;
+    '--ttl')
+        return
+        ;;
+    '--max-body')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--user')
+        return
+        ;;
+    '--revoked-keys')
+        return
+        ;;
+    '--port-file')
         return
         ;;
     esac

@@ -22,7 +22,7 @@ struct Challenge: ParsableCommand {
             printf %s TOKEN | ssh-keygen -Y sign -n challenge@keysmith -f KEY answers too, \
             but signs without looking at the audience.
             """,
-        subcommands: [Issue.self, Respond.self, Verify.self]
+        subcommands: [Issue.self, Respond.self, Verify.self, Serve.self]
     )
 
     /// `--state`: where the secret and the used-token records live.
@@ -43,6 +43,13 @@ struct Challenge: ParsableCommand {
             )
         )
         var audience: String?
+
+        /// Whether `--state` names a database (`postgres://…`) rather than a directory: the
+        /// commands then run in keysmith-challenged, which links the database client.
+        var isDatabase: Bool {
+            guard let directory else { return false }
+            return directory.hasPrefix("postgres://") || directory.hasPrefix("postgresql://")
+        }
 
         var path: String {
             if let directory { return expandTilde(directory) }
@@ -71,6 +78,10 @@ struct Challenge: ParsableCommand {
         var ttl: Int64 = ChallengeVerifier.defaultLifetime
 
         func run() throws {
+            if self.state.isDatabase {
+                try reportingFailures { try runChallengeService("issue") }
+                return
+            }
             try reportingChallengeFailures {
                 let verifier = try ChallengeVerifier(stateDirectory: self.state.path, audience: self.state.audience)
                 writeOut(try verifier.issue(lifetime: self.ttl).text + "\n")
@@ -223,6 +234,10 @@ struct Challenge: ParsableCommand {
         }
 
         func run() throws {
+            if self.state.isDatabase {
+                try reportingFailures { try runChallengeService("verify") }
+                return
+            }
             try reportingChallengeFailures {
                 let path = expandTilde(self.authorizedKeys)
                 let keys = try AuthorizedKeysFile(path: path)
@@ -261,6 +276,115 @@ struct Challenge: ParsableCommand {
             return String(decoding: bytes, as: UTF8.self)
         }
     }
+}
+
+extension Challenge {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve",
+            abstract: "Issue and verify challenges over HTTP, for services on any number of machines.",
+            discussion: """
+                An HTTP/1.1 JSON API: POST /v1/challenges issues a token, POST \
+                /v1/verifications checks {"token", "response", "from"} as challenge verify \
+                does, GET /healthz says whether the store answers and GET /metrics gives \
+                Prometheus counters. --state is a directory (one machine) or \
+                postgres://user@host/db, a PostgreSQL database every replica shares, so that \
+                each token is accepted once whichever replica sees it. Runs \
+                keysmith-challenged, installed beside keysmith (docs/challenge-service.md).
+                """
+        )
+
+        @Option(help: ArgumentHelp("The address and port to listen on.", valueName: "addr:port"))
+        var listen: String
+
+        @Option(
+            help: ArgumentHelp(
+                "The store: a state directory or postgres://user@host[:port]/database.",
+                valueName: "dir|url"
+            )
+        )
+        var state: String
+
+        @Option(
+            name: .customLong("authorized-keys"),
+            help: ArgumentHelp("The authorized_keys file listing the keys allowed to answer.", valueName: "file")
+        )
+        var authorizedKeys: String
+
+        @Option(help: ArgumentHelp("This server's name or URL, required on the store's first use.", valueName: "name"))
+        var audience: String?
+
+        @Option(help: ArgumentHelp("Seconds a token stays valid (default 300).", valueName: "seconds"))
+        var ttl: Int64?
+
+        @Option(
+            name: .customLong("max-body"),
+            help: ArgumentHelp("The largest request body accepted, in bytes (default 65536).", valueName: "bytes")
+        )
+        var maxBody: Int?
+
+        @Option(help: ArgumentHelp("Seconds a client may stay idle or slow (default 10).", valueName: "seconds"))
+        var timeout: Int?
+
+        @Option(
+            name: .customLong("user"),
+            help: ArgumentHelp("The user a certificate must name (default: the user running it).", valueName: "name")
+        )
+        var user: String?
+
+        @Option(
+            name: .customLong("revoked-keys"),
+            help: ArgumentHelp(
+                "Keys, certificates and CA keys refused: a KRL or a list of public keys.",
+                valueName: "file"
+            )
+        )
+        var revokedKeys: String?
+
+        @Option(
+            name: .customLong("port-file"),
+            help: ArgumentHelp("Write the port listened on to this file (for a port of 0).", valueName: "file")
+        )
+        var portFile: String?
+
+        func run() throws {
+            try reportingFailures { try runChallengeService("serve") }
+        }
+    }
+}
+
+/// Replaces this process with keysmith-challenged running `command` with the arguments
+/// keysmith was given after `challenge COMMAND`: the HTTP service and the database store
+/// link SwiftNIO, which the keysmith executable leaves out to start as fast as ssh-keygen.
+/// Returns only by throwing.
+private func runChallengeService(_ command: String) throws -> Never {
+    let arguments = CommandLine.arguments
+    var rest: [String] = []
+    if let index = arguments.firstIndex(of: "challenge"), index + 2 <= arguments.count {
+        rest = Array(arguments[(index + 2)...])
+    }
+    let path = challengeServicePath()
+    let argv = [path, command] + rest
+    let cArguments = argv.map { strdup($0) } + [nil]
+    execv(path, cArguments)
+    let reason = String(cString: strerror(errno))
+    throw Failure(
+        "cannot run keysmith-challenged (\(path)): \(reason); install it beside keysmith with make install, or name it in KEYSMITH_CHALLENGED"
+    )
+}
+
+/// `$KEYSMITH_CHALLENGED` when set, else `keysmith-challenged` beside this program, else in
+/// `../libexec/keysmith/` from this program's directory (where `make install` puts it).
+private func challengeServicePath() -> String {
+    if let value = getenv("KEYSMITH_CHALLENGED"), value.pointee != 0 { return String(cString: value) }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let program = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    let directory = String(program[..<(program.lastIndex(of: "/") ?? program.startIndex)])
+    let beside = directory + "/keysmith-challenged"
+    if access(beside, X_OK) == 0 { return beside }
+    let installed = directory + "/../libexec/keysmith/keysmith-challenged"
+    return access(installed, X_OK) == 0 ? installed : beside
 }
 
 /// ``reportingFailures`` that also turns a `KeyVerifyError` into one sentence and exit 1.

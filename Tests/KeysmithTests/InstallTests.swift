@@ -112,6 +112,19 @@ struct InstallTests {
         #expect(generated.status == 0, "\(generated)")
         #expect(try keygen(["-y", "-f", dir.path("sk")]).status == 0)
 
+        // The challenge service beside BIN goes there too, where the installed keysmith finds
+        // it: a database store is handed to it (here one where nothing listens).
+        let service = prefix + "/libexec/keysmith/keysmith-challenged"
+        #expect(try mode(service) == 0o755)
+        #expect(!FileManager.default.fileExists(atPath: prefix + "/bin/keysmith-challenged"))
+        let issued = try runProcess(
+            binary,
+            ["challenge", "issue", "--state", "postgres://keysmith@127.0.0.1:1/none", "--audience", "a.example"]
+        )
+        #expect(issued.status == 1, "\(issued)")
+        #expect(!issued.stderr.contains("cannot run keysmith-challenged"), "\(issued)")
+        #expect(issued.stderr.contains("127.0.0.1:1"), "\(issued)")
+
         for path in try listedCommands() {
             let page = URL(fileURLWithPath: manPage(for: path)).lastPathComponent
             let installed = prefix + "/share/man/man1/" + page
