@@ -152,10 +152,29 @@ public final class PostgresChallengeStore: ChallengeStore {
     /// first takes a transaction-level advisory lock (`pg_advisory_xact_lock`), since
     /// concurrent `CREATE TABLE IF NOT EXISTS` of one name can fail.
     ///
+    /// When both tables exist it changes nothing, so a role that may only read and write
+    /// them (no `CREATE` on the schema) can use tables made beforehand.
+    ///
     /// - Throws: ``KeyVerifyError/Code/storeUnavailable`` or ``KeyVerifyError/Code/stateError``
     ///   (a role that may not create tables, say).
     public func prepare() async throws(KeyVerifyError) {
         let logger = self.logger
+        let exist = try await self.run("look for its tables") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT to_regclass('keysmith_challenge_secret') IS NOT NULL
+                    AND to_regclass('keysmith_challenge_used') IS NOT NULL
+                """,
+                logger: logger
+            )
+            var exist = false
+            for try await found in rows.decode(Bool.self) { exist = found }
+            return exist
+        }
+        if exist {
+            self.prepared.store(true, ordering: .relaxed)
+            return
+        }
         try await self.run("create its tables") { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.prepareLockKey))", logger: logger)

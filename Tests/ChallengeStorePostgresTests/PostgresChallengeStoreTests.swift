@@ -536,6 +536,53 @@ struct PostgresChallengeStoreTests {
         await store.shutdown()
     }
 
+    @Test("a role that may not create tables uses tables made beforehand; a denied table is one stateError sentence")
+    func leastPrivilege() async throws {
+        let (server, database, owner) = try self.freshStore()
+        let verifier = try await owner.verifier(audience: self.audience)
+        let role = "keysmith_app_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        try server.psql(
+            """
+            CREATE ROLE \(role) LOGIN;
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            GRANT SELECT ON keysmith_challenge_secret TO \(role);
+            GRANT SELECT, INSERT, DELETE ON keysmith_challenge_used TO \(role)
+            """,
+            database: database
+        )
+        let app = try PostgresChallengeStore(
+            url: "postgres://\(role)@127.0.0.1:\(server.port)/\(database)?sslmode=disable",
+            logger: quiet,
+            timeout: generous
+        )
+        let kept = try await app.verifier(audience: nil)
+        let token = try verifier.issue()
+        try kept.checkToken(token)
+        #expect(try await app.recordUse(token))
+        try await app.pruneUsedTokens(now: ChallengeVerifier.currentTime())
+
+        try server.psql("REVOKE INSERT ON keysmith_challenge_used FROM \(role)", database: database)
+        let denied = await storeError { _ = try await app.recordUse(try verifier.issue()) }
+        #expect(denied?.code == .stateError)
+        #expect(denied?.message.contains("permission denied") == true, "\(denied?.message ?? "")")
+        #expect(denied?.message.contains("\n") == false)
+
+        // Where the tables are missing and it may not create them: stateError too.
+        let empty = try server.createDatabase()
+        try server.psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", database: empty)
+        let fresh = try PostgresChallengeStore(
+            url: "postgres://\(role)@127.0.0.1:\(server.port)/\(empty)?sslmode=disable",
+            logger: quiet,
+            timeout: generous
+        )
+        let cannot = await storeError { _ = try await fresh.verifier(audience: self.audience) }
+        #expect(cannot?.code == .stateError)
+        #expect(cannot?.message.contains("permission denied") == true, "\(cannot?.message ?? "")")
+        await fresh.shutdown()
+        await app.shutdown()
+        await owner.shutdown()
+    }
+
     @Test("after shutdown the store answers storeUnavailable at once")
     func afterShutdown() async throws {
         let (_, _, store) = try self.freshStore()
