@@ -17,10 +17,12 @@ let package = Package(
         .library(name: "SSHProtocol", targets: ["SSHProtocol"]),
         .library(name: "SSHConnect", targets: ["SSHConnect"]),
         .library(name: "SecurityKey", targets: ["SecurityKey"]),
+        .library(name: "ChallengeStorePostgres", targets: ["ChallengeStorePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +74,18 @@ let package = Package(
         .target(
             name: "KeyVerify",
             dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            // KeyVerify's ChallengeStore in PostgreSQL, for verifiers on several machines. A
+            // library of its own so that the keysmith executable links no SwiftNIO.
+            name: "ChallengeStorePostgres",
+            dependencies: [
+                "KeyVerify",
+                "SSHCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -142,6 +156,16 @@ let package = Package(
             dependencies: [
                 "KeyVerify", "SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChallengeStorePostgresTests",
+            dependencies: [
+                "ChallengeStorePostgres", "KeyVerify", "SSHKeys", "SSHCrypto", "KeysmithTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                // The test holds a lock in a connection of its own.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
