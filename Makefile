@@ -32,7 +32,7 @@ SWIFT_FLAGS ?=
 BUILD_PACKAGES = libsodium-dev libssl-dev libfido2-dev pkg-config
 DEMO_PACKAGES = openssh-client openssh-server
 TEST_PACKAGES = gcc libc6-dev openssh-client openssh-server python3 python3-bcrypt python3-cryptography \
-	python3-paramiko openssl sshpass dropbear-bin time zsh fish git iproute2 netcat-openbsd procps
+	python3-paramiko openssl sshpass dropbear-bin time zsh fish git iproute2 netcat-openbsd procps curl nginx
 DOCS_PACKAGES = groff-base man-db
 
 .PHONY: all deps deps-build deps-demo build release lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread

@@ -194,6 +194,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ChallengeServiceTests",
+            dependencies: ["KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KeysmithTests",
             dependencies: ["SSHProtocol", "SSHKeys", "SSHCrypto", "KeysmithTestSupport"],
             swiftSettings: strict
