@@ -19,6 +19,7 @@
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
 #   make bench-serve  only the server-side rows of make bench (serve, challenges)
+#   make bench-service  keysmith-challenged (release, one replica, directory store) under wrk
 #   make bench-inprocess  in-process benchmarks of the libraries (Benchmarks/)
 #   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
 #   make ed25519-differential  the long differential run of the Ed25519 fast path (docs/security.md)
@@ -35,10 +36,10 @@ BUILD_PACKAGES = libsodium-dev libssl-dev libfido2-dev pkg-config
 DEMO_PACKAGES = openssh-client openssh-server
 TEST_PACKAGES = gcc libc6-dev openssh-client openssh-server python3 python3-bcrypt python3-cryptography \
 	python3-paramiko openssl sshpass dropbear-bin time zsh fish git iproute2 netcat-openbsd procps \
-	postgresql util-linux
+	postgresql util-linux curl nginx
 DOCS_PACKAGES = groff-base man-db
 
-.PHONY: all deps deps-build deps-demo build release release-service lint test test-full demo bench bench-serve bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
+.PHONY: all deps deps-build deps-demo build release release-service lint test test-full demo bench bench-serve bench-service bench-inprocess install uninstall man completions clean fuzz fuzz-build fuzz-run fuzz-seeds ed25519-differential sanitize sanitize-address sanitize-thread
 
 all: build
 
@@ -245,6 +246,15 @@ bench: release
 bench-serve: release
 	@$(BENCH_TOOLS_BUILD)
 	@SERVE_ONLY=1 $(BENCH_RUN)
+
+# The HTTP challenge service: a release keysmith-challenged, one replica on a directory
+# store, wrk POSTing pre-generated verifications that all succeed (scripts/bench-service.sh;
+# docs/challenge-service.md keeps the numbers). wrk is its own, not a test package.
+BENCH_SERVICE_PACKAGES = wrk curl python3 python3-cryptography openssh-client
+bench-service: deps-build
+	$(call ensure_packages,$(BENCH_SERVICE_PACKAGES))
+	$(SWIFT) build -c release --product keysmith-challenged $(SWIFT_FLAGS)
+	sh scripts/bench-service.sh "$$($(SWIFT) build -c release --show-bin-path $(SWIFT_FLAGS))/keysmith-challenged"
 
 # In-process benchmarks of the libraries (ordo-one/package-benchmark). They live in
 # their own package, Benchmarks/, so the main build neither fetches nor compiles the harness.

@@ -11,9 +11,11 @@ let package = Package(
     products: [
         .executable(name: "keysmith", targets: ["keysmith"]),
         .executable(name: "keysmith-sk-helper", targets: ["keysmith-sk-helper"]),
+        .executable(name: "keysmith-challenged", targets: ["keysmith-challenged"]),
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHCrypto", targets: ["SSHCrypto"]),
         .library(name: "KeyVerify", targets: ["KeyVerify"]),
+        .library(name: "ChallengeService", targets: ["ChallengeService"]),
         .library(name: "SSHProtocol", targets: ["SSHProtocol"]),
         .library(name: "SSHConnect", targets: ["SSHConnect"]),
         .library(name: "SecurityKey", targets: ["SecurityKey"]),
@@ -23,6 +25,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Hummingbird's own dependencies, named for the channel handler that bounds a
+        // request's reading time (ChallengeService/RequestDeadlineHandler.swift).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
         .systemLibrary(
@@ -103,6 +111,36 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            // The challenge verification service over HTTP: it links SwiftNIO (through
+            // Hummingbird), so it lives apart from keysmith, whose start-up must stay fast.
+            name: "ChallengeService",
+            dependencies: [
+                "KeyVerify",
+                "ChallengeStorePostgres",
+                "SSHKeys",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            // The service and its store-backed issue/verify; keysmith runs it rather than
+            // linking NIO itself.
+            name: "keysmith-challenged",
+            dependencies: [
+                "ChallengeService",
+                "KeyVerify",
+                "SSHConnect",
+                "SSHKeys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             // Runs security key operations for a static keysmith, which cannot load the
             // libraries (SecurityKey/HelperProvider.swift); built dynamically linked.
@@ -178,6 +216,11 @@ let package = Package(
         .testTarget(
             name: "FuzzTests",
             dependencies: ["KeysmithFuzzing", "KeysmithTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChallengeServiceTests",
+            dependencies: ["KeysmithTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -44,6 +44,15 @@ struct Challenge: ParsableCommand {
         )
         var audience: String?
 
+        @Option(
+            name: .customLong("store-timeout"),
+            help: ArgumentHelp(
+                "Seconds a database store may take to answer (default 10); for postgres:// states only.",
+                valueName: "seconds"
+            )
+        )
+        var storeTimeout: Int?
+
         /// Whether `--state` names a database (`postgres://…`) rather than a directory: the
         /// commands then run in keysmith-challenged, which links the database client.
         var isDatabase: Bool {
@@ -325,6 +334,12 @@ extension Challenge {
 
         @Option(help: ArgumentHelp("Seconds a client may stay idle or slow (default 10).", valueName: "seconds"))
         var timeout: Int?
+
+        @Option(
+            name: .customLong("store-timeout"),
+            help: ArgumentHelp("Seconds a database store may take to answer (default 10).", valueName: "seconds")
+        )
+        var storeTimeout: Int?
 
         @Option(
             name: .customLong("user"),

@@ -1,0 +1,52 @@
+#!/bin/sh
+# make bench-service: one keysmith-challenged replica on a directory store, loaded by wrk
+# with pre-generated verifications (every one a real success), on this machine.
+#
+#   scripts/bench-service.sh KEYSMITH_CHALLENGED [PAIRS] [CONNECTIONS] [THREADS] [SECONDS]
+#
+# PAIRS (100000) token/response pairs are made first (scripts/bench-service/pairs.py:
+# tokens made with the state directory's secret, Ed25519 SSHSIG signatures from
+# python3-cryptography, the first checked by ssh-keygen); wrk then sends each at most once
+# over CONNECTIONS (32) connections from THREADS (2) threads for SECONDS (10), and the
+# script prints verifications/s (tokens the service accepted in the run, over its length),
+# p50/p99 latency and the non-200 count. A run that used up the pairs says so: its rate
+# is then too low, and PAIRS must grow.
+set -eu
+SERVICE=${1:?usage: scripts/bench-service.sh KEYSMITH_CHALLENGED [PAIRS] [CONNECTIONS] [THREADS] [SECONDS]}
+PAIRS=${2:-100000}
+CONNECTIONS=${3:-32}
+THREADS=${4:-2}
+SECONDS_=${5:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/keysmith-bench-service.XXXXXX")
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+ssh-keygen -q -t ed25519 -N '' -C bench@keysmith -f "$dir/key"
+cp "$dir/key.pub" "$dir/authorized_keys"
+# Logs at the default level: one line per verification, as deployed, to a file.
+"$SERVICE" serve --listen 127.0.0.1:0 --port-file "$dir/port" --state "$dir/state" \
+  --audience https://bench.keysmith --authorized-keys "$dir/authorized_keys" --ttl 3600 \
+  2>"$dir/service.log" &
+pid=$!
+for _ in $(seq 1 300); do [ -s "$dir/port" ] && break; sleep 0.1; done
+port=$(cat "$dir/port")
+echo "keysmith-challenged on 127.0.0.1:$port; making $PAIRS token/response pairs…"
+start=$(date +%s)
+python3 "$here/bench-service/pairs.py" "$dir/state" https://bench.keysmith "$dir/key" "$PAIRS" "$dir/pairs" 3600
+echo "pairs made in $(( $(date +%s) - start )) s"
+
+accepted() {
+  curl -s "http://127.0.0.1:$port/metrics" | sed -n 's/^keysmith_challenge_verifications_total{outcome="accepted"} //p'
+}
+before=$(accepted)
+PAIRS="$dir/pairs" THREADS="$THREADS" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_}s" --latency \
+  -s "$here/bench-service/verify.lua" "http://127.0.0.1:$port" | tee "$dir/wrk.out"
+after=$(accepted)
+echo "accepted in the run: $((after - before)) in $SECONDS_ s: $(( (after - before) / SECONDS_ )) verifications/s"
+echo "used-token records: $(ls "$dir/state/used" | wc -l)"
+if grep -q '^exhausted: [1-9]' "$dir/wrk.out"; then echo "the pairs ran out: the rate is too low; give more PAIRS"; fi
