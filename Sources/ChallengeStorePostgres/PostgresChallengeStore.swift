@@ -131,8 +131,8 @@ public final class PostgresChallengeStore: ChallengeStore {
         self.pruneTask.withLock { $0?.cancel() }
     }
 
-    /// Stops background pruning and closes the connection pool; waits until both have ended.
-    /// The store answers no operation afterwards.
+    /// Stops background pruning and closes the connection pool; waits until both have ended
+    /// (for the pool, at most the timeout or 10 s). The store answers no operation afterwards.
     public func shutdown() async {
         let pruning = self.pruneTask.withLock { task in
             defer { task = nil }
@@ -141,7 +141,23 @@ public final class PostgresChallengeStore: ChallengeStore {
         pruning?.cancel()
         await pruning?.value
         self.runTask.cancel()
-        await self.runTask.value
+        // The pool's run() ends once its connections have closed. Should one never finish
+        // closing, shutdown stops waiting after the timeout (at least 10 s) rather than hang
+        // its caller; the pool's task is cancelled either way.
+        let race = Race<Void>()
+        let runTask = self.runTask
+        let limit = max(self.timeout, .seconds(10))
+        try? await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let ended = Task(executorPreference: self.executor) {
+                await runTask.value
+                race.finish(.success(()))
+            }
+            let timer = Task(executorPreference: self.executor) {
+                try? await Task.sleep(for: limit)
+                race.finish(.success(()))
+            }
+            race.start(continuation, tasks: [ended, timer])
+        }
     }
 
     // MARK: ChallengeStore
