@@ -40,13 +40,14 @@ start=$(date +%s)
 python3 "$here/bench-service/pairs.py" "$dir/state" https://bench.keysmith "$dir/key" "$PAIRS" "$dir/pairs" 3600
 echo "pairs made in $(( $(date +%s) - start )) s"
 
-accepted() {
-  curl -s "http://127.0.0.1:$port/metrics" | sed -n 's/^keysmith_challenge_verifications_total{outcome="accepted"} //p'
-}
-before=$(accepted)
+# Each accepted token is one record in used/ (none is pruned: the tokens live an hour).
+records() { ls "$dir/state/used" | wc -l; }
+before=$(records)
 PAIRS="$dir/pairs" THREADS="$THREADS" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_}s" --latency \
   -s "$here/bench-service/verify.lua" "http://127.0.0.1:$port" | tee "$dir/wrk.out"
-after=$(accepted)
+after=$(records)
+metric=$(curl -s --max-time 30 "http://127.0.0.1:$port/metrics" |
+  sed -n 's/^keysmith_challenge_verifications_total{outcome="accepted"} //p')
 echo "accepted in the run: $((after - before)) in $SECONDS_ s: $(( (after - before) / SECONDS_ )) verifications/s"
-echo "used-token records: $(ls "$dir/state/used" | wc -l)"
+echo "accepted since start (metrics): $metric; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 if grep -q '^exhausted: [1-9]' "$dir/wrk.out"; then echo "the pairs ran out: the rate is too low; give more PAIRS"; fi

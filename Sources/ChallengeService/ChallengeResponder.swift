@@ -101,6 +101,8 @@ struct ChallengeResponder: HTTPResponder {
     private func verify(_ request: Request, context: Context) async throws(ServiceFailure) -> Response {
         let peer = context.remoteAddress?.ipAddress
         var metadata: Logger.Metadata = ["peer": "\(peer ?? "unknown")"]
+        // The response, once read: a refusal's log line names the key it claims.
+        var responseText: String?
         do throws(ServiceFailure) {
             let body = try await self.body(of: request)
             guard let decoded = try? JSONDecoder().decode(VerifyRequest.self, from: Data(buffer: body)) else {
@@ -114,10 +116,7 @@ struct ChallengeResponder: HTTPResponder {
             // The address a relying application saw its client at; else the TCP peer's.
             let address = decoded.from ?? peer
             if let from = decoded.from { metadata["from"] = "\(from)" }
-            // The key a response claims, for the log line of a refusal too; parsing is cheap.
-            if let signature = try? SSHSIGSignature(armored: response) {
-                metadata["fingerprint"] = "\(signature.publicKey.fingerprint())"
-            }
+            responseText = response
             let keys = try self.state.authorizedKeys.current()
             let revoked = try self.state.revokedKeys?.current()
             let result: ChallengeVerification
@@ -134,7 +133,8 @@ struct ChallengeResponder: HTTPResponder {
             } catch {
                 throw self.refusal(error)
             }
-            metadata["fingerprint"] = "\(result.fingerprint)"
+            let fingerprint = result.fingerprint.description
+            metadata["fingerprint"] = "\(fingerprint)"
             metadata["type"] = "\(result.key.type.sshName)"
             metadata["line"] = "\(result.entry.lineNumber)"
             if let comment = result.comment { metadata["comment"] = "\(comment)" }
@@ -144,7 +144,7 @@ struct ChallengeResponder: HTTPResponder {
             return jsonResponse(
                 .ok,
                 [
-                    ("fingerprint", .string(result.fingerprint.description)),
+                    ("fingerprint", .string(fingerprint)),
                     ("type", .string(result.key.type.sshName)),
                     ("comment", result.comment.map { .string($0) } ?? .null),
                     ("line", .int(Int64(result.entry.lineNumber))),
@@ -152,6 +152,10 @@ struct ChallengeResponder: HTTPResponder {
             )
         } catch {
             let outcome = Self.outcome(of: error)
+            // Parsed again only for a refusal: an accepted answer's key comes with the result.
+            if let responseText, let signature = try? SSHSIGSignature(armored: responseText) {
+                metadata["fingerprint"] = "\(signature.publicKey.fingerprint())"
+            }
             metadata["outcome"] = "\(outcome)"
             metadata["reason"] = "\(error.message)"
             self.state.metrics.verification(outcome: outcome)

@@ -236,9 +236,15 @@ let pythonClient = #"""
             rows.append(results)
         print(json.dumps({"rows": rows}))
 
-    def slowloris(host, port, health, timeout):
+    def slowloris(host, port, health, timeout, mode):
         s = socket.create_connection((host, port))
-        request = b"POST /v1/verifications HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+        if mode == "headers":
+            request = b"POST /v1/verifications HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+        else:
+            # Whole headers at once, then the body a byte at a time: every byte is a body
+            # part that an idle timer after the HTTP decoder would count as activity.
+            s.sendall(b"POST /v1/verifications HTTP/1.1\r\nHost: x\r\nContent-Length: 300\r\n\r\n")
+            request = b"{" + b" " * 298 + b"}"
         started = time.monotonic()
         other = None
         closed = False
@@ -272,5 +278,5 @@ let pythonClient = #"""
     elif command == "race":
         race(sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), int(sys.argv[7]))
     elif command == "slowloris":
-        slowloris(sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))
+        slowloris(sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), sys.argv[6])
     """#

@@ -196,14 +196,17 @@ struct ServiceTests {
         #expect(try f.verify(token, try sign(token, key: f.key, in: f.directory)).status == 200)
     }
 
-    @Test("a client trickling its headers is disconnected after --timeout while others are answered")
-    func slowloris() throws {
+    @Test(
+        "a client trickling its headers, or its body, is disconnected after --timeout while others are answered",
+        arguments: ["headers", "body"]
+    )
+    func slowloris(part: String) throws {
         let f = try Fixture(["--timeout", "2"])
         defer { f.service.stop() }
         let script = try writePythonClient(f.directory)
         let out = try runPython(
             script,
-            ["slowloris", "127.0.0.1", String(f.service.port), f.service.url + "/healthz", "90"]
+            ["slowloris", "127.0.0.1", String(f.service.port), f.service.url + "/healthz", "90", part]
         )
         #expect(out["closed"] as? Bool == true, "\(out)")
         #expect(out["other"] as? Int == 200, "\(out)")
