@@ -96,9 +96,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            // What both executables print with: terminal-safe text, --json, stderr sentences.
+            name: "CommandLineText",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "keysmith",
             dependencies: [
+                "CommandLineText",
                 "KeyVerify",
                 "SecurityKey",
                 "KeyDeploy",
@@ -132,6 +138,7 @@ let package = Package(
             // linking NIO itself.
             name: "keysmith-challenged",
             dependencies: [
+                "CommandLineText",
                 "ChallengeService",
                 "KeyVerify",
                 "SSHConnect",

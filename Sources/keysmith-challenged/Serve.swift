@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChallengeService
+import CommandLineText
 import KeyVerify
 import Logging
 import SSHConnect

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import KeyVerify
 import SSHConnect
 import SSHKeys
@@ -8,32 +9,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-/// Writes a line to standard error, its control characters escaped.
-func printError(_ message: String) {
-    var line = Array(escapeControlCharacters(message).utf8)
-    line.append(UInt8(ascii: "\n"))
-    line.withUnsafeBytes { p in _ = write(2, p.baseAddress, p.count) }
-}
-
-/// Writes text to standard output as is.
-func writeOut(_ text: String) {
-    var text = text
-    text.withUTF8 { p in
-        var offset = 0
-        while offset < p.count {
-            let n = write(1, p.baseAddress! + offset, p.count - offset)
-            if n <= 0 { break }
-            offset += n
-        }
-    }
-}
-
-/// A failure reported as one sentence on stderr and exit status 1.
-struct Failure: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
 
 /// Runs `body`, turning any failure into one sentence on stderr and exit status 1, worded
 /// as keysmith words it: keysmith runs these commands for `keysmith challenge`.
@@ -50,19 +25,4 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         printError("keysmith: \(sentence(error.message))")
         throw ExitCode(1)
     }
-}
-
-/// Reads all of standard input, up to 16 MiB.
-func readStandardInput() throws -> [UInt8] {
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw Failure("cannot read standard input: \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        out += chunk[0..<n]
-        if out.count > 16 << 20 { throw Failure("standard input is larger than 16 MiB") }
-    }
-    return out
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import SSHCrypto
 import SSHKeys
 import SSHProtocol

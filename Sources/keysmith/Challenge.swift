@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import KeyVerify
 import SSHConnect
 import SSHKeys

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import KeyDeploy
 
 /// One host's result in a run over several hosts: a line `DESTINATION: what happened`,

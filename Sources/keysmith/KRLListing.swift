@@ -1,3 +1,4 @@
+import CommandLineText
 import SSHKeys
 
 #if canImport(Glibc)

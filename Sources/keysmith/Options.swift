@@ -1,4 +1,5 @@
 public import ArgumentParser
+import CommandLineText
 import SSHCrypto
 public import SSHKeys
 

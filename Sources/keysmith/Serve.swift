@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import Dispatch
 import KeyVerify
 import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineText
 import Dispatch
 import SSHConnect
 import SSHCrypto
@@ -10,32 +11,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Writes a line to standard error.
-func printError(_ message: String) {
-    var line = Array(escapeControlCharacters(message).utf8)
-    line.append(UInt8(ascii: "\n"))
-    line.withUnsafeBytes { p in _ = write(2, p.baseAddress, p.count) }
-}
-
-/// Writes text to standard output as is.
-func writeOut(_ text: String) {
-    var text = text
-    text.withUTF8 { p in
-        var offset = 0
-        while offset < p.count {
-            let n = write(1, p.baseAddress! + offset, p.count - offset)
-            if n <= 0 { break }
-            offset += n
-        }
-    }
-}
-
-/// A failure the CLI reports as one sentence on stderr and exit status 1.
-struct Failure: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
 
 /// Runs `body`, turning any failure into one sentence on stderr and exit status 1.
 func reportingFailures(_ body: () throws -> Void) throws {
@@ -88,21 +63,6 @@ func defaultComment() -> String {
     var user = "user"
     if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { user = String(cString: name) }
     return "\(user)@\(hostName)"
-}
-
-/// Reads all of standard input, up to 16 MiB.
-func readStandardInput() throws -> [UInt8] {
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw Failure("cannot read standard input: \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        out += chunk[0..<n]
-        if out.count > 16 << 20 { throw Failure("standard input is larger than 16 MiB") }
-    }
-    return out
 }
 
 /// A command that only groups subcommands. Run without one it is a usage error (exit 64,

@@ -1,6 +1,7 @@
 import ArgumentParser
 
 #if canImport(Glibc)
+import CommandLineText
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

@@ -1,3 +1,4 @@
+import CommandLineText
 import SSHConnect
 import SSHCrypto
 import SSHKeys

@@ -1,3 +1,4 @@
+import CommandLineText
 import SSHCrypto
 import SSHKeys
 

@@ -7,7 +7,7 @@ import Darwin
 /// `s` as OpenSSH's mprintf shows it (utf8.c `vasnmprintf`): characters the locale can
 /// print are kept, tab, CR and LF pass as they are, and every other byte is shown as a
 /// three-digit octal escape (`\033`).
-func escapeForTerminal(_ s: String) -> String {
+package func escapeForTerminal(_ s: String) -> String {
     var out = ""
     appendEscapedForTerminal(s.utf8, to: &out)
     return out
@@ -20,7 +20,7 @@ func escapeForTerminal(_ s: String) -> String {
 /// ssh-keygen decodes it: with mbtowc and wcwidth in the LC_CTYPE locale its
 /// msetlocale chooses, so that a UTF-8 locale keeps printable non-ASCII text and the C
 /// locale escapes it.
-func appendEscapedForTerminal(_ bytes: some Collection<UInt8>, to out: inout String) {
+package func appendEscapedForTerminal(_ bytes: some Collection<UInt8>, to out: inout String) {
     var text = bytes[...]
     if let nul = text.firstIndex(of: 0) { text = text[..<nul] }
     if text.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
@@ -69,7 +69,7 @@ func appendEscapedForTerminal(_ bytes: some Collection<UInt8>, to out: inout Str
 /// `escapeForTerminal` shows it, with NUL, carriage return and, unless `multiline`, line
 /// feed escaped as well: a field can neither end the line keysmith prints, nor write over
 /// it, nor cut short what follows.
-func escapePeerText(_ s: some StringProtocol, multiline: Bool = false) -> String {
+package func escapePeerText(_ s: some StringProtocol, multiline: Bool = false) -> String {
     var out = ""
     var segment: [UInt8] = []
     for byte in s.utf8 {
@@ -89,7 +89,7 @@ func escapePeerText(_ s: some StringProtocol, multiline: Bool = false) -> String
 /// controls (U+0080 to U+009F, which a UTF-8 terminal may obey) shown as octal escapes of
 /// their bytes. The last guard before stderr: keysmith's own sentences hold none of them,
 /// so only text that came from elsewhere and was not escaped on its way changes.
-func escapeControlCharacters(_ message: String) -> String {
+package func escapeControlCharacters(_ message: String) -> String {
     guard message.unicodeScalars.contains(where: isControl) else { return message }
     var out = ""
     for scalar in message.unicodeScalars {

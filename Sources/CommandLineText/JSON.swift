@@ -1,24 +1,23 @@
-// The same as keysmith's Sources/keysmith/JSON.swift: --json prints what keysmith challenge
-// verify --json prints.
-
 /// A JSON value as keysmith prints it (`--json`): no spaces, object members in the order
 /// given, strings escaped as JSON requires and nothing more (non-ASCII stays as it is).
-struct JSON {
+package struct JSON {
     /// The value's text.
-    let text: String
+    package let text: String
 
     private init(text: String) { self.text = text }
 
-    static func string(_ value: String) -> JSON { JSON(text: jsonString(value)) }
+    package static func string(_ value: String) -> JSON { JSON(text: jsonString(value)) }
     /// A string, or null when there is none.
-    static func string(orNull value: String?) -> JSON { value.map { .string($0) } ?? .null }
-    static func int(_ value: Int) -> JSON { JSON(text: String(value)) }
+    package static func string(orNull value: String?) -> JSON { value.map { .string($0) } ?? .null }
+    package static func int(_ value: Int) -> JSON { JSON(text: String(value)) }
     /// An unsigned 64-bit number written whole (a certificate's serial, `forever` as 2^64 − 1).
-    static func uint64(_ value: UInt64) -> JSON { JSON(text: String(value)) }
-    static func bool(_ value: Bool) -> JSON { JSON(text: value ? "true" : "false") }
-    static let null = JSON(text: "null")
-    static func array(_ items: [JSON]) -> JSON { JSON(text: "[" + items.map(\.text).joined(separator: ",") + "]") }
-    static func object(_ members: [(String, JSON)]) -> JSON {
+    package static func uint64(_ value: UInt64) -> JSON { JSON(text: String(value)) }
+    package static func bool(_ value: Bool) -> JSON { JSON(text: value ? "true" : "false") }
+    package static let null = JSON(text: "null")
+    package static func array(_ items: [JSON]) -> JSON {
+        JSON(text: "[" + items.map(\.text).joined(separator: ",") + "]")
+    }
+    package static func object(_ members: [(String, JSON)]) -> JSON {
         JSON(text: "{" + members.map { jsonString($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}")
     }
 }
