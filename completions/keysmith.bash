@@ -788,7 +788,7 @@ _keysmith_challenge_issue() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --ttl)
+    non_repeating_options=(--state --audience --store-timeout --ttl)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -797,6 +797,9 @@ _keysmith_challenge_issue() {
         return
         ;;
     '--audience')
+        return
+        ;;
+    '--store-timeout')
         return
         ;;
     '--ttl')
@@ -833,7 +836,7 @@ _keysmith_challenge_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state --audience --authorized-keys --from --user --revoked-keys --response-file)
+    non_repeating_options=(--state --audience --store-timeout --authorized-keys --from --user --revoked-keys --response-file)
     __keysmith_offer_flags_options 2
 
     # Offer option value completions
@@ -842,6 +845,9 @@ _keysmith_challenge_verify() {
         return
         ;;
     '--audience')
+        return
+        ;;
+    '--store-timeout')
         return
         ;;
     '--authorized-keys')
@@ -866,7 +872,7 @@ _keysmith_challenge_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--listen --state --authorized-keys --audience --ttl --max-body --timeout --user --revoked-keys --port-file)
+    non_repeating_options=(--listen --state --authorized-keys --audience --ttl --max-body --timeout --store-timeout --user --revoked-keys --port-file)
     __keysmith_offer_flags_options 0
 
     # Offer option value completions
@@ -890,6 +896,9 @@ _keysmith_challenge_serve() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--store-timeout')
         return
         ;;
     '--user')

@@ -85,16 +85,16 @@ struct CommandTests {
         }
     }
 
-    @Test("a postgres:// state in a build without that store, an unknown scheme, and usage errors")
+    @Test("a postgres:// state where nothing listens, an unknown scheme, and usage errors")
     func refusals() throws {
         let directory = try TempDir()
         let postgres = try runProcess(
             challengedPath,
-            ["issue", "--state", "postgres://localhost/keysmith", "--audience", "a"]
+            ["issue", "--state", "postgres://keysmith:secret@127.0.0.1:1/keysmith", "--audience", "a"]
         )
         #expect(postgres.status == 1)
         #expect(
-            postgres.stderr == "keysmith: this build has no PostgreSQL store; give a state directory with --state.\n"
+            postgres.stderr == "keysmith: the PostgreSQL store at 127.0.0.1:1/keysmith refused the connection.\n"
         )
         let unknown = try runProcess(challengedPath, ["issue", "--state", "redis://localhost", "--audience", "a"])
         #expect(unknown.status == 1)
@@ -119,5 +119,37 @@ struct CommandTests {
         )
         #expect(missingKeys.status == 1)
         #expect(missingKeys.stderr.contains("\nkeysmith: the authorized_keys file cannot be read"), "\(missingKeys)")
+    }
+
+    @Test(
+        "keysmith challenge issue and verify with --state postgres:// run here: a token accepted once, recorded in the database"
+    )
+    func postgresThroughKeysmith() throws {
+        let keysmith = try #require(keysmithPath)
+        let server = try PostgresFixture.shared()
+        let database = try server.createDatabase()
+        let url = server.url(database: database)
+        let directory = try TempDir()
+        let key = try makeKey(directory, "alice", comment: "alice@test")
+        let keys = directory.path("authorized_keys")
+        try writeText(keys, try readText(key + ".pub"))
+        let issued = try runProcess(keysmith, ["challenge", "issue", "--state", url, "--audience", "app.test"])
+        #expect(issued.status == 0, "\(issued)")
+        let token = issued.stdout.trimmingCharacters(in: .newlines)
+        try writeText(directory.path("response"), try sign(token, key: key, in: directory))
+        let verify = [
+            "challenge", "verify", "--state", url, "--authorized-keys", keys, "--response-file",
+            directory.path("response"), token,
+        ]
+        let first = try runProcess(keysmith, verify)
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout == "\(try fingerprint(ofKey: key)) alice@test\n")
+        let second = try runProcess(keysmith, verify)
+        #expect(second.status == 1)
+        #expect(second.stderr == "keysmith: the token has already been used.\n")
+        #expect(try server.psql("SELECT count(*) FROM keysmith_challenge_used", database: database) == "1")
+        #expect(
+            try server.psql("SELECT audience FROM keysmith_challenge_secret", database: database) == "app.test"
+        )
     }
 }
