@@ -19,7 +19,7 @@
 #   make completions  regenerate completions/ only
 #   make bench     time keysmith against ssh-keygen and ssh-copy-id side by side
 #   make bench-serve  only the server-side rows of make bench (serve, challenges)
-#   make bench-service  keysmith-challenged (release, one replica, directory store) under wrk
+#   make bench-service  keysmith-challenged (release, one replica) under wrk: directory store, then PostgreSQL
 #   make bench-inprocess  in-process benchmarks of the libraries (Benchmarks/)
 #   make fuzz      build the libFuzzer targets and run each for FUZZ_SECONDS (docs/fuzzing.md)
 #   make ed25519-differential  the long differential run of the Ed25519 fast path (docs/security.md)
@@ -248,13 +248,14 @@ bench-serve: release
 	@SERVE_ONLY=1 $(BENCH_RUN)
 
 # The HTTP challenge service: a release keysmith-challenged, one replica on a directory
-# store, wrk POSTing pre-generated verifications that all succeed (scripts/bench-service.sh;
+# store, then on PostgreSQL, wrk POSTing pre-generated verifications that all succeed (scripts/bench-service.sh;
 # docs/challenge-service.md keeps the numbers). wrk is its own, not a test package.
-BENCH_SERVICE_PACKAGES = wrk curl python3 python3-cryptography openssh-client
+BENCH_SERVICE_PACKAGES = wrk curl python3 python3-cryptography openssh-client postgresql util-linux
 bench-service: deps-build
 	$(call ensure_packages,$(BENCH_SERVICE_PACKAGES))
 	$(SWIFT) build -c release --product keysmith-challenged $(SWIFT_FLAGS)
 	sh scripts/bench-service.sh "$$($(SWIFT) build -c release --show-bin-path $(SWIFT_FLAGS))/keysmith-challenged"
+	STORE=postgres sh scripts/bench-service.sh "$$($(SWIFT) build -c release --show-bin-path $(SWIFT_FLAGS))/keysmith-challenged"
 
 # In-process benchmarks of the libraries (ordo-one/package-benchmark). They live in
 # their own package, Benchmarks/, so the main build neither fetches nor compiles the harness.

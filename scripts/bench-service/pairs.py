@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Pre-generates N verification request bodies for make bench-service.
 
-Tokens are made here with the state directory's secret, as ChallengeVerifier.issue
+Tokens are made here with the store's secret (a file holding its 32 bytes: the state
+directory's `secret`, or the PostgreSQL store's, which bench-service.sh reads out with
+psql), as ChallengeVerifier.issue
 makes them (Sources/KeyVerify/ChallengeToken.swift: version 2, nonce, issue and expiry
 times, audience, HMAC-SHA256), since issuing tens of thousands through the API takes
 minutes on a loaded machine; the service refuses any token it would not have issued, so
@@ -9,16 +11,16 @@ the bench's count of non-200 answers checks them. Each is answered with an Ed255
 signature (PROTOCOL.sshsig) made with python3-cryptography; the first is checked with
 ssh-keygen -Y check-novalidate, so the bench measures signatures OpenSSH accepts.
 
-    pairs.py STATE_DIRECTORY AUDIENCE KEY N OUT TTL
+    pairs.py SECRET_FILE AUDIENCE KEY N OUT TTL
 """
 import base64, hashlib, hmac, json, os, struct, subprocess, sys, tempfile, time
 
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 
-state, audience, key_path, count, out_path, ttl = (
+secret_path, audience, key_path, count, out_path, ttl = (
     sys.argv[1], sys.argv[2].encode(), sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 )
-with open(os.path.join(state, "secret"), "rb") as f:
+with open(secret_path, "rb") as f:
     secret = f.read()
 NAMESPACE = b"challenge@keysmith"
 
