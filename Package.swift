@@ -122,6 +122,7 @@ let package = Package(
             // Hummingbird), so it lives apart from keysmith, whose start-up must stay fast.
             name: "ChallengeService",
             dependencies: [
+                "CommandLineText",
                 "KeyVerify",
                 "ChallengeStorePostgres",
                 "SSHKeys",

@@ -85,7 +85,7 @@ struct ChallengeResponder: HTTPResponder {
         return jsonResponse(
             .ok,
             [
-                ("token", .string(token.text)), ("expiresAt", .int(token.expiresAt)),
+                ("token", .string(token.text)), ("expiresAt", .int(Int(token.expiresAt))),
                 ("audience", .string(token.audience)),
             ]
         )
@@ -147,7 +147,7 @@ struct ChallengeResponder: HTTPResponder {
                     ("fingerprint", .string(fingerprint)),
                     ("type", .string(result.key.type.sshName)),
                     ("comment", result.comment.map { .string($0) } ?? .null),
-                    ("line", .int(Int64(result.entry.lineNumber))),
+                    ("line", .int(result.entry.lineNumber)),
                 ]
             )
         } catch {
